@@ -1,0 +1,128 @@
+"""The Django admin: teams and repos are edited here; scans and cached index pages are read-only.
+
+Scans are history written only by ``readiness.services.scans``, so the admin shows them and
+never changes them. Verdict rows are not shown (150 packages × targets per scan): the stored
+``summary`` gives their counts. Every list loads its related rows up front (one query per
+page, whatever its length).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Length
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+
+from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Team
+
+__all__ = ["IndexPageAdmin", "RepoAdmin", "ScanAdmin", "TeamAdmin"]
+
+_STATUSES = ("wheel", "sdist", "none", "unknown", "n/a")
+
+
+class _ReadOnly:
+    """View-only for everybody: these rows are written by the scan services alone."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "repo_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return super().get_queryset(request).annotate(repo_count=Count("repos"))
+
+    @admin.display(description="repos", ordering="repo_count")
+    def repo_count(self, team: Team) -> int:
+        return team.repo_count
+
+
+@admin.register(Repo)
+class RepoAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "enabled", "latest_state", "branch", "managed_by")
+    list_filter = ("team", "enabled", "archived")
+    list_select_related = ("team", "latest_scan")
+    search_fields = ("name", "url", "github_full_name")
+    fields = (
+        "name", "url", "branch", "team", "enabled", "credentials_ref",
+        "archived", "github_id", "github_full_name", "managed_by", "latest_scan", "created_at", "updated_at",
+    )
+    # Set by imports and scans: an admin edit would be overwritten by the next import anyway.
+    readonly_fields = ("github_id", "github_full_name", "managed_by", "latest_scan", "created_at", "updated_at")
+
+    @admin.display(description="latest scan", ordering="latest_scan__state")
+    def latest_state(self, repo: Repo) -> str:
+        return repo.latest_scan.state if repo.latest_scan else "never scanned"
+
+
+class ScanFileInline(_ReadOnly, admin.TabularInline):
+    model = ScanFile
+    fields = ("path", "kind", "format", "blob_id", "error")
+    extra = 0
+
+
+class ScanFindingInline(_ReadOnly, admin.TabularInline):
+    model = ScanFinding
+    fields = ("path", "line", "rule", "severity", "message")
+    extra = 0
+
+
+@admin.register(Scan)
+class ScanAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("id", "repo", "state", "trigger", "short_commit", "requested_at", "finished_at", "counts")
+    list_filter = ("state", "trigger")
+    list_select_related = ("repo",)
+    search_fields = ("repo__name", "commit")
+    inlines = (ScanFileInline, ScanFindingInline)
+    fields = (
+        "repo", "state", "trigger", "ref", "as_of", "commit", "committed_at", "requested_at", "started_at",
+        "heartbeat_at", "finished_at", "step", "progress", "error", "analyser_version", "targets",
+        "counts", "unchanged", "results_from", "task_id", "attempts",
+    )
+    readonly_fields = ("counts",)
+
+    @admin.display(description="commit")
+    def short_commit(self, scan: Scan) -> str:
+        return scan.commit[:12]
+
+    @admin.display(description="verdicts per target")
+    def counts(self, scan: Scan) -> str:
+        """The stored summary, one line per target: ``linux/arm64: 140 wheel, 3 sdist, … (ready)``."""
+        summary = scan.summary if isinstance(scan.summary, dict) else {}
+        rows = []
+        for target, counts in sorted(summary.items()):
+            if not isinstance(counts, dict):
+                continue
+            parts = ", ".join(f"{counts[s]} {s}" for s in _STATUSES if counts.get(s))
+            ready = "ready" if counts.get("ready") else "not ready"
+            rows.append((target, parts or "no packages", ready))
+        if not rows:
+            return "—"
+        return format_html_join("", "<div>{}: {} ({})</div>", rows)
+
+
+@admin.register(IndexPage)
+class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("name", "index_url", "content_type", "body_size", "fetched_at", "changed_at")
+    list_filter = ("index_url",)
+    search_fields = ("name",)
+    # The body is a cached index page (up to megabytes): never loaded, never shown.
+    fields = ("index_url", "name", "content_type", "body_size", "etag", "last_modified", "fetched_at", "changed_at")
+    readonly_fields = ("body_size",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IndexPage]:
+        return super().get_queryset(request).defer("body").annotate(body_size=Length("body"))
+
+    @admin.display(description="bytes", ordering="body_size")
+    def body_size(self, page: IndexPage) -> int:
+        return page.body_size

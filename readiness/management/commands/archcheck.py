@@ -1,0 +1,96 @@
+"""``archcheck``: check one repository (path or git URL) and print its verdicts.
+
+Contract (DESIGN.md): ``--format json`` prints exactly one ``archcheck/1`` document on stdout,
+logs go to stderr; exit 0, 1 when ``--fail-on`` is met, 2 on bad input with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from readiness import engine
+from scanners.check import check_snapshot, is_relevant_path
+from scanners.git import GitError, fetch_snapshot
+from scanners.report import fail_on_met, render_table, report_to_json
+from scanners.targets import Target
+
+BAD_INPUT = 2
+
+
+class Command(BaseCommand):
+    help = "Predict, per locked package and target, whether pip installs a wheel, builds an sdist or fails."
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", help="a local path or a git URL")
+        parser.add_argument("--ref", help="branch, tag or commit (default: the work tree, or the remote's HEAD)")
+        parser.add_argument(
+            "--platform", action="append", dest="platforms", metavar="PLATFORM",
+            help="target platform, repeatable (default: linux/amd64 and linux/arm64)",
+        )
+        parser.add_argument("--python", help="target CPython version, e.g. 3.11 (default: from the Dockerfile)")
+        parser.add_argument("--libc", help="glibc:2.36 or musl:1.2 (default: from the Dockerfile)")
+        parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument("--fail-on", choices=["none", "sdist"], help="exit 1 when a verdict this bad is found")
+        parser.add_argument("--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)")
+        parser.add_argument("--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache")
+
+    def handle(self, *args, **opts):
+        platforms = opts["platforms"] or list(settings.READINESS_PLATFORMS)
+        self._validate_targets(platforms, opts["python"], opts["libc"])
+        snapshot = self._snapshot(opts["source"], opts["ref"])
+        interactive = opts["format"] == "table" and sys.stderr.isatty()
+        with engine.cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index:
+            report = check_snapshot(
+                snapshot,
+                index=index,
+                defaults=engine.target_defaults(),
+                platforms=platforms,
+                python=opts["python"],
+                libc=opts["libc"],
+                progress=self._progress if interactive else None,
+            )
+        if interactive:
+            sys.stderr.write("\r\x1b[K")
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps(report_to_json(report), indent=2))
+        else:
+            self.stdout.write(render_table(report, colour=self.stdout.isatty()))
+        for problem in report.problems:
+            self.stderr.write(f"warning: {problem}")
+        if fail_on_met(report, opts["fail_on"]):
+            sys.exit(1)
+
+    def _validate_targets(self, platforms, python, libc):
+        for platform in platforms:
+            try:
+                Target.from_flags(platform, python or "3.12", libc or "glibc:2.36", origin="flag")
+            except ValueError as exc:
+                raise CommandError(str(exc), returncode=BAD_INPUT) from None
+
+    def _snapshot(self, source: str, ref: str | None):
+        is_url = "://" in source or source.startswith("git@")
+        if not is_url and not Path(source).exists():
+            raise CommandError(f"{source}: no such file or directory", returncode=BAD_INPUT)
+        if not is_url and Path(source).is_file():
+            raise CommandError(f"{source}: give the repository directory, not a file", returncode=BAD_INPUT)
+        cache_dir = settings.READINESS_GIT_CACHE_DIR
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            cache_dir = Path(tempfile.mkdtemp(prefix="archcheck-git-"))
+        try:
+            return fetch_snapshot(
+                source, ref, wanted=is_relevant_path, cache_dir=cache_dir, max_file_bytes=settings.READINESS_MAX_FILE_BYTES
+            )
+        except GitError as exc:
+            raise CommandError(str(exc), returncode=BAD_INPUT) from None
+
+    def _progress(self, step: str, done: int, total: int) -> None:
+        sys.stderr.write(f"\rquerying the package index: {done}/{total} packages")
+        sys.stderr.flush()

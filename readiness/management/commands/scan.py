@@ -1,0 +1,86 @@
+"""``scan [REPO…|--all]``: scan repositories now, through Celery when a broker is configured."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from readiness.models import Repo, Scan
+from readiness.services.organisation import organisation_scan
+from readiness.services.rollups import repo_state, rollup_days
+
+
+class Command(BaseCommand):
+    help = "Scan the named repositories (or --all enabled ones) and print a summary."
+
+    def add_arguments(self, parser):
+        parser.add_argument("repos", nargs="*", metavar="REPO")
+        parser.add_argument("--all", action="store_true", help="every enabled repository")
+        parser.add_argument("--no-wait", action="store_true", help="with a broker: queue and return at once")
+        parser.add_argument("--timeout", type=int, default=3600, help="seconds to wait for queued scans")
+
+    def handle(self, *args, **opts):
+        repos = _select_repos(opts["repos"], opts["all"])
+        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        if eager:
+            # In process: each request runs its scan at once, so the bar advances per repo.
+            scans = []
+            for i, repo in enumerate(repos, 1):
+                scans.extend(organisation_scan(trigger="manual", repos=[repo]))
+                self._bar(i, len(repos), repo.name)
+        else:
+            scans = organisation_scan(trigger="manual", repos=repos)
+            if opts["no_wait"]:
+                self.stdout.write(f"queued {len(scans)} scans")
+                return
+            self._wait([s.pk for s in scans], timeout=opts["timeout"])
+        sys.stderr.write("\n")
+        rollup_days()
+        self.stdout.write(_summary_line([s.pk for s in scans]))
+
+    def _wait(self, ids: list[int], *, timeout: int) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            states = Counter(Scan.objects.filter(id__in=ids).values_list("state", flat=True))
+            finished = sum(states[s] for s in Scan.FINAL_STATES)
+            self._bar(finished, len(ids), f"{states['running']} running, {states['queued']} queued")
+            if finished == len(ids):
+                return
+            if time.monotonic() > deadline:
+                raise CommandError(f"timed out: {len(ids) - finished} scans still unfinished", returncode=1)
+            time.sleep(0.5)
+
+    def _bar(self, done: int, total: int, label: str) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} {label[:40]:<40}")
+        sys.stderr.flush()
+
+
+def _select_repos(names: list[str], all_repos: bool) -> list[Repo]:
+    if all_repos == bool(names):
+        raise CommandError("name repositories or pass --all (not both)", returncode=2)
+    if all_repos:
+        return list(Repo.objects.filter(enabled=True).order_by("name"))
+    repos = {r.name: r for r in Repo.objects.filter(name__in=names)}
+    missing = [n for n in names if n not in repos]
+    if missing:
+        raise CommandError(f"unknown repositories: {', '.join(missing)}", returncode=2)
+    return [repos[n] for n in names]
+
+
+def _summary_line(scan_ids: list[int]) -> str:
+    scans = list(Scan.objects.filter(id__in=scan_ids).values_list("state", "summary"))
+    states = Counter(state for state, _ in scans)
+    per_target: dict[str, Counter] = {}
+    for _, summary in scans:
+        for target, s in (summary or {}).items():
+            per_target.setdefault(target, Counter())[repo_state(s)] += 1
+    parts = [f"{len(scans)} repos scanned: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))]
+    for target, c in sorted(per_target.items()):
+        parts.append(f"{target}: {c['ready']} ready, {c['sdist']} build from source, {c['blocked']} blocked")
+    return "; ".join(parts)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class IndexPage(models.Model):
+    """A package index project page, cached for every worker (scanners.index.IndexCache in PostgreSQL).
+
+    ``changed_at`` moves only when the body changes (not on a 304), so a scan can tell whether
+    anything it depends on is newer than its previous answer.
+    """
+
+    index_url = models.CharField(max_length=500)
+    name = models.CharField(max_length=200)
+    body = models.BinaryField()
+    content_type = models.CharField(max_length=200)
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    fetched_at = models.DateTimeField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["index_url", "name"], name="one_page_per_project")]

@@ -1,0 +1,333 @@
+"""Scans: request one, run one, write its results. Every write to a scan happens here.
+
+A scan is requested by creating its row (state ``queued``) and queuing the task on commit; it
+is run by claiming the row with a conditional update, so a task delivered twice (``acks_late``
+after a lost worker) finds nothing to do. Results are written in one transaction together
+with the final state: a scan is never shown ``done`` with half of its rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from readiness import engine
+from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
+from scanners import ANALYSER_VERSION
+from scanners.check import CheckReport, check_snapshot, is_relevant_path
+from scanners.git import GitError, RepoSnapshot, fetch_snapshot
+
+log = logging.getLogger(__name__)
+
+VERDICT_BATCH = 5000
+HEARTBEAT_EVERY = dt.timedelta(seconds=5)
+
+
+class ScanBusy(Exception):
+    """Another scan of the same repo is running; try again later."""
+
+
+class TransientScanError(Exception):
+    """A failure that may go away (network, git server): the task retries with backoff."""
+
+
+def scan_request(*, repo: Repo, trigger: str, ref: str = "") -> Scan:
+    """Queue a scan of ``repo``; if one is already queued, that one is returned (no second scan)."""
+    from readiness.tasks import scan_repository as scan_repository_task
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                scan = Scan.objects.create(repo=repo, trigger=trigger, ref=ref)
+        except IntegrityError:
+            existing = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).first()
+            if existing is not None:
+                return existing
+            raise
+        transaction.on_commit(lambda: scan_repository_task.delay(scan.id))
+    return scan
+
+
+def scan_claim(*, scan_id: int) -> Scan | None:
+    """Move a queued scan to running. ``None`` when it is not queued any more (done, or taken).
+
+    Raises :class:`ScanBusy` when another scan of the repo is running: the database's
+    one-running-scan-per-repo constraint refuses the update.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = Scan.objects.filter(id=scan_id, state=Scan.State.QUEUED).update(
+                state=Scan.State.RUNNING, started_at=now, heartbeat_at=now, step="fetching", attempts=F("attempts") + 1
+            )
+    except IntegrityError:
+        raise ScanBusy(f"another scan of the repository of scan {scan_id} is running") from None
+    if not claimed:
+        return None
+    return Scan.objects.select_related("repo").get(id=scan_id)
+
+
+def scan_run(*, scan_id: int, index=None) -> Scan | None:
+    """Claim and run a queued scan. Harmless when called twice for the same id."""
+    scan = scan_claim(scan_id=scan_id)
+    if scan is None:
+        log.info("scan %s is not queued any more; nothing to do", scan_id)
+        return None
+    return scan_execute(scan=scan, index=index)
+
+
+def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None) -> Scan:
+    """Run a claimed (``running``) scan to a final state, recording any failure on the scan."""
+    own_index = index is None
+    if own_index:
+        index = engine.shared_index_client()
+    try:
+        if snapshot is None:
+            snapshot = _fetch(scan)
+        _heartbeat(scan, step="analysing", force=True)
+        previous = _previous_done_scan(scan)
+        if previous is not None and _nothing_changed(previous, snapshot, index):
+            return _finish_unchanged(scan, previous)
+        report = check_snapshot(
+            snapshot,
+            index=index,
+            defaults=engine.target_defaults(),
+            platforms=settings.READINESS_PLATFORMS,
+            progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
+        )
+        return _finish_with_report(scan, report)
+    except TransientScanError as exc:
+        _requeue_or_fail(scan, str(exc))
+        raise
+    except _Failed as exc:
+        _finish_failed(scan, str(exc))
+        return scan
+    except Exception as exc:  # one repo's failure is recorded on its scan, never lost
+        log.exception("scan %s of %s failed", scan.pk, scan.repo.name)
+        _finish_failed(scan, f"{type(exc).__name__}: {exc}")
+        return scan
+    finally:
+        if own_index:
+            index.close()
+
+
+def clone_url(repo: Repo) -> str:
+    """The URL git is given: the token named by ``credentials_ref`` is added here and only here."""
+    if not repo.credentials_ref:
+        return repo.url
+    token = os.environ.get(repo.credentials_ref, "")
+    parts = urlsplit(repo.url)
+    if not token or parts.scheme not in ("https", "http"):
+        return repo.url
+    host = parts.hostname or ""
+    netloc = f"x-access-token:{token}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _fetch(scan: Scan) -> RepoSnapshot:
+    repo = scan.repo
+    settings.READINESS_GIT_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        return fetch_snapshot(
+            clone_url(repo),
+            scan.ref or repo.branch or None,
+            wanted=is_relevant_path,
+            cache_dir=settings.READINESS_GIT_CACHE_DIR,
+            max_file_bytes=settings.READINESS_MAX_FILE_BYTES,
+        )
+    except GitError as exc:
+        message = str(exc).replace(clone_url(repo), repo.url)
+        if exc.transient:
+            raise TransientScanError(message) from None
+        raise _Failed(message) from None
+
+
+class _Failed(Exception):
+    """A permanent failure with a message meant for people (bad ref, unknown repo)."""
+
+
+def _heartbeat(scan: Scan, *, step: str, progress: int | None = None, force: bool = False) -> None:
+    now = timezone.now()
+    if not force and scan.heartbeat_at and now - scan.heartbeat_at < HEARTBEAT_EVERY:
+        return
+    scan.heartbeat_at = now
+    scan.step = step
+    fields = {"heartbeat_at": now, "step": step}
+    if progress is not None:
+        scan.progress = fields["progress"] = progress
+    Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**fields)
+
+
+def _previous_done_scan(scan: Scan) -> Scan | None:
+    return (
+        Scan.objects.filter(repo_id=scan.repo_id, state=Scan.State.DONE)
+        .exclude(id=scan.pk)
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+def _nothing_changed(previous: Scan, snapshot: RepoSnapshot, index) -> bool:
+    """Same commit, same analyser, and no index page it used changed since it ran."""
+    if not snapshot.commit or previous.commit != snapshot.commit or previous.analyser_version != ANALYSER_VERSION:
+        return False
+    names = list(
+        Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct()
+    )
+    if names and index is not None:
+        index.fetch_many(names)  # refreshes stale cache entries (conditional requests)
+    from readiness.models import IndexPage
+
+    return not IndexPage.objects.filter(
+        index_url=engine.index_url(), name__in=names, changed_at__gt=previous.started_at
+    ).exists()
+
+
+def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
+    now = timezone.now()
+    with transaction.atomic():
+        Scan.objects.filter(id=scan.pk).update(
+            state=Scan.State.DONE,
+            finished_at=now,
+            heartbeat_at=now,
+            step="",
+            progress=100,
+            commit=previous.commit,
+            committed_at=previous.committed_at,
+            analyser_version=ANALYSER_VERSION,
+            targets=previous.targets,
+            summary=previous.summary,
+            unchanged=True,
+            results_from_id=previous.result_scan_id,
+        )
+        _point_repo_at(scan)
+    scan.refresh_from_db()
+    return scan
+
+
+def _finish_with_report(scan: Scan, report: CheckReport) -> Scan:
+    now = timezone.now()
+    state = Scan.State.PARTIAL if report.partial else Scan.State.DONE
+    with transaction.atomic():
+        # Rows of an earlier, interrupted attempt of this scan are replaced, never mixed in.
+        Verdict.objects.filter(scan_id=scan.pk).delete()
+        ScanFile.objects.filter(scan_id=scan.pk).delete()
+        ScanFinding.objects.filter(scan_id=scan.pk).delete()
+        ScanFile.objects.bulk_create(
+            ScanFile(scan_id=scan.pk, path=f.path, kind=f.kind, format=f.format or "", blob_id=f.blob_id or "", error=f.error or "")
+            for f in report.files
+        )
+        ScanFinding.objects.bulk_create(
+            ScanFinding(scan_id=scan.pk, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
+            for path, findings in report.findings.items()
+            for f in findings
+        )
+        Verdict.objects.bulk_create(_verdict_rows(scan.pk, report), batch_size=VERDICT_BATCH)
+        Scan.objects.filter(id=scan.pk).update(
+            state=state,
+            finished_at=now,
+            heartbeat_at=now,
+            step="",
+            progress=100,
+            commit=report.commit or "",
+            analyser_version=ANALYSER_VERSION,
+            targets=[_target_json(t) for t in report.targets],
+            summary={tid: {**dict(s.counts), "blockers": s.blockers, "ready": s.ready} for tid, s in report.summary.items()},
+            error="\n".join(_errors(report))[:10_000],
+        )
+        _point_repo_at(scan)
+    scan.refresh_from_db()
+    return scan
+
+
+def _errors(report: CheckReport) -> Iterable[str]:
+    for name, error in sorted(report.index_errors.items()):
+        yield f"index: {name}: {error}"
+    yield from report.problems
+
+
+def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
+    for result in report.packages:
+        p = result.package
+        for target_id, v in result.verdicts.items():
+            yield Verdict(
+                scan_id=scan_id,
+                package=p.name,
+                version=p.version or "",
+                target=target_id,
+                status=v.status,
+                file=v.file or "",
+                pure=v.pure,
+                fix_version=(result.fix_version or "") if v.status not in ("wheel", "n/a") else "",
+                lockfile=p.lockfile,
+                direct=p.direct,
+                reason=v.reason,
+            )
+
+
+def _target_json(t) -> dict:
+    return {"id": t.id, "platform": t.platform, "python": t.python, "libc": t.libc, "libc_version": t.libc_version, "origin": t.origin}
+
+
+def _point_repo_at(scan: Scan) -> None:
+    """The repo's current state is its latest finished scan (a backfilled past point never replaces it)."""
+    scan.refresh_from_db(fields=["finished_at", "as_of", "state"])
+    if scan.state not in Scan.FINISHED_WITH_RESULTS:
+        return
+    if scan.as_of is not None:
+        # Backfill: only becomes current when the repo has nothing newer.
+        newer = Scan.objects.filter(repo_id=scan.repo_id, state__in=Scan.FINISHED_WITH_RESULTS, as_of__isnull=True).exists()
+        if newer:
+            return
+    Repo.objects.filter(id=scan.repo_id).update(latest_scan_id=scan.pk)
+
+
+def _finish_failed(scan: Scan, error: str) -> None:
+    Scan.objects.filter(id=scan.pk).exclude(state__in=Scan.FINAL_STATES).update(
+        state=Scan.State.FAILED, finished_at=timezone.now(), error=error[:10_000], step=""
+    )
+    scan.refresh_from_db()
+
+
+def _requeue_or_fail(scan: Scan, error: str) -> None:
+    """A transient failure: back to ``queued`` for the task's retry, unless another scan is queued now."""
+    try:
+        with transaction.atomic():
+            Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(state=Scan.State.QUEUED, error=error, step="")
+    except IntegrityError:
+        _finish_failed(scan, f"{error} (a newer scan is queued)")
+
+
+def scans_reap_stale(*, older_than: dt.timedelta) -> list[int]:
+    """Fail running scans whose worker stopped sending heartbeats, and queue a fresh scan for each repo.
+
+    A worker killed mid-scan leaves its scan ``running`` with no rows written (results are
+    written in one transaction at the end); the retry scan completes the work.
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(
+        Scan.objects.filter(state=Scan.State.RUNNING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+        .select_related("repo")
+    )
+    reaped = []
+    for scan in stale:
+        updated = Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING, heartbeat_at=scan.heartbeat_at).update(
+            state=Scan.State.FAILED,
+            finished_at=timezone.now(),
+            error=f"worker lost: no heartbeat since {scan.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC",
+            step="",
+        )
+        if updated:
+            reaped.append(scan.pk)
+            if scan.repo.enabled and scan.as_of is None:
+                scan_request(repo=scan.repo, trigger="retry", ref=scan.ref)
+    return reaped

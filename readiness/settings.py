@@ -1,0 +1,171 @@
+"""Django settings, read from environment variables only (no local_settings override).
+
+Every value has a working default so that a fresh checkout runs: SQLite in the project and
+Celery tasks executed in-process. Production and CI set ``DATABASE_URL`` (PostgreSQL) and
+``CELERY_BROKER_URL`` (Redis). A malformed value raises ``ImproperlyConfigured`` at start-up
+rather than misbehaving later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("READINESS_VAR_DIR", BASE_DIR / "var"))
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false)")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+
+
+def envsecret(name: str, default: str = "") -> str:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker/Kubernetes secrets)."""
+    if path := os.environ.get(f"{name}_FILE"):
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r}: {exc.strerror}") from None
+    return os.environ.get(name, default)
+
+
+def _dev_secret_key() -> str:
+    """A random key kept in var/ so that sessions survive restarts of the zero-config demo."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = envsecret("SECRET_KEY") or _dev_secret_key()
+ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
+SITE_ROOT = envstr("SITE_ROOT", "http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "readiness",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "readiness.urls"
+WSGI_APPLICATION = "readiness.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{VAR_DIR / 'readiness.sqlite3'}"
+try:
+    DATABASES = {"default": dj_database_url.parse(envstr("DATABASE_URL") or _default_db, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = envstr("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# Celery: without a broker, tasks run in-process (eager) so the demo needs no Redis.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BEAT_SCHEDULE = {
+    "scan-organisation-nightly": {"task": "readiness.tasks.scan_organisation", "schedule": 24 * 3600},
+    "reap-stale-scans": {"task": "readiness.tasks.reap_stale_scans", "schedule": 60},
+    "rollup-daily": {"task": "readiness.tasks.rollup_daily", "schedule": 3600},
+}
+
+# Scanning engine.
+READINESS_INDEX_URL = envstr("READINESS_INDEX_URL")  # empty: PIP_INDEX_URL, pip's config, public index
+READINESS_DEFAULT_PYTHON = envstr("READINESS_DEFAULT_PYTHON", "3.12")
+READINESS_DEFAULT_LIBC = envstr("READINESS_DEFAULT_LIBC", "glibc:2.36")
+READINESS_PLATFORMS = [p for p in envstr("READINESS_PLATFORMS", "linux/amd64,linux/arm64").split(",") if p]
+READINESS_INDEX_CACHE_SECONDS = envint("READINESS_INDEX_CACHE_SECONDS", 6 * 3600)
+READINESS_GIT_CACHE_DIR = Path(envstr("READINESS_GIT_CACHE_DIR", str(VAR_DIR / "git-cache")))
+READINESS_MAX_FILE_BYTES = envint("READINESS_MAX_FILE_BYTES", 2_000_000)
+
+GITHUB_WEBHOOK_SECRET = envsecret("GITHUB_WEBHOOK_SECRET")
+GITHUB_TOKEN = envsecret("GITHUB_TOKEN")
+# The REST API that `import_repos --github-org` lists; GitHub Enterprise Server: https://HOST/api/v3
+GITHUB_API_URL = envstr("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Arch Readiness <readiness@localhost>")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["stderr"], "level": envstr("LOG_LEVEL", "WARNING")},
+}

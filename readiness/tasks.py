@@ -1,0 +1,55 @@
+"""Celery tasks: a few lines each. They take ids, call a service and return.
+
+Every task is harmless when run twice (``acks_late`` redelivers after a lost worker): the
+services claim their row with a conditional update first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=6,
+    soft_time_limit=15 * 60,
+    time_limit=20 * 60,
+)
+def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
+    from readiness.services.scans import ScanBusy, TransientScanError, scan_run
+
+    if unknown_kwargs:  # tasks queued by a newer/older deploy must not crash this one
+        log.warning("scan_repository: ignoring unknown arguments %s", sorted(unknown_kwargs))
+    try:
+        scan_run(scan_id=scan_id)
+    except ScanBusy as exc:
+        raise self.retry(exc=exc, countdown=30)
+    except TransientScanError as exc:
+        raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries))
+
+
+@shared_task(acks_late=True)
+def scan_organisation(trigger: str = "schedule") -> int:
+    from readiness.services.organisation import organisation_scan
+
+    return len(organisation_scan(trigger=trigger))
+
+
+@shared_task(acks_late=True)
+def reap_stale_scans(minutes: int = 10) -> list[int]:
+    from readiness.services.scans import scans_reap_stale
+
+    return scans_reap_stale(older_than=dt.timedelta(minutes=minutes))
+
+
+@shared_task(acks_late=True)
+def rollup_daily(day: str | None = None) -> int:
+    from readiness.services.rollups import rollup_days
+
+    return rollup_days(day=dt.date.fromisoformat(day) if day else None)

@@ -1,0 +1,291 @@
+"""One repository, checked end to end: files in, verdicts per (package, target) out.
+
+This is the single place where the engine's parts meet; ``archcheck`` and the organisation
+scans both call :func:`check_snapshot`. Nothing here raises for bad input in one file: a
+lockfile that cannot be parsed, a Dockerfile that makes no sense or an index outage is
+recorded on the report and the rest of the repository is still analysed.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scanners.advice import fix_version
+from scanners.analyser import Verdict, analyse_package
+from scanners.distributions import ProjectFiles
+from scanners.dockerfile import DockerfileError, Finding, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
+from scanners.git import RepoSnapshot
+from scanners.lockfiles import detect_format, parse_lockfile
+from scanners.lockfiles.base import LockedPackage, LockfileError, ParsedLockfile
+from scanners.targets import Target
+
+__all__ = [
+    "CheckReport",
+    "FoundFile",
+    "PackageResult",
+    "TargetDefaults",
+    "TargetSummary",
+    "check_snapshot",
+    "is_relevant_path",
+    "resolve_targets",
+]
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("wheel", "sdist", "none", "unknown", "n/a")
+# Findings about the image's architecture only hurt the targets that are not amd64.
+_NON_AMD64_RULES = frozenset({"platform-pinned", "arch-specific-download"})
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: ``step`` is "index" while the index is queried."""
+
+
+class ProjectSource(Protocol):
+    """What the check needs from an index client (``scanners.index.IndexClient`` satisfies it)."""
+
+    def fetch_many(self, names, *, progress=None): ...  # -> Mapping[str, ProjectResult]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDefaults:
+    """Used when a repository has no Dockerfile that names its Python and libc."""
+
+    python: str = "3.12"
+    libc: str = "glibc:2.36"
+    platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64")
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    path: str
+    kind: str  # "lockfile", "dockerfile" or "skipped"
+    format: str | None
+    blob_id: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackageResult:
+    package: LockedPackage
+    verdicts: Mapping[str, Verdict]  # by target id
+    fix_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSummary:
+    counts: Mapping[str, int]
+    blockers: int
+    ready: bool
+    """Ready: nothing is ``none`` or ``sdist`` and no Dockerfile finding blocks the target."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    source: str
+    commit: str | None
+    targets: tuple[Target, ...]
+    files: tuple[FoundFile, ...]
+    packages: tuple[PackageResult, ...]
+    dockerfiles: tuple[ImageContext, ...]
+    findings: Mapping[str, tuple[Finding, ...]]  # by Dockerfile path, including verdict findings
+    problems: tuple[str, ...]
+    index_errors: Mapping[str, str]
+    summary: Mapping[str, TargetSummary] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """Some answers are missing for a reason that may go away (index outage, unreadable file)."""
+        return bool(self.index_errors) or any(f.error for f in self.files if f.kind != "skipped")
+
+
+def is_relevant_path(path: str) -> bool:
+    """The files a scan reads from a repository: lockfiles and Dockerfiles."""
+    return detect_format(path) is not None or is_dockerfile(path)
+
+
+def resolve_targets(
+    images: Sequence[ImageContext],
+    *,
+    platforms: Sequence[str],
+    defaults: TargetDefaults,
+    python: str | None = None,
+    libc: str | None = None,
+) -> tuple[Target, ...]:
+    """One target per platform; Python and libc from flags, else the primary Dockerfile, else defaults.
+
+    The primary Dockerfile is the repository's root ``Dockerfile`` when it names a known base
+    image, else the known one with the shortest path: services usually build from the root.
+    """
+    image = _primary_image(images)
+    targets = []
+    for platform in platforms or defaults.platforms:
+        if python or libc:
+            origin = "flag"
+            py = python or (image.python if image and image.python else defaults.python)
+            libc_spec = libc or (f"{image.libc}:{image.libc_version}" if image and image.libc else defaults.libc)
+        elif image is not None:
+            origin = f"{image.path}:{image.base_line}"
+            py = image.python or defaults.python
+            libc_spec = f"{image.libc}:{image.libc_version}" if image.libc else defaults.libc
+        else:
+            origin, py, libc_spec = "default", defaults.python, defaults.libc
+        targets.append(Target.from_flags(platform, py, libc_spec, origin=origin))
+    return tuple(targets)
+
+
+def _primary_image(images: Sequence[ImageContext]) -> ImageContext | None:
+    known = [i for i in images if i.python]
+    if not known:
+        return None
+    return min(known, key=lambda i: (posixpath.basename(i.path) != "Dockerfile", i.path.count("/"), len(i.path), i.path))
+
+
+def check_snapshot(
+    snapshot: RepoSnapshot,
+    *,
+    index: ProjectSource | None,
+    defaults: TargetDefaults = TargetDefaults(),
+    platforms: Sequence[str] = (),
+    python: str | None = None,
+    libc: str | None = None,
+    progress: Progress | None = None,
+    fix_cache: dict | None = None,
+) -> CheckReport:
+    """Analyse every lockfile and Dockerfile of ``snapshot`` for every target.
+
+    ``index`` answers for packages whose lockfile does not list their files (``None``: such
+    packages are ``unknown``). ``fix_cache`` may be shared across repositories of one scan so
+    that a fix version is computed once per (package, version, targets).
+    """
+    files: list[FoundFile] = [FoundFile(s.path, "skipped", None, None, s.reason) for s in snapshot.skipped]
+    problems: list[str] = [f"{s.path}: skipped: {s.reason}" for s in snapshot.skipped]
+    parsed: list[ParsedLockfile] = []
+    images: list[ImageContext] = []
+    for repo_file in snapshot.files:
+        fmt = detect_format(repo_file.path)
+        if fmt is not None:
+            try:
+                lockfile = parse_lockfile(repo_file.path, repo_file.text, read_file=snapshot.read)
+            except LockfileError as exc:
+                files.append(FoundFile(repo_file.path, "lockfile", fmt, repo_file.blob_id, str(exc)))
+                problems.append(str(exc))
+                continue
+            parsed.append(lockfile)
+            problems.extend(str(p) for p in lockfile.problems)
+            files.append(FoundFile(repo_file.path, "lockfile", fmt, repo_file.blob_id))
+        elif is_dockerfile(repo_file.path):
+            try:
+                image = parse_dockerfile(repo_file.path, repo_file.text)
+            except DockerfileError as exc:
+                files.append(FoundFile(repo_file.path, "dockerfile", None, repo_file.blob_id, str(exc)))
+                problems.append(str(exc))
+                continue
+            images.append(image)
+            files.append(FoundFile(repo_file.path, "dockerfile", None, repo_file.blob_id))
+
+    targets = resolve_targets(images, platforms=platforms, defaults=defaults, python=python, libc=libc)
+    packages = _unique_packages(parsed)
+
+    needs_index = sorted({p.name for p in packages if p.source == "index" and p.version and p.files is None})
+    projects, index_errors = _fetch(index, needs_index, progress)
+
+    results: list[PackageResult] = []
+    for package in packages:
+        project = projects.get(package.name)
+        release = project.release(package.version) if project and package.version else None
+        error = index_errors.get(package.name)
+        verdicts = {
+            t.id: analyse_package(package, t, files=package.files if package.files is not None else release, index_error=error)
+            for t in targets
+        }
+        results.append(PackageResult(package, verdicts))
+
+    # Fix versions need the index's full release list, also for packages whose lockfile gave the files.
+    needs_fix = [r for r in results if r.package.version and any(v.status in ("sdist", "none") for v in r.verdicts.values())]
+    more = sorted({r.package.name for r in needs_fix} - projects.keys() - index_errors.keys())
+    if more:
+        # Errors here are not recorded: the verdicts came from the lockfile, only advice is missing.
+        projects.update(_fetch(index, more, progress)[0])
+    cache = fix_cache if fix_cache is not None else {}
+    fixable = {id(r) for r in needs_fix}
+    results = [_with_fix(r, projects, targets, cache) if id(r) in fixable else r for r in results]
+
+    findings = {image.path: tuple(image.findings) for image in images}
+    primary = _primary_image(images) or (images[0] if images else None)
+    if primary is not None:
+        sdists = sorted({(r.package.name, r.package.version or "") for r in results for v in r.verdicts.values() if v.status == "sdist"})
+        extra = verdict_findings(primary, sdist_packages=sdists, package_names=[r.package.name for r in results])
+        findings[primary.path] = findings[primary.path] + tuple(extra)
+
+    summary = {t.id: _summarise(t, results, findings) for t in targets}
+    return CheckReport(
+        source=snapshot.source,
+        commit=snapshot.commit,
+        targets=targets,
+        files=tuple(sorted(files, key=lambda f: f.path)),
+        packages=tuple(results),
+        dockerfiles=tuple(images),
+        findings=findings,
+        problems=tuple(problems),
+        index_errors=index_errors,
+        summary=summary,
+    )
+
+
+def _unique_packages(parsed: Sequence[ParsedLockfile]) -> list[LockedPackage]:
+    """Each (lockfile, line, name) once: a file pulled in with ``-r`` is also scanned on its own."""
+    seen: set[tuple] = set()
+    out = []
+    for lockfile in parsed:
+        for p in lockfile.packages:
+            key = (p.lockfile, p.line, p.name, p.version)
+            if key not in seen:
+                seen.add(key)
+                out.append(p)
+    return out
+
+
+def _fetch(index: ProjectSource | None, names: Sequence[str], progress: Progress | None) -> tuple[dict[str, ProjectFiles], dict[str, str]]:
+    if not names:
+        return {}, {}
+    if index is None:
+        return {}, {n: "no package index configured" for n in names}
+    callback = (lambda done, total: progress("index", done, total)) if progress else None
+    answers = index.fetch_many(names, progress=callback)
+    projects, errors = {}, {}
+    for name in names:
+        answer = answers.get(name)
+        if answer is not None and answer.files is not None:
+            projects[name] = answer.files
+        else:
+            errors[name] = answer.error if answer is not None and answer.error else f"the index gave no answer for {name}"
+    return projects, errors
+
+
+def _with_fix(result: PackageResult, projects: Mapping[str, ProjectFiles], targets: Sequence[Target], cache: dict) -> PackageResult:
+    project = projects.get(result.package.name)
+    if project is None or result.package.version is None:
+        return result
+    applicable = tuple(t for t in targets if result.verdicts[t.id].status != "n/a")
+    key = (result.package.name, result.package.version, applicable)
+    if key not in cache:
+        cache[key] = fix_version(project, result.package.version, applicable)
+    return PackageResult(result.package, result.verdicts, cache[key])
+
+
+def _summarise(target: Target, results: Sequence[PackageResult], findings: Mapping[str, Sequence[Finding]]) -> TargetSummary:
+    counts = dict.fromkeys(STATUSES, 0)
+    for r in results:
+        counts[r.verdicts[target.id].status] += 1
+    blocking = sum(
+        1
+        for fs in findings.values()
+        for f in fs
+        if f.severity == "blocker" and (f.rule not in _NON_AMD64_RULES or target.platform != "linux/amd64")
+    )
+    blockers = counts["none"] + blocking
+    return TargetSummary(counts=counts, blockers=blockers, ready=blockers == 0 and counts["sdist"] == 0)

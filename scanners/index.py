@@ -1,0 +1,480 @@
+"""Package index client: release files of a project, from PEP 691 JSON or PEP 503 HTML pages.
+
+Fetching and parsing are separate, as in pip's collector: :class:`IndexClient` does the I/O
+(content negotiation, retries, conditional requests, caching) and :func:`parse_project_page`
+is pure and branches on the response's content type, using ``pypi_simple``'s parsers.
+
+An index client never raises for HTTP or network trouble: every project gets a
+:class:`ProjectResult` whose ``status`` says ``ok``, ``not_found`` or ``error`` with a one-line
+reason, so one dead mirror or one private package never stops a scan of 3,000 packages.
+One client serves one scan run: it memoises every project it fetched, so a package costs at
+most one request per run (and none while a shared cache still holds its page).
+"""
+
+from __future__ import annotations
+
+import configparser
+import datetime as dt
+import email.utils
+import json
+import logging
+import os
+import random
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from packaging.utils import NormalizedName, canonicalize_name
+from pypi_simple import PYPI_SIMPLE_ENDPOINT, DistributionPackage, ProjectPage
+
+from scanners import ANALYSER_VERSION
+from scanners.distributions import DistributionFile, ProjectFiles
+from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
+
+__all__ = [
+    "ACCEPT",
+    "CachedPage",
+    "FileIndexCache",
+    "IndexCache",
+    "IndexClient",
+    "MemoryIndexCache",
+    "ProjectResult",
+    "ResultStatus",
+    "default_index_url",
+    "parse_project_page",
+]
+
+_log = logging.getLogger(__name__)
+
+ACCEPT = ", ".join([
+    "application/vnd.pypi.simple.v1+json",
+    "application/vnd.pypi.simple.v1+html;q=0.2",
+    "text/html;q=0.01",
+])
+"""The Accept header pip sends: JSON preferred, HTML accepted from older indexes."""
+
+_JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+_HTML_TYPES = frozenset({"application/vnd.pypi.simple.v1+html", "text/html"})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# PEP 508 names: anything else cannot be a project on an index, so don't ask for it.
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+ResultStatus = Literal["ok", "not_found", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectResult:
+    """What the index said about one project.
+
+    ``files`` is set exactly when ``status == "ok"``. ``error`` is a one-line reason for
+    ``not_found``/``error``. ``from_cache`` is true when the files came from a cached page
+    (fresh, revalidated by a 304, or a stale fallback). ``warning`` is set when a stale
+    cached page was used because the index could not be reached. ``project_status`` is the
+    PEP 792 status (``"archived"``, ``"quarantined"``, ``"deprecated"``) when the index gives one.
+    """
+
+    name: NormalizedName
+    files: ProjectFiles | None
+    error: str | None
+    status: ResultStatus
+    from_cache: bool = False
+    warning: str | None = None
+    project_status: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.status == "ok") != (self.files is not None):
+            raise ValueError(f"ProjectResult {self.name}: files must be set exactly when status is 'ok'")
+
+
+class _PageError(ValueError):
+    """A page that came back but cannot be understood."""
+
+
+def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -> tuple[ProjectFiles, str | None]:
+    """Parse one project page into files (pure: no I/O).
+
+    ``content_type`` is the response's header; ``url`` the page's final URL, against which
+    relative file URLs resolve. Returns the files and the PEP 792 project status.
+
+    :raises ValueError: the content type is not a Simple API type, or the page is malformed.
+    """
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"') or None
+    try:
+        if media == _JSON_TYPE:
+            page = ProjectPage.from_json_data(json.loads(body), base_url=url)
+        elif media in _HTML_TYPES:
+            page = ProjectPage.from_html(name, body, base_url=url, from_encoding=charset)
+        else:
+            raise _PageError(f"unsupported content type {media or '(none)'!r}")
+    except _PageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pydantic, JSON and version errors alike mean "bad page"
+        raise _PageError(f"malformed {'JSON' if media == _JSON_TYPE else 'HTML'} page: {_one_line(exc)}") from exc
+    files = tuple(_to_file(p) for p in page.packages)
+    status = page.status.value if page.status is not None else None
+    return ProjectFiles(name=canonicalize_name(name), files=files), status
+
+
+def _to_file(p: DistributionPackage) -> DistributionFile:
+    # PEP 592/691: yanked is False or the reason; a yank without reason is "".
+    yanked: bool | str = (p.yanked_reason or "") if p.is_yanked else False
+    return DistributionFile(
+        filename=p.filename,
+        url=p.url,
+        requires_python=p.requires_python or None,
+        yanked=yanked,
+        upload_time=p.upload_time,
+        sha256=p.digests.get("sha256"),
+        size=p.size,
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _redact(url: str) -> str:
+    """The URL without credentials, for messages."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=f"***@{host}"))
+    return url
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max((when - dt.datetime.now(dt.timezone.utc)).total_seconds(), 0.0)
+
+
+class IndexClient:
+    """Fetches project pages from one Simple Repository API index.
+
+    :param base_url: the index URL (``…/simple/``); see :func:`default_index_url`.
+    :param http: a shared ``httpx.Client`` (it is thread-safe); the client makes and owns one
+        when ``None``. Timeouts are always passed per request, so a client without them is fine.
+    :param cache: an :class:`IndexCache`; ``None`` caches nothing between runs.
+    :param cache_period: seconds a cached page is used without asking the index; after that
+        the page is revalidated with a conditional request.
+    :param max_concurrency: requests in flight at once in :meth:`fetch_many`.
+    :param retries: extra attempts after a timeout, network error, 429 or 5xx (not other 4xx).
+    :param backoff: first retry delay in seconds; it doubles each attempt, with jitter.
+    :param timeout: seconds for each request (connect is capped at 10 s).
+    :param max_retry_after: cap on a server's Retry-After, so one index cannot stall a scan.
+    :param sleep: how to wait between attempts (``time.sleep``); tests pass a recorder.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http: httpx.Client | None = None,
+        cache: IndexCache | None = None,
+        cache_period: float = 3600,
+        max_concurrency: int = 8,
+        retries: int = 4,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        max_retry_after: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if retries < 0:
+            raise ValueError("retries must not be negative")
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.cache = cache
+        self.cache_period = cache_period
+        self.max_concurrency = max_concurrency
+        self.retries = retries
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._sleep = sleep
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(
+            timeout=self._timeout,
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            headers={"User-Agent": f"arch-readiness/{ANALYSER_VERSION} (+httpx)"},
+        )
+        self._lock = threading.Lock()
+        self._memo: dict[str, Future[ProjectResult]] = {}
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def project_url(self, name: str) -> str:
+        return urljoin(self.base_url, f"{canonicalize_name(name)}/")
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def fetch_project(self, name: str) -> ProjectResult:
+        """The files of one project; never raises for HTTP or network trouble.
+
+        The first call for a (canonical) name does the work; later and concurrent calls get
+        the same result.
+        """
+        canonical = canonicalize_name(name)
+        with self._lock:
+            future = self._memo.get(canonical)
+            owner = future is None
+            if owner:
+                future = self._memo[canonical] = Future()
+        assert future is not None
+        if owner:
+            try:
+                result = self._fetch(name, canonical)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not kill a scan
+                _log.exception("index client failed on %s", canonical)
+                result = ProjectResult(canonical, None, f"internal error fetching {canonical}: {_one_line(exc)}", "error")
+            future.set_result(result)
+        return future.result()
+
+    def fetch_many(
+        self, names: Iterable[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, ProjectResult]:
+        """Fetch many projects concurrently, one request per distinct canonical name.
+
+        The result maps each canonical name, and also each spelling passed in, to its result.
+        ``progress(done, total)`` is called from the calling thread after each distinct project.
+        """
+        spellings: dict[str, list[str]] = {}
+        for name in names:
+            spellings.setdefault(canonicalize_name(name), []).append(name)
+        total = len(spellings)
+        results: dict[str, ProjectResult] = {}
+        if not total:
+            return results
+        done = 0
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, total), thread_name_prefix="index") as pool:
+            futures = {pool.submit(self.fetch_project, given[0]): canonical for canonical, given in spellings.items()}
+            for future in as_completed(futures):
+                canonical = futures[future]
+                result = future.result()  # fetch_project never raises
+                results[canonical] = result
+                for spelling in spellings[canonical]:
+                    results[spelling] = result
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        return results
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _fetch(self, given: str, canonical: NormalizedName) -> ProjectResult:
+        if not _VALID_NAME.match(given.strip()):
+            return ProjectResult(canonical, None, f"{given!r} is not a valid project name", "error")
+        url = self.project_url(canonical)
+        cached = self._cache_get(canonical)
+        now = dt.datetime.now(dt.timezone.utc)
+        if cached is not None and (now - cached.fetched_at).total_seconds() < self.cache_period:
+            parsed = self._parse(canonical, cached, from_cache=True)
+            if parsed.status == "ok":
+                return parsed
+            cached = None  # an unparsable cached page is refetched in full
+
+        headers = {"Accept": ACCEPT}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        response, reason = self._get(url, headers)
+
+        if response is None:
+            if cached is not None:
+                stale = self._parse(canonical, cached, from_cache=True)
+                if stale.status == "ok":
+                    note = f"{reason}; using the page cached at {cached.fetched_at.isoformat(timespec='seconds')}"
+                    _log.warning("%s: %s", canonical, note)
+                    return ProjectResult(canonical, stale.files, None, "ok", True, note, stale.project_status)
+            return ProjectResult(canonical, None, reason, "error")
+
+        if response.status_code == 304 and cached is not None:
+            refreshed = CachedPage(
+                body=cached.body,
+                content_type=cached.content_type,
+                etag=response.headers.get("ETag", cached.etag),
+                last_modified=response.headers.get("Last-Modified", cached.last_modified),
+                fetched_at=dt.datetime.now(dt.timezone.utc),
+                url=cached.url,
+            )
+            self._cache_put(canonical, refreshed)
+            return self._parse(canonical, refreshed, from_cache=True)
+        if response.status_code == 404:
+            return ProjectResult(canonical, None, f"{canonical} is not on the index {_redact(self.base_url)} (HTTP 404)", "not_found")
+        if response.status_code != 200:
+            return ProjectResult(canonical, None, f"index {_redact(url)} answered HTTP {response.status_code}", "error")
+
+        page = CachedPage(
+            body=response.content,
+            content_type=response.headers.get("Content-Type", ""),
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            fetched_at=dt.datetime.now(dt.timezone.utc),
+            url=str(response.url),
+        )
+        result = self._parse(canonical, page, from_cache=False)
+        if result.status == "ok":
+            self._cache_put(canonical, page)
+        return result
+
+    def _parse(self, canonical: NormalizedName, page: CachedPage, *, from_cache: bool) -> ProjectResult:
+        try:
+            files, status = parse_project_page(canonical, page.body, page.content_type,
+                                               url=page.url or self.project_url(canonical))
+        except ValueError as exc:
+            where = "cached page" if from_cache else _redact(page.url or self.project_url(canonical))
+            return ProjectResult(canonical, None, f"{where}: {exc}", "error", from_cache)
+        return ProjectResult(canonical, files, None, "ok", from_cache, None, status)
+
+    def _get(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.Response | None, str]:
+        """GET with retries; ``(response, "")`` or ``(None, one-line reason)``."""
+        attempts = self.retries + 1
+        reason = ""
+        for attempt in range(attempts):
+            wait: float | None = None
+            try:
+                response = self._http.get(url, headers=headers, timeout=self._timeout, follow_redirects=True)
+            except httpx.TimeoutException:
+                reason = f"index {_redact(url)} timed out after {self._timeout.read:g}s"
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                return None, f"bad index URL {_redact(url)}: {_one_line(exc)}"
+            except httpx.TooManyRedirects:
+                return None, f"index {_redact(url)}: too many redirects"
+            except (httpx.TransportError, OSError) as exc:
+                reason = f"cannot reach index {_redact(url)}: {_one_line(exc)}"
+            except httpx.HTTPError as exc:
+                return None, f"index {_redact(url)}: {_one_line(exc)}"
+            else:
+                if response.status_code not in _RETRY_STATUSES:
+                    return response, ""
+                reason = f"index {_redact(url)} answered HTTP {response.status_code}"
+                wait = _retry_after(response.headers.get("Retry-After"))
+            if attempt + 1 == attempts:
+                break
+            delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # jitter spreads out retries
+            if wait is not None:
+                delay = min(wait, self.max_retry_after)
+            _log.info("%s (attempt %d/%d); retrying in %.2fs", reason, attempt + 1, attempts, delay)
+            self._sleep(delay)
+        suffix = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+        return None, reason + suffix
+
+    def _cache_get(self, canonical: str) -> CachedPage | None:
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.get(self.base_url, canonical)
+        except Exception as exc:  # noqa: BLE001 - a broken cache costs a request, not a scan
+            _log.warning("index cache read failed for %s: %s", canonical, exc)
+            return None
+
+    def _cache_put(self, canonical: str, page: CachedPage) -> None:
+        if self.cache is None:
+            return
+        try:
+            self.cache.put(self.base_url, canonical, page)
+        except Exception as exc:  # noqa: BLE001
+            _log.warning("index cache write failed for %s: %s", canonical, exc)
+
+
+# --------------------------------------------------------------------------- index URL
+
+
+def _pip_config_files(environ: Mapping[str, str], prefix: str | None) -> list[Path]:
+    """pip's configuration files in increasing priority (pip's ``Configuration`` order).
+
+    ``PIP_CONFIG_FILE=/dev/null`` disables every file, as in pip; an existing
+    ``PIP_CONFIG_FILE`` also hides the user's files.
+    """
+    env_file = environ.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []
+    home = Path(environ.get("HOME") or "~").expanduser()
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    files: list[Path] = [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs.split(os.pathsep)) if d]
+    files.append(Path("/etc/pip.conf"))
+    if not (env_file and Path(env_file).exists()):
+        xdg_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+        files += [home / ".pip" / "pip.conf", xdg_home / "pip" / "pip.conf"]
+    if prefix:
+        files.append(Path(prefix) / "pip.conf")
+    if env_file:
+        files.append(Path(env_file))
+    return files
+
+
+def _pip_config_index_url(files: Iterable[Path]) -> str | None:
+    found: str | None = None
+    for path in files:
+        parser = configparser.RawConfigParser()
+        try:
+            with open(path, encoding="utf-8") as f:
+                parser.read_file(f)
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+            _log.warning("ignoring unreadable pip configuration %s: %s", path, _one_line(exc))
+            continue
+        # pip normalises option names ("index_url" == "index-url"); `pip install` reads [install] over [global].
+        for section in ("global", "install"):
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    if key.lower().replace("_", "-") == "index-url" and value.strip():
+                        found = value.strip()
+    return found
+
+
+def default_index_url(environ: Mapping[str, str] = os.environ, *, prefix: str | None = sys.prefix) -> str:
+    """The index to ask: ``READINESS_INDEX_URL``, else ``PIP_INDEX_URL``, else pip's
+    configured ``index-url``, else the public index.
+
+    pip's configuration is read with configparser from the files pip itself reads on Linux
+    (``PIP_CONFIG_FILE``, ``$XDG_CONFIG_HOME/pip/pip.conf``, ``~/.pip/pip.conf``,
+    ``/etc/xdg/pip/pip.conf``, ``/etc/pip.conf`` and ``<prefix>/pip.conf``), never by
+    importing pip. ``prefix`` is the environment whose site ``pip.conf`` counts (``None``: none).
+    """
+    for var in ("READINESS_INDEX_URL", "PIP_INDEX_URL"):
+        value = (environ.get(var) or "").strip()
+        if value:
+            return value
+    configured = _pip_config_index_url(_pip_config_files(environ, prefix))
+    return configured or PYPI_SIMPLE_ENDPOINT

@@ -1,0 +1,138 @@
+"""Caches of raw index pages, shared by every scan until their period expires.
+
+A cache stores the page *as received* (body, content type, validators), not parsed files:
+the parser can change without invalidating caches, and an expired page can be revalidated
+with ``If-None-Match`` / ``If-Modified-Since`` so that an unchanged project costs a 304.
+At organisation scale (~3,000 distinct packages per scan) this is what keeps a full scan
+at one request per package per cache period.
+
+Implementations must be safe to call from several threads: the index client fetches
+projects concurrently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+__all__ = ["CachedPage", "FileIndexCache", "IndexCache", "MemoryIndexCache"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    """One project page as the index sent it.
+
+    ``fetched_at`` is when the index last confirmed the page (a 200 or a 304), timezone-aware
+    UTC. ``url`` is the page's final URL after redirects: relative file links resolve
+    against it.
+    """
+
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    fetched_at: dt.datetime
+    url: str | None = None
+
+
+@runtime_checkable
+class IndexCache(Protocol):
+    """Where the index client keeps pages between runs. ``name`` is canonical (PEP 503)."""
+
+    def get(self, index_url: str, name: str) -> CachedPage | None: ...
+
+    def put(self, index_url: str, name: str, page: CachedPage) -> None: ...
+
+
+class MemoryIndexCache:
+    """A per-process cache (tests, one-off CLI runs)."""
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str, str], CachedPage] = {}
+        self._lock = threading.Lock()
+
+    def get(self, index_url: str, name: str) -> CachedPage | None:
+        with self._lock:
+            return self._pages.get((index_url, name))
+
+    def put(self, index_url: str, name: str, page: CachedPage) -> None:
+        with self._lock:
+            self._pages[(index_url, name)] = page
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pages)
+
+
+class FileIndexCache:
+    """Pages on disk, one directory per index URL (used by the CLI across runs).
+
+    Each page is two files: ``<name>.body`` (the raw bytes) and ``<name>.json`` (headers,
+    time and the body's sha256). Both are written to a temporary file and renamed, and the
+    meta file is written last, so a reader never sees a half-written page; a body that does
+    not match its recorded hash (a concurrent writer, a truncated disk) is a miss, not an error.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def _paths(self, index_url: str, name: str) -> tuple[Path, Path]:
+        # Hash the URL: it may contain credentials and characters a file name cannot.
+        folder = self.directory / hashlib.sha256(index_url.encode()).hexdigest()[:16]
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        return folder / f"{safe}.body", folder / f"{safe}.json"
+
+    def get(self, index_url: str, name: str) -> CachedPage | None:
+        body_path, meta_path = self._paths(index_url, name)
+        try:
+            meta = json.loads(meta_path.read_text())
+            body = body_path.read_bytes()
+            if hashlib.sha256(body).hexdigest() != meta["sha256"]:
+                return None
+            fetched = dt.datetime.fromisoformat(meta["fetched_at"])
+            if fetched.tzinfo is None:
+                fetched = fetched.replace(tzinfo=dt.timezone.utc)
+            return CachedPage(body=body, content_type=meta["content_type"], etag=meta.get("etag"),
+                              last_modified=meta.get("last_modified"), fetched_at=fetched, url=meta.get("url"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _log.warning("ignoring unreadable index cache entry %s: %s", meta_path, exc)
+            return None
+
+    def put(self, index_url: str, name: str, page: CachedPage) -> None:
+        body_path, meta_path = self._paths(index_url, name)
+        meta = {"index_url": index_url, "name": name, "content_type": page.content_type, "etag": page.etag,
+                "last_modified": page.last_modified, "fetched_at": page.fetched_at.isoformat(),
+                "url": page.url, "sha256": hashlib.sha256(page.body).hexdigest()}
+        try:
+            body_path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(body_path, page.body)
+            _atomic_write(meta_path, json.dumps(meta).encode())
+        except OSError as exc:
+            # A full or read-only disk only costs a refetch next time; the scan goes on.
+            _log.warning("cannot write index cache entry %s: %s", meta_path, exc)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,88 @@
+"""Values every lockfile parser returns: locked packages and the problems found on the way.
+
+Parsers are pure: they take the file's path (for messages) and its text, never open files
+themselves. A parser that meets a bad entry records a :class:`LockfileProblem` with the file
+and line (or key path) and carries on, so one bad line never hides the rest of the file; a
+file that cannot be read at all raises :class:`LockfileError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.utils import NormalizedName
+
+from scanners.distributions import DistributionFile
+
+__all__ = ["LockedPackage", "LockfileError", "LockfileProblem", "ParsedLockfile", "Source"]
+
+Source = Literal["index", "url", "vcs", "path", "editable", "unpinned"]
+"""Where a locked package comes from. Only ``index`` packages with a version can be analysed;
+the others get the verdict ``unknown`` (``unpinned``: the line names no exact version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockedPackage:
+    """One package as a lockfile pins it.
+
+    ``markers`` is the PEP 508 marker string (``None``: installed everywhere); it is evaluated
+    per target by the analyser. ``files`` is set when the lockfile itself lists every file of
+    the release (uv.lock, poetry.lock, pylock.toml): the index is then not asked.
+    ``direct`` is ``True``/``False`` when the lockfile says whether the project asked for the
+    package itself, ``None`` when it cannot tell. ``detail`` explains a non-index source
+    (``"VCS requirement git+https://…"``).
+    """
+
+    name: NormalizedName
+    version: str | None
+    lockfile: str
+    line: int | None = None
+    markers: str | None = None
+    source: Source = "index"
+    files: tuple[DistributionFile, ...] | None = None
+    direct: bool | None = None
+    extras: tuple[str, ...] = ()
+    detail: str | None = None
+    dependencies: tuple[NormalizedName, ...] = ()
+    """Names this package depends on, when the lockfile records its graph (for "why is it here")."""
+    required_by: tuple[str, ...] = ()
+    """Reverse edges as pip-compile's ``# via`` comments give them (``-r requirements.in`` included)."""
+    groups: tuple[str, ...] = ()
+    """Lockfile groups/sections the package belongs to (Pipfile.lock ``default``/``develop``, poetry
+    and pdm ``groups``, uv dependency groups): dev-only packages are still reported, but labelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class LockfileProblem:
+    """A bad entry: ``location`` is ``"line 12"`` or a key path such as ``"package[3].wheels[0]"``."""
+
+    path: str
+    location: str | None
+    message: str
+    severity: Literal["error", "info"] = "error"
+    """``info``: the line was understood but not acted on (``--index-url``, ``--pre``, …)."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.location}: {self.message}" if self.location else f"{self.path}: {self.message}"
+
+
+class LockfileError(ValueError):
+    """The whole file is unreadable (not TOML/JSON, binary, truncated): nothing could be parsed."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLockfile:
+    path: str
+    format: str  # "requirements", "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml"
+    packages: tuple[LockedPackage, ...]
+    problems: tuple[LockfileProblem, ...] = ()
+    includes: tuple[str, ...] = ()
+    """Other files this one pulled in (``-r``/``-c``), repository-relative."""

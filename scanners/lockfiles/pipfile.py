@@ -1,0 +1,122 @@
+"""Pipfile.lock (pipenv): JSON with ``default`` and ``develop`` sections.
+
+Entries give ``version: "==1.2.3"``, ``markers``, ``extras``, ``hashes`` — hashes without
+file names, so the index is asked for the files. ``git``/``path``/``file``/``editable``
+entries are not index packages. Dev packages are kept, labelled ``groups=("develop",)``;
+a package in both sections is reported once per section (they may pin different markers).
+Pipenv does not record which packages the Pipfile asked for, so ``direct`` is ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from scanners.lockfiles._common import canonical_name, load_json, normalise_marker
+from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
+
+__all__ = ["parse_pipfile_lock"]
+
+_SECTIONS = ("default", "develop")
+
+
+def parse_pipfile_lock(path: str, text: str) -> ParsedLockfile:
+    """Parse a Pipfile.lock. :raises LockfileError: not JSON, empty, binary, not an object."""
+    data = load_json(path, text)
+    if not isinstance(data, dict):
+        raise LockfileError(path, f"top level is a JSON {type(data).__name__}, not an object")
+    problems: list[LockfileProblem] = []
+    if not any(s in data for s in _SECTIONS):
+        raise LockfileError(path, "neither 'default' nor 'develop' section: not a Pipfile.lock")
+    lines = text.splitlines()
+    packages: list[LockedPackage] = []
+    for section in _SECTIONS:
+        entries = data.get(section, {})
+        if not isinstance(entries, dict):
+            problems.append(LockfileProblem(path, section, "not an object"))
+            continue
+        section_line = _find_line(lines, f'"{section}"', 0)
+        for raw_name, entry in entries.items():
+            location = f"{section}.{raw_name}"
+            name = canonical_name(raw_name, path=path, location=location, problems=problems)
+            if name is None:
+                continue
+            if not isinstance(entry, dict):
+                problems.append(LockfileProblem(path, location, "not an object"))
+                continue
+            line = _find_line(lines, json.dumps(raw_name), section_line) if section_line else None
+            package = _package(path, name, entry, location=location, section=section, line=line, problems=problems)
+            if package is not None:
+                packages.append(package)
+    return ParsedLockfile(path=path, format="Pipfile.lock", packages=tuple(packages), problems=tuple(problems))
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text.strip())
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _find_line(lines: list[str], key: str, start: int) -> int | None:
+    """Line of ``"key": {`` at or after ``start`` (1-based): pipenv writes one key per line."""
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
+    for number in range(max(start, 1), len(lines) + 1):
+        if pattern.match(lines[number - 1]):
+            return number
+    return None
+
+
+def _package(
+    path: str,
+    name: Any,
+    entry: dict[str, Any],
+    *,
+    location: str,
+    section: str,
+    line: int | None,
+    problems: list[LockfileProblem],
+) -> LockedPackage | None:
+    markers = normalise_marker(entry.get("markers"), path=path, location=f"{location}.markers", problems=problems)
+    extras_raw = entry.get("extras", [])
+    extras = tuple(sorted(e for e in extras_raw if isinstance(e, str))) if isinstance(extras_raw, list) else ()
+    version: str | None = None
+    source: Source = "index"
+    detail: str | None = None
+    raw_version = entry.get("version")
+    if "git" in entry or "hg" in entry or "svn" in entry or "bzr" in entry:
+        vcs = next(k for k in ("git", "hg", "svn", "bzr") if k in entry)
+        ref = entry.get("ref")
+        source, detail = "vcs", f"{vcs} {entry[vcs]}" + (f"@{ref}" if ref else "")
+    elif entry.get("editable"):
+        source, detail = "editable", f"editable {entry.get('path') or entry.get('file')}"
+    elif "path" in entry:
+        source, detail = "path", f"path {entry['path']}"
+    elif "file" in entry:
+        source, detail = "url", f"file {entry['file']}"
+    elif isinstance(raw_version, str) and raw_version.startswith("==") and _is_version(raw_version.lstrip("=")):
+        version = raw_version.lstrip("=").strip()
+    elif raw_version is None or raw_version == "*":
+        source, detail = "unpinned", "no version in the lock"
+    else:
+        if not isinstance(raw_version, str):
+            problems.append(LockfileProblem(path, f"{location}.version", f"version is not a string: {raw_version!r}"))
+            return None
+        # pipenv writes the Pipfile's specifier behind "==" ("==>=306") for a package its own
+        # platform did not resolve (pywin32 on Linux): no version was locked for it.
+        source, detail = "unpinned", f"version {raw_version!r} is not a pin"
+    return LockedPackage(
+        name=name,
+        version=version,
+        lockfile=path,
+        line=line,
+        markers=markers,
+        source=source,
+        extras=extras,
+        detail=detail,
+        groups=(section,),
+    )

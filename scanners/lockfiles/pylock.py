@@ -1,0 +1,116 @@
+"""pylock.toml (PEP 751), validated by :mod:`packaging.pylock`.
+
+``Pylock.from_dict`` checks the whole document and stops at the first bad key. So that one
+bad package does not hide the others, a package it rejects is reported as a problem (with
+packaging's key path, ``packages[3].wheels[0]``) and the document is validated again
+without it; an error outside ``packages`` (``lock-version``, ``created-by``) makes the whole
+file unreadable.
+
+Packages with ``wheels``/``sdist`` carry their files. Note that a lock is only as portable as
+the tool made it: ``pip lock`` writes only the files for the machine it ran on, and PEP 751
+says installers use only the files listed, so a wheel missing from the lock really is
+missing for an install from that lock. ``vcs``/``directory``/``archive`` packages are not
+index packages.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from packaging.pylock import Package, Pylock, PylockUnsupportedVersionError, PylockValidationError
+from packaging.utils import canonicalize_name
+
+from scanners.distributions import DistributionFile
+from scanners.lockfiles._common import array_table_lines, distribution_file, line_for, load_toml, url_basename
+from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
+
+__all__ = ["parse_pylock"]
+
+_PACKAGE_CONTEXT_RE = re.compile(r"^packages\[(\d+)\]")
+
+
+def parse_pylock(path: str, text: str) -> ParsedLockfile:
+    """Parse a pylock.toml. :raises LockfileError: not TOML, or invalid outside ``packages``."""
+    data = load_toml(path, text)
+    problems: list[LockfileProblem] = []
+    raw_packages = data.get("packages")
+    header_lines = array_table_lines(text, "packages")
+    total = len(raw_packages) if isinstance(raw_packages, list) else 0
+    # Original indices survive the removal of rejected packages, so messages and lines stay right.
+    remaining = list(range(total))
+    lock: Pylock | None = None
+    for _attempt in range(total + 1):
+        candidate = dict(data)
+        if isinstance(raw_packages, list):
+            candidate["packages"] = [raw_packages[i] for i in remaining]
+        try:
+            lock = Pylock.from_dict(candidate)
+            break
+        except PylockUnsupportedVersionError as exc:
+            raise LockfileError(path, f"unsupported pylock: {exc}") from None
+        except PylockValidationError as exc:
+            context = exc.context or ""
+            match = _PACKAGE_CONTEXT_RE.match(context)
+            if match is None or not isinstance(raw_packages, list):
+                where = f" at {context}" if context else ""
+                raise LockfileError(path, f"invalid pylock{where}: {exc.message}") from None
+            original = remaining.pop(int(match.group(1)))
+            key = f"packages[{original}]" + context[match.end():]
+            problems.append(LockfileProblem(path, key, exc.message))
+    if lock is None:  # every package was rejected and the remainder still failed: unreachable in practice
+        raise LockfileError(path, "invalid pylock: no valid package")
+    packages = []
+    for original, package in zip(remaining, lock.packages, strict=True):
+        if package.directory is not None and posixpath.normpath(str(package.directory.path)) == ".":
+            # uv export lists the project itself as a directory package: it is not a dependency.
+            problems.append(
+                LockfileProblem(path, f"packages[{original}]", f"{package.name} is the project itself", severity="info")
+            )
+            continue
+        packages.append(_package(path, package, line=line_for(header_lines, original, total)))
+    return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=tuple(problems))
+
+
+def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
+    source: Source = "index"
+    detail: str | None = None
+    files: tuple[DistributionFile, ...] | None = None
+    if package.vcs is not None:
+        vcs = package.vcs
+        ref = vcs.commit_id or vcs.requested_revision
+        source, detail = "vcs", f"{vcs.type} {vcs.url or vcs.path}" + (f"@{ref}" if ref else "")
+    elif package.directory is not None:
+        directory = package.directory
+        source = "editable" if directory.editable else "path"
+        detail = f"directory {directory.path}"
+    elif package.archive is not None:
+        archive = package.archive
+        source, detail = ("url", f"archive {archive.url}") if archive.url else ("path", f"archive {archive.path}")
+    else:
+        entries: list[Any] = ([package.sdist] if package.sdist else []) + list(package.wheels or ())
+        files = tuple(
+            distribution_file(
+                entry.name or url_basename(entry.url or str(entry.path or "")),
+                url=entry.url,
+                sha256=entry.hashes.get("sha256"),
+                size=entry.size,
+                upload_time=entry.upload_time,
+                requires_python=str(package.requires_python) if package.requires_python else None,
+            )
+            for entry in entries
+        ) or None
+    return LockedPackage(
+        name=canonicalize_name(package.name),
+        version=str(package.version) if package.version is not None else None,
+        lockfile=path,
+        line=line,
+        markers=str(package.marker) if package.marker is not None else None,
+        source=source,
+        files=files,
+        detail=detail,
+        dependencies=tuple(
+            sorted({canonicalize_name(d["name"]) for d in package.dependencies or () if isinstance(d.get("name"), str)})
+        ),
+    )

@@ -1,0 +1,298 @@
+"""uv.lock (``version = 1``): a universal lock, one ``[[package]]`` per (name, version, source).
+
+The project itself (``source = { editable = "." }`` or ``{ virtual = "." }``, and every
+workspace member listed in ``[manifest] members``) is not a dependency: it is dropped, and
+its dependencies, optional dependencies and dependency groups are the ``direct`` ones.
+
+uv records markers on *edges* (``{ name = "tensorflow-macos", marker = "sys_platform ==
+'darwin'" }``), not on packages, so a package's own marker is derived here by walking the
+graph from the roots: the OR over every path of the AND of the edge markers on that path.
+That is what keeps ``tensorflow-macos`` from being reported as a Linux blocker. When the
+expression would grow beyond a small bound the package is treated as installed everywhere
+(``markers=None``): a wrong "n/a" would hide a real blocker, a wrong "none" only asks for a
+look. Without a root (a hand-trimmed lock) per-package ``resolution-markers`` are used.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from scanners.distributions import DistributionFile
+from scanners.lockfiles._common import (
+    array_table_lines,
+    canonical_name,
+    distribution_file,
+    line_for,
+    load_toml,
+    normalise_marker,
+    or_markers,
+    sha256_of,
+    url_basename,
+)
+from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
+
+__all__ = ["parse_uv_lock"]
+
+_MAX_TERMS = 32
+"""Bound on the OR-terms of a derived marker; beyond it the package counts as unconditional."""
+
+_Conj = frozenset[str]  # AND of marker strings; the empty set is "always"
+
+
+@dataclass(slots=True)
+class _Node:
+    index: int
+    name: NormalizedName
+    version: str | None
+    raw: dict[str, Any]
+    line: int | None
+    is_root: bool
+    edges: list[tuple[NormalizedName, str | None, str | None, str]] = field(default_factory=list)
+    """(name, version or None, edge marker, group label)."""
+
+
+def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
+    """Parse a uv.lock. :raises LockfileError: not TOML, empty, binary, or not a uv lock."""
+    data = load_toml(path, text)
+    problems: list[LockfileProblem] = []
+    version = data.get("version")
+    if version is None and "package" not in data:
+        raise LockfileError(path, "no 'version' and no [[package]]: not a uv.lock")
+    if version != 1:
+        problems.append(LockfileProblem(path, "version", f"unknown uv.lock version {version!r}; read as version 1"))
+    raw_packages = data.get("package", [])
+    if not isinstance(raw_packages, list):
+        raise LockfileError(path, "'package' is not an array of tables")
+    members = _manifest_members(data.get("manifest"))
+    header_lines = array_table_lines(text, "package")
+
+    nodes: list[_Node] = []
+    for index, raw in enumerate(raw_packages):
+        location = f"package[{index}]"
+        if not isinstance(raw, dict):
+            problems.append(LockfileProblem(path, location, "not a table"))
+            continue
+        name = canonical_name(raw.get("name"), path=path, location=f"{location}.name", problems=problems)
+        if name is None:
+            continue
+        source = raw.get("source")
+        is_root = name in members or (
+            isinstance(source, dict)
+            and (source.get("editable") == "." or source.get("virtual") == ".")
+        )
+        pkg_version = raw.get("version")
+        node = _Node(
+            index=index,
+            name=name,
+            version=pkg_version if isinstance(pkg_version, str) else None,
+            raw=raw,
+            line=line_for(header_lines, index, len(raw_packages)),
+            is_root=is_root,
+        )
+        node.edges = _edges(path, raw, location=location, is_root=is_root, problems=problems)
+        nodes.append(node)
+
+    roots = [n for n in nodes if n.is_root]
+    direct_names = {edge[0] for root in roots for edge in root.edges}
+    dev_only = _dev_only_names(roots)
+    reach = _propagate(nodes, roots) if roots else None
+
+    packages: list[LockedPackage] = []
+    for node in nodes:
+        if node.is_root:
+            continue
+        location = f"package[{node.index}]"
+        if node.version is None:
+            problems.append(LockfileProblem(path, f"{location}.version", f"{node.name}: missing version"))
+            continue
+        if reach is not None:
+            if node.index not in reach:
+                problems.append(
+                    LockfileProblem(path, location, f"{node.name} {node.version} is not reachable from the project", severity="info")
+                )
+                markers = None
+            else:
+                markers = _marker_text(reach[node.index])
+        else:
+            rm = node.raw.get("resolution-markers")
+            markers = (
+                or_markers(
+                    [normalise_marker(m, path=path, location=f"{location}.resolution-markers", problems=problems) for m in rm]
+                )
+                if isinstance(rm, list)
+                else None
+            )
+        source, detail = _source(node.raw.get("source"))
+        files = _files(path, node.raw, location=location, problems=problems) if source == "index" else None
+        packages.append(
+            LockedPackage(
+                name=node.name,
+                version=node.version,
+                lockfile=path,
+                line=node.line,
+                markers=markers,
+                source=source,
+                files=files or None,
+                direct=(node.name in direct_names) if roots else None,
+                detail=detail,
+                dependencies=tuple(sorted({e[0] for e in node.edges})),
+                groups=dev_only.get(node.name, ()),
+            )
+        )
+    return ParsedLockfile(path=path, format="uv.lock", packages=tuple(packages), problems=tuple(problems))
+
+
+def _manifest_members(raw: object) -> set[NormalizedName]:
+    if isinstance(raw, dict) and isinstance(raw.get("members"), list):
+        return {canonicalize_name(m) for m in raw["members"] if isinstance(m, str)}
+    return set()
+
+
+def _edges(
+    path: str, raw: dict[str, Any], *, location: str, is_root: bool, problems: list[LockfileProblem]
+) -> list[tuple[NormalizedName, str | None, str | None, str]]:
+    """Every dependency edge: ``dependencies``, then each extra of ``optional-dependencies``
+    (uv locks only the extras something asked for) and, for roots, ``dev-dependencies``."""
+    lists: list[tuple[str, str, object]] = [("dependencies", "", raw.get("dependencies"))]
+    for key in ("optional-dependencies", "dev-dependencies"):
+        table = raw.get(key)
+        if isinstance(table, dict):
+            label = "dev:" if key == "dev-dependencies" else ""
+            lists.extend((f"{key}.{group}", f"{label}{group}" if label else "", deps) for group, deps in table.items())
+        elif table is not None:
+            problems.append(LockfileProblem(path, f"{location}.{key}", "not a table"))
+    edges = []
+    for key, group, deps in lists:
+        if deps is None:
+            continue
+        if not isinstance(deps, list):
+            problems.append(LockfileProblem(path, f"{location}.{key}", "not an array"))
+            continue
+        for i, dep in enumerate(deps):
+            where = f"{location}.{key}[{i}]"
+            if not isinstance(dep, dict):
+                problems.append(LockfileProblem(path, where, "not a table"))
+                continue
+            name = canonical_name(dep.get("name"), path=path, location=f"{where}.name", problems=problems)
+            if name is None:
+                continue
+            marker = normalise_marker(dep.get("marker"), path=path, location=f"{where}.marker", problems=problems)
+            version = dep.get("version") if isinstance(dep.get("version"), str) else None
+            edges.append((name, version, marker, group))
+    return edges
+
+
+def _dev_only_names(roots: list[_Node]) -> dict[NormalizedName, tuple[str, ...]]:
+    """Dependency-group labels for the roots' direct dependencies (``("dev",)``), so that a
+    dev-only tool is reported but recognisable; main dependencies get no label."""
+    main = {e[0] for r in roots for e in r.edges if not e[3].startswith("dev:")}
+    groups: dict[NormalizedName, set[str]] = {}
+    for r in roots:
+        for name, _v, _m, group in r.edges:
+            if group.startswith("dev:") and name not in main:
+                groups.setdefault(name, set()).add(group.removeprefix("dev:"))
+    return {n: tuple(sorted(g)) for n, g in groups.items()}
+
+
+def _propagate(nodes: list[_Node], roots: list[_Node]) -> dict[int, frozenset[_Conj]] | None:
+    """Fixed point of "reached under which conditions": DNF sets per node, pruned of terms
+    implied by a shorter one. A node that would exceed the bound becomes unconditional."""
+    by_name: dict[NormalizedName, list[_Node]] = {}
+    for node in nodes:
+        by_name.setdefault(node.name, []).append(node)
+    by_index = {n.index: n for n in nodes}
+    state: dict[int, frozenset[_Conj]] = {r.index: frozenset({frozenset()}) for r in roots}
+    queue = deque(r.index for r in roots)
+    steps = 0
+    while queue:
+        steps += 1
+        if steps > 50 * (len(nodes) + 1):
+            break  # a pathological graph: stop refining, what is known is still sound-ish
+        current = by_index[queue.popleft()]
+        terms = state[current.index]
+        for name, version, marker, _group in current.edges:
+            targets = [t for t in by_name.get(name, []) if version is None or t.version == version]
+            for target in targets:
+                if target.is_root:
+                    continue
+                added = {t | {marker} if marker else t for t in terms}
+                old = state.get(target.index, frozenset())
+                merged = _prune(old | added)
+                if merged != old:
+                    state[target.index] = merged
+                    queue.append(target.index)
+    return state
+
+
+def _prune(terms: frozenset[_Conj]) -> frozenset[_Conj]:
+    if frozenset() in terms:
+        return frozenset({frozenset()})
+    kept = [t for t in terms if not any(o < t for o in terms)]
+    if len(kept) > _MAX_TERMS or any(len(t) > _MAX_TERMS for t in kept):
+        return frozenset({frozenset()})
+    return frozenset(kept)
+
+
+def _marker_text(terms: frozenset[_Conj]) -> str | None:
+    if frozenset() in terms or not terms:
+        return None
+    parts = []
+    for term in sorted(terms, key=lambda t: sorted(t)):
+        items = sorted(term)
+        parts.append(items[0] if len(items) == 1 else " and ".join(f"({m})" for m in items))
+    return or_markers(list(parts))
+
+
+def _source(raw: object) -> tuple[Source, str | None]:
+    if not isinstance(raw, dict) or "registry" in raw:
+        return "index", None
+    if "git" in raw:
+        return "vcs", f"git {raw['git']}"
+    if "url" in raw:
+        return "url", f"URL {raw['url']}"
+    if "editable" in raw:
+        return "editable", f"editable {raw['editable']}"
+    for key in ("path", "directory", "virtual"):
+        if key in raw:
+            return "path", f"{key} {raw[key]}"
+    return "url", f"unknown source {raw!r}"
+
+
+def _files(
+    path: str, raw: dict[str, Any], *, location: str, problems: list[LockfileProblem]
+) -> tuple[DistributionFile, ...]:
+    entries: list[tuple[str, object]] = []
+    sdist = raw.get("sdist")
+    if sdist is not None:
+        entries.append((f"{location}.sdist", sdist))
+    wheels = raw.get("wheels", [])
+    if isinstance(wheels, list):
+        entries.extend((f"{location}.wheels[{i}]", w) for i, w in enumerate(wheels))
+    else:
+        problems.append(LockfileProblem(path, f"{location}.wheels", "not an array"))
+    files = []
+    for where, entry in entries:
+        if not isinstance(entry, dict):
+            problems.append(LockfileProblem(path, where, "not a table"))
+            continue
+        url = entry.get("url") if isinstance(entry.get("url"), str) else None
+        local = entry.get("path") if isinstance(entry.get("path"), str) else None
+        filename = entry.get("filename") if isinstance(entry.get("filename"), str) else None
+        filename = filename or url_basename(url or local or "")
+        if not filename:
+            problems.append(LockfileProblem(path, where, "file without url, path or filename"))
+            continue
+        files.append(
+            distribution_file(
+                filename,
+                url=url,
+                sha256=sha256_of(entry.get("hash")),
+                size=entry.get("size"),
+                upload_time=entry.get("upload-time"),
+            )
+        )
+    return tuple(files)

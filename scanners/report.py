@@ -1,0 +1,130 @@
+"""A :class:`~scanners.check.CheckReport` as the ``archcheck/1`` JSON document or a terminal table.
+
+The JSON shape is a contract other tools rely on (DESIGN.md): change it only with a new
+``schema`` value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanners.check import STATUSES, CheckReport
+
+__all__ = ["SCHEMA", "fail_on_met", "report_to_json", "render_table"]
+
+SCHEMA = "archcheck/1"
+
+
+def report_to_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "source": report.source,
+        "commit": report.commit,
+        "targets": [
+            {
+                "id": t.id,
+                "platform": t.platform,
+                "python": t.python,
+                "libc": t.libc,
+                "libc_version": t.libc_version,
+                "origin": t.origin,
+            }
+            for t in report.targets
+        ],
+        "packages": [
+            {
+                "name": r.package.name,
+                "version": r.package.version,
+                "lockfile": r.package.lockfile,
+                "results": {
+                    target_id: {
+                        "status": v.status,
+                        "file": v.file,
+                        "fix_version": r.fix_version if v.status not in ("wheel", "n/a") else None,
+                        "pure": v.pure,
+                        "reason": v.reason,
+                    }
+                    for target_id, v in r.verdicts.items()
+                },
+            }
+            for r in report.packages
+        ],
+        "dockerfiles": [
+            {
+                "path": path,
+                "findings": [
+                    {"rule": f.rule, "line": f.line, "severity": f.severity, "message": f.message} for f in findings
+                ],
+            }
+            for path, findings in sorted(report.findings.items())
+        ],
+        "files": [
+            {"path": f.path, "kind": f.kind, "format": f.format, "error": f.error} for f in report.files
+        ],
+        "problems": list(report.problems),
+        "summary": {
+            target_id: {**dict(s.counts), "blockers": s.blockers, "ready": s.ready}
+            for target_id, s in report.summary.items()
+        },
+    }
+
+
+def fail_on_met(report: CheckReport, fail_on: str | None) -> bool:
+    """``--fail-on none``: any ``none`` verdict or blocker finding; ``--fail-on sdist``: also any ``sdist``."""
+    if not fail_on:
+        return False
+    for summary in report.summary.values():
+        if summary.blockers:
+            return True
+        if fail_on == "sdist" and summary.counts.get("sdist"):
+            return True
+    return False
+
+
+_COLOURS = {"wheel": "32", "sdist": "33", "none": "31", "unknown": "35", "n/a": "2"}
+_SYMBOLS = {"wheel": "✓", "sdist": "⚙", "none": "✗", "unknown": "?", "n/a": "–"}
+
+
+def _cell(status: str, colour: bool) -> str:
+    text = f"{_SYMBOLS[status]} {status}"
+    return f"\x1b[{_COLOURS[status]}m{text}\x1b[0m" if colour else text
+
+
+def render_table(report: CheckReport, *, colour: bool = False) -> str:
+    """A readable plain-text report: packages × targets, then Dockerfile findings, then totals."""
+    lines = [f"{report.source}" + (f" @ {report.commit[:12]}" if report.commit else "")]
+    for t in report.targets:
+        lines.append(f"  target {t.id}: CPython {t.python}, {t.libc} {t.libc_version} (from {t.origin})")
+    lines.append("")
+    ids = [t.id for t in report.targets]
+    header = ["package", "version", *ids, "file / fix"]
+    rows = []
+    for r in sorted(report.packages, key=lambda r: (r.package.name, r.package.lockfile)):
+        statuses = [r.verdicts[i].status for i in ids]
+        worst = next((r.verdicts[i] for i in ids if r.verdicts[i].status not in ("wheel", "n/a")), None)
+        note = ""
+        if worst is not None:
+            note = worst.file or worst.reason
+            if r.fix_version:
+                note += f"  → upgrade to {r.fix_version}"
+        rows.append((r.package.name, r.package.version or "-", statuses, note))
+    widths = [max([len(header[0])] + [len(r[0]) for r in rows]), max([len(header[1])] + [len(r[1]) for r in rows])]
+    col = max([len(i) for i in ids] + [11])
+    lines.append("  ".join([header[0].ljust(widths[0]), header[1].ljust(widths[1]), *(i.ljust(col) for i in ids), header[-1]]))
+    for name, version, statuses, note in rows:
+        cells = [_cell(s, colour) + " " * (col - len(_SYMBOLS[s]) - 1 - len(s)) for s in statuses]
+        lines.append("  ".join([name.ljust(widths[0]), version.ljust(widths[1]), *cells, note]).rstrip())
+    if not rows:
+        lines.append("(no locked packages found)")
+    for path, findings in sorted(report.findings.items()):
+        for f in findings:
+            lines.append(f"{path}:{f.line}: {f.severity}: [{f.rule}] {f.message}")
+    for problem in report.problems:
+        lines.append(f"problem: {problem}")
+    lines.append("")
+    for target_id, s in report.summary.items():
+        counts = ", ".join(f"{s.counts[k]} {k}" for k in STATUSES if s.counts.get(k))
+        state = "ready" if s.ready else ("blocked" if s.blockers else "builds from source")
+        lines.append(f"{target_id}: {state} ({counts or 'no packages'}; {s.blockers} blockers)")
+    return "\n".join(lines)
+

@@ -1,0 +1,111 @@
+"""Shared set-up for the Django side: Celery mode per test, and a real Celery worker on demand.
+
+Most tests run tasks in-process (eager). Tests that need the real thing ask for the
+``celery_worker`` fixture: it starts ``celery -A readiness worker`` as a subprocess on the
+configured Redis broker against the test database, so data must be committed
+(``transactional_db``). Without a broker (a developer's machine with no Redis configured) those
+tests are skipped; in CI (``CI`` set) a missing broker is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from readiness.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks(request, settings, tmp_path_factory):
+    """Tasks run in-process unless the test uses a real worker; git caches go to a temp dir."""
+    uses_worker = "celery_worker" in request.fixturenames
+    old = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = not uses_worker
+    settings.READINESS_GIT_CACHE_DIR = tmp_path_factory.mktemp("git-cache")
+    yield
+    celery_app.conf.task_always_eager = old
+
+
+def _broker_url() -> str:
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set CELERY_BROKER_URL: worker tests never fall back")
+        pytest.skip("no CELERY_BROKER_URL: real-worker tests need Redis")
+    return url
+
+
+class Worker:
+    """A real ``celery worker`` subprocess; ``kill()`` simulates a lost machine (SIGKILL)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, *, concurrency: int = 2) -> None:
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel=INFO",
+             f"--concurrency={concurrency}", "--pool=prefork", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if b"ready." in self.log_path.read_bytes():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready after 60 s: {self.log_path.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings):
+    """A started worker sharing the test database and a purged broker queue."""
+    broker = _broker_url()
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        pytest.skip("real-worker tests need PostgreSQL (DATABASE_URL)")
+    user = db.get("USER") or "postgres"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{user}@{host}:{port}/{connection.settings_dict['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "READINESS_GIT_CACHE_DIR": str(tmp_path / "worker-git-cache"),
+        "READINESS_VAR_DIR": str(tmp_path / "worker-var"),
+        "READINESS_INDEX_URL": settings.READINESS_INDEX_URL,
+        "CELERY_VISIBILITY_TIMEOUT": "30",
+    }
+    celery_app.control.purge()
+    worker = Worker(env, tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()

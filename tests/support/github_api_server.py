@@ -1,0 +1,213 @@
+"""A stand-in for the GitHub REST API on 127.0.0.1: ``GET /orgs/{org}/repos``, paginated.
+
+It answers the way GitHub does: the first page at ``/orgs/{org}/repos``, later pages at
+``/organizations/{org_id}/repos?…&page=N`` (the URLs GitHub's ``Link`` headers carry), with
+``rel="prev"``, ``"next"``, ``"last"`` and ``"first"`` links, the ``X-RateLimit-*`` headers, and
+GitHub's JSON error bodies (401 Bad credentials, 404 Not Found, 403 rate limit). Pages come from
+``tests/fixtures/github-api``. Tests read :attr:`GitHubApiServer.requests` and inject failures
+with :meth:`fail`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["FIXTURE_DIR", "GitHubApiServer", "RecordedRequest", "load_org_pages"]
+
+FIXTURE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "github-api"
+_DOCS = "https://docs.github.com/rest"
+
+
+def load_org_pages(org: str = "acme") -> list[list[dict[str, Any]]]:
+    """The recorded pages of ``org``, in order."""
+    paths = sorted((FIXTURE_DIR / f"orgs-{org}-repos").glob("page-*.json"), key=lambda p: int(p.stem[5:]))
+    return [json.loads(path.read_text()) for path in paths]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    """Header names lower-cased."""
+
+
+@dataclass(slots=True)
+class _Fault:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    remaining: int
+
+
+class GitHubApiServer:
+    """``with GitHubApiServer(org="acme", token="t0ken") as api: api.url`` → ``http://127.0.0.1:PORT``.
+
+    With ``token=None`` any request is served (public data); otherwise a request without
+    ``Authorization: Bearer <token>`` gets GitHub's 401.
+    """
+
+    def __init__(
+        self,
+        *,
+        org: str = "acme",
+        org_id: int = 9919001,
+        token: str | None = "test-token",
+        pages: list[list[dict[str, Any]]] | None = None,
+        link_base: str | None = None,
+    ) -> None:
+        self.org = org
+        self.org_id = org_id
+        self.token = token
+        self.pages = pages if pages is not None else load_org_pages(org)
+        self._link_base = link_base
+        self.requests: list[RecordedRequest] = []
+        self._faults: deque[_Fault] = deque()
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> GitHubApiServer:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> GitHubApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- test controls -----------------------------------------------------------------------
+
+    def fail(self, status: int, *, headers: dict[str, str] | None = None, body: dict[str, Any] | None = None, times: int = 1) -> None:
+        """Answer the next ``times`` requests with ``status`` (GitHub's body shape unless given)."""
+        default = {"message": f"status {status}", "documentation_url": _DOCS, "status": str(status)}
+        with self._lock:
+            self._faults.append(_Fault(status, headers or {}, body or default, times))
+
+    def fail_rate_limited(self) -> None:
+        """GitHub's primary rate limit: 403, ``X-RateLimit-Remaining: 0`` and the reset time."""
+        self.fail(
+            403,
+            headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1893456000"},
+            body={
+                "message": "API rate limit exceeded for user ID 9919001. If you reach out to GitHub Support for "
+                "help, please include the request ID 0F4C:2D7A:3B1C2E:3C0F4A:6650A1B2.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                "status": "403",
+            },
+        )
+
+    def _take_fault(self) -> _Fault | None:
+        with self._lock:
+            if not self._faults:
+                return None
+            fault = self._faults[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                self._faults.popleft()
+            return fault
+
+    def link_base(self) -> str:
+        return self._link_base or self.url
+
+
+def _handler_for(server: GitHubApiServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
+            pass
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            with server._lock:
+                server.requests.append(RecordedRequest("GET", parts.path, query, headers))
+
+            if fault := server._take_fault():
+                return self._json(fault.status, fault.body, fault.headers)
+            if server.token is not None and headers.get("authorization") != f"Bearer {server.token}":
+                return self._json(401, {"message": "Bad credentials", "documentation_url": _DOCS, "status": "401"})
+            page = self._page_number(parts.path, query)
+            if page is None or not 1 <= page <= len(server.pages):
+                return self._json(
+                    404,
+                    {
+                        "message": "Not Found",
+                        "documentation_url": "https://docs.github.com/rest/repos/repos#list-organization-repositories",
+                        "status": "404",
+                    },
+                )
+            return self._json(200, server.pages[page - 1], {"Link": self._links(page, query)})
+
+        def _page_number(self, path: str, query: dict[str, str]) -> int | None:
+            if path.lower() not in (f"/orgs/{server.org}/repos", f"/organizations/{server.org_id}/repos"):
+                return None
+            try:
+                return int(query.get("page", "1"))
+            except ValueError:
+                return None
+
+        def _links(self, page: int, query: dict[str, str]) -> str:
+            last = len(server.pages)
+            keep = "&".join(f"{k}={v}" for k, v in query.items() if k != "page")
+            base = f"{server.link_base()}/organizations/{server.org_id}/repos?{keep}{'&' if keep else ''}page="
+            links = []
+            if page > 1:
+                links.append(f'<{base}{page - 1}>; rel="prev"')
+            if page < last:
+                links += [f'<{base}{page + 1}>; rel="next"', f'<{base}{last}>; rel="last"']
+            if page > 1:
+                links.append(f'<{base}1>; rel="first"')
+            return ", ".join(links)
+
+        def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            payload = json.dumps(body, indent=2).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")
+            self.send_header("X-GitHub-Media-Type", "github.v3; format=json")
+            extra = {k.lower(): v for k, v in (headers or {}).items()}
+            rate = {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "4987",
+                "x-ratelimit-reset": str(int(time.time()) + 3600),
+                "x-ratelimit-used": "13",
+                "x-ratelimit-resource": "core",
+            }
+            for name, value in {**rate, **extra}.items():
+                if value:
+                    self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
