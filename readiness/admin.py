@@ -117,7 +117,9 @@ class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
     list_filter = ("index_url",)
     search_fields = ("name",)
     # The body is a cached index page (up to megabytes): never loaded, never shown.
-    fields = ("index_url", "name", "content_type", "body_size", "etag", "last_modified", "fetched_at", "changed_at")
+    fields = (
+        "index_url", "name", "page_url", "content_type", "body_size", "etag", "last_modified", "fetched_at", "changed_at",
+    )
     readonly_fields = ("body_size",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IndexPage]:

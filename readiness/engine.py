@@ -31,3 +31,10 @@ def cli_index_client(*, url: str | None = None, cache: bool = True) -> IndexClie
         cache=FileIndexCache(settings.VAR_DIR / "index-cache") if cache else None,
         cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
     )
+
+
+def shared_index_client():
+    """An index client whose cache is the database, shared by every worker (one per scan run)."""
+    from readiness.services.index_cache import DatabaseIndexClient
+
+    return DatabaseIndexClient(index_url(), cache_period=settings.READINESS_INDEX_CACHE_SECONDS)

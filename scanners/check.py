@@ -215,13 +215,21 @@ def check_snapshot(
     results = [_with_fix(r, projects, targets, cache) if id(r) in fixable else r for r in results]
 
     findings = {image.path: tuple(image.findings) for image in images}
+    # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
+    scope: dict[int, frozenset[str]] = {}
     primary = _primary_image(images) or (images[0] if images else None)
     if primary is not None:
-        sdists = sorted({(r.package.name, r.package.version or "") for r in results for v in r.verdicts.values() if v.status == "sdist"})
-        extra = verdict_findings(primary, sdist_packages=sdists, package_names=[r.package.name for r in results])
-        findings[primary.path] = findings[primary.path] + tuple(extra)
+        extra: list[Finding] = []
+        for r in results:
+            sdist_targets = frozenset(tid for tid, v in r.verdicts.items() if v.status == "sdist")
+            if sdist_targets:
+                for f in verdict_findings(primary, sdist_packages=[(r.package.name, r.package.version or "")], package_names=()):
+                    scope[id(f)] = sdist_targets
+                    extra.append(f)
+        extra.extend(verdict_findings(primary, sdist_packages=(), package_names=sorted({r.package.name for r in results})))
+        findings[primary.path] = findings[primary.path] + tuple(_dedupe(extra))
 
-    summary = {t.id: _summarise(t, results, findings) for t in targets}
+    summary = {t.id: _summarise(t, results, findings, scope) for t in targets}
     return CheckReport(
         source=snapshot.source,
         commit=snapshot.commit,
@@ -277,15 +285,34 @@ def _with_fix(result: PackageResult, projects: Mapping[str, ProjectFiles], targe
     return PackageResult(result.package, result.verdicts, cache[key])
 
 
-def _summarise(target: Target, results: Sequence[PackageResult], findings: Mapping[str, Sequence[Finding]]) -> TargetSummary:
+def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
+    seen: set[tuple] = set()
+    out = []
+    for f in findings:
+        key = (f.path, f.line, f.rule, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _blocks(finding: Finding, target: Target, scope: Mapping[int, frozenset[str]]) -> bool:
+    if finding.severity != "blocker":
+        return False
+    if id(finding) in scope:
+        return target.id in scope[id(finding)]
+    return finding.rule not in _NON_AMD64_RULES or target.platform != "linux/amd64"
+
+
+def _summarise(
+    target: Target,
+    results: Sequence[PackageResult],
+    findings: Mapping[str, Sequence[Finding]],
+    scope: Mapping[int, frozenset[str]],
+) -> TargetSummary:
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:
         counts[r.verdicts[target.id].status] += 1
-    blocking = sum(
-        1
-        for fs in findings.values()
-        for f in fs
-        if f.severity == "blocker" and (f.rule not in _NON_AMD64_RULES or target.platform != "linux/amd64")
-    )
+    blocking = sum(1 for fs in findings.values() for f in fs if _blocks(f, target, scope))
     blockers = counts["none"] + blocking
     return TargetSummary(counts=counts, blockers=blockers, ready=blockers == 0 and counts["sdist"] == 0)

@@ -29,6 +29,7 @@ parsers never touch git.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -41,10 +42,10 @@ import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
+from typing import Protocol
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -245,43 +246,58 @@ def fetch_snapshot(
             commit = _remote_commit(runner, source, repo_dir, ref)
             if commit is None:  # an empty remote repository: nothing to scan, not an error
                 return RepoSnapshot(label, ref, None, None, (), ())
-            reader = _TreeReader(runner, repo_dir, commit, tree=commit, partial=True)
-            files, skipped = reader.select(wanted, max_file_bytes)
+            tree_reader = _TreeReader(repo_dir, commit, tree=commit, partial=True)
+            selection = tree_reader.select(runner, wanted, max_file_bytes)
             committed_at = _committed_at(runner, repo_dir, commit)
-
-        def read_remote(path: str) -> str | None:
-            later = runner.renewed(time.monotonic() + timeout)
-            with _locked(lock_path, later):
-                return reader.with_runner(later).read(path, max_file_bytes)
-
-        return RepoSnapshot(label, ref, commit, committed_at, files, skipped, read_remote)
+        return _snapshot(runner, commit, committed_at, selection, tree_reader, max_file_bytes, timeout, lock_path)
 
     directory = _local_directory(runner, source)
     git = _local_git(runner, directory)
+    reader: _Reader
     if git is None:
-        fs_reader = _FsReader(directory, listing=lambda: _walk(directory))
-        files, skipped = fs_reader.select(wanted, max_file_bytes)
-        return RepoSnapshot(label, ref, None, None, files, skipped, lambda p: fs_reader.read(p, max_file_bytes))
+        reader = _FsReader(directory, listing=lambda _runner: _walk(directory))
+        selection = reader.select(runner, wanted, max_file_bytes)
+        return _snapshot(runner, None, None, selection, reader, max_file_bytes, timeout)
     if ref is None and git.inside_work_tree:
-        commit = _rev_parse(runner, directory, "HEAD")
-        fs_reader = _FsReader(directory, listing=lambda: _work_tree_files(runner, directory))
-        files, skipped = fs_reader.select(wanted, max_file_bytes)
-        committed_at = _committed_at(runner, directory, commit) if commit else None
-        return RepoSnapshot(
-            label, ref, commit, committed_at, files, skipped, lambda p: fs_reader.read(p, max_file_bytes)
-        )
+        head = _rev_parse(runner, directory, "HEAD")
+        reader = _FsReader(directory, listing=lambda run: _work_tree_files(run, directory))
+        selection = reader.select(runner, wanted, max_file_bytes)
+        head_time = _committed_at(runner, directory, head) if head else None
+        return _snapshot(runner, head, head_time, selection, reader, max_file_bytes, timeout)
     commit = _rev_parse(runner, directory, ref or "HEAD")
     if commit is None:
         if ref is None:
             return RepoSnapshot(label, ref, None, None, (), ())
         raise runner.error("unknown ref", transient=False)
     tree = f"{commit}:{git.prefix}" if git.prefix else commit
-    reader = _TreeReader(runner, directory, commit, tree=tree, partial=False)
-    files, skipped = reader.select(wanted, max_file_bytes)
-    committed_at = _committed_at(runner, directory, commit)
-    return RepoSnapshot(
-        label, ref, commit, committed_at, files, skipped, lambda p: reader.read(p, max_file_bytes)
+    reader = _TreeReader(directory, commit, tree=tree, partial=False)
+    selection = reader.select(runner, wanted, max_file_bytes)
+    return _snapshot(
+        runner, commit, _committed_at(runner, directory, commit), selection, reader, max_file_bytes, timeout
     )
+
+
+def _snapshot(
+    runner: _Runner,
+    commit: str | None,
+    committed_at: datetime | None,
+    selection: _Selection,
+    reader: _Reader,
+    max_file_bytes: int,
+    timeout: float,
+    lock_path: Path | None = None,
+) -> RepoSnapshot:
+    def read(path: str) -> str | None:
+        # Called long after the snapshot was made: a deadline of its own, and the clone's
+        # lock again since other workers may be fetching into it meanwhile.
+        later = runner.renewed(time.monotonic() + timeout)
+        if lock_path is None:
+            return reader.read(later, path, max_file_bytes)
+        with _locked(lock_path, later):
+            return reader.read(later, path, max_file_bytes)
+
+    files, skipped = selection
+    return RepoSnapshot(runner.label, runner.ref, commit, committed_at, files, skipped, read)
 
 
 def commits_by_date(
@@ -437,10 +453,8 @@ def _git_env() -> dict[str, str]:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.communicate()
 
 
@@ -479,7 +493,7 @@ def _cache_location(cache_dir: Path, url: str) -> tuple[Path, Path]:
     return Path(cache_dir) / key, Path(cache_dir) / f"{key}.lock"
 
 
-@contextmanager
+@contextlib.contextmanager
 def _locked(lock_path: Path, runner: _Runner) -> Iterator[None]:
     """Hold an exclusive lock on one cached clone: two workers fetching into the same clone
     would race on FETCH_HEAD and on the clone's creation."""
@@ -491,7 +505,8 @@ def _locked(lock_path: Path, runner: _Runner) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= runner.deadline:
-                    raise runner.error("timed out waiting for another worker using the cached clone", transient=True) from None
+                    busy = "timed out waiting for another worker using the cached clone"
+                    raise runner.error(busy, transient=True) from None
                 time.sleep(0.05)
         try:
             yield
@@ -553,8 +568,9 @@ def _ensure_clone(runner: _Runner, url: str, repo_dir: Path) -> bool:
     # Clone beside the final place and rename, so a crash mid-clone never leaves a
     # half-made clone that a later call would trust.
     staging = repo_dir.with_name(f"{repo_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(repo_dir, ignore_errors=True)
+    # Leftovers of a worker that died mid-clone: only the lock holder clones, so none is live.
+    for stale in [repo_dir, *repo_dir.parent.glob(f"{repo_dir.name}.tmp-*")]:
+        shutil.rmtree(stale, ignore_errors=True)
     log.info("cloning %s", runner.label)
     try:
         runner.run(
@@ -692,6 +708,15 @@ def _too_large(max_file_bytes: int) -> str:
 
 
 _Outcome = tuple[list[RepoFile], list[SkippedFile]]
+_Selection = tuple[tuple[RepoFile, ...], tuple[SkippedFile, ...]]
+
+
+class _Reader(Protocol):
+    """Where a snapshot's files come from: a directory on disk or git objects."""
+
+    def select(self, runner: _Runner, wanted: Callable[[str], bool], max_file_bytes: int) -> _Selection: ...
+
+    def read(self, runner: _Runner, path: str, max_file_bytes: int) -> str | None: ...
 
 
 class _FsReader:
@@ -699,15 +724,15 @@ class _FsReader:
 
     __slots__ = ("_listing", "_real_root", "_root")
 
-    def __init__(self, root: Path, *, listing: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, root: Path, *, listing: Callable[[_Runner], Iterable[str]]) -> None:
         self._root = root
         self._real_root = os.path.realpath(root)
         self._listing = listing
 
-    def select(self, wanted: Callable[[str], bool], max_file_bytes: int) -> tuple[tuple[RepoFile, ...], tuple[SkippedFile, ...]]:
+    def select(self, runner: _Runner, wanted: Callable[[str], bool], max_file_bytes: int) -> _Selection:
         files: list[RepoFile] = []
         skipped: list[SkippedFile] = []
-        for path in sorted(p for p in self._listing() if wanted(p)):
+        for path in sorted(p for p in self._listing(runner) if wanted(p)):
             outcome = self._load(path, max_file_bytes)
             if isinstance(outcome, RepoFile):
                 files.append(outcome)
@@ -715,7 +740,7 @@ class _FsReader:
                 skipped.append(outcome)
         return tuple(files), tuple(skipped)
 
-    def read(self, path: str, max_file_bytes: int) -> str | None:
+    def read(self, runner: _Runner, path: str, max_file_bytes: int) -> str | None:
         cleaned = _clean_path(path)
         if cleaned is None:
             return None
@@ -772,10 +797,9 @@ class _TreeReader:
     sizes are then read locally, so an oversized file is fetched but never read or decoded.
     """
 
-    __slots__ = ("_commit", "_dirs", "_entries", "_git_dir", "_links", "_partial", "_runner", "_tree")
+    __slots__ = ("_commit", "_dirs", "_entries", "_git_dir", "_links", "_partial", "_tree")
 
-    def __init__(self, runner: _Runner, git_dir: Path, commit: str, *, tree: str, partial: bool) -> None:
-        self._runner = runner
+    def __init__(self, git_dir: Path, commit: str, *, tree: str, partial: bool) -> None:
         self._git_dir = git_dir
         self._commit = commit
         self._tree = tree
@@ -784,28 +808,22 @@ class _TreeReader:
         self._dirs: set[str] = set()
         self._links: dict[str, str] = {}  # symlink blob id → target, read so far
 
-    def with_runner(self, runner: _Runner) -> _TreeReader:
-        """Use ``runner`` (a fresh deadline) from now on: ``RepoSnapshot.read`` runs long
-        after the call that made the snapshot."""
-        self._runner = runner
-        return self
-
-    def select(self, wanted: Callable[[str], bool], max_file_bytes: int) -> tuple[tuple[RepoFile, ...], tuple[SkippedFile, ...]]:
-        entries = self._listing()
+    def select(self, runner: _Runner, wanted: Callable[[str], bool], max_file_bytes: int) -> _Selection:
+        entries = self._listing(runner)
         paths = sorted(p for p in entries if not _in_skipped_directory(p) and wanted(p))
-        files, skipped = self._load(paths, max_file_bytes)
+        files, skipped = self._load(runner, paths, max_file_bytes)
         return tuple(files), tuple(skipped)
 
-    def read(self, path: str, max_file_bytes: int) -> str | None:
+    def read(self, runner: _Runner, path: str, max_file_bytes: int) -> str | None:
         cleaned = _clean_path(path)
         if cleaned is None:
             return None
-        files, _skipped = self._load([cleaned], max_file_bytes)
+        files, _skipped = self._load(runner, [cleaned], max_file_bytes)
         return files[0].text if files else None
 
-    def _listing(self) -> dict[str, _Entry]:
+    def _listing(self, runner: _Runner) -> dict[str, _Entry]:
         if self._entries is None:
-            result = self._runner.run(
+            result = runner.run(
                 ["ls-tree", "-r", "--full-tree", "-z", self._tree], cwd=self._git_dir, network=self._partial
             )
             entries: dict[str, _Entry] = {}
@@ -823,8 +841,8 @@ class _TreeReader:
             self._entries = entries
         return self._entries
 
-    def _load(self, paths: Sequence[str], max_file_bytes: int) -> _Outcome:
-        entries = self._listing()
+    def _load(self, runner: _Runner, paths: Sequence[str], max_file_bytes: int) -> _Outcome:
+        entries = self._listing(runner)
         targets: dict[str, str] = {}  # path → path of the blob to read
         skipped: list[SkippedFile] = []
         pending = list(paths)
@@ -832,7 +850,7 @@ class _TreeReader:
             unknown_links: set[str] = set()
             still_pending = []
             for path in pending:
-                outcome = self._resolve(path, unknown_links)
+                outcome = self._resolve(entries, path, unknown_links)
                 if outcome is None:
                     still_pending.append(path)
                 elif isinstance(outcome, SkippedFile):
@@ -842,7 +860,7 @@ class _TreeReader:
             if not unknown_links:
                 break
             link_oids = [entries[link].oid for link in sorted(unknown_links)]
-            for oid, data in self._read_blobs(link_oids).items():
+            for oid, data in self._read_blobs(runner, link_oids).items():
                 self._links[oid] = os.fsdecode(data)
             pending = still_pending
         candidates: dict[str, str] = {}
@@ -851,10 +869,10 @@ class _TreeReader:
                 skipped.append(SkippedFile(path, "git submodule"))
             else:
                 candidates[path] = entries[target].oid
-        sizes = self._sizes(list(dict.fromkeys(candidates.values())))
+        sizes = self._sizes(runner, list(dict.fromkeys(candidates.values())))
         to_read = {path: oid for path, oid in candidates.items() if sizes[oid] <= max_file_bytes}
         skipped.extend(SkippedFile(p, _too_large(max_file_bytes)) for p in candidates if p not in to_read)
-        blobs = self._read_blobs(list(dict.fromkeys(to_read.values())))
+        blobs = self._read_blobs(runner, list(dict.fromkeys(to_read.values())))
         files: list[RepoFile] = []
         for path, oid in to_read.items():
             data = blobs[oid]
@@ -866,11 +884,10 @@ class _TreeReader:
         skipped.sort(key=lambda s: s.path)
         return files, skipped
 
-    def _resolve(self, path: str, unknown_links: set[str]) -> str | SkippedFile | None:
+    def _resolve(self, entries: dict[str, _Entry], path: str, unknown_links: set[str]) -> str | SkippedFile | None:
         """Follow symlinks in ``path`` inside the tree: the path of the blob to read, ``""`` if
         nothing is there, a :class:`SkippedFile` if the link cannot be followed, or ``None``
         when a symlink's target has to be read first (its path is added to ``unknown_links``)."""
-        entries = self._listing()
         resolved: list[str] = []
         remaining = path.split("/")
         hops = 0
@@ -909,11 +926,11 @@ class _TreeReader:
             return SkippedFile(path, "symlink to a directory") if hops else ""
         return final
 
-    def _sizes(self, oids: Sequence[str]) -> dict[str, int]:
+    def _sizes(self, runner: _Runner, oids: Sequence[str]) -> dict[str, int]:
         if not oids:
             return {}
-        self._prefetch(oids)
-        result = self._runner.run(
+        self._prefetch(runner, oids)
+        result = runner.run(
             ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
             cwd=self._git_dir,
             stdin="".join(f"{oid}\n" for oid in oids).encode(),
@@ -923,36 +940,36 @@ class _TreeReader:
         for line in result.stdout.decode().splitlines():
             oid, size = line.split()
             if size == "missing":
-                raise self._runner.error(f"object {oid} could not be fetched", transient=True)
+                raise runner.error(f"object {oid} could not be fetched", transient=True)
             sizes[oid] = int(size)
         return sizes
 
-    def _read_blobs(self, oids: Sequence[str]) -> dict[str, bytes]:
+    def _read_blobs(self, runner: _Runner, oids: Sequence[str]) -> dict[str, bytes]:
         if not oids:
             return {}
-        self._prefetch(oids)
-        result = self._runner.run(
+        self._prefetch(runner, oids)
+        result = runner.run(
             ["cat-file", "--batch"],
             cwd=self._git_dir,
             stdin="".join(f"{oid}\n" for oid in oids).encode(),
             network=self._partial,
         )
-        return _parse_batch(self._runner, result.stdout)
+        return _parse_batch(runner, result.stdout)
 
-    def _prefetch(self, oids: Sequence[str]) -> None:
+    def _prefetch(self, runner: _Runner, oids: Sequence[str]) -> None:
         """Fetch the missing blobs in one request: left to itself, ``cat-file`` would fetch
         them lazily one by one, a round trip (and a process) per file."""
         if not self._partial or len(oids) < 2:
             return  # a single blob costs one request either way
-        listing = self._runner.run(
+        listing = runner.run(
             ["rev-list", "--objects", "--missing=print", "--no-walk", self._commit], cwd=self._git_dir
         )
         missing = {line[1:] for line in listing.stdout.decode().splitlines() if line.startswith("?")}
         needed = [oid for oid in oids if oid in missing]
         if not needed:
             return
-        log.debug("fetching %d blobs of %s", len(needed), self._runner.label)
-        self._runner.run(
+        log.debug("fetching %d blobs of %s", len(needed), runner.label)
+        runner.run(
             [
                 "fetch", "--quiet", "origin", "--no-tags", "--no-write-fetch-head",
                 "--recurse-submodules=no", "--filter=blob:none", "--stdin",

@@ -16,6 +16,7 @@ class IndexPage(models.Model):
     content_type = models.CharField(max_length=200)
     etag = models.CharField(max_length=300, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
+    page_url = models.CharField(max_length=1000, blank=True, help_text="final URL after redirects (relative links)")
     fetched_at = models.DateTimeField()
     changed_at = models.DateTimeField()
 

@@ -102,7 +102,9 @@ def github_source(org: str) -> str:
     return f"github:{org.lower()}"
 
 
-def github_client(*, base_url: str, token: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def github_client(
+    *, base_url: str, token: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
     """One pooled client for all pages of an import, with the headers GitHub asks for.
 
     Without a token the client still works for public repos (60 requests an hour).
@@ -219,12 +221,15 @@ def _get(
             response = client.get(url, params=params)
         except httpx.TransportError as exc:
             if attempt == ATTEMPTS:
-                raise GitHubError(f"GitHub API unreachable after {ATTEMPTS} attempts: {_one_line(str(exc)) or type(exc).__name__}") from None
+                reason = _one_line(str(exc)) or type(exc).__name__
+                raise GitHubError(f"GitHub API unreachable after {ATTEMPTS} attempts: {reason}") from None
         else:
             if response.status_code < 500:
                 return _checked(response, org=org)
             if attempt == ATTEMPTS:
-                raise GitHubError(f"GitHub API answered {response.status_code} {_message(response)} after {ATTEMPTS} attempts")
+                raise GitHubError(
+                    f"GitHub API answered {response.status_code} {_message(response)} after {ATTEMPTS} attempts"
+                )
         sleep(2 ** (attempt - 1))
     raise AssertionError("unreachable")
 

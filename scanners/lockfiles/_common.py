@@ -46,7 +46,12 @@ def load_toml(path: str, text: str) -> dict[str, Any]:
         message = str(exc)
         match = _TOML_LINE_RE.search(message)
         line = int(match.group(1)) if match else None
-        raise LockfileError(path, f"invalid TOML: {_TOML_LINE_RE.sub('', message).strip()}", line=line) from None
+        if line is None and "(at end of document)" in message:
+            # A truncated file: the decoder ran out of text on the last line.
+            line = max(len(text.splitlines()), 1)
+            message = message.replace("(at end of document)", "")
+        message = _TOML_LINE_RE.sub("", message).strip()
+        raise LockfileError(path, f"invalid TOML: {message}", line=line) from None
 
 
 def load_json(path: str, text: str) -> Any:

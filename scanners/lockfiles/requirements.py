@@ -72,6 +72,8 @@ _INFO_OPTIONS = {
 _FLAG_OPTIONS = {"--no-index", "--prefer-binary", "--pre", "--require-hashes"}
 _INCLUDE_OPTIONS = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint", "--constraint": "constraint"}
 _EDITABLE_OPTIONS = {"-e", "--editable"}
+_MAX_INCLUDE_DEPTH = 16
+_MAX_INCLUDED_FILES = 256
 
 
 @dataclass(slots=True)
@@ -297,6 +299,11 @@ def _follow_include(
         return []
     if target in state.visited:
         return []  # already read through another include: its packages are listed once
+    if len(stack) > _MAX_INCLUDE_DEPTH or len(state.visited) >= _MAX_INCLUDED_FILES:
+        # "-r sub/reqs.txt" inside sub/reqs.txt names a new path at every level: no cycle to
+        # detect, so a bound stops it (pip itself would recurse until it crashes).
+        state.problems.append(LockfileProblem(path, location, f"{kind} file {target} not followed: includes nest too deep"))
+        return []
     if state.read_file is None:
         state.problems.append(
             LockfileProblem(path, location, f"{kind} file {target} not followed (no file reader)", severity="info")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import ManagementUtility, call_command
+from django.db import connections
 
 from readiness.models import Repo, Team
 
@@ -44,13 +45,23 @@ def _run(*args: str) -> str:
     return out.getvalue()
 
 
-def _run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Through ``manage.py``'s own entry point, to see the real exit code and stderr."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as excinfo:
-        ManagementUtility(["manage.py", "import_repos", *args]).execute()
-    captured = capsys.readouterr()
-    return excinfo.value.code, captured.out, captured.err
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``manage.py import_repos ARGS`` through its own entry point: ``(exit code, stdout, stderr)``.
+
+    ``run_from_argv`` closes every database connection when it ends, which would close the
+    connection holding this test's transaction on PostgreSQL: that one call is turned off.
+    """
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as excinfo:
+            ManagementUtility(["manage.py", "import_repos", *args]).execute()
+        captured = capsys.readouterr()
+        return excinfo.value.code, captured.out, captured.err
+
+    return run
 
 
 def test_import_then_rerun_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,11 +134,9 @@ def test_two_files_do_not_disable_each_other(tmp_path: Path) -> None:
          "repo[2].schedule: unknown key (allowed: name, url, branch, team, credentials, enabled)"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, error: str
-) -> None:
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, toml: str, error: str, cli) -> None:
     path = _write(tmp_path / "repos.toml", toml)
-    code, out, err = _run_cli(str(path), capsys=capsys)
+    code, out, err = cli(str(path))
     assert code == 2
     assert err == f"CommandError: {path}: {error}\n"
     assert out == ""
@@ -135,10 +144,10 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert not Repo.objects.exists() and not Team.objects.exists()
 
 
-def test_conflict_with_another_import_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_conflict_with_another_import_exits_2(tmp_path: Path, cli) -> None:
     Repo.objects.create(name="web", url="https://github.com/acme/web.git", managed_by="github:acme")
     path = _write(tmp_path / "repos.toml", REPOS_TOML)
-    code, _, err = _run_cli(str(path), capsys=capsys)
+    code, _, err = cli(str(path))
     assert code == 2
     assert err.startswith("CommandError: web: the repo 'web' belongs to github:acme")
     assert Repo.objects.count() == 1
@@ -153,13 +162,13 @@ def test_conflict_with_another_import_exits_2(tmp_path: Path, capsys: pytest.Cap
         (["--github-org", "acme/../../users"], "--github-org: 'acme/../../users' is not a GitHub organisation name"),
     ],
 )
-def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], error: str) -> None:
-    code, _, err = _run_cli(*args, capsys=capsys)
+def test_bad_arguments_exit_2(args: list[str], error: str, cli) -> None:
+    code, _, err = cli(*args)
     assert code == 2
     assert err.startswith(f"CommandError: {error}")
     assert err.count("\n") == 1
 
 
-def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run_cli(str(tmp_path / "nope.toml"), capsys=capsys)
+def test_missing_file_exits_2(tmp_path: Path, cli) -> None:
+    code, _, err = cli(str(tmp_path / "nope.toml"))
     assert (code, err) == (2, f"CommandError: {tmp_path / 'nope.toml'}: No such file or directory\n")

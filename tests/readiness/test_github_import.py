@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from django.core.management import ManagementUtility, call_command
+from django.db import connections
 
 from readiness.models import Repo, Team
 from readiness.services.github import (
@@ -63,16 +64,22 @@ def test_follows_three_pages_with_the_github_headers(api: GitHubApiServer, clien
         assert request.headers["x-github-api-version"] == "2022-11-28"
 
 
+def _gh(id: int, name: str, branch: str, *, private=False, fork=False, archived=False, disabled=False) -> GitHubRepo:
+    return GitHubRepo(
+        id, name, f"acme/{name}", f"https://github.com/acme/{name}.git", branch, private, fork, archived, disabled
+    )
+
+
 @pytest.mark.parametrize(
     ("index", "expected"),
     [
-        (0, GitHubRepo(700000101, "payments-api", "acme/payments-api", "https://github.com/acme/payments-api.git", "main", False, False, False, False)),
-        (1, GitHubRepo(700000102, "web-frontend", "acme/web-frontend", "https://github.com/acme/web-frontend.git", "master", True, False, False, False)),
-        (2, GitHubRepo(700000103, "old-billing", "acme/old-billing", "https://github.com/acme/old-billing.git", "main", False, False, True, False)),
-        (3, GitHubRepo(700000201, "requests", "acme/requests", "https://github.com/acme/requests.git", "main", False, True, False, False)),
-        (4, GitHubRepo(700000202, "ml-pipeline", "acme/ml-pipeline", "https://github.com/acme/ml-pipeline.git", "develop", True, False, False, False)),
-        (5, GitHubRepo(700000203, "legacy-batch", "acme/legacy-batch", "https://github.com/acme/legacy-batch.git", "trunk", False, False, False, True)),
-        (6, GitHubRepo(700000301, "infra-tools", "acme/infra-tools", "https://github.com/acme/infra-tools.git", "main", True, False, False, False)),
+        (0, _gh(700000101, "payments-api", "main")),
+        (1, _gh(700000102, "web-frontend", "master", private=True)),
+        (2, _gh(700000103, "old-billing", "main", archived=True)),
+        (3, _gh(700000201, "requests", "main", fork=True)),
+        (4, _gh(700000202, "ml-pipeline", "develop", private=True)),
+        (5, _gh(700000203, "legacy-batch", "trunk", disabled=True)),
+        (6, _gh(700000301, "infra-tools", "main", private=True)),
     ],
 )
 def test_items_are_read_from_the_recorded_shape(index: int, expected: GitHubRepo) -> None:
@@ -290,21 +297,37 @@ def test_command_dry_run(github_settings) -> None:
     assert not Repo.objects.exists()
 
 
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``manage.py import_repos ARGS`` through its own entry point: ``(exit code, stderr)``.
+
+    ``run_from_argv`` closes every database connection when it ends, which would close the
+    connection holding this test's transaction on PostgreSQL: that one call is turned off.
+    """
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+    def run(*args: str) -> tuple[int, str]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as excinfo:
+            ManagementUtility(["manage.py", "import_repos", *args]).execute()
+        return excinfo.value.code, capsys.readouterr().err
+
+    return run
+
+
 @pytest.mark.django_db
-def test_command_github_refusal_exits_1(github_settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_github_refusal_exits_1(github_settings, cli) -> None:
     github_settings.GITHUB_TOKEN = "expired"
-    with pytest.raises(SystemExit) as excinfo:
-        ManagementUtility(["manage.py", "import_repos", "--github-org", "acme"]).execute()
-    assert excinfo.value.code == 1
-    assert capsys.readouterr().err == "CommandError: GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN\n"
+    code, err = cli("--github-org", "acme")
+    assert code == 1
+    assert err == "CommandError: GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN\n"
     assert not Repo.objects.exists()
 
 
 @pytest.mark.django_db
-def test_command_name_owned_by_a_toml_import_exits_2(github_settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_name_owned_by_a_toml_import_exits_2(github_settings, cli) -> None:
     Repo.objects.create(name="infra-tools", url="/srv/infra", managed_by="toml:/srv/repos.toml")
-    with pytest.raises(SystemExit) as excinfo:
-        ManagementUtility(["manage.py", "import_repos", "--github-org", "acme"]).execute()
-    assert excinfo.value.code == 2
-    assert capsys.readouterr().err.startswith("CommandError: infra-tools: the repo 'infra-tools' belongs to toml:/srv/repos.toml")
+    code, err = cli("--github-org", "acme")
+    assert code == 2
+    assert err.startswith("CommandError: infra-tools: the repo 'infra-tools' belongs to toml:/srv/repos.toml")
     assert Repo.objects.count() == 1

@@ -12,7 +12,7 @@ import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone, UTC
+from datetime import datetime, UTC
 from pathlib import Path
 
 __all__ = ["FileContent", "Symlink", "commit_files", "file_url", "git", "make_repo", "write_files"]

@@ -7,7 +7,7 @@ import http.server
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -174,6 +174,40 @@ def test_plain_directory_is_walked(tmp_path: Path, cache_dir: Path) -> None:
 
     assert (snapshot.commit, snapshot.committed_at) == (None, None)
     assert texts(snapshot) == {"requirements.txt": "django==5.2\n", "deploy/Dockerfile": "FROM python:3.12\n"}
+
+
+@pytest.mark.parametrize("kind", [*SOURCES, "ref"])
+def test_installed_packages_and_caches_are_not_selected(tmp_path: Path, cache_dir: Path, kind: str) -> None:
+    repo = make_repo(
+        tmp_path,
+        {
+            "requirements.txt": "a==1\n",
+            "node_modules/pkg/requirements.txt": "no==1\n",
+            "venv/lib/requirements.txt": "no==1\n",
+            "vendor/site-packages/x/requirements.txt": "no==1\n",
+            "docs/venv.txt": "b==2\n",  # only directories named so are skipped
+        },
+    )
+    source = str(repo) if kind == "ref" else SOURCES[kind](repo)
+
+    snapshot = fetch_snapshot(source, "main" if kind == "ref" else None, wanted=lockfiles_only, cache_dir=cache_dir)
+
+    assert texts(snapshot) == {"requirements.txt": "a==1\n", "docs/venv.txt": "b==2\n"}
+
+
+def test_git_environment_of_the_caller_is_ignored(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a git hook GIT_DIR points at another repository; the scan must still read ours."""
+    ours = make_repo(tmp_path, {"requirements.txt": "ours==1\n"}, name="ours")
+    other = make_repo(tmp_path, {"requirements.txt": "other==1\n"}, name="other")
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+
+    for ref in (None, "main"):
+        snapshot = fetch_snapshot(str(ours), ref, wanted=lockfiles_only, cache_dir=cache_dir)
+        assert texts(snapshot) == {"requirements.txt": "ours==1\n"}
+        assert snapshot.commit == git(ours, "rev-parse", "HEAD")
 
 
 # --- refs ------------------------------------------------------------------------------------
@@ -408,6 +442,7 @@ def test_read_other_files_at_the_same_commit(tmp_path: Path, cache_dir: Path, ki
         "constraints.in": None if kind == "path" else "c==1\n",
         "./requirements/../constraints.in": None if kind == "path" else "c==1\n",
         "requirements.txt": "real==1\n",  # followed symlink
+        "linked-dir/requirements.txt": "real==1\n",  # through a symlinked directory
         "missing.txt": None,
         "../outside/requirements.txt": None,
         "/etc/hostname": None,
@@ -560,7 +595,8 @@ def test_concurrent_calls_share_one_clone(tmp_path: Path, cache_dir: Path) -> No
         thread.join()
 
     assert all(isinstance(r, RepoSnapshot) for r in results), results
-    assert {texts(r)["requirements.txt"] for r in results if isinstance(r, RepoSnapshot)} == {LOCKFILES["requirements.txt"]}
+    seen = {texts(r)["requirements.txt"] for r in results if isinstance(r, RepoSnapshot)}
+    assert seen == {LOCKFILES["requirements.txt"]}
     assert sorted(p.name for p in cache_dir.iterdir()) == sorted(
         [hashlib.sha256(url.encode()).hexdigest(), hashlib.sha256(url.encode()).hexdigest() + ".lock"]
     )
@@ -642,9 +678,13 @@ def test_commits_by_date_edge_cases(tmp_path: Path, cache_dir: Path) -> None:
     head = git(repo, "rev-parse", "HEAD")
     naive = START.replace(tzinfo=None)
 
-    assert commits_by_date(str(repo), None, since=naive, every=WEEK, cache_dir=cache_dir, until=naive) == [(START, head)]
-    assert commits_by_date(str(repo), None, since=START - WEEK, every=WEEK, cache_dir=cache_dir, until=START - WEEK) == []
-    assert commits_by_date(str(make_repo(tmp_path, {}, name="empty")), None, since=START, every=WEEK, cache_dir=cache_dir) == []
+    def points(source: Path, since: datetime, until: datetime) -> list[tuple[datetime, str]]:
+        return commits_by_date(str(source), None, since=since, every=WEEK, cache_dir=cache_dir, until=until)
+
+    assert points(repo, naive, naive) == [(START, head)]  # naive means UTC; the bounds are inclusive
+    assert points(repo, START - WEEK, START - timedelta(seconds=1)) == []  # before the first commit
+    assert points(repo, START, START - WEEK) == []  # since after until
+    assert points(make_repo(tmp_path, {}, name="empty"), START, START + WEEK) == []
     with pytest.raises(ValueError, match="positive"):
         commits_by_date(str(repo), None, since=START, every=timedelta(0), cache_dir=cache_dir)
     with pytest.raises(GitError, match="unknown ref") as caught:

@@ -81,7 +81,8 @@ class GitHubApiServer:
     def start(self) -> GitHubApiServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, and tests start dozens of servers.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -105,7 +106,14 @@ class GitHubApiServer:
 
     # -- test controls -----------------------------------------------------------------------
 
-    def fail(self, status: int, *, headers: dict[str, str] | None = None, body: dict[str, Any] | None = None, times: int = 1) -> None:
+    def fail(
+        self,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next ``times`` requests with ``status`` (GitHub's body shape unless given)."""
         default = {"message": f"status {status}", "documentation_url": _DOCS, "status": str(status)}
         with self._lock:

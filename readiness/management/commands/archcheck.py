@@ -63,6 +63,7 @@ class Command(BaseCommand):
             self.stdout.write(render_table(report, colour=self.stdout.isatty()))
         for problem in report.problems:
             self.stderr.write(f"warning: {problem}")
+        self._index_warnings(report.index_errors)
         if fail_on_met(report, opts["fail_on"]):
             sys.exit(1)
 
@@ -90,6 +91,13 @@ class Command(BaseCommand):
             )
         except GitError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
+
+    def _index_warnings(self, errors: dict[str, str], *, limit: int = 5) -> None:
+        """One line per package the index could not answer for; an outage is summarised, not repeated."""
+        for name, error in sorted(errors.items())[:limit]:
+            self.stderr.write(f"warning: {name} is unknown: {error}")
+        if len(errors) > limit:
+            self.stderr.write(f"warning: … and {len(errors) - limit} more packages the index did not answer for")
 
     def _progress(self, step: str, done: int, total: int) -> None:
         sys.stderr.write(f"\rquerying the package index: {done}/{total} packages")

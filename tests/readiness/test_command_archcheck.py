@@ -1,0 +1,143 @@
+"""``archcheck`` as users run it: a real process, stdout/stderr/exit codes per DESIGN.md's contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.scanners.git_helpers import commit_files, file_url, git, make_repo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+REQUIREMENTS = "psutil==5.9.8\nfilprofiler==2022.5.0\nsix==1.16.0\n"
+DOCKERFILE = "FROM --platform=linux/amd64 python:3.11-slim\nRUN pip install -r requirements.txt\n"
+
+
+@pytest.fixture
+def run(tmp_path, fixture_index):
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "READINESS_INDEX_URL": fixture_index.url,
+            "READINESS_VAR_DIR": str(tmp_path / "var"),
+        }
+        env.pop("DATABASE_URL", None)  # archcheck needs no database
+        return subprocess.run(
+            [sys.executable, "manage.py", "archcheck", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+
+    return run
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path, {"requirements.txt": REQUIREMENTS, "Dockerfile": DOCKERFILE}, name="svc")
+
+
+def test_json_contract(run, repo):
+    result = run(str(repo), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)  # exactly one JSON document on stdout
+    assert doc["schema"] == "archcheck/1"
+    assert doc["commit"] == git(repo, "rev-parse", "HEAD")
+    assert [t["id"] for t in doc["targets"]] == ["linux/amd64", "linux/arm64"]
+    assert doc["targets"][1] == {
+        "id": "linux/arm64", "platform": "linux/arm64", "python": "3.11",
+        "libc": "glibc", "libc_version": doc["targets"][1]["libc_version"], "origin": "Dockerfile:1",
+    }
+    packages = {p["name"]: p for p in doc["packages"]}
+    psutil = packages["psutil"]
+    assert psutil["lockfile"] == "requirements.txt"
+    assert psutil["results"]["linux/arm64"]["status"] == "sdist"
+    assert psutil["results"]["linux/arm64"]["file"] == "psutil-5.9.8.tar.gz"
+    assert psutil["results"]["linux/arm64"]["fix_version"] == "6.0.0"
+    assert psutil["results"]["linux/amd64"]["status"] == "wheel"
+    assert psutil["results"]["linux/amd64"]["file"].endswith("x86_64.whl")
+    assert "/" not in psutil["results"]["linux/amd64"]["file"]
+    assert packages["filprofiler"]["results"]["linux/arm64"]["status"] == "none"
+    (dockerfile,) = doc["dockerfiles"]
+    assert dockerfile["path"] == "Dockerfile"
+    assert {"rule": "platform-pinned", "line": 1, "severity": "blocker"}.items() <= dockerfile["findings"][0].items()
+    arm64 = doc["summary"]["linux/arm64"]
+    assert (arm64["wheel"], arm64["sdist"], arm64["none"], arm64["ready"]) == (1, 1, 1, False)
+
+
+@pytest.mark.parametrize(
+    ("requirements", "fail_on", "code"),
+    [
+        ("six==1.16.0\n", "none", 0),
+        ("six==1.16.0\n", "sdist", 0),
+        ("psutil==5.9.8\n", "none", 0),  # an sdist is not a `none`…
+        ("psutil==5.9.8\n", "sdist", 1),  # …but fails --fail-on sdist
+        ("filprofiler==2022.5.0\n", "none", 1),
+        ("filprofiler==2022.5.0\n", None, 0),
+    ],
+)
+def test_fail_on(run, tmp_path, requirements, fail_on, code):
+    repo = make_repo(tmp_path, {"requirements.txt": requirements}, name="x")
+    args = [str(repo), "--platform", "linux/arm64", "--python", "3.11", "--libc", "glibc:2.36", "--format", "json"]
+    result = run(*args, *(["--fail-on", fail_on] if fail_on else []))
+    assert result.returncode == code, result.stderr
+    assert json.loads(result.stdout)["schema"] == "archcheck/1"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/nonexistent/repo"], "no such file or directory"),
+        (["{repo}", "--platform", "linux/sparc"], "linux/sparc"),
+        (["{repo}", "--libc", "uclibc:1.0"], "uclibc"),
+        (["{repo}", "--python", "three"], "three"),
+        (["{repo}", "--ref", "no-such-branch"], "no-such-branch"),
+        (["{repo}/requirements.txt"], "not a file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(run, repo, args, message):
+    result = run(*[a.format(repo=repo) for a in args])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message.split()[0] in lines[0] or message in lines[0]
+
+
+def test_flags_override_the_dockerfile(run, repo):
+    result = run(str(repo), "--python", "3.12", "--libc", "musl:1.2", "--platform", "linux/arm64", "--format", "json")
+    doc = json.loads(result.stdout)
+    assert doc["targets"] == [{"id": "linux/arm64", "platform": "linux/arm64", "python": "3.12",
+                               "libc": "musl", "libc_version": "1.2", "origin": "flag"}]
+
+
+def test_git_url_at_a_ref(run, tmp_path, repo):
+    git(repo, "tag", "v1")
+    commit_files(repo, {"requirements.txt": "six==1.16.0\n"}, "drop psutil")
+    result = run(file_url(repo), "--ref", "v1", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {p["name"] for p in doc["packages"]} == {"psutil", "filprofiler", "six"}
+    head = json.loads(run(file_url(repo), "--format", "json").stdout)
+    assert {p["name"] for p in head["packages"]} == {"six"}
+
+
+def test_table_is_plain_when_not_a_terminal(run, repo):
+    result = run(str(repo))
+    assert result.returncode == 0
+    assert "\x1b[" not in result.stdout
+    assert "psutil" in result.stdout and "sdist" in result.stdout and "upgrade to 6.0.0" in result.stdout
+    assert "linux/arm64: blocked" in result.stdout
+
+
+def test_dead_index_gives_unknown_and_warnings(run, repo, tmp_path):
+    env_url = "http://127.0.0.1:9/simple/"
+    result = run(str(repo), "--index-url", env_url, "--format", "json", "--no-index-cache")
+    assert result.returncode == 0
+    doc = json.loads(result.stdout)
+    statuses = {r["status"] for p in doc["packages"] for r in p["results"].values()}
+    assert statuses == {"unknown"}
+    assert "warning: psutil is unknown: cannot reach index" in result.stderr
