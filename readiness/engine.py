@@ -37,4 +37,6 @@ def shared_index_client():
     """An index client whose cache is the database, shared by every worker (one per scan run)."""
     from readiness.services.index_cache import DatabaseIndexClient
 
-    return DatabaseIndexClient(index_url(), cache_period=settings.READINESS_INDEX_CACHE_SECONDS)
+    return DatabaseIndexClient(
+        index_url(), cache_period=settings.READINESS_INDEX_CACHE_SECONDS, retries=settings.READINESS_INDEX_RETRIES
+    )

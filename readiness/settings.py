@@ -134,6 +134,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
+# One queue name per deployment (or per test run, so a killed test worker's unacked message can
+# never be redelivered to another run's worker with a scan id of the wrong database).
+CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE = {
     "scan-organisation-nightly": {"task": "readiness.tasks.scan_organisation", "schedule": 24 * 3600},
@@ -147,6 +150,8 @@ READINESS_DEFAULT_PYTHON = envstr("READINESS_DEFAULT_PYTHON", "3.12")
 READINESS_DEFAULT_LIBC = envstr("READINESS_DEFAULT_LIBC", "glibc:2.36")
 READINESS_PLATFORMS = [p for p in envstr("READINESS_PLATFORMS", "linux/amd64,linux/arm64").split(",") if p]
 READINESS_INDEX_CACHE_SECONDS = envint("READINESS_INDEX_CACHE_SECONDS", 6 * 3600)
+# Extra attempts per index request after a network error or 5xx (the first retry waits 0.5 s, then doubling).
+READINESS_INDEX_RETRIES = envint("READINESS_INDEX_RETRIES", 4)
 READINESS_GIT_CACHE_DIR = Path(envstr("READINESS_GIT_CACHE_DIR", str(VAR_DIR / "git-cache")))
 READINESS_MAX_FILE_BYTES = envint("READINESS_MAX_FILE_BYTES", 2_000_000)
 

@@ -7,9 +7,9 @@ files to fetch from a repository before reading any of them.
 from __future__ import annotations
 
 import posixpath
-from pathlib import PurePosixPath
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from packaging.pylock import is_valid_pylock_path
 
@@ -62,7 +62,7 @@ def detect_format(path: str) -> str | None:
     name = posixpath.basename(normalised)
     if name in _EXACT_NAMES:
         return _EXACT_NAMES[name]
-    if is_valid_pylock_path(PurePosixPath(name)):
+    if is_valid_pylock_path(Path(name)):  # only .name is read: no I/O
         return "pylock.toml"
     lower = name.lower()
     if not lower.endswith(".txt"):

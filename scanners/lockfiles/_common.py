@@ -79,9 +79,7 @@ def line_for(lines: list[int], index: int, count: int) -> int | None:
     return lines[index] if len(lines) == count else None
 
 
-def canonical_name(
-    raw: object, *, path: str, location: str, problems: list[LockfileProblem]
-) -> NormalizedName | None:
+def canonical_name(raw: object, *, path: str, location: str, problems: list[LockfileProblem]) -> NormalizedName | None:
     if not isinstance(raw, str) or not raw:
         problems.append(LockfileProblem(path, location, f"missing or non-string package name: {raw!r}"))
         return None
@@ -92,9 +90,7 @@ def canonical_name(
         return None
 
 
-def normalise_marker(
-    raw: object, *, path: str, location: str, problems: list[LockfileProblem]
-) -> str | None:
+def normalise_marker(raw: object, *, path: str, location: str, problems: list[LockfileProblem]) -> str | None:
     """A marker string as the analyser can evaluate it; an invalid one is reported and dropped
     (the package is then assumed to be installed everywhere, the cautious reading)."""
     if raw is None or raw == "":

@@ -115,7 +115,9 @@ def _package(
             try:
                 deps.add(canonicalize_name(Requirement(str(dep)).name))
             except InvalidRequirement as exc:
-                problems.append(LockfileProblem(path, f"{location}.dependencies[{i}]", f"invalid requirement {dep!r}: {exc}"))
+                problems.append(
+                    LockfileProblem(path, f"{location}.dependencies[{i}]", f"invalid requirement {dep!r}: {exc}")
+                )
     else:
         problems.append(LockfileProblem(path, f"{location}.dependencies", "not an array"))
     deps.discard(name)  # the "celery[redis]" entry depends on "celery" itself

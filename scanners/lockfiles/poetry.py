@@ -147,7 +147,9 @@ def _release_files(files: list[dict[str, Any]], version: str) -> list[dict[str, 
         wanted = Version(version)
     except InvalidVersion:
         return files
-    return [f for f in files if isinstance(f.get("file"), str) and distribution_file(f["file"]).version in (wanted, None)]
+    return [
+        f for f in files if isinstance(f.get("file"), str) and distribution_file(f["file"]).version in (wanted, None)
+    ]
 
 
 def _files(

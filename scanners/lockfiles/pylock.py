@@ -57,7 +57,7 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
                 where = f" at {context}" if context else ""
                 raise LockfileError(path, f"invalid pylock{where}: {exc.message}") from None
             original = remaining.pop(int(match.group(1)))
-            key = f"packages[{original}]" + context[match.end():]
+            key = f"packages[{original}]" + context[match.end() :]
             problems.append(LockfileProblem(path, key, exc.message))
     if lock is None:  # every package was rejected and the remainder still failed: unreachable in practice
         raise LockfileError(path, "invalid pylock: no valid package")
@@ -90,17 +90,20 @@ def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
         source, detail = ("url", f"archive {archive.url}") if archive.url else ("path", f"archive {archive.path}")
     else:
         entries: list[Any] = ([package.sdist] if package.sdist else []) + list(package.wheels or ())
-        files = tuple(
-            distribution_file(
-                entry.name or url_basename(entry.url or str(entry.path or "")),
-                url=entry.url,
-                sha256=entry.hashes.get("sha256"),
-                size=entry.size,
-                upload_time=entry.upload_time,
-                requires_python=str(package.requires_python) if package.requires_python else None,
+        files = (
+            tuple(
+                distribution_file(
+                    entry.name or url_basename(entry.url or str(entry.path or "")),
+                    url=entry.url,
+                    sha256=entry.hashes.get("sha256"),
+                    size=entry.size,
+                    upload_time=entry.upload_time,
+                    requires_python=str(package.requires_python) if package.requires_python else None,
+                )
+                for entry in entries
             )
-            for entry in entries
-        ) or None
+            or None
+        )
     return LockedPackage(
         name=canonicalize_name(package.name),
         version=str(package.version) if package.version is not None else None,

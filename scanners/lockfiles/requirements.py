@@ -70,7 +70,12 @@ _INFO_OPTIONS = {
     "--use-feature": "--use-feature",
 }
 _FLAG_OPTIONS = {"--no-index", "--prefer-binary", "--pre", "--require-hashes"}
-_INCLUDE_OPTIONS = {"-r": "requirement", "--requirement": "requirement", "-c": "constraint", "--constraint": "constraint"}
+_INCLUDE_OPTIONS = {
+    "-r": "requirement",
+    "--requirement": "requirement",
+    "-c": "constraint",
+    "--constraint": "constraint",
+}
 _EDITABLE_OPTIONS = {"-e", "--editable"}
 _MAX_INCLUDE_DEPTH = 16
 _MAX_INCLUDED_FILES = 256
@@ -187,9 +192,7 @@ def _strip_comment(line: str, comments: list[str]) -> str:
     return line.strip()
 
 
-def _parse_file(
-    path: str, text: str, *, state: _State, stack: tuple[str, ...], as_constraint: bool
-) -> list[_Entry]:
+def _parse_file(path: str, text: str, *, state: _State, stack: tuple[str, ...], as_constraint: bool) -> list[_Entry]:
     entries: list[_Entry] = []
     via_target: _Entry | None = None  # the package the following "# via" block belongs to
     in_via_block = False
@@ -302,7 +305,9 @@ def _follow_include(
     if len(stack) > _MAX_INCLUDE_DEPTH or len(state.visited) >= _MAX_INCLUDED_FILES:
         # "-r sub/reqs.txt" inside sub/reqs.txt names a new path at every level: no cycle to
         # detect, so a bound stops it (pip itself would recurse until it crashes).
-        state.problems.append(LockfileProblem(path, location, f"{kind} file {target} not followed: includes nest too deep"))
+        state.problems.append(
+            LockfileProblem(path, location, f"{kind} file {target} not followed: includes nest too deep")
+        )
         return []
     if state.read_file is None:
         state.problems.append(
@@ -338,9 +343,7 @@ def _split_hash_options(line: str) -> str:
     return " ".join(kept)
 
 
-def _parse_requirement_line(
-    path: str, number: int, line: str, *, state: _State, editable: bool
-) -> _Entry | None:
+def _parse_requirement_line(path: str, number: int, line: str, *, state: _State, editable: bool) -> _Entry | None:
     location = f"line {number}"
     spec = _split_hash_options(line)
     if not spec:
@@ -430,8 +433,10 @@ def _url_or_path_entry(
     else:
         source = "url"
     version = None
-    basename = url_basename(target.split("#", 1)[0]) if "://" in target or target.startswith("file:") else (
-        posixpath.basename(target.split("#", 1)[0].rstrip("/"))
+    basename = (
+        url_basename(target.split("#", 1)[0])
+        if "://" in target or target.startswith("file:")
+        else (posixpath.basename(target.split("#", 1)[0].rstrip("/")))
     )
     file_name: NormalizedName | None = None
     if source != "vcs" and basename.lower().endswith(".whl"):

@@ -81,8 +81,7 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
             continue
         source = raw.get("source")
         is_root = name in members or (
-            isinstance(source, dict)
-            and (source.get("editable") == "." or source.get("virtual") == ".")
+            isinstance(source, dict) and (source.get("editable") == "." or source.get("virtual") == ".")
         )
         pkg_version = raw.get("version")
         node = _Node(
@@ -112,7 +111,9 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
         if reach is not None:
             if node.index not in reach:
                 problems.append(
-                    LockfileProblem(path, location, f"{node.name} {node.version} is not reachable from the project", severity="info")
+                    LockfileProblem(
+                        path, location, f"{node.name} {node.version} is not reachable from the project", severity="info"
+                    )
                 )
                 markers = None
             else:
@@ -121,7 +122,10 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
             rm = node.raw.get("resolution-markers")
             markers = (
                 or_markers(
-                    [normalise_marker(m, path=path, location=f"{location}.resolution-markers", problems=problems) for m in rm]
+                    [
+                        normalise_marker(m, path=path, location=f"{location}.resolution-markers", problems=problems)
+                        for m in rm
+                    ]
                 )
                 if isinstance(rm, list)
                 else None

@@ -60,7 +60,12 @@ def test_bad_entries_are_problems() -> None:
     }
     parsed = _parse(text=json.dumps(doc))
     assert [(p.name, p.version) for p in parsed.packages] == [("ok", "1.0")]
-    assert [p.location for p in parsed.problems] == ["default.bad!", "default.notdict", "default.num.version", "develop"]
+    assert [p.location for p in parsed.problems] == [
+        "default.bad!",
+        "default.notdict",
+        "default.num.version",
+        "develop",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,9 @@ HEAD = 'lock-version = "1.0"\ncreated-by = "hand"\n'
 
 
 def test_a_rejected_package_does_not_hide_the_others() -> None:
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 [[packages]]
 name = "six"
 version = "1.17.0"
@@ -74,6 +76,7 @@ archive = { url = "https://index.test/archive-2.0.tar.gz", hashes = { sha256 = "
 name = "wheelbad"
 wheels = [{ url = 3, hashes = {} }]
 """
+    )
     parsed = _parse(text=text)
     assert [(p.name, p.source, p.line) for p in parsed.packages] == [("six", "index", 4), ("archive", "url", 13)]
     assert [p.location for p in parsed.problems] == ["packages[1]", "packages[3].wheels[0].url"]

@@ -158,7 +158,9 @@ def _reader(path: str) -> str | None:
 
 
 def test_includes_constraints_cycle_and_missing() -> None:
-    parsed = parse_lockfile("includes/requirements.txt", fixture("requirements/includes/requirements.txt"), read_file=_reader)
+    parsed = parse_lockfile(
+        "includes/requirements.txt", fixture("requirements/includes/requirements.txt"), read_file=_reader
+    )
     got = [(p.name, p.version, p.source, p.lockfile, p.line) for p in parsed.packages]
     assert got == [
         ("requests", "2.34.2", "index", "includes/requirements/base.txt", 1),

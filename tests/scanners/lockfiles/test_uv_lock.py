@@ -28,7 +28,7 @@ def test_registry_files_with_hash_size_and_upload_time() -> None:
     sdist = amqp.files[0]
     assert sdist.sha256 == "9362660c4a31150cf18e78cae2ce8aa1e929fc6c6739e69f6dd5dbea9c3edc82"
     assert sdist.size == 133663
-    assert sdist.upload_time == dt.datetime(2026, 11, 2, 10, 34, 18, tzinfo=dt.timezone.utc)
+    assert sdist.upload_time == dt.datetime(2026, 11, 2, 10, 34, 18, tzinfo=dt.UTC)
     assert sdist.url.startswith("https://index.test/packages/")
     assert {n for n, p in pkgs.items() if p.direct} == {"celery", "django", "psycopg2", "requests", "pytest"}
     assert pkgs["pytest"].groups == ("dev",)
