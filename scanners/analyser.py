@@ -190,12 +190,12 @@ def decide(files: Sequence[DistributionFile], target: Target, *, pinned: bool = 
     if best is not None:
         return _wheel_verdict(best, target, yanked=False)
     if sdist is not None:
-        return _sdist_verdict(sdist, target, native, best_y, yanked=False)
+        return _sdist_verdict(sdist, files, target, native, best_y, yanked=False)
     if best_y is not None or sdist_y is not None:
         if pinned:
             if best_y is not None:
                 return _wheel_verdict(best_y, target, yanked=True)
-            return _sdist_verdict(sdist_y, target, native, None, yanked=True)
+            return _sdist_verdict(sdist_y, files, target, native, None, yanked=True)
         name = (best_y or sdist_y).filename
         return Verdict(
             "none",
@@ -217,12 +217,18 @@ def _wheel_verdict(f: DistributionFile, target: Target, *, yanked: bool) -> Verd
 
 
 def _sdist_verdict(
-    f: DistributionFile, target: Target, native: bool, yanked_wheel: DistributionFile | None, *, yanked: bool
+    f: DistributionFile,
+    files: Sequence[DistributionFile],
+    target: Target,
+    native: bool,
+    yanked_wheel: DistributionFile | None,
+    *,
+    yanked: bool,
 ) -> Verdict:
     if yanked_wheel is not None:
         why = f"the only matching wheel, {yanked_wheel.filename}, is yanked"
     else:
-        why = f"no wheel for {_platform_words(target)}"
+        why = f"no wheel for {_platform_words(target)}{_other_pythons(files, target)}"
     needs = (
         "needs a compiler and Python headers"
         if native
@@ -248,10 +254,20 @@ def _none_verdict(
         platforms = sorted({_platform_family(t.platform) for f in files if f.kind == "wheel" for t in f.tags})
         shipped = f" (it ships wheels for {_short_list(platforms)})" if platforms else ""
         reason = (
-            f"no wheel for {_platform_words(target)} and no sdist{shipped}; "
+            f"no wheel for {_platform_words(target)} and no sdist{shipped}{_other_pythons(files, target)}; "
             f"pip fails with 'No matching distribution'"
         )
     return Verdict("none", None, reason, native_elsewhere=native)
+
+
+def _other_pythons(files: Sequence[DistributionFile], target: Target) -> str:
+    """Say so when wheels for the target's platform exist, but only for other Pythons (an old pin on a new image)."""
+    family = f"{'manylinux' if target.libc == 'glibc' else 'musllinux'} {target.arch}"
+    interpreters = {t.interpreter for f in files if f.kind == "wheel" for t in f.tags if _platform_family(t.platform) == family}
+    if not interpreters:
+        return ""
+    ordered = sorted(interpreters, key=lambda i: (len(i), i))
+    return f"; its {family} wheels are only for {_short_list(ordered)}"
 
 
 def _platform_words(target: Target) -> str:

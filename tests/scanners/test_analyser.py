@@ -246,3 +246,24 @@ def test_verdict_checks_its_file() -> None:
         Verdict("wheel", None, "x")
     with pytest.raises(ValueError):
         Verdict("none", "a.whl", "x")
+
+
+def test_reason_names_the_pythons_that_do_have_wheels():
+    from scanners.analyser import decide as _decide
+    from scanners.distributions import DistributionFile as _File
+    from scanners.targets import Target as _Target
+
+    files = [
+        _File("old-1.0-cp39-cp39-manylinux_2_17_aarch64.whl"),
+        _File("old-1.0-cp310-cp310-manylinux_2_17_aarch64.whl"),
+        _File("old-1.0.tar.gz"),
+    ]
+    arm = _Target.from_flags("linux/arm64", "3.12", "glibc:2.36")
+    sdist = _decide(files, arm)
+    assert sdist.status == "sdist"
+    assert "its manylinux aarch64 wheels are only for cp39, cp310" in sdist.reason
+    none = _decide(files[:2], arm)
+    assert none.status == "none"
+    assert "only for cp39, cp310" in none.reason
+    # A platform with no wheels at all gets no such note.
+    assert "only for" not in _decide(files, _Target.from_flags("linux/amd64", "3.12", "glibc:2.36")).reason
