@@ -237,15 +237,13 @@ def fetch_snapshot(
     :param timeout: seconds for the whole call, git commands included.
     :raises GitError: the repository or ref cannot be read (see ``GitError.transient``).
     """
-    label = redact_url(source)
-    runner = _Runner(label=label, ref=ref, deadline=time.monotonic() + timeout, file_url=_is_file_url(source))
-    _check_ref(runner, ref)
+    runner = _start(source, ref, timeout)
     if _is_remote(source):
         repo_dir, lock_path = _cache_location(cache_dir, source)
         with _locked(lock_path, runner):
             commit = _remote_commit(runner, source, repo_dir, ref)
             if commit is None:  # an empty remote repository: nothing to scan, not an error
-                return RepoSnapshot(label, ref, None, None, (), ())
+                return RepoSnapshot(runner.label, ref, None, None, (), ())
             tree_reader = _TreeReader(repo_dir, commit, tree=commit, partial=True)
             selection = tree_reader.select(runner, wanted, max_file_bytes)
             committed_at = _committed_at(runner, repo_dir, commit)
@@ -267,7 +265,7 @@ def fetch_snapshot(
     commit = _rev_parse(runner, directory, ref or "HEAD")
     if commit is None:
         if ref is None:
-            return RepoSnapshot(label, ref, None, None, (), ())
+            return RepoSnapshot(runner.label, ref, None, None, (), ())
         raise runner.error("unknown ref", transient=False)
     tree = f"{commit}:{git.prefix}" if git.prefix else commit
     reader = _TreeReader(directory, commit, tree=tree, partial=False)
@@ -326,9 +324,7 @@ def commits_by_date(
     if every <= timedelta(0):
         raise ValueError(f"every must be positive, got {every}")
     since, end = _utc(since), _utc(until or datetime.now(UTC))
-    label = redact_url(source)
-    runner = _Runner(label=label, ref=ref, deadline=time.monotonic() + timeout, file_url=_is_file_url(source))
-    _check_ref(runner, ref)
+    runner = _start(source, ref, timeout)
     if _is_remote(source):
         repo_dir, lock_path = _cache_location(cache_dir, source)
         with _locked(lock_path, runner):
@@ -466,6 +462,16 @@ def _first_error_line(stderr: bytes) -> str:
             if line.startswith(prefix):
                 return line[len(prefix):]
     return lines[-1] if lines else ""
+
+
+def _start(source: str, ref: str | None, timeout: float) -> _Runner:
+    """The runner of one public call: its deadline starts now, its messages name the source
+    without credentials, and a ref that git would misread is refused before any command."""
+    runner = _Runner(
+        label=redact_url(source), ref=ref, deadline=time.monotonic() + timeout, file_url=_is_file_url(source)
+    )
+    _check_ref(runner, ref)
+    return runner
 
 
 def _check_ref(runner: _Runner, ref: str | None) -> None:
@@ -929,15 +935,9 @@ class _TreeReader:
     def _sizes(self, runner: _Runner, oids: Sequence[str]) -> dict[str, int]:
         if not oids:
             return {}
-        self._prefetch(runner, oids)
-        result = runner.run(
-            ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
-            cwd=self._git_dir,
-            stdin="".join(f"{oid}\n" for oid in oids).encode(),
-            network=self._partial,
-        )
+        output = self._cat_file(runner, "--batch-check=%(objectname) %(objectsize)", oids)
         sizes: dict[str, int] = {}
-        for line in result.stdout.decode().splitlines():
+        for line in output.decode().splitlines():
             oid, size = line.split()
             if size == "missing":
                 raise runner.error(f"object {oid} could not be fetched", transient=True)
@@ -947,14 +947,18 @@ class _TreeReader:
     def _read_blobs(self, runner: _Runner, oids: Sequence[str]) -> dict[str, bytes]:
         if not oids:
             return {}
+        return _parse_batch(runner, self._cat_file(runner, "--batch", oids))
+
+    def _cat_file(self, runner: _Runner, batch_option: str, oids: Sequence[str]) -> bytes:
+        """One ``git cat-file`` for many objects, after one fetch of those a partial clone lacks."""
         self._prefetch(runner, oids)
         result = runner.run(
-            ["cat-file", "--batch"],
+            ["cat-file", batch_option],
             cwd=self._git_dir,
             stdin="".join(f"{oid}\n" for oid in oids).encode(),
             network=self._partial,
         )
-        return _parse_batch(runner, result.stdout)
+        return result.stdout
 
     def _prefetch(self, runner: _Runner, oids: Sequence[str]) -> None:
         """Fetch the missing blobs in one request: left to itself, ``cat-file`` would fetch

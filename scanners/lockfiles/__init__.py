@@ -40,12 +40,8 @@ __all__ = [
 
 FORMATS = ("requirements", "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
 
-_EXACT_NAMES = {
-    "poetry.lock": "poetry.lock",
-    "uv.lock": "uv.lock",
-    "Pipfile.lock": "Pipfile.lock",
-    "pdm.lock": "pdm.lock",
-}
+_EXACT_NAMES = frozenset({"poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"})
+"""Formats whose file name is the format's name (the others are matched by pattern)."""
 _REQUIREMENTS_DIRS = {"requirements", "reqs"}
 _CONSTRAINTS_RE = re.compile(r"^constraints.*\.txt$")
 
@@ -61,7 +57,7 @@ def detect_format(path: str) -> str | None:
     normalised = path.replace("\\", "/")
     name = posixpath.basename(normalised)
     if name in _EXACT_NAMES:
-        return _EXACT_NAMES[name]
+        return name
     if is_valid_pylock_path(Path(name)):  # only .name is read: no I/O
         return "pylock.toml"
     lower = name.lower()

@@ -8,10 +8,12 @@ into a :class:`LockfileProblem` with a key path such as ``package[3].files[0]``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 import json
 import posixpath
 import re
 import tomllib
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -19,12 +21,13 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
-from scanners.lockfiles.base import LockfileError, LockfileProblem
+from scanners.lockfiles.base import LockfileError, LockfileProblem, Source
 
 __all__: list[str] = []  # private module: the parsers import the names they need
 
 _TOML_LINE_RE = re.compile(r"\(at line (\d+), column \d+\)")
 _HASH_RE = re.compile(r"^sha256[:=]([0-9a-fA-F]{64})$")
+_VCS_KEYS = ("git", "hg", "svn", "bzr")
 
 
 def check_text(path: str, text: str) -> str:
@@ -35,10 +38,16 @@ def check_text(path: str, text: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def load_toml(path: str, text: str) -> dict[str, Any]:
+def _document_text(path: str, text: str) -> str:
+    """A TOML/JSON lock must have content: an empty one is a failed write, not "no packages"."""
     text = check_text(path, text)
     if not text.strip():
         raise LockfileError(path, "empty file")
+    return text
+
+
+def load_toml(path: str, text: str) -> dict[str, Any]:
+    text = _document_text(path, text)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -55,9 +64,7 @@ def load_toml(path: str, text: str) -> dict[str, Any]:
 
 
 def load_json(path: str, text: str) -> Any:
-    text = check_text(path, text)
-    if not text.strip():
-        raise LockfileError(path, "empty file")
+    text = _document_text(path, text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -77,6 +84,99 @@ def line_for(lines: list[int], index: int, count: int) -> int | None:
     """The header line of element ``index``, only when headers and elements agree in number
     (an inline array ``package = [{…}]`` has no headers: better no line than a wrong one)."""
     return lines[index] if len(lines) == count else None
+
+
+def package_array(path: str, data: dict[str, Any]) -> list[Any]:
+    """The ``[[package]]`` array of poetry.lock, uv.lock and pdm.lock (absent: empty)."""
+    raw_packages = data.get("package", [])
+    if not isinstance(raw_packages, list):
+        raise LockfileError(path, "'package' is not an array of tables")
+    return raw_packages
+
+
+def tool_metadata(
+    path: str, data: dict[str, Any], *, tool: str, lock_name: str, problems: list[LockfileProblem]
+) -> tuple[dict[str, Any], list[Any]]:
+    """``[metadata]`` and ``[[package]]`` of a poetry.lock or pdm.lock. A missing table is only a
+    problem, but a file with neither is some other TOML file that happens to bear the name."""
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
+        problems.append(LockfileProblem(path, "metadata", f"no [metadata] table: not written by {tool}?"))
+    raw_packages = package_array(path, data)
+    if not raw_packages and not metadata:
+        raise LockfileError(path, f"no [[package]] entries and no [metadata]: not a {lock_name}")
+    return metadata, raw_packages
+
+
+def tables(
+    items: list[Any], *, path: str, location: str, problems: list[LockfileProblem]
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """``(index, key path, table)`` for each table of an array; any other element is reported
+    with its key path and skipped, so one stray value never hides its neighbours."""
+    for index, item in enumerate(items):
+        where = f"{location}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(LockfileProblem(path, where, "not a table"))
+            continue
+        yield index, where, item
+
+
+def package_tables(
+    path: str, text: str, raw_packages: list[Any], *, problems: list[LockfileProblem]
+) -> Iterator[tuple[int, str, int | None, dict[str, Any]]]:
+    """:func:`tables` over ``[[package]]``, with each entry's header line for messages."""
+    header_lines = array_table_lines(text, "package")
+    for index, location, raw in tables(raw_packages, path=path, location="package", problems=problems):
+        yield index, location, line_for(header_lines, index, len(raw_packages)), raw
+
+
+def str_field(table: dict[str, Any], key: str) -> str | None:
+    """A value that must be a string; anything else counts as absent."""
+    value = table.get(key)
+    return value if isinstance(value, str) else None
+
+
+def str_items(raw: object, *, sort: bool = False) -> tuple[str, ...]:
+    """The strings of a list (``groups``, ``extras``); a non-list or non-string item is ignored:
+    these labels only annotate a package, they never decide whether it is analysed."""
+    if not isinstance(raw, list):
+        return ()
+    items = [item for item in raw if isinstance(item, str)]
+    return tuple(sorted(items) if sort else items)
+
+
+def requirement_source(
+    raw: dict[str, Any], *, url_key: str, url_label: str, ref_keys: tuple[str, ...]
+) -> tuple[Source, str | None]:
+    """Where a pdm.lock or Pipfile.lock entry comes from: both spell a non-index package as
+    pip's requirement fields (``git``/``hg``/…, ``editable``, ``path``, a URL key)."""
+    vcs = next((key for key in _VCS_KEYS if key in raw), None)
+    if vcs is not None:
+        ref = next((raw[key] for key in ref_keys if raw.get(key)), None)
+        return "vcs", f"{vcs} {raw[vcs]}" + (f"@{ref}" if ref else "")
+    if raw.get("editable"):
+        return "editable", f"editable {raw.get('path') or raw.get(url_key)}"
+    if "path" in raw:
+        return "path", f"path {raw['path']}"
+    if url_key in raw:
+        return "url", f"{url_label} {raw[url_key]}"
+    return "index", None
+
+
+def with_lines(
+    problems: list[LockfileProblem], text: str, *, key: str, count: int
+) -> tuple[LockfileProblem, ...]:
+    """Give each problem under ``key[i]`` the line of that ``[[key]]`` header, so that a
+    message names file and line and not only a key path."""
+    headers = array_table_lines(text, key)
+    element = re.compile(rf"^{re.escape(key)}\[(\d+)\]")
+    located = []
+    for problem in problems:
+        match = element.match(problem.location or "")
+        line = line_for(headers, int(match.group(1)), count) if match and problem.line is None else None
+        located.append(replace(problem, line=line) if line else problem)
+    return tuple(located)
 
 
 def canonical_name(raw: object, *, path: str, location: str, problems: list[LockfileProblem]) -> NormalizedName | None:

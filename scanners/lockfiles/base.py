@@ -62,9 +62,13 @@ class LockfileProblem:
     message: str
     severity: Literal["error", "info"] = "error"
     """``info``: the line was understood but not acted on (``--index-url``, ``--pre``, …)."""
+    line: int | None = None
+    """The line a key path points into, when known: ``package[37]`` alone makes a user count
+    ``[[package]]`` headers, ``poetry.lock:412: package[37].version`` takes them straight there."""
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.location}: {self.message}" if self.location else f"{self.path}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
 
 
 class LockfileError(ValueError):

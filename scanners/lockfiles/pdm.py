@@ -23,16 +23,21 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
 from scanners.lockfiles._common import (
-    array_table_lines,
     canonical_name,
     distribution_file,
-    line_for,
     load_toml,
     normalise_marker,
+    package_tables,
+    requirement_source,
     sha256_of,
+    str_field,
+    str_items,
+    tables,
+    tool_metadata,
     url_basename,
+    with_lines,
 )
-from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
+from scanners.lockfiles.base import LockedPackage, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_pdm_lock"]
 
@@ -41,32 +46,12 @@ def parse_pdm_lock(path: str, text: str) -> ParsedLockfile:
     """Parse a pdm.lock. :raises LockfileError: not TOML, empty, binary or no ``package`` list."""
     data = load_toml(path, text)
     problems: list[LockfileProblem] = []
-    metadata = data.get("metadata")
-    if not isinstance(metadata, dict):
-        metadata = {}
-        problems.append(LockfileProblem(path, "metadata", "no [metadata] table: not written by PDM?"))
-    raw_packages = data.get("package", [])
-    if not isinstance(raw_packages, list):
-        raise LockfileError(path, "'package' is not an array of tables")
-    if not raw_packages and not metadata:
-        raise LockfileError(path, "no [[package]] entries and no [metadata]: not a pdm.lock")
+    metadata, raw_packages = tool_metadata(path, data, tool="PDM", lock_name="pdm.lock", problems=problems)
     keep_files = _files_are_complete(metadata.get("targets"))
-    header_lines = array_table_lines(text, "package")
     packages: list[LockedPackage] = []
     seen: dict[tuple[NormalizedName, str | None, Source, str | None], int] = {}
-    for index, raw in enumerate(raw_packages):
-        location = f"package[{index}]"
-        if not isinstance(raw, dict):
-            problems.append(LockfileProblem(path, location, "not a table"))
-            continue
-        package = _package(
-            path,
-            raw,
-            location=location,
-            line=line_for(header_lines, index, len(raw_packages)),
-            keep_files=keep_files,
-            problems=problems,
-        )
+    for _index, location, line, raw in package_tables(path, text, raw_packages, problems=problems):
+        package = _package(path, raw, location=location, line=line, keep_files=keep_files, problems=problems)
         if package is None:
             continue
         key = (package.name, package.version, package.source, package.detail)
@@ -81,7 +66,8 @@ def parse_pdm_lock(path: str, text: str) -> ParsedLockfile:
             continue
         seen[key] = len(packages)
         packages.append(package)
-    return ParsedLockfile(path=path, format="pdm.lock", packages=tuple(packages), problems=tuple(problems))
+    located = with_lines(problems, text, key="package", count=len(raw_packages))
+    return ParsedLockfile(path=path, format="pdm.lock", packages=tuple(packages), problems=located)
 
 
 def _files_are_complete(targets: object) -> bool:
@@ -102,8 +88,8 @@ def _package(
     name = canonical_name(raw.get("name"), path=path, location=f"{location}.name", problems=problems)
     if name is None:
         return None
-    version = raw.get("version") if isinstance(raw.get("version"), str) else None
-    source, detail = _source(raw)
+    version = str_field(raw, "version")
+    source, detail = requirement_source(raw, url_key="url", url_label="URL", ref_keys=("revision", "ref"))
     if version is None and source == "index":
         problems.append(LockfileProblem(path, f"{location}.version", f"{name}: missing version"))
         return None
@@ -121,8 +107,6 @@ def _package(
     else:
         problems.append(LockfileProblem(path, f"{location}.dependencies", "not an array"))
     deps.discard(name)  # the "celery[redis]" entry depends on "celery" itself
-    groups = raw.get("groups")
-    extras = raw.get("extras")
     files: tuple[DistributionFile, ...] | None = None
     if source == "index" and keep_files:
         files = _files(path, raw.get("files"), location=f"{location}.files", problems=problems) or None
@@ -134,25 +118,11 @@ def _package(
         markers=markers,
         source=source,
         files=files,
-        extras=tuple(sorted(e for e in extras if isinstance(e, str))) if isinstance(extras, list) else (),
+        extras=str_items(raw.get("extras"), sort=True),
         detail=detail,
         dependencies=tuple(sorted(deps)),
-        groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
+        groups=str_items(raw.get("groups")),
     )
-
-
-def _source(raw: dict[str, Any]) -> tuple[Source, str | None]:
-    if "git" in raw or "hg" in raw or "svn" in raw or "bzr" in raw:
-        vcs = next(k for k in ("git", "hg", "svn", "bzr") if k in raw)
-        ref = raw.get("revision") or raw.get("ref")
-        return "vcs", f"{vcs} {raw[vcs]}" + (f"@{ref}" if ref else "")
-    if raw.get("editable"):
-        return "editable", f"editable {raw.get('path') or raw.get('url')}"
-    if "path" in raw:
-        return "path", f"path {raw['path']}"
-    if "url" in raw:
-        return "url", f"URL {raw['url']}"
-    return "index", None
 
 
 def _files(
@@ -164,15 +134,11 @@ def _files(
         problems.append(LockfileProblem(path, location, "not an array"))
         return ()
     result = []
-    for index, entry in enumerate(raw_files):
-        if not isinstance(entry, dict):
-            problems.append(LockfileProblem(path, f"{location}[{index}]", "not a table"))
-            continue
-        url = entry.get("url") if isinstance(entry.get("url"), str) else None
-        filename = entry.get("file") if isinstance(entry.get("file"), str) else None
-        filename = filename or (url_basename(url) if url else None)
+    for _index, where, entry in tables(raw_files, path=path, location=location, problems=problems):
+        url = str_field(entry, "url")
+        filename = str_field(entry, "file") or (url_basename(url) if url else None)
         if not filename:
-            problems.append(LockfileProblem(path, f"{location}[{index}]", "file entry without a file name"))
+            problems.append(LockfileProblem(path, where, "file entry without a file name"))
             continue
         result.append(distribution_file(filename, url=url, sha256=sha256_of(entry.get("hash"))))
     return tuple(result)

@@ -15,7 +15,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from scanners.lockfiles._common import canonical_name, load_json, normalise_marker
+from scanners.lockfiles._common import canonical_name, load_json, normalise_marker, requirement_source, str_items
 from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_pipfile_lock"]
@@ -82,33 +82,22 @@ def _package(
     problems: list[LockfileProblem],
 ) -> LockedPackage | None:
     markers = normalise_marker(entry.get("markers"), path=path, location=f"{location}.markers", problems=problems)
-    extras_raw = entry.get("extras", [])
-    extras = tuple(sorted(e for e in extras_raw if isinstance(e, str))) if isinstance(extras_raw, list) else ()
+    source: Source
+    source, detail = requirement_source(entry, url_key="file", url_label="file", ref_keys=("ref",))
     version: str | None = None
-    source: Source = "index"
-    detail: str | None = None
     raw_version = entry.get("version")
-    if "git" in entry or "hg" in entry or "svn" in entry or "bzr" in entry:
-        vcs = next(k for k in ("git", "hg", "svn", "bzr") if k in entry)
-        ref = entry.get("ref")
-        source, detail = "vcs", f"{vcs} {entry[vcs]}" + (f"@{ref}" if ref else "")
-    elif entry.get("editable"):
-        source, detail = "editable", f"editable {entry.get('path') or entry.get('file')}"
-    elif "path" in entry:
-        source, detail = "path", f"path {entry['path']}"
-    elif "file" in entry:
-        source, detail = "url", f"file {entry['file']}"
-    elif isinstance(raw_version, str) and raw_version.startswith("==") and _is_version(raw_version.lstrip("=")):
-        version = raw_version.lstrip("=").strip()
-    elif raw_version is None or raw_version == "*":
-        source, detail = "unpinned", "no version in the lock"
-    else:
-        if not isinstance(raw_version, str):
+    if source == "index":
+        if isinstance(raw_version, str) and raw_version.startswith("==") and _is_version(raw_version.lstrip("=")):
+            version = raw_version.lstrip("=").strip()
+        elif raw_version is None or raw_version == "*":
+            source, detail = "unpinned", "no version in the lock"
+        elif not isinstance(raw_version, str):
             problems.append(LockfileProblem(path, f"{location}.version", f"version is not a string: {raw_version!r}"))
             return None
-        # pipenv writes the Pipfile's specifier behind "==" ("==>=306") for a package its own
-        # platform did not resolve (pywin32 on Linux): no version was locked for it.
-        source, detail = "unpinned", f"version {raw_version!r} is not a pin"
+        else:
+            # pipenv writes the Pipfile's specifier behind "==" ("==>=306") for a package its own
+            # platform did not resolve (pywin32 on Linux): no version was locked for it.
+            source, detail = "unpinned", f"version {raw_version!r} is not a pin"
     return LockedPackage(
         name=name,
         version=version,
@@ -116,7 +105,7 @@ def _package(
         line=line,
         markers=markers,
         source=source,
-        extras=extras,
+        extras=str_items(entry.get("extras"), sort=True),
         detail=detail,
         groups=(section,),
     )

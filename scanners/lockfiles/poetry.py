@@ -20,16 +20,18 @@ from packaging.version import InvalidVersion, Version
 
 from scanners.distributions import DistributionFile
 from scanners.lockfiles._common import (
-    array_table_lines,
     canonical_name,
     distribution_file,
-    line_for,
     load_toml,
     normalise_marker,
     or_markers,
+    package_tables,
     sha256_of,
+    str_items,
+    tool_metadata,
+    with_lines,
 )
-from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
+from scanners.lockfiles.base import LockedPackage, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_poetry_lock"]
 
@@ -40,39 +42,20 @@ def parse_poetry_lock(path: str, text: str) -> ParsedLockfile:
     """Parse a poetry.lock. :raises LockfileError: not TOML, empty, binary or no ``package`` list."""
     data = load_toml(path, text)
     problems: list[LockfileProblem] = []
-    metadata = data.get("metadata")
-    if not isinstance(metadata, dict):
-        metadata = {}
-        problems.append(LockfileProblem(path, "metadata", "no [metadata] table: not written by Poetry?"))
+    metadata, raw_packages = tool_metadata(path, data, tool="Poetry", lock_name="poetry.lock", problems=problems)
     lock_version = metadata.get("lock-version")
     if isinstance(lock_version, str) and lock_version.split(".")[0] not in _KNOWN_LOCK_MAJORS:
         problems.append(
             LockfileProblem(path, "metadata.lock-version", f"unknown lock-version {lock_version!r}; read as 2.x")
         )
-    raw_packages = data.get("package", [])
-    if not isinstance(raw_packages, list):
-        raise LockfileError(path, "'package' is not an array of tables")
-    if not raw_packages and not metadata:
-        raise LockfileError(path, "no [[package]] entries and no [metadata]: not a poetry.lock")
     shared_files = _metadata_files(path, metadata.get("files"), problems)
-    header_lines = array_table_lines(text, "package")
     packages: list[LockedPackage] = []
-    for index, raw in enumerate(raw_packages):
-        location = f"package[{index}]"
-        if not isinstance(raw, dict):
-            problems.append(LockfileProblem(path, location, "not a table"))
-            continue
-        package = _package(
-            path,
-            raw,
-            location=location,
-            line=line_for(header_lines, index, len(raw_packages)),
-            shared_files=shared_files,
-            problems=problems,
-        )
+    for _index, location, line, raw in package_tables(path, text, raw_packages, problems=problems):
+        package = _package(path, raw, location=location, line=line, shared_files=shared_files, problems=problems)
         if package is not None:
             packages.append(package)
-    return ParsedLockfile(path=path, format="poetry.lock", packages=tuple(packages), problems=tuple(problems))
+    located = with_lines(problems, text, key="package", count=len(raw_packages))
+    return ParsedLockfile(path=path, format="poetry.lock", packages=tuple(packages), problems=located)
 
 
 def _metadata_files(
@@ -110,8 +93,6 @@ def _package(
         return None
     source, detail = _source(raw.get("source"), develop=raw.get("develop") is True)
     markers = _markers(path, raw.get("markers"), location=f"{location}.markers", problems=problems)
-    groups = raw.get("groups")
-    groups_t = tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else ()
     dependencies = raw.get("dependencies")
     deps: tuple[NormalizedName, ...] = ()
     if isinstance(dependencies, dict):
@@ -137,7 +118,7 @@ def _package(
         files=files,
         detail=detail,
         dependencies=deps,
-        groups=groups_t,
+        groups=str_items(raw.get("groups")),
     )
 
 

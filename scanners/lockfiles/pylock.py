@@ -23,7 +23,14 @@ from packaging.pylock import Package, Pylock, PylockUnsupportedVersionError, Pyl
 from packaging.utils import canonicalize_name
 
 from scanners.distributions import DistributionFile
-from scanners.lockfiles._common import array_table_lines, distribution_file, line_for, load_toml, url_basename
+from scanners.lockfiles._common import (
+    array_table_lines,
+    distribution_file,
+    line_for,
+    load_toml,
+    url_basename,
+    with_lines,
+)
 from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_pylock"]
@@ -70,7 +77,8 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
             )
             continue
         packages.append(_package(path, package, line=line_for(header_lines, original, total)))
-    return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=tuple(problems))
+    located = with_lines(problems, text, key="packages", count=total)
+    return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=located)
 
 
 def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
@@ -106,7 +114,7 @@ def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
         )
     return LockedPackage(
         name=canonicalize_name(package.name),
-        version=str(package.version) if package.version is not None else None,
+        version=str(package.version) if package.version is not None else _version_of(files),
         lockfile=path,
         line=line,
         markers=str(package.marker) if package.marker is not None else None,
@@ -117,3 +125,10 @@ def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
             sorted({canonicalize_name(d["name"]) for d in package.dependencies or () if isinstance(d.get("name"), str)})
         ),
     )
+
+
+def _version_of(files: tuple[DistributionFile, ...] | None) -> str | None:
+    """PEP 751 makes ``version`` optional; an index package without it is still pinned by its
+    files, so their one common version is the pin (none, or several: not a pin)."""
+    versions = {f.version for f in files or () if f.version is not None}
+    return str(versions.pop()) if len(versions) == 1 else None

@@ -25,20 +25,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import (
-    InvalidName,
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
-from scanners.lockfiles._common import check_text, url_basename
+from scanners.distributions import DistributionFile
+from scanners.lockfiles._common import check_text, normalise_marker, url_basename
 from scanners.lockfiles.base import LockedPackage, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_requirements"]
@@ -356,7 +347,7 @@ def _parse_requirement_line(path: str, number: int, line: str, *, state: _State,
     except InvalidRequirement as exc:
         if _looks_like_location(spec):
             url, _, marker_text = spec.partition(";")
-            markers = _markers(path, location, marker_text.strip(), state)
+            markers = normalise_marker(marker_text.strip(), path=path, location=location, problems=state.problems)
             return _url_or_path_entry(path, number, url.strip(), markers=markers, state=state, editable=False)
         reason = str(exc).splitlines()[0]
         state.problems.append(LockfileProblem(path, location, f"invalid requirement {spec!r}: {reason}"))
@@ -365,19 +356,28 @@ def _parse_requirement_line(path: str, number: int, line: str, *, state: _State,
     markers = str(req.marker) if req.marker else None
     extras = tuple(sorted(canonicalize_name(e) for e in req.extras))
     if req.url:
-        entry = _url_or_path_entry(path, number, req.url, markers=markers, state=state, editable=False, name=name)
-        if entry is not None:
-            entry.package = replace(entry.package, extras=extras)
-        return entry
+        return _url_or_path_entry(
+            path, number, req.url, markers=markers, state=state, editable=False, name=name, extras=extras
+        )
     pins = [s for s in req.specifier if s.operator in ("==", "===") and not s.version.endswith(".*")]
     if len(pins) == 1 and len(req.specifier) == 1:
-        version: str | None = pins[0].version
-        source: Source = "index"
-        detail = None
-    else:
-        version = None
-        source = "unpinned"
-        detail = f"specifier {req.specifier}" if req.specifier else "no version specifier"
+        return _entry(path, number, name, pins[0].version, source="index", markers=markers, extras=extras)
+    detail = f"specifier {req.specifier}" if req.specifier else "no version specifier"
+    return _entry(path, number, name, None, source="unpinned", markers=markers, extras=extras, detail=detail)
+
+
+def _entry(
+    path: str,
+    number: int,
+    name: NormalizedName,
+    version: str | None,
+    *,
+    source: Source,
+    markers: str | None,
+    extras: tuple[str, ...] = (),
+    detail: str | None = None,
+) -> _Entry:
+    """Every package of a requirements file: the line is the one the requirement starts on."""
     package = LockedPackage(
         name=name,
         version=version,
@@ -389,16 +389,6 @@ def _parse_requirement_line(path: str, number: int, line: str, *, state: _State,
         detail=detail,
     )
     return _Entry(package)
-
-
-def _markers(path: str, location: str, text: str, state: _State) -> str | None:
-    if not text:
-        return None
-    try:
-        return str(Marker(text))
-    except InvalidMarker as exc:
-        state.problems.append(LockfileProblem(path, location, f"invalid marker {text!r}: {exc}"))
-        return None
 
 
 def _looks_like_location(spec: str) -> bool:
@@ -419,6 +409,7 @@ def _url_or_path_entry(
     state: _State,
     editable: bool,
     name: NormalizedName | None = None,
+    extras: tuple[str, ...] = (),
 ) -> _Entry | None:
     """A requirement the index cannot answer for: VCS, URL, local path or editable."""
     location = f"line {number}"
@@ -432,25 +423,15 @@ def _url_or_path_entry(
         source = "path"
     else:
         source = "url"
-    version = None
     basename = (
         url_basename(target.split("#", 1)[0])
         if "://" in target or target.startswith("file:")
         else (posixpath.basename(target.split("#", 1)[0].rstrip("/")))
     )
-    file_name: NormalizedName | None = None
-    if source != "vcs" and basename.lower().endswith(".whl"):
-        try:
-            file_name, parsed, _, _ = parse_wheel_filename(basename)
-            version = str(parsed)
-        except (InvalidWheelFilename, InvalidVersion):
-            pass
-    elif source != "vcs" and basename.lower().endswith((".tar.gz", ".zip")):
-        try:
-            file_name, parsed = parse_sdist_filename(basename)
-            version = str(parsed)
-        except (InvalidSdistFilename, InvalidVersion):
-            pass
+    # A wheel or sdist names its project and version: the same file-name rules as an index's.
+    archive = DistributionFile(basename) if source != "vcs" else None
+    file_name = archive.project if archive is not None else None
+    version = str(archive.version) if archive is not None and archive.version is not None else None
     if name is None:
         egg = _EGG_RE.search(target)
         if egg:
@@ -477,13 +458,5 @@ def _url_or_path_entry(
         )
         return None
     kind = {"vcs": "VCS", "url": "URL", "path": "local path", "editable": "editable"}[source]
-    package = LockedPackage(
-        name=name,
-        version=version,
-        lockfile=path,
-        line=number,
-        markers=markers,
-        source=source,
-        detail=f"{kind} requirement {target}",
-    )
-    return _Entry(package)
+    detail = f"{kind} requirement {target}"
+    return _entry(path, number, name, version, source=source, markers=markers, extras=extras, detail=detail)

@@ -23,15 +23,18 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
 from scanners.lockfiles._common import (
-    array_table_lines,
     canonical_name,
     distribution_file,
-    line_for,
     load_toml,
     normalise_marker,
     or_markers,
+    package_array,
+    package_tables,
     sha256_of,
+    str_field,
+    tables,
     url_basename,
+    with_lines,
 )
 from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
 
@@ -64,18 +67,11 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
         raise LockfileError(path, "no 'version' and no [[package]]: not a uv.lock")
     if version != 1:
         problems.append(LockfileProblem(path, "version", f"unknown uv.lock version {version!r}; read as version 1"))
-    raw_packages = data.get("package", [])
-    if not isinstance(raw_packages, list):
-        raise LockfileError(path, "'package' is not an array of tables")
+    raw_packages = package_array(path, data)
     members = _manifest_members(data.get("manifest"))
-    header_lines = array_table_lines(text, "package")
 
     nodes: list[_Node] = []
-    for index, raw in enumerate(raw_packages):
-        location = f"package[{index}]"
-        if not isinstance(raw, dict):
-            problems.append(LockfileProblem(path, location, "not a table"))
-            continue
+    for index, location, line, raw in package_tables(path, text, raw_packages, problems=problems):
         name = canonical_name(raw.get("name"), path=path, location=f"{location}.name", problems=problems)
         if name is None:
             continue
@@ -83,15 +79,7 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
         is_root = name in members or (
             isinstance(source, dict) and (source.get("editable") == "." or source.get("virtual") == ".")
         )
-        pkg_version = raw.get("version")
-        node = _Node(
-            index=index,
-            name=name,
-            version=pkg_version if isinstance(pkg_version, str) else None,
-            raw=raw,
-            line=line_for(header_lines, index, len(raw_packages)),
-            is_root=is_root,
-        )
+        node = _Node(index=index, name=name, version=str_field(raw, "version"), raw=raw, line=line, is_root=is_root)
         node.edges = _edges(path, raw, location=location, is_root=is_root, problems=problems)
         nodes.append(node)
 
@@ -147,7 +135,8 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
                 groups=dev_only.get(node.name, ()),
             )
         )
-    return ParsedLockfile(path=path, format="uv.lock", packages=tuple(packages), problems=tuple(problems))
+    located = with_lines(problems, text, key="package", count=len(raw_packages))
+    return ParsedLockfile(path=path, format="uv.lock", packages=tuple(packages), problems=located)
 
 
 def _manifest_members(raw: object) -> set[NormalizedName]:
@@ -176,17 +165,12 @@ def _edges(
         if not isinstance(deps, list):
             problems.append(LockfileProblem(path, f"{location}.{key}", "not an array"))
             continue
-        for i, dep in enumerate(deps):
-            where = f"{location}.{key}[{i}]"
-            if not isinstance(dep, dict):
-                problems.append(LockfileProblem(path, where, "not a table"))
-                continue
+        for _i, where, dep in tables(deps, path=path, location=f"{location}.{key}", problems=problems):
             name = canonical_name(dep.get("name"), path=path, location=f"{where}.name", problems=problems)
             if name is None:
                 continue
             marker = normalise_marker(dep.get("marker"), path=path, location=f"{where}.marker", problems=problems)
-            version = dep.get("version") if isinstance(dep.get("version"), str) else None
-            edges.append((name, version, marker, group))
+            edges.append((name, str_field(dep, "version"), marker, group))
     return edges
 
 
@@ -283,10 +267,8 @@ def _files(
         if not isinstance(entry, dict):
             problems.append(LockfileProblem(path, where, "not a table"))
             continue
-        url = entry.get("url") if isinstance(entry.get("url"), str) else None
-        local = entry.get("path") if isinstance(entry.get("path"), str) else None
-        filename = entry.get("filename") if isinstance(entry.get("filename"), str) else None
-        filename = filename or url_basename(url or local or "")
+        url = str_field(entry, "url")
+        filename = str_field(entry, "filename") or url_basename(url or str_field(entry, "path") or "")
         if not filename:
             problems.append(LockfileProblem(path, where, "file without url, path or filename"))
             continue

@@ -3,8 +3,12 @@ from __future__ import annotations
 import pytest
 
 from scanners.lockfiles import parse_lockfile
-from scanners.lockfiles.base import LockfileError
-from tests.scanners.lockfiles._helpers import BINARY, fixture, truncated
+from tests.scanners.lockfiles._helpers import (
+    assert_truncation_names_last_line,
+    assert_unreadable,
+    fixture,
+    truncated,
+)
 
 
 def _parse(name: str = "", text: str | None = None):
@@ -81,20 +85,14 @@ revision = "abc"
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
-        ("", "empty file", None),
-        (BINARY, "binary", None),
         ("[metadata]\ngroups = [\n", "invalid TOML", 2),
         ("[tool]\n", "not a pdm.lock", None),
     ],
 )
 def test_unreadable_files_raise_lockfile_error(text: str, message: str, line: int | None) -> None:
-    with pytest.raises(LockfileError, match=message) as info:
-        _parse(text=text)
-    assert info.value.line == line
+    assert_unreadable("pdm.lock", text, message=message, line=line)
 
 
 def test_truncated_lock_names_the_line() -> None:
     text = truncated(fixture("pdm/web-pdm.lock"), 'hash = "sha256:')
-    with pytest.raises(LockfileError, match="invalid TOML") as info:
-        _parse(text=text)
-    assert info.value.line == len(text.splitlines())
+    assert_truncation_names_last_line("pdm.lock", text, message="invalid TOML")

@@ -3,8 +3,12 @@ from __future__ import annotations
 import pytest
 
 from scanners.lockfiles import parse_lockfile
-from scanners.lockfiles.base import LockfileError
-from tests.scanners.lockfiles._helpers import BINARY, fixture, truncated
+from tests.scanners.lockfiles._helpers import (
+    assert_truncation_names_last_line,
+    assert_unreadable,
+    fixture,
+    truncated,
+)
 
 
 def _parse(name: str, text: str | None = None):
@@ -132,9 +136,6 @@ lock-version = "9.0"
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
-        ("", "empty file", None),
-        ("   \n\n", "empty file", None),
-        (BINARY, "binary", None),
         ("[[package]\nname = 'x'\n", "invalid TOML", 1),
         ('[[package]]\nname = "a"\nversion = 1.0.0\n', "invalid TOML", 3),
         ("[tool.other]\nx = 1\n", "not a poetry.lock", None),
@@ -142,15 +143,9 @@ lock-version = "9.0"
     ],
 )
 def test_unreadable_files_raise_lockfile_error(text: str, message: str, line: int | None) -> None:
-    with pytest.raises(LockfileError, match=message) as info:
-        _parse("", text)
-    assert info.value.line == line
-    assert info.value.path == "poetry.lock"
+    assert_unreadable("poetry.lock", text, message=message, line=line)
 
 
 def test_truncated_lock_names_the_line() -> None:
     text = truncated(fixture("poetry/web-poetry2.lock"), 'hash = "sha256:')
-    with pytest.raises(LockfileError) as info:
-        _parse("", text)
-    assert info.value.line == text.count("\n") + 1
-    assert str(info.value).startswith(f"poetry.lock:{info.value.line}: invalid TOML")
+    assert_truncation_names_last_line("poetry.lock", text, message="invalid TOML")

@@ -3,8 +3,12 @@ from __future__ import annotations
 import pytest
 
 from scanners.lockfiles import parse_lockfile
-from scanners.lockfiles.base import LockfileError
-from tests.scanners.lockfiles._helpers import BINARY, fixture, truncated
+from tests.scanners.lockfiles._helpers import (
+    assert_truncation_names_last_line,
+    assert_unreadable,
+    fixture,
+    truncated,
+)
 
 
 def _parse(name: str = "", text: str | None = None, path: str = "pylock.toml"):
@@ -86,8 +90,6 @@ wheels = [{ url = 3, hashes = {} }]
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
-        ("", "empty file", None),
-        (BINARY, "binary", None),
         ('lock-version = "1.0"\n[[packages]\n', "invalid TOML", 2),
         ('lock-version = "2.0"\ncreated-by = "x"\npackages = []\n', "unsupported pylock", None),
         ('lock-version = "1.0"\npackages = []\n', "invalid pylock", None),
@@ -95,13 +97,26 @@ wheels = [{ url = 3, hashes = {} }]
     ],
 )
 def test_unreadable_files_raise_lockfile_error(text: str, message: str, line: int | None) -> None:
-    with pytest.raises(LockfileError, match=message) as info:
-        _parse(text=text)
-    assert info.value.line == line
+    assert_unreadable("pylock.toml", text, message=message, line=line)
 
 
 def test_truncated_lock_names_the_line() -> None:
     text = truncated(fixture("pylock/web-uv-export.pylock.toml"), 'sha256 = "')
-    with pytest.raises(LockfileError, match="invalid TOML") as info:
-        _parse(text=text)
-    assert info.value.line == len(text.splitlines())
+    assert_truncation_names_last_line("pylock.toml", text, message="invalid TOML")
+
+
+@pytest.mark.parametrize(
+    ("wheels", "version"),
+    [
+        (["foo_bar-1.0-py3-none-any.whl", "foo_bar-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"], "1.0"),
+        (["foo_bar-1.0-py3-none-any.whl", "foo_bar-2.0-py3-none-any.whl"], None),
+    ],
+)
+def test_a_package_without_version_is_pinned_by_its_files(wheels: list[str], version: str | None) -> None:
+    # PEP 751 lets a lock leave out "version"; the wheels it lists still fix what is installed.
+    entries = "".join(
+        f'[[packages.wheels]]\nurl = "https://index.test/{w}"\nhashes = {{sha256 = "00"}}\n' for w in wheels
+    )
+    text = f'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "foo-bar"\n{entries}'
+    (pkg,) = _parse(text=text).packages
+    assert (pkg.name, pkg.version, pkg.source, len(pkg.files)) == ("foo-bar", version, "index", len(wheels))

@@ -277,3 +277,19 @@ def test_includes_that_nest_forever_are_cut_off() -> None:
     parsed = parse_lockfile("requirements.txt", text, read_file=lambda _p: text)
     assert len(parsed.packages) == 17
     assert [p.message.endswith("includes nest too deep") for p in parsed.problems] == [True]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("./vendor/Foo_Bar-1.0.tar.bz2", ("foo-bar", "1.0", "path")),
+        ("./vendor/foo_bar-2.0-py3-none-any.whl", ("foo-bar", "2.0", "path")),
+        ("https://index.test/files/Legacy-Pkg-0.3.tgz", ("legacy-pkg", "0.3", "url")),
+        ("./vendor/plain-dir", ("plain-dir", None, "path")),
+    ],
+)
+def test_archive_requirements_take_name_and_version_from_the_file_name(line: str, expected: tuple) -> None:
+    # The same file-name rules as the index's (legacy sdist suffixes included): a local
+    # "Foo_Bar-1.0.tar.bz2" is the project foo-bar, not one named "foo-bar-1-0-tar-bz2".
+    (pkg,) = parse_lockfile("requirements.txt", f"{line}\n").packages
+    assert (pkg.name, pkg.version, pkg.source) == expected

@@ -6,7 +6,7 @@ import pytest
 
 from scanners.lockfiles import parse_lockfile
 from scanners.lockfiles.base import LockfileError, ParsedLockfile
-from tests.scanners.lockfiles._helpers import FIXTURES
+from tests.scanners.lockfiles._helpers import BINARY, FIXTURES, assert_unreadable
 
 _REAL = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.name != "README.md")
 _NAME_FOR_DIR = {
@@ -73,3 +73,47 @@ def test_wrong_shapes_in_toml_locks(name: str, text: str) -> None:
 @pytest.mark.parametrize("text", WRONG_SHAPES_JSON)
 def test_wrong_shapes_in_pipfile_lock(text: str) -> None:
     assert isinstance(_outcome("Pipfile.lock", text), (ParsedLockfile, LockfileError))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "empty file"), ("   \n\n", "empty file"), ("\ufeff", "empty file"), (BINARY, "binary")],
+)
+@pytest.mark.parametrize("name", ["poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml"])
+def test_empty_or_binary_structured_locks_are_refused(name: str, text: str, message: str) -> None:
+    # An empty TOML/JSON lock is a failed write, not a project without dependencies.
+    assert_unreadable(name, text, message=message, line=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "poetry.lock",
+            '[metadata]\nlock-version = "2.0"\n\n[[package]]\nname = "ok"\nversion = "1"\n\n[[package]]\nname = "bad"\n',
+            "poetry.lock:8: package[1].version: bad: missing version",
+        ),
+        (
+            "pdm.lock",
+            '[metadata]\ngroups = ["default"]\n\n[[package]]\nname = "x"\nmarker = "os_name <<< 1"\nversion = "1"\n',
+            "pdm.lock:4: package[0].marker: invalid marker",
+        ),
+        (
+            "uv.lock",
+            'version = 1\n\n[[package]]\nname = "ok"\nversion = "1"\n\n[[package]]\nname = "Bad Name!"\n',
+            "uv.lock:7: package[1].name: invalid package name",
+        ),
+        (
+            "pylock.toml",
+            'lock-version = "1.0"\ncreated-by = "x"\n\n[[packages]]\nname = "ok"\nversion = "1"\n'
+            '[[packages.wheels]]\nurl = "https://index.test/ok-1-py3-none-any.whl"\nhashes = {sha256 = "00"}\n\n'
+            '[[packages]]\nname = "bad"\nversion = "1"\n',
+            "pylock.toml:11: packages[1]: Exactly one of",
+        ),
+    ],
+)
+def test_problems_name_file_and_line(name: str, text: str, expected: str) -> None:
+    # A key path alone ("package[37]") makes a user count [[package]] headers by hand.
+    parsed = parse_lockfile(name, text)
+    assert [str(p)[: len(expected)] for p in parsed.problems] == [expected]
+    assert parsed.problems[0].line == int(expected.split(":")[1])

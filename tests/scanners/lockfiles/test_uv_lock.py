@@ -5,8 +5,12 @@ import datetime as dt
 import pytest
 
 from scanners.lockfiles import parse_lockfile
-from scanners.lockfiles.base import LockfileError
-from tests.scanners.lockfiles._helpers import BINARY, fixture, truncated
+from tests.scanners.lockfiles._helpers import (
+    assert_truncation_names_last_line,
+    assert_unreadable,
+    fixture,
+    truncated,
+)
 
 
 def _parse(name: str = "", text: str | None = None):
@@ -152,21 +156,15 @@ source = { registry = "https://index.test/simple" }
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
-        ("", "empty file", None),
-        (BINARY, "binary", None),
         ("version = 1\n[[package]\n", "invalid TOML", 2),
         ("[other]\nx = 1\n", "not a uv.lock", None),
         ("version = 1\npackage = 3\n", "not an array", None),
     ],
 )
 def test_unreadable_files_raise_lockfile_error(text: str, message: str, line: int | None) -> None:
-    with pytest.raises(LockfileError, match=message) as info:
-        _parse(text=text)
-    assert info.value.line == line
+    assert_unreadable("uv.lock", text, message=message, line=line)
 
 
 def test_truncated_lock_names_the_line() -> None:
     text = truncated(fixture("uv/web-uv.lock"), 'hash = "sha256:')
-    with pytest.raises(LockfileError, match="invalid TOML") as info:
-        _parse(text=text)
-    assert info.value.line == len(text.splitlines())
+    assert_truncation_names_last_line("uv.lock", text, message="invalid TOML")
