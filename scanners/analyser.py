@@ -315,7 +315,7 @@ def analyse_package(
             return Verdict("n/a", None, f"not installed on {target.describe()}: the lockfile's markers are {package.markers!r}")
     except ValueError as exc:
         where = f"{package.lockfile}:{package.line}" if package.line else package.lockfile
-        return Verdict("unknown", None, f"{where}: {exc}")
+        return Verdict("unknown", None, f"{where}: {str(exc).splitlines()[0]}")
     if package.source != "index" or package.version is None:
         detail = package.detail or _SOURCE_WORDS.get(package.source, package.source)
         if package.source == "index":

@@ -215,7 +215,7 @@ def _pkg(**kw: object) -> LockedPackage:
     ("package", "files", "index_error", "status", "reason_part"),
     [
         (_pkg(markers='sys_platform == "win32"'), PSUTIL, None, "n/a", "markers"),
-        (_pkg(markers="os_name ==="), PSUTIL, None, "unknown", "requirements.txt: invalid environment marker"),
+        (_pkg(markers="os_name ==="), PSUTIL, None, "unknown", "requirements.txt:3: invalid environment marker"),
         (_pkg(source="vcs", version=None, detail="VCS requirement git+https://git.test/x.git"), None, None,
          "unknown", "VCS requirement git+https://git.test/x.git"),
         (_pkg(source="path", version=None), None, None, "unknown", "local path"),
