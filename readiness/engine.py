@@ -35,8 +35,11 @@ def cli_index_client(*, url: str | None = None, cache: bool = True) -> IndexClie
 
 def shared_index_client():
     """An index client whose cache is the database, shared by every worker (one per scan run)."""
-    from readiness.services.index_cache import DatabaseIndexClient
+    from readiness.services.index_cache import DatabaseIndexClient, process_http_client
 
     return DatabaseIndexClient(
-        index_url(), cache_period=settings.READINESS_INDEX_CACHE_SECONDS, retries=settings.READINESS_INDEX_RETRIES
+        index_url(),
+        http=process_http_client(),
+        cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
+        retries=settings.READINESS_INDEX_RETRIES,
     )

@@ -22,16 +22,18 @@ log = logging.getLogger(__name__)
     time_limit=20 * 60,
 )
 def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
-    from readiness.services.scans import ScanBusy, TransientScanError, scan_run
+    from readiness.services.scans import ScanBusy, TransientScanError, scan_give_up, scan_run
 
     if unknown_kwargs:  # tasks queued by a newer/older deploy must not crash this one
         log.warning("scan_repository: ignoring unknown arguments %s", sorted(unknown_kwargs))
     try:
         scan_run(scan_id=scan_id)
-    except ScanBusy as exc:
-        raise self.retry(exc=exc, countdown=30)
-    except TransientScanError as exc:
-        raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries))
+    except (ScanBusy, TransientScanError) as exc:
+        if self.request.retries >= self.max_retries:
+            scan_give_up(scan_id=scan_id, error=f"gave up after {self.max_retries} retries: {exc}")
+            return
+        countdown = 30 if isinstance(exc, ScanBusy) else min(600, 15 * 2**self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from None
 
 
 @shared_task(acks_late=True)

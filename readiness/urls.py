@@ -1,7 +1,31 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from readiness.views import blockers, exports, overview, package, repo, repos, trends
+
+# Stable URLs: weekly emails and chat messages link to them.
+dashboard = (
+    [
+        path("", overview.overview, name="overview"),
+        path("repos/", repos.repo_list, name="repos"),
+        # The action routes come before the catch-all repo route: repo names may contain "/".
+        path("repos/<path:name>/rescan/", repo.repo_rescan, name="repo-rescan"),
+        path("repos/<path:name>/scan.json", repo.repo_scan_status, name="repo-scan-status"),
+        path("repos/<path:name>/", repo.repo_detail, name="repo"),
+        path("packages/<path:name>/", package.package_detail, name="package"),  # outside names may hold anything
+        path("blockers/", blockers.blockers, name="blockers"),
+        path("trends/", trends.trends, name="trends"),
+        path("upstream/", blockers.upstream, name="upstream"),
+        path("export/matrix.csv", exports.export_matrix_csv, name="export-matrix-csv"),
+        path("export/matrix.json", exports.export_matrix_json, name="export-matrix-json"),
+        path("export/blockers.csv", exports.export_blockers_csv, name="export-blockers-csv"),
+        path("export/trends.csv", exports.export_trends_csv, name="export-trends-csv"),
+    ],
+    "readiness",
+)
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include(dashboard)),
 ]

@@ -41,6 +41,12 @@ class Scan(models.Model):
     summary = models.JSONField(default=dict, blank=True, help_text="per target: counts by status, blockers, ready")
     unchanged = models.BooleanField(default=False, help_text="nothing could have changed since results_from")
     results_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    index_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="the newest change time of the index pages this scan's answers came from: a later scan of the "
+        "same commit is unchanged when no such page changed after it",
+    )
     task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
@@ -119,4 +125,7 @@ class Verdict(models.Model):
         indexes = [
             models.Index(fields=["scan", "package"]),
             models.Index(fields=["package", "version"]),
+            # Blockers pages count status "none" rows of the current result scans (GROUP BY): a
+            # partial index keeps that a lookup of a few thousand rows however long the history.
+            models.Index(fields=["scan", "package"], condition=Q(status="none"), name="verdict_none_by_scan"),
         ]

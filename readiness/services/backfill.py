@@ -6,16 +6,21 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from readiness.models import Repo, Scan
 from readiness.services.rollups import rollup_days
-from readiness.services.scans import _Failed, clone_url, scan_execute
+from readiness.services.scans import ScanBusy, _Failed, clone_url, scan_execute
 from scanners.git import GitError, commits_by_date
+
+__all__ = ["repo_backfill"]
 
 log = logging.getLogger(__name__)
 
 
-def repo_backfill(*, repo: Repo, since: dt.datetime, every: dt.timedelta, index=None) -> list[Scan]:
+def repo_backfill(
+    *, repo: Repo, since: dt.datetime, every: dt.timedelta, until: dt.datetime | None = None, index=None
+) -> list[Scan]:
     """One scan per point in time (the commit current then), oldest first; points already scanned are skipped.
 
     Scans are created already ``running`` and run here, one after another: the repo's
@@ -23,7 +28,9 @@ def repo_backfill(*, repo: Repo, since: dt.datetime, every: dt.timedelta, index=
     """
     settings.READINESS_GIT_CACHE_DIR.mkdir(parents=True, exist_ok=True)
     try:
-        points = commits_by_date(clone_url(repo), repo.branch or None, since=since, every=every, cache_dir=settings.READINESS_GIT_CACHE_DIR)
+        points = commits_by_date(
+            clone_url(repo), repo.branch or None, since=since, every=every, until=until, cache_dir=settings.READINESS_GIT_CACHE_DIR
+        )
     except GitError as exc:
         raise _Failed(str(exc).replace(clone_url(repo), repo.url)) from None
     done_points = set(
@@ -33,7 +40,11 @@ def repo_backfill(*, repo: Repo, since: dt.datetime, every: dt.timedelta, index=
     for as_of, commit in points:
         if as_of in done_points:
             continue
-        scan = Scan.objects.create(repo=repo, trigger="backfill", ref=commit, as_of=as_of, state=Scan.State.RUNNING)
+        try:
+            with transaction.atomic():
+                scan = Scan.objects.create(repo=repo, trigger="backfill", ref=commit, as_of=as_of, state=Scan.State.RUNNING)
+        except IntegrityError:
+            raise ScanBusy(f"{repo.name}: a scan is running; backfill it again when it has finished") from None
         scans.append(scan_execute(scan=scan, index=index))
     if points:
         rollup_days(since=points[0][0].date())

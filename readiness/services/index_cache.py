@@ -9,19 +9,26 @@ second waits for the first and then reads its page from the cache.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import os
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+
+import httpx
 
 from django.db import connection, transaction
 from django.utils import timezone
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from readiness.models import IndexPage
+from scanners import ANALYSER_VERSION
 from scanners.index import CachedPage, IndexClient, ProjectResult
 
-__all__ = ["DatabaseIndexCache", "DatabaseIndexClient"]
+__all__ = ["DatabaseIndexCache", "DatabaseIndexClient", "process_http_client"]
 
 
 class DatabaseIndexCache:
@@ -30,6 +37,9 @@ class DatabaseIndexCache:
     def __init__(self) -> None:
         self._pages: dict[tuple[str, str], CachedPage] = {}
         self._dirty: dict[tuple[str, str], CachedPage] = {}
+        # When the body held in memory last changed (its row's changed_at): a scan records the
+        # newest one of the pages it used, so a later scan can ask "changed since?" exactly.
+        self._changed: dict[tuple[str, str], dt.datetime] = {}
         self._lock = threading.Lock()
 
     def get(self, index_url: str, name: str) -> CachedPage | None:
@@ -49,6 +59,7 @@ class DatabaseIndexCache:
         rows = IndexPage.objects.filter(index_url=index_url, name__in=wanted)
         with self._lock:
             for row in rows:
+                self._changed[(index_url, row.name)] = row.changed_at
                 self._pages[(index_url, row.name)] = CachedPage(
                     body=bytes(row.body),
                     content_type=row.content_type,
@@ -62,6 +73,16 @@ class DatabaseIndexCache:
         with self._lock:
             for n in names:
                 self._pages.pop((index_url, n), None)
+                self._changed.pop((index_url, n), None)
+
+    def changed_at(self, index_url: str, names: Iterable[str]) -> dt.datetime | None:
+        """The newest change time of the pages of ``names`` held now (``None``: none held).
+
+        Call after :meth:`flush`: a page fetched since the last flush has no change time yet.
+        """
+        with self._lock:
+            times = [self._changed[(index_url, n)] for n in names if (index_url, n) in self._changed]
+        return max(times, default=None)
 
     def flush(self) -> int:
         """Write pages fetched or revalidated since the last flush; ``changed_at`` moves only on new bodies."""
@@ -78,13 +99,16 @@ class DatabaseIndexCache:
                 )
             }
             new_rows, changed_rows = [], []
+            changed: dict[tuple[str, str], dt.datetime] = {}
             for (index_url, name), page in dirty.items():
                 row = existing.get((index_url, name))
                 if row is None:
                     new_rows.append(_row(index_url, name, page, changed_at=now))
+                    changed[(index_url, name)] = now
                     continue
-                if zlib.crc32(bytes(row.body)) != zlib.crc32(page.body) or bytes(row.body) != page.body:
+                if bytes(row.body) != page.body:
                     row.body, row.changed_at = page.body, now
+                changed[(index_url, name)] = row.changed_at
                 row.content_type = page.content_type
                 row.etag = page.etag or ""
                 row.last_modified = page.last_modified or ""
@@ -95,6 +119,8 @@ class DatabaseIndexCache:
             IndexPage.objects.bulk_update(
                 changed_rows, ["body", "changed_at", "content_type", "etag", "last_modified", "page_url", "fetched_at"]
             )
+        with self._lock:
+            self._changed.update(changed)
         return len(dirty)
 
 
@@ -124,15 +150,50 @@ class DatabaseIndexClient(IndexClient):
         names = list(names)
         canonical = sorted({canonicalize_name(n) for n in names})
         self.cache.preload(self.base_url, canonical)
+        fresh = [n for n in canonical if self._fresh(n)]
+        # Fresh pages are answered on this thread: a pool of threads only pays off for requests,
+        # and parsing under the GIL gains nothing from it.
+        results = {n: self.fetch_project(n) for n in fresh}
+        if progress is not None and fresh:
+            progress(len(fresh), len(canonical))
+        stale = [n for n in canonical if n not in results]
+        for i in range(0, len(stale), _LOCK_BATCH):
+            results.update(self._fetch_stale(stale[i : i + _LOCK_BATCH]))
+            if progress is not None:
+                progress(len(fresh) + min(i + _LOCK_BATCH, len(stale)), len(canonical))
+        for name in names:
+            results[name] = results[canonicalize_name(name)]
+        return results
+
+    def refresh(self, names: Iterable[str]) -> int:
+        """Make sure the cached pages of ``names`` are fresh, fetching only those that are not.
+
+        Cheaper than :meth:`fetch_many` when most pages are fresh: fresh pages are neither
+        loaded nor parsed. Returns the number of projects that needed a request.
+        """
+        canonical = sorted({canonicalize_name(n) for n in names})
+        cutoff = timezone.now() - dt.timedelta(seconds=self.cache_period)
+        fresh = set(
+            IndexPage.objects.filter(index_url=self.base_url, name__in=canonical, fetched_at__gt=cutoff).values_list(
+                "name", flat=True
+            )
+        )
+        stale = [n for n in canonical if n not in fresh]
+        if stale:
+            self.fetch_many(stale)
+        return len(stale)
+
+    def _fetch_stale(self, stale: list[str]) -> dict[str, ProjectResult]:
         if connection.vendor != "postgresql":
-            results = super().fetch_many(names, progress=progress)
+            results = IndexClient.fetch_many(self, stale)
             self.cache.flush()
             return results
-
-        stale = [n for n in canonical if not self._fresh(n)]
         mine = [n for n in stale if _try_lock(self.base_url, n)]
         try:
-            results = super().fetch_many([n for n in names if canonicalize_name(n) not in set(stale) - set(mine)], progress=progress)
+            # Another worker may have fetched some of them between our read and our lock.
+            self.cache.forget(self.base_url, mine)
+            self.cache.preload(self.base_url, mine)
+            results = IndexClient.fetch_many(self, mine)
             self.cache.flush()
         finally:
             for n in mine:
@@ -144,7 +205,7 @@ class DatabaseIndexClient(IndexClient):
             try:
                 self.cache.forget(self.base_url, [n])
                 self.cache.preload(self.base_url, [n])
-                results.update(super().fetch_many([x for x in names if canonicalize_name(x) == n]))
+                results[n] = self.fetch_project(n)
                 self.cache.flush()
             finally:
                 _unlock(self.base_url, n)
@@ -153,6 +214,45 @@ class DatabaseIndexClient(IndexClient):
     def _fresh(self, name: str) -> bool:
         page = self.cache.get(self.base_url, name)
         return page is not None and (timezone.now() - page.fetched_at).total_seconds() < self.cache_period
+
+    def _parse(self, canonical: NormalizedName, page: CachedPage, *, from_cache: bool) -> ProjectResult:
+        # A worker sees the same popular page in scan after scan: parse each distinct body once
+        # per process (pypi_simple's parsers cost about 1 ms per page).
+        key = (canonical, hashlib.blake2b(page.body, digest_size=16).digest(), page.content_type, page.url)
+        with _PARSED_LOCK:
+            hit = _PARSED.get(key)
+            if hit is not None:
+                _PARSED.move_to_end(key)
+        if hit is not None:
+            return dataclasses.replace(hit, from_cache=from_cache)
+        result = super()._parse(canonical, page, from_cache=from_cache)
+        if result.status == "ok":
+            with _PARSED_LOCK:
+                _PARSED[key] = result
+                while len(_PARSED) > _PARSED_MAX:
+                    _PARSED.popitem(last=False)
+        return result
+
+
+_LOCK_BATCH = 500  # advisory locks held at once by one session: well under PostgreSQL's lock table
+_PARSED_MAX = 20_000
+_PARSED: OrderedDict[tuple, ProjectResult] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+_HTTP: tuple[int, httpx.Client] | None = None
+
+
+def process_http_client() -> httpx.Client:
+    """One HTTP client per process (connection pool and TLS context are costly to build per scan).
+
+    Keyed by process id: a Celery prefork child never uses a client made before the fork.
+    """
+    global _HTTP
+    if _HTTP is None or _HTTP[0] != os.getpid():
+        _HTTP = (os.getpid(), httpx.Client(
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            headers={"User-Agent": f"arch-readiness/{ANALYSER_VERSION} (+httpx)"},
+        ))
+    return _HTTP[1]
 
 
 def _key(index_url: str, name: str) -> int:

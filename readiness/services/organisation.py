@@ -23,7 +23,7 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
     names = organisation_packages(repo_ids=[r.pk for r in targets])
     if names:
         with engine.shared_index_client() as index:
-            index.fetch_many(names)
+            index.refresh(names)
     return [scan_request(repo=repo, trigger=trigger) for repo in targets]
 
 

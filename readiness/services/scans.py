@@ -20,10 +20,23 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from readiness import engine
-from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
+from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Verdict
+from readiness.services.index_cache import DatabaseIndexCache
 from scanners import ANALYSER_VERSION
 from scanners.check import CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
+
+__all__ = [
+    "ScanBusy",
+    "TransientScanError",
+    "clone_url",
+    "scan_claim",
+    "scan_execute",
+    "scan_give_up",
+    "scan_request",
+    "scan_run",
+    "scans_reap_stale",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +56,21 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "") -> Scan:
     """Queue a scan of ``repo``; if one is already queued, that one is returned (no second scan)."""
     from readiness.tasks import scan_repository as scan_repository_task
 
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                scan = Scan.objects.create(repo=repo, trigger=trigger, ref=ref)
-        except IntegrityError:
-            existing = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).first()
-            if existing is not None:
-                return existing
-            raise
-        transaction.on_commit(lambda: scan_repository_task.delay(scan.id))
-    return scan
+    # The queued scan that made our insert fail may be claimed before we read it: then the
+    # insert can succeed on the next attempt. Three attempts cover any realistic interleaving.
+    for _attempt in range(3):
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    scan = Scan.objects.create(repo=repo, trigger=trigger, ref=ref)
+            except IntegrityError:
+                existing = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).first()
+                if existing is not None:
+                    return existing
+                continue
+            transaction.on_commit(lambda: scan_repository_task.delay(scan.id))
+            return scan
+    raise ScanBusy(f"could not queue a scan of {repo.name}: scans of it keep being queued and claimed")
 
 
 def scan_claim(*, scan_id: int) -> Scan | None:
@@ -103,7 +120,7 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
             platforms=settings.READINESS_PLATFORMS,
             progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
         )
-        return _finish_with_report(scan, report)
+        return _finish_with_report(scan, report, snapshot=snapshot, index_changed_at=_index_changed_at(index, report))
     except TransientScanError as exc:
         _requeue_or_fail(scan, str(exc))
         raise
@@ -175,26 +192,39 @@ def _previous_done_scan(scan: Scan) -> Scan | None:
     )
 
 
+def _index_changed_at(index, report: CheckReport) -> dt.datetime | None:
+    """The newest change time of the index pages behind ``report`` (database-cached clients only)."""
+    cache = getattr(index, "cache", None)
+    if not isinstance(cache, DatabaseIndexCache):
+        return None
+    return cache.changed_at(index.base_url, {r.package.name for r in report.packages})
+
+
 def _nothing_changed(previous: Scan, snapshot: RepoSnapshot, index) -> bool:
-    """Same commit, same analyser, and no index page it used changed since it ran."""
+    """Same commit, same analyser, and no index page its answers came from changed since.
+
+    "Since" is the change time of the pages the previous scan itself read (not its start
+    time): a page first fetched during that scan is not news to the next one.
+    """
     if not snapshot.commit or previous.commit != snapshot.commit or previous.analyser_version != ANALYSER_VERSION:
         return False
     names = list(
         Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct()
     )
-    if names and index is not None:
-        index.fetch_many(names)  # refreshes stale cache entries (conditional requests)
-    from readiness.models import IndexPage
-
+    if not names:
+        return True
+    if not isinstance(getattr(index, "cache", None), DatabaseIndexCache) or previous.index_changed_at is None:
+        return False  # nothing to compare with: analyse again rather than guess
+    index.refresh(names)  # revalidates pages older than the cache period; fresh ones are not even loaded
     return not IndexPage.objects.filter(
-        index_url=engine.index_url(), name__in=names, changed_at__gt=previous.started_at
+        index_url=index.base_url, name__in=names, changed_at__gt=previous.index_changed_at
     ).exists()
 
 
 def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
     now = timezone.now()
     with transaction.atomic():
-        Scan.objects.filter(id=scan.pk).update(
+        Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(
             state=Scan.State.DONE,
             finished_at=now,
             heartbeat_at=now,
@@ -207,16 +237,40 @@ def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
             summary=previous.summary,
             unchanged=True,
             results_from_id=previous.result_scan_id,
+            index_changed_at=previous.index_changed_at,
         )
         _point_repo_at(scan)
     scan.refresh_from_db()
     return scan
 
 
-def _finish_with_report(scan: Scan, report: CheckReport) -> Scan:
+def _finish_with_report(
+    scan: Scan, report: CheckReport, *, snapshot: RepoSnapshot, index_changed_at: dt.datetime | None
+) -> Scan:
     now = timezone.now()
     state = Scan.State.PARTIAL if report.partial else Scan.State.DONE
     with transaction.atomic():
+        # The final state is written first and only if the scan is still ours: a scan the
+        # reaper gave up on (and queued again) is not finished behind its back. The update
+        # also locks the row until the rows below are committed with it.
+        finished = Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(
+            state=state,
+            finished_at=now,
+            heartbeat_at=now,
+            step="",
+            progress=100,
+            commit=report.commit or "",
+            committed_at=snapshot.committed_at,
+            analyser_version=ANALYSER_VERSION,
+            targets=[_target_json(t) for t in report.targets],
+            summary={tid: {**dict(s.counts), "blockers": s.blockers, "ready": s.ready} for tid, s in report.summary.items()},
+            error="\n".join(_errors(report))[:10_000],
+            index_changed_at=index_changed_at,
+        )
+        if not finished:
+            log.warning("scan %s is no longer running (reaped?); its results are dropped", scan.pk)
+            scan.refresh_from_db()
+            return scan
         # Rows of an earlier, interrupted attempt of this scan are replaced, never mixed in.
         Verdict.objects.filter(scan_id=scan.pk).delete()
         ScanFile.objects.filter(scan_id=scan.pk).delete()
@@ -231,18 +285,6 @@ def _finish_with_report(scan: Scan, report: CheckReport) -> Scan:
             for f in findings
         )
         Verdict.objects.bulk_create(_verdict_rows(scan.pk, report), batch_size=VERDICT_BATCH)
-        Scan.objects.filter(id=scan.pk).update(
-            state=state,
-            finished_at=now,
-            heartbeat_at=now,
-            step="",
-            progress=100,
-            commit=report.commit or "",
-            analyser_version=ANALYSER_VERSION,
-            targets=[_target_json(t) for t in report.targets],
-            summary={tid: {**dict(s.counts), "blockers": s.blockers, "ready": s.ready} for tid, s in report.summary.items()},
-            error="\n".join(_errors(report))[:10_000],
-        )
         _point_repo_at(scan)
     scan.refresh_from_db()
     return scan
@@ -304,6 +346,17 @@ def _requeue_or_fail(scan: Scan, error: str) -> None:
             Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(state=Scan.State.QUEUED, error=error, step="")
     except IntegrityError:
         _finish_failed(scan, f"{error} (a newer scan is queued)")
+
+
+def scan_give_up(*, scan_id: int, error: str) -> None:
+    """Fail a scan that is still queued or running after its task ran out of retries.
+
+    Without this a scan whose last retry hit a transient error would stay ``queued`` for ever
+    and block every later request for its repo (one queued scan per repo).
+    """
+    Scan.objects.filter(id=scan_id).exclude(state__in=Scan.FINAL_STATES).update(
+        state=Scan.State.FAILED, finished_at=timezone.now(), error=error[:10_000], step=""
+    )
 
 
 def scans_reap_stale(*, older_than: dt.timedelta) -> list[int]:

@@ -16,11 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import uuid
+from collections.abc import Iterator
+
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from readiness.celery import app as celery_app
+from tests.support.index_server import FixtureIndexServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +57,8 @@ class Worker:
         self.proc: subprocess.Popen | None = None
 
     def start(self, *, concurrency: int = 2) -> None:
+        # A restarted worker appends to the same log: only a "ready." after this point counts.
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel=INFO",
@@ -63,7 +68,7 @@ class Worker:
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if b"ready." in self.log_path.read_bytes():
+            if b"ready." in self.log_path.read_bytes()[offset:]:
                 return
             if self.proc.poll() is not None:
                 raise RuntimeError(f"celery worker exited: {self.log_path.read_text()[-2000:]}")
@@ -84,28 +89,58 @@ class Worker:
                 self.kill()
         self.log.close()
 
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path, settings):
-    """A started worker sharing the test database and a purged broker queue."""
+def scan_index(settings) -> Iterator[FixtureIndexServer]:
+    """A private fixture index that scans (in process and in a real worker) ask.
+
+    Private because tests stop it, slow it down and count its requests. One retry only, so a
+    test with the index down does not wait for the production back-off.
+    """
+    server = FixtureIndexServer(mode="both").start()
+    settings.READINESS_INDEX_URL = server.url
+    settings.READINESS_INDEX_RETRIES = 1
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings, scan_index):
+    """A started worker sharing the test database, the test's index and a queue of its own.
+
+    The queue name is unique per test: a message a killed worker left unacknowledged in Redis
+    can never reach another test's worker (whose database reuses scan ids).
+    """
     broker = _broker_url()
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         pytest.skip("real-worker tests need PostgreSQL (DATABASE_URL)")
     user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
+    queue = f"readiness-test-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{user}@{host}:{port}/{connection.settings_dict['NAME']}",
+        "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{connection.settings_dict['NAME']}",
         "CELERY_BROKER_URL": broker,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "READINESS_GIT_CACHE_DIR": str(tmp_path / "worker-git-cache"),
         "READINESS_VAR_DIR": str(tmp_path / "worker-var"),
-        "READINESS_INDEX_URL": settings.READINESS_INDEX_URL,
+        "READINESS_INDEX_URL": scan_index.url,
+        "READINESS_INDEX_RETRIES": str(settings.READINESS_INDEX_RETRIES),
+        "READINESS_INDEX_CACHE_SECONDS": str(settings.READINESS_INDEX_CACHE_SECONDS),
         "CELERY_VISIBILITY_TIMEOUT": "30",
     }
-    celery_app.control.purge()
+    old_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
     worker = Worker(env, tmp_path / "worker.log")
     worker.start()
     yield worker
     worker.stop()
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+    celery_app.conf.task_default_queue = old_queue

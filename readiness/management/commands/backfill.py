@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from readiness.management.commands.scan import _select_repos
 from readiness.services.backfill import repo_backfill
-from readiness.services.scans import _Failed
+from readiness.services.scans import ScanBusy, _Failed
 
 EVERY = {"day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1), "month": dt.timedelta(days=30)}
 
@@ -21,22 +21,28 @@ class Command(BaseCommand):
         parser.add_argument("repos", nargs="*", metavar="REPO")
         parser.add_argument("--all", action="store_true")
         parser.add_argument("--since", required=True, help="YYYY-MM-DD")
+        parser.add_argument("--until", help="YYYY-MM-DD (default: now)")
         parser.add_argument("--every", choices=sorted(EVERY), default="week")
 
     def handle(self, *args, **opts):
-        try:
-            since = dt.datetime.combine(dt.date.fromisoformat(opts["since"]), dt.time.min, tzinfo=dt.timezone.utc)
-        except ValueError:
-            raise CommandError(f"--since {opts['since']!r}: expected YYYY-MM-DD", returncode=2) from None
+        since = _day("--since", opts["since"])
+        until = _day("--until", opts["until"]) if opts["until"] else None
         repos = _select_repos(opts["repos"], opts["all"])
         total = 0
         for i, repo in enumerate(repos, 1):
             sys.stderr.write(f"\r{i}/{len(repos)} {repo.name[:50]:<50}")
             try:
-                scans = repo_backfill(repo=repo, since=since, every=EVERY[opts["every"]])
-            except _Failed as exc:
+                scans = repo_backfill(repo=repo, since=since, until=until, every=EVERY[opts["every"]])
+            except (_Failed, ScanBusy) as exc:
                 self.stderr.write(f"\n{repo.name}: {exc}")
                 continue
             total += len(scans)
         sys.stderr.write("\n")
         self.stdout.write(f"backfilled {total} points across {len(repos)} repos")
+
+
+def _day(flag: str, value: str) -> dt.datetime:
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time.min, tzinfo=dt.UTC)
+    except ValueError:
+        raise CommandError(f"{flag} {value!r}: expected YYYY-MM-DD", returncode=2) from None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from readiness.models import Repo
 from readiness.queries.matrix import CSV_COLUMNS, matrix_csv_rows, matrix_documents, matrix_repos
 
 
@@ -19,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--team")
 
     def handle(self, *args, **opts):
+        if opts["repos"]:
+            known = set(Repo.objects.filter(name__in=opts["repos"]).values_list("name", flat=True))
+            missing = [n for n in opts["repos"] if n not in known]
+            if missing:
+                raise CommandError(f"unknown repositories: {', '.join(missing)}", returncode=2)
         repos = matrix_repos(names=opts["repos"], team=opts["team"])
         if opts["format"] == "csv":
             writer = csv.writer(self.stdout, lineterminator="\n")

@@ -6,9 +6,9 @@ import sys
 import time
 from collections import Counter
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from readiness.celery import app as celery_app
 from readiness.models import Repo, Scan
 from readiness.services.organisation import organisation_scan
 from readiness.services.rollups import repo_state, rollup_days
@@ -25,7 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         repos = _select_repos(opts["repos"], opts["all"])
-        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        # The Celery app decides where tasks run (settings feed it; tests switch it per test).
+        eager = celery_app.conf.task_always_eager
         if eager:
             # In process: each request runs its scan at once, so the bar advances per repo.
             scans = []

@@ -1,0 +1,188 @@
+"""The blockers page (and the overview's top blockers, the upstream list and the blockers export).
+
+A blocker is a (repo, package, target) whose verdict is ``none`` in the repo's current results,
+or a Dockerfile finding of severity ``blocker``. Everything is counted by the database with
+GROUP BY over the current result scans (a subquery), never by looping over verdict rows in
+Python: an organisation has about a million of them.
+
+Queries of :func:`blockers_page` (3, whatever the size of the organisation):
+1. packages ranked by the number of repos they block (GROUP BY package);
+2. their (version, target, fix version) groups with repo counts, and how many of those repos
+   build a musl image (GROUP BY package, version, target, fix_version);
+3. Dockerfile blocker findings grouped by rule, with the repos they block.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, Min, Q, TextField
+from django.db.models.functions import Cast
+
+from readiness.models import ScanFinding, Verdict
+from readiness.queries.scope import result_scan_ids
+
+__all__ = [
+    "BlockerGroup",
+    "FindingBlocker",
+    "PackageBlockers",
+    "BlockersPage",
+    "UpstreamRow",
+    "blocker_packages",
+    "blockers_page",
+    "finding_fix",
+    "upstream_page",
+]
+
+# Why a fix is worded per rule: the finding's own message explains the detail; the page needs the
+# one action a manager can assign.
+_FINDING_FIXES = {
+    "platform-pinned": ("base-image", "change the base image: drop --platform or use --platform=$TARGETPLATFORM"),
+    "no-compiler-for-sdist": ("compiler", "add a compiler to the image (build-essential / gcc), or upgrade to a version with a wheel"),
+    "macos-only-package": ("marker", "guard the package with sys_platform == \"darwin\" or use its Linux equivalent"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerGroup:
+    """One (version, target, fix version) of a blocking package, and what to do about it."""
+
+    version: str
+    target: str
+    fix_version: str
+    repos: int
+    fix_kind: str  # upgrade, base-image, upstream
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackageBlockers:
+    package: str
+    repos: int
+    groups: tuple[BlockerGroup, ...] = ()
+
+    @property
+    def fix(self) -> str:
+        """The headline fix: an upgrade when any group has one, else the first group's advice."""
+        for g in self.groups:
+            if g.fix_kind == "upgrade":
+                return g.fix
+        return self.groups[0].fix if self.groups else ""
+
+    @property
+    def fix_versions(self) -> tuple[str, ...]:
+        return tuple(sorted({g.fix_version for g in self.groups if g.fix_version}))
+
+
+@dataclass(frozen=True, slots=True)
+class FindingBlocker:
+    rule: str
+    repos: int
+    example: str
+    fix_kind: str
+    fix: str
+    repo_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BlockersPage:
+    packages: tuple[PackageBlockers, ...]
+    findings: tuple[FindingBlocker, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.packages and not self.findings
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRow:
+    package: str
+    version: str
+    targets: tuple[str, ...]
+    repos: int
+
+
+def finding_fix(rule: str) -> tuple[str, str]:
+    return _FINDING_FIXES.get(rule, ("see-finding", "see the finding's message"))
+
+
+def _group_fix(*, fix_version: str, target: str, repos: int, musl_repos: int) -> tuple[str, str]:
+    if fix_version:
+        return "upgrade", f"upgrade to {fix_version}"
+    if musl_repos and musl_repos == repos:
+        return "base-image", f"change the base image to a glibc one: no musllinux wheel for {target}"
+    return "upstream", f"ask upstream for a wheel for {target}"
+
+
+def blocker_packages(*, team: str | None, limit: int | None = None) -> list[PackageBlockers]:
+    """Blocking packages ranked by repos affected, each with its groups and fixes (2 queries)."""
+    none_rows = Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE)
+    ranked_qs = none_rows.values("package").annotate(repos=Count("scan_id", distinct=True)).order_by("-repos", "package")
+    ranked = list(ranked_qs[:limit] if limit else ranked_qs)
+    if not ranked:
+        return []
+    detail = none_rows.annotate(scan_targets=Cast("scan__targets", TextField()))
+    if limit:
+        detail = detail.filter(package__in=[r["package"] for r in ranked])
+    groups: dict[str, list[BlockerGroup]] = defaultdict(list)
+    rows = (
+        detail.values("package", "version", "target", "fix_version")
+        .annotate(
+            repos=Count("scan_id", distinct=True),
+            musl=Count("scan_id", distinct=True, filter=Q(scan_targets__contains='"musl"')),
+        )
+        .order_by("package", "-repos", "version", "target")
+    )
+    for row in rows:
+        kind, fix = _group_fix(fix_version=row["fix_version"], target=row["target"], repos=row["repos"], musl_repos=row["musl"])
+        groups[row["package"]].append(
+            BlockerGroup(version=row["version"], target=row["target"], fix_version=row["fix_version"], repos=row["repos"], fix_kind=kind, fix=fix)
+        )
+    return [PackageBlockers(package=r["package"], repos=r["repos"], groups=tuple(groups[r["package"]])) for r in ranked]
+
+
+def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
+    rows = (
+        ScanFinding.objects.filter(scan_id__in=result_scan_ids(team=team), severity="blocker")
+        .values("rule", "scan__repo__name")
+        .annotate(example=Min("message"))
+        .order_by("rule", "scan__repo__name")
+    )
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    example: dict[str, str] = {}
+    for row in rows:
+        by_rule[row["rule"]].append(row["scan__repo__name"])
+        example.setdefault(row["rule"], row["example"])
+    out = []
+    for rule, names in by_rule.items():
+        kind, fix = finding_fix(rule)
+        out.append(FindingBlocker(rule=rule, repos=len(names), example=example[rule], fix_kind=kind, fix=fix, repo_names=tuple(names)))
+    out.sort(key=lambda f: (-f.repos, f.rule))
+    return out
+
+
+def blockers_page(*, team: str | None) -> BlockersPage:
+    """All blockers of the current results of ``team`` (or the organisation). 3 queries."""
+    return BlockersPage(packages=tuple(blocker_packages(team=team)), findings=tuple(_finding_blockers(team=team)))
+
+
+def upstream_page(*, team: str | None) -> list[UpstreamRow]:
+    """Packages with ``none`` and no fix version: only the project itself can fix them. 1 query.
+
+    Issue 5 turns each row into an upstream issue draft; this list is where it will start.
+    """
+    rows = (
+        Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE, fix_version="")
+        .values("package", "version", "target")
+        .annotate(repos=Count("scan_id", distinct=True))
+        .order_by("package", "version", "target")
+    )
+    merged: dict[tuple[str, str], tuple[list[str], int]] = {}
+    for row in rows:
+        targets, repos = merged.get((row["package"], row["version"]), ([], 0))
+        targets.append(row["target"])
+        merged[(row["package"], row["version"])] = (targets, max(repos, row["repos"]))
+    out = [UpstreamRow(package=p, version=v, targets=tuple(t), repos=n) for (p, v), (t, n) in merged.items()]
+    out.sort(key=lambda r: (-r.repos, r.package, r.version))
+    return out

@@ -1,0 +1,180 @@
+"""The repository page: its package × target matrix, Dockerfile findings and scan history.
+
+Queries of :func:`repo_page` (4 for a scanned repo, whatever the number of packages):
+1. the repo with its team and latest scan;
+2. the verdict rows of the scan holding its current results;
+3. Dockerfile findings of that scan;
+4. its last scans (history, and the queued or running one the page follows).
+:func:`scan_status` (the page's poll): 1 query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from readiness.models import Repo, Scan, ScanFinding, Verdict
+
+__all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "repo_page", "scan_status"]
+
+HISTORY = 20
+_STATUS_ORDER = {"none": 0, "sdist": 1, "unknown": 2, "wheel": 3, "n/a": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    status: str
+    file: str
+    fix_version: str
+    reason: str
+    pure: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixRow:
+    package: str
+    version: str
+    lockfile: str
+    direct: bool | None
+    cells: tuple[Cell | None, ...]  # in the order of RepoPage.targets
+
+    @property
+    def fix_version(self) -> str:
+        return next((c.fix_version for c in self.cells if c is not None and c.fix_version), "")
+
+    @property
+    def worst(self) -> str:
+        present = [c.status for c in self.cells if c is not None]
+        return min(present, key=_STATUS_ORDER.__getitem__) if present else "n/a"
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    path: str
+    line: int | None
+    rule: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRow:
+    id: int
+    state: str
+    trigger: str
+    requested_at: dt.datetime
+    finished_at: dt.datetime | None
+    as_of: dt.datetime | None
+    commit: str
+    step: str
+    progress: int
+    error: str
+    unchanged: bool
+    summary: dict
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in Scan.FINAL_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class RepoPage:
+    name: str
+    url: str
+    team: str
+    enabled: bool
+    latest: ScanRow | None  # the scan whose results are shown
+    targets: tuple[str, ...]
+    matrix: tuple[MatrixRow, ...]
+    findings: tuple[FindingRow, ...]
+    history: tuple[ScanRow, ...]
+
+    @property
+    def active(self) -> ScanRow | None:
+        """The newest live scan still queued or running (the one "rescan now" follows)."""
+        return next((s for s in self.history if s.as_of is None and not s.is_final), None)
+
+    @property
+    def newest(self) -> ScanRow | None:
+        """The newest live scan whatever its state: after "rescan now" it may have failed already."""
+        return next((s for s in self.history if s.as_of is None), None)
+
+
+_SCAN_FIELDS = ("id", "state", "trigger", "requested_at", "finished_at", "as_of", "commit", "step", "progress", "error", "unchanged", "summary")
+
+
+def _scan_row(values: dict) -> ScanRow:
+    return ScanRow(**{k: values[k] for k in _SCAN_FIELDS})
+
+
+def _scan_row_of(scan: Scan) -> ScanRow:
+    return ScanRow(**{k: getattr(scan, k) for k in _SCAN_FIELDS})
+
+
+def repo_page(*, name: str) -> RepoPage | None:
+    """Everything the repository page shows; ``None`` when no repo has that name. 4 queries."""
+    repo = Repo.objects.select_related("team", "latest_scan").filter(name=name).first()
+    if repo is None:
+        return None
+    scan = repo.latest_scan
+    targets: tuple[str, ...] = ()
+    matrix: list[MatrixRow] = []
+    findings: tuple[FindingRow, ...] = ()
+    if scan is not None:
+        result_id = scan.result_scan_id
+        cells: dict[tuple[str, str, str], dict[str, Cell]] = defaultdict(dict)
+        direct: dict[tuple[str, str, str], bool | None] = {}
+        seen_targets: set[str] = {t["id"] for t in scan.targets if isinstance(t, dict) and "id" in t}
+        rows = Verdict.objects.filter(scan_id=result_id).values_list(
+            "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure"
+        )
+        for package, version, lockfile, is_direct, target, status, file, fix, reason, pure in rows:
+            key = (package, version, lockfile)
+            cells[key][target] = Cell(status=status, file=file, fix_version=fix, reason=reason, pure=pure)
+            direct[key] = is_direct
+            seen_targets.add(target)
+        targets = tuple(sorted(seen_targets))
+        matrix = [
+            MatrixRow(package=p, version=v, lockfile=lf, direct=direct[(p, v, lf)], cells=tuple(by_target.get(t) for t in targets))
+            for (p, v, lf), by_target in cells.items()
+        ]
+        matrix.sort(key=lambda r: (_STATUS_ORDER[r.worst], r.package, r.version, r.lockfile))
+        findings = tuple(
+            FindingRow(path=f.path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
+            for f in ScanFinding.objects.filter(scan_id__in={scan.pk, result_id}).order_by("path", "line", "rule")
+        )
+    history = tuple(_scan_row(v) for v in Scan.objects.filter(repo_id=repo.pk).order_by("-requested_at", "-id").values(*_SCAN_FIELDS)[:HISTORY])
+    return RepoPage(
+        name=repo.name,
+        url=repo.url,
+        team=repo.team.name if repo.team else "",
+        enabled=repo.enabled,
+        latest=_scan_row_of(scan) if scan is not None else None,
+        targets=targets,
+        matrix=tuple(matrix),
+        findings=findings,
+        history=history,
+    )
+
+
+def scan_status(*, name: str) -> dict | None:
+    """The newest live scan of the repo as JSON-ready data, for the page's poll. 1 query."""
+    row = (
+        Scan.objects.filter(repo__name=name, as_of__isnull=True)
+        .order_by("-requested_at", "-id")
+        .values("id", "state", "step", "progress", "requested_at", "finished_at", "error")
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "id": row["id"],
+        "state": row["state"],
+        "final": row["state"] in Scan.FINAL_STATES,
+        "step": row["step"],
+        "progress": row["progress"],
+        "requested_at": row["requested_at"].isoformat(),
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        "error": row["error"],
+    }

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from readiness.access import admin_required, can_trigger_scans, viewer_required
+from readiness.models import Repo
+from readiness.queries.repo import repo_page, scan_status
+from readiness.services.scans import scan_request
+from readiness.views._filters import page_filters
+
+__all__ = ["repo_detail", "repo_rescan", "repo_scan_status"]
+
+
+@viewer_required
+def repo_detail(request: HttpRequest, name: str) -> HttpResponse:
+    filters = page_filters(request)
+    page = repo_page(name=name)
+    if page is None:
+        raise Http404("no repository with this name")
+    return render(
+        request,
+        "readiness/repo.html",
+        {**filters.context(), "page": page, "can_scan": can_trigger_scans(request.user), "nav": "repos"},
+    )
+
+
+@require_POST
+@admin_required
+def repo_rescan(request: HttpRequest, name: str) -> HttpResponse:
+    repo = get_object_or_404(Repo, name=name)
+    scan_request(repo=repo, trigger="manual")
+    team = request.POST.get("team", "")
+    url = reverse("readiness:repo", args=[repo.name])
+    return redirect(url + ("?" + urlencode({"team": team}) if team else "") + "#scan")
+
+
+@viewer_required
+def repo_scan_status(request: HttpRequest, name: str) -> HttpResponse:
+    status = scan_status(name=name)
+    if status is None:
+        raise Http404("no scan of this repository")
+    return JsonResponse(status)

@@ -1,0 +1,79 @@
+"""``manage.py scan``: in process without a broker, through a real Celery worker with one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from readiness.models import Rollup, Scan
+from tests.readiness.scan_support import org_repos
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _run(*args: str) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("scan", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_scan_all_in_process_prints_a_progress_bar_and_a_summary(tmp_path, scan_index, capsys) -> None:
+    org_repos(tmp_path, 5)
+
+    out = _run("--all")
+
+    err = capsys.readouterr().err
+    assert re.search(r"\[#{30}\] 5/5 svc-04", err), err
+    assert "1/5 svc-00" in err
+    assert out.strip() == (
+        "5 repos scanned: 5 done; "
+        "linux/amd64: 3 ready, 0 build from source, 2 blocked; "
+        "linux/arm64: 1 ready, 2 build from source, 2 blocked"
+    )
+    assert Scan.objects.filter(state=Scan.State.DONE).count() == 5
+    assert Rollup.objects.filter(scope=Rollup.Scope.ORG).count() == 2  # today, per target
+
+
+def test_scan_named_repos_only(tmp_path, scan_index, capsys) -> None:
+    org_repos(tmp_path, 3)
+
+    out = _run("svc-01", "svc-02")
+
+    assert out.startswith("2 repos scanned: 2 done;")
+    assert sorted(Scan.objects.values_list("repo__name", flat=True)) == ["svc-01", "svc-02"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("svc-00", "nope", "also-nope"), "unknown repositories: nope, also-nope"),
+        ((), "name repositories or pass --all"),
+        (("svc-00", "--all"), "name repositories or pass --all"),
+    ],
+    ids=["unknown-names", "nothing", "names-and-all"],
+)
+def test_bad_selection_exits_2(tmp_path, args, message) -> None:
+    org_repos(tmp_path, 1)
+
+    with pytest.raises(CommandError) as excinfo:
+        _run(*args)
+
+    assert excinfo.value.returncode == 2
+    assert message in str(excinfo.value)
+    assert not Scan.objects.exists()
+
+
+@pytest.mark.slow
+def test_scan_all_through_a_real_worker_waits_for_every_scan(tmp_path, scan_index, celery_worker, capsys) -> None:
+    org_repos(tmp_path, 6)
+
+    out = _run("--all", "--timeout", "120")
+
+    err = capsys.readouterr().err
+    assert re.search(r"\[#{30}\] 6/6 0 running, 0 queued", err), err
+    assert out.startswith("6 repos scanned: 6 done;")
+    assert set(Scan.objects.values_list("state", flat=True)) == {Scan.State.DONE}

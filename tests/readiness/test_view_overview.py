@@ -1,0 +1,98 @@
+"""The overview page: readiness per target, change since last week, trend chart, top blockers."""
+
+from __future__ import annotations
+
+import pytest
+
+from readiness.models import Repo, Team
+from readiness.queries.overview import target_readiness
+from tests.readiness.factories import seed_org, viewer_client  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_empty_database_explains_how_to_add_repos(viewer_client):
+    response = viewer_client.get("/")
+    assert response.status_code == 200
+    assert b"No repositories yet" in response.content
+    assert b"import_repos" in response.content
+
+
+def test_repos_without_scans_say_how_to_scan(viewer_client):
+    Repo.objects.create(name="fresh", url="/srv/git/fresh")
+    response = viewer_client.get("/")
+    assert b"No finished scan yet" in response.content
+    assert b"Rescan now" in response.content
+
+
+def test_readiness_counts_percentages_and_change_since_last_week(viewer_client):
+    seed_org(repos=10, weeks=4)
+    response = viewer_client.get("/")
+    page = response.context["page"]
+    arm = next(t for t in page.targets if t.target == "linux/arm64")
+    amd = next(t for t in page.targets if t.target == "linux/amd64")
+    # arm64: blocked when r is even (grpcio), r % 3 == 0 (filprofiler) or r % 4 == 0 (Dockerfile):
+    # r in 0,2,3,4,6,8,9 -> 7; not blocked but psutil builds from source: 1,7 -> 2; ready: 5 -> 1.
+    assert (arm.repos, arm.blocked, arm.builds_from_source, arm.ready) == (10, 7, 2, 1)
+    assert (arm.blocked_pct, arm.builds_from_source_pct, arm.ready_pct) == (70.0, 20.0, 10.0)
+    # The rollup of a week ago had repo 4 blocked on amd64 too (r % 3 == 1, fixed 1 + 4 % 4 weeks ago).
+    assert (amd.repos, amd.ready, amd.last_week.ready, amd.ready_change) == (10, 10, 9, 1)
+    assert arm.blocked_change == 0
+    html = response.content.decode()
+    assert "70.0%" in html and "+1" in html
+
+
+def test_page_shows_chart_table_top_blocker_fix_and_recent_repos(viewer_client):
+    seed_org(repos=6)
+    html = viewer_client.get("/").content.decode()
+    assert 'id="trend-chart"' in html and 'id="trend-data"' in html
+    assert "/static/vendor/plotly.min.js" in html  # served locally, no CDN
+    assert "The numbers behind the chart" in html
+    assert 'href="/packages/grpcio/"' in html and "upgrade to 1.60.0" in html
+    assert "ask upstream for a wheel for linux/arm64" in html  # filprofiler
+    assert 'href="/repos/svc-0000/"' in html
+
+
+def test_top_blockers_are_ranked_by_repos_blocked(viewer_client):
+    seed_org(repos=12)
+    top = viewer_client.get("/").context["page"].top_blockers
+    assert [(b.package, b.repos) for b in top] == [("grpcio", 6), ("filprofiler", 4)]
+
+
+def test_team_filter_is_applied_and_kept_in_links(viewer_client):
+    seed_org(repos=9, teams=3)
+    response = viewer_client.get("/?team=team-1")
+    page = response.context["page"]
+    assert page.repos == 3
+    assert 'href="/repos/?team=team-1"' in response.content.decode()
+
+
+def test_unknown_team_is_ignored_and_said(viewer_client):
+    seed_org(repos=3)
+    response = viewer_client.get("/?team=nope<b>")
+    assert response.status_code == 200
+    assert response.context["page"].repos == 3
+    assert "There is no team named “nope&lt;b&gt;”" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("summaries", "expected"),
+    [
+        ([], {}),
+        ([{"t": {"ready": True, "blockers": 0}}], {"t": {"repos": 1, "ready": 1, "sdist": 0, "blocked": 0}}),
+        ([{"t": {"ready": False, "blockers": 2}}, {"t": {"ready": False, "blockers": 0}}], {"t": {"repos": 2, "ready": 0, "sdist": 1, "blocked": 1}}),
+        ([{"t": "garbage"}, None], {}),
+    ],
+)
+def test_target_readiness_counts(summaries, expected):
+    assert target_readiness(summaries) == expected
+
+
+@pytest.mark.parametrize("repos", [1, 50])
+def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
+    seed_org(repos=repos, packages=20)
+    Team.objects.create(name="empty-team")
+    # session, user, team list, repo summaries, rollups, ranked blockers, blocker groups, recent repos
+    with django_assert_num_queries(8):
+        response = viewer_client.get("/")
+    assert response.status_code == 200
