@@ -147,6 +147,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db.models import Count
 
     from readiness.models import Repo, Scan, Verdict
     from readiness.services.organisation import organisation_scan
@@ -176,7 +177,7 @@ def main() -> None:
         full = time.perf_counter() - t
         requests_first = len(index.page_requests())
         rows = Verdict.objects.count()
-        states = dict(Scan.objects.filter(id__in=[s.pk for s in first]).values_list("state").annotate(n=__import__("django").db.models.Count("id")))
+        states = dict(Scan.objects.filter(id__in=[s.pk for s in first]).values_list("state").annotate(n=Count("id")))
 
         index.clear_requests()
         t = time.perf_counter()

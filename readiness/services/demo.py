@@ -28,6 +28,7 @@ import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from readiness import engine
 from readiness.models import Repo, Scan
@@ -35,7 +36,8 @@ from readiness.services.backfill import repo_backfill
 from readiness.services.organisation import organisation_scan
 from readiness.services.repos import repos_import
 from readiness.services.rollups import rollup_days
-from readiness.services.scans import _Failed
+from readiness.services.scans import _Failed, scan_execute
+from scanners.index import IndexClient
 
 __all__ = [
     "DEMO_SOURCE",
@@ -59,6 +61,9 @@ BRANCH = "main"
 # Bumped when the way repos are built changes, so that old builds are redone.
 _BUILD_VERSION = "1"
 _STAMP = ".demo-stamp"
+# Per request when the probe found no index: long enough for a slow network, short enough that
+# a machine with no route to the index still finishes the demo in seconds.
+_OFFLINE_TIMEOUT = 5.0
 _AUTHOR = ("Demo Developer", "dev@example.test")
 _STEP_KEYS = {"weeks_ago", "days_ago", "dir", "message", "remove"}
 _TOP_KEYS = {"team", "description", "step"}
@@ -300,21 +305,37 @@ def demo_setup(
 
     repos = list(Repo.objects.filter(managed_by=DEMO_SOURCE, enabled=True).order_by("name"))
     first_commit = min(_first_commit_date(p) for p in paths)
+    # One client for every backfilled point: it remembers each project it fetched, so a package
+    # locked at 15 points is fetched (or read from the database cache) and parsed once. Without
+    # an index it fails fast, once per package, instead of retrying at every point.
+    index = (
+        engine.shared_index_client()
+        if problem is None
+        else IndexClient(url, retries=0, timeout=_OFFLINE_TIMEOUT, max_concurrency=16)
+    )
     backfilled, failed = 0, []
-    for i, repo in enumerate(repos, 1):
-        since = _first_commit_date(repos_dir / repo.name)
-        try:
-            scans = repo_backfill(repo=repo, since=since, every=dt.timedelta(weeks=1))
-        except _Failed as exc:
-            failed.append(f"{repo.name}: backfill: {exc}")
-            progress(f"backfill {i}/{len(repos)} {repo.name}: failed: {exc}")
-            continue
-        backfilled += len(scans)
-        progress(f"backfill {i}/{len(repos)} {repo.name}: {len(scans)} weekly points scanned")
+    try:
+        for i, repo in enumerate(repos, 1):
+            since = _first_commit_date(repos_dir / repo.name)
+            try:
+                scans = repo_backfill(repo=repo, since=since, every=dt.timedelta(weeks=1), index=index)
+            except _Failed as exc:
+                failed.append(f"{repo.name}: backfill: {exc}")
+                progress(f"backfill {i}/{len(repos)} {repo.name}: failed: {exc}")
+                continue
+            backfilled += len(scans)
+            progress(f"backfill {i}/{len(repos)} {repo.name}: {len(scans)} weekly points scanned")
 
-    progress(f"scanning {len(repos)} repositories at their latest commit")
-    current = organisation_scan(trigger="manual", repos=repos)
-    finished = _wait(current, timeout=scan_timeout, progress=progress)
+        progress(f"scanning {len(repos)} repositories at their latest commit")
+        if problem is None:
+            current = organisation_scan(trigger="manual", repos=repos)
+            finished = _wait(current, timeout=scan_timeout, progress=progress)
+        else:
+            # Queued scans would each build their own client and retry every package; the
+            # offline demo runs them here with the fail-fast client instead.
+            finished = [_scan_now(repo, index=index) for repo in repos]
+    finally:
+        index.close()
     for scan in finished:
         if scan.state == Scan.State.FAILED:
             failed.append(f"{scan.repo.name}: {scan.error.splitlines()[0] if scan.error else 'failed'}")
@@ -332,6 +353,11 @@ def demo_setup(
         index_problem=problem,
         failed=tuple(failed),
     )
+
+
+def _scan_now(repo: Repo, *, index: IndexClient) -> Scan:
+    scan = Scan.objects.create(repo=repo, trigger="manual", state=Scan.State.RUNNING, started_at=timezone.now())
+    return scan_execute(scan=scan, index=index)
 
 
 def _demo_user(password: str) -> None:
