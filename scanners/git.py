@@ -56,6 +56,7 @@ __all__ = [
     "SkippedFile",
     "commits_by_date",
     "fetch_snapshot",
+    "head_commit",
     "redact_url",
 ]
 
@@ -273,6 +274,39 @@ def fetch_snapshot(
     return _snapshot(
         runner, commit, _committed_at(runner, directory, commit), selection, reader, max_file_bytes, timeout
     )
+
+
+def head_commit(source: str, ref: str | None = None, *, timeout: float = 60) -> str | None:
+    """The commit ``ref`` names now, asked as cheaply as git allows (``ls-remote``: no fetch).
+
+    Lets a rescan of an unchanged repository stop before fetching anything. ``None`` means
+    "cannot tell cheaply" (a local work tree, whose files may differ from any commit; a ref
+    the remote does not advertise) and the caller does the full :func:`fetch_snapshot`.
+
+    :raises GitError: as :func:`fetch_snapshot` (an unreachable remote, for one).
+    """
+    runner = _start(source, ref, timeout)
+    if ref is not None and _FULL_SHA.fullmatch(ref):
+        return ref
+    if not _is_remote(source):
+        directory = _local_directory(runner, source)
+        git = _local_git(runner, directory)
+        if git is None or (ref is None and git.inside_work_tree):
+            return None
+        return _rev_parse(runner, directory, ref or "HEAD")
+    # "ref^{}" too: for an annotated tag, that line holds the commit rather than the tag object.
+    patterns = [ref, f"{ref}^{{}}"] if ref else ["HEAD"]
+    result = runner.run(["ls-remote", "--", source, *patterns], network=True)
+    advertised = {}
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        sha, _, name = line.partition("\t")
+        advertised[name.strip()] = sha.strip()
+    if ref is None:
+        return advertised.get("HEAD")
+    for name in (f"refs/heads/{ref}", f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", ref):
+        if name in advertised:
+            return advertised[name]
+    return None
 
 
 def _snapshot(

@@ -24,7 +24,7 @@ from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Verdi
 from readiness.services.index_cache import DatabaseIndexCache
 from scanners import ANALYSER_VERSION
 from scanners.check import CheckReport, check_snapshot, is_relevant_path
-from scanners.git import GitError, RepoSnapshot, fetch_snapshot
+from scanners.git import GitError, RepoSnapshot, fetch_snapshot, head_commit
 
 __all__ = [
     "ScanBusy",
@@ -107,10 +107,13 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
     if own_index:
         index = engine.shared_index_client()
     try:
+        previous = _previous_done_scan(scan)
+        # Ask the remote for its head first (no fetch): an unchanged repo stops here.
+        if snapshot is None and previous is not None and _head_is(scan, previous.commit) and _index_unchanged(previous, index):
+            return _finish_unchanged(scan, previous)
         if snapshot is None:
             snapshot = _fetch(scan)
         _heartbeat(scan, step="analysing", force=True)
-        previous = _previous_done_scan(scan)
         if previous is not None and _nothing_changed(previous, snapshot, index):
             return _finish_unchanged(scan, previous)
         report = check_snapshot(
@@ -206,7 +209,25 @@ def _nothing_changed(previous: Scan, snapshot: RepoSnapshot, index) -> bool:
     "Since" is the change time of the pages the previous scan itself read (not its start
     time): a page first fetched during that scan is not news to the next one.
     """
-    if not snapshot.commit or previous.commit != snapshot.commit or previous.analyser_version != ANALYSER_VERSION:
+    if not snapshot.commit or previous.commit != snapshot.commit:
+        return False
+    return _index_unchanged(previous, index)
+
+
+def _head_is(scan: Scan, commit: str) -> bool:
+    """Whether the repo's head is still ``commit``, from one ``ls-remote``; ``False`` when unsure."""
+    if not commit:
+        return False
+    try:
+        head = head_commit(clone_url(scan.repo), scan.ref or scan.repo.branch or None, timeout=60)
+    except GitError:
+        return False  # the full fetch will report the problem properly
+    return head == commit
+
+
+def _index_unchanged(previous: Scan, index) -> bool:
+    """Same analyser, and no index page the previous answer came from changed since it was made."""
+    if previous.analyser_version != ANALYSER_VERSION:
         return False
     names = list(
         Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct()

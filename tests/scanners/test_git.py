@@ -700,3 +700,34 @@ def test_values_are_frozen() -> None:
     with pytest.raises(AttributeError):
         value.text = "b"  # type: ignore[misc]
     assert not hasattr(value, "__dict__")
+
+
+# --- head_commit: the cheap "has anything moved?" question -----------------------------------
+
+
+def test_head_commit_answers_without_fetching(tmp_path):
+    from scanners.git import head_commit
+
+    repo = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\n"})
+    first = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "-a", "v1", "-m", "release 1")
+    git(repo, "branch", "stable")
+    second = commit_files(repo, {"requirements.txt": "six==1.17.0\n"})
+    url = file_url(repo)
+    assert head_commit(url) == second
+    assert head_commit(url, "main") == second
+    assert head_commit(url, "stable") == first
+    assert head_commit(url, "v1") == first  # the commit an annotated tag points at, not the tag object
+    assert head_commit(url, first) == first
+    assert head_commit(url, "no-such-branch") is None
+    # A local work tree may hold uncommitted edits: no cheap answer; at a ref, the commit.
+    assert head_commit(str(repo)) is None
+    assert head_commit(str(repo), "stable") == first
+
+
+def test_head_commit_of_a_missing_remote_raises(tmp_path):
+    from scanners.git import GitError, head_commit
+
+    with pytest.raises(GitError) as info:
+        head_commit((tmp_path / "nowhere").as_uri())
+    assert not info.value.transient
