@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from readiness.celery import app as celery_app
 from readiness.services.demo import DemoError, demo_setup
 
 
@@ -36,7 +37,8 @@ class Command(BaseCommand):
             raise CommandError(f"--port {port}: not a TCP port", returncode=2)
         self._say("migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
-        worker = self._start_worker() if settings.CELERY_BROKER_URL else None
+        # The Celery app's own mode, not the setting: tests (and CELERY_TASK_ALWAYS_EAGER) run in-process.
+        worker = None if celery_app.conf.task_always_eager else self._start_worker()
         try:
             result = demo_setup(
                 examples_dir=opts["examples"],
@@ -80,6 +82,7 @@ class Command(BaseCommand):
         """One Celery worker for the demo's scans, in its own process group so it can be stopped whole."""
         self._say("starting a Celery worker (celery -A readiness worker)")
         log_path = settings.VAR_DIR / "demo-worker.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel=INFO", "--concurrency=2",
