@@ -69,7 +69,8 @@ class Command(BaseCommand):
         if opts["no_serve"]:
             return
         try:
-            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+            # --insecure: serve static/ (CSS, JS, plotly) without DEBUG, as the demo has no web server in front.
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False, insecure_serving=True)
         finally:
             if worker is not None:
                 self._stop_worker(worker)
