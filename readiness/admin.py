@@ -128,3 +128,42 @@ class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
     @admin.display(description="bytes", ordering="body_size")
     def body_size(self, page: IndexPage) -> int:
         return page.body_size
+
+
+# -- weekly email report (issue 6) -----------------------------------------------------------------
+from readiness.models import Subscription, WeeklyReport  # noqa: E402
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("user", "scope", "active", "created_at")
+    list_filter = ("scope", "active")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "user__username")
+    filter_horizontal = ("teams",)
+
+
+@admin.register(WeeklyReport)
+class WeeklyReportAdmin(_ReadOnly, admin.ModelAdmin):
+    """Read-only: a report row is the exactly-once claim; editing it could send a report twice."""
+
+    list_display = ("subscription", "week", "state", "attempts", "sent_at", "to")
+    list_filter = ("state", "week")
+    list_select_related = ("subscription__user",)
+    search_fields = ("to", "subscription__user__email")
+
+
+# -- GitHub webhook deliveries (issue 7) -----------------------------------------------------------
+from readiness.models import WebhookDelivery  # noqa: E402
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnly, admin.ModelAdmin):
+    """Read-only: the log of what each signed delivery did (bad signatures are never stored)."""
+
+    list_display = ("received_at", "event", "action", "repo", "github_full_name", "outcome", "detail")
+    list_filter = ("outcome", "event")
+    list_select_related = ("repo",)
+    search_fields = ("delivery_id", "github_full_name", "repo__name")
+    date_hierarchy = "received_at"
+    fields = ("received_at", "delivery_id", "event", "action", "repo", "github_full_name", "outcome", "scan", "detail")

@@ -174,3 +174,26 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["stderr"], "level": envstr("LOG_LEVEL", "WARNING")},
 }
+
+# Weekly email report (issue 6): sent once per subscription and ISO week, at or after this
+# day and hour in this time zone. Beat fires the task hourly; the task sends only what is due.
+READINESS_REPORT_DAY = envstr("READINESS_REPORT_DAY", "monday").strip().lower()
+READINESS_REPORT_HOUR = envint("READINESS_REPORT_HOUR", 8)
+READINESS_REPORT_TIMEZONE = envstr("READINESS_REPORT_TIMEZONE", "UTC")
+if READINESS_REPORT_DAY not in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"):
+    raise ImproperlyConfigured(f"READINESS_REPORT_DAY={READINESS_REPORT_DAY!r} is not a day of the week (monday … sunday)")
+if not 0 <= READINESS_REPORT_HOUR <= 23:
+    raise ImproperlyConfigured(f"READINESS_REPORT_HOUR={READINESS_REPORT_HOUR} is not an hour (0-23)")
+try:
+    import zoneinfo as _zoneinfo
+
+    _zoneinfo.ZoneInfo(READINESS_REPORT_TIMEZONE)
+except (ValueError, _zoneinfo.ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(f"READINESS_REPORT_TIMEZONE={READINESS_REPORT_TIMEZONE!r} is not a time zone name") from None
+CELERY_BEAT_SCHEDULE["weekly-reports"] = {"task": "readiness.tasks.send_weekly_reports", "schedule": 3600}
+
+# GitHub webhooks (issue 7). Pushes within this many seconds of the first one give one scan:
+# the scan task waits this long, so a burst of pushes collapses into the one queued scan.
+READINESS_WEBHOOK_COALESCE_SECONDS = envint("READINESS_WEBHOOK_COALESCE_SECONDS", 30)
+# Larger bodies are refused (413) before they are read, so nobody can make us hash gigabytes.
+READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)

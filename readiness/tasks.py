@@ -55,3 +55,11 @@ def rollup_daily(day: str | None = None) -> int:
     from readiness.services.rollups import rollup_days
 
     return rollup_days(day=dt.date.fromisoformat(day) if day else None)
+
+
+@shared_task(acks_late=True)
+def send_weekly_reports() -> dict[str, int]:
+    """Beat fires this hourly: it sends the reports due now; a report already sent is skipped."""
+    from readiness.services.reports import reports_send_due
+
+    return reports_send_due().counts()

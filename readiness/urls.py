@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from readiness.views import blockers, exports, overview, package, repo, repos, trends
+from readiness.views import blockers, email_settings, exports, overview, package, repo, repos, trends
+from readiness.views import webhooks
 
 # Stable URLs: weekly emails and chat messages link to them.
 dashboard = (
@@ -20,6 +21,11 @@ dashboard = (
         path("export/matrix.json", exports.export_matrix_json, name="export-matrix-json"),
         path("export/blockers.csv", exports.export_blockers_csv, name="export-blockers-csv"),
         path("export/trends.csv", exports.export_trends_csv, name="export-trends-csv"),
+        path("settings/email/", email_settings.email_settings, name="email-settings"),
+        path("settings/email/save/", email_settings.email_settings_save, name="email-settings-save"),
+        path("settings/email/subscribe/", email_settings.email_subscribe_other, name="email-subscribe-other"),
+        path("settings/email/<int:subscription_id>/unsubscribe/", email_settings.email_unsubscribe_other, name="email-unsubscribe-other"),
+        path("email/unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),
     ],
     "readiness",
 )
@@ -27,5 +33,6 @@ dashboard = (
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("webhooks/github/", webhooks.github_webhook, name="github-webhook"),  # set as the hook URL on GitHub
     path("", include(dashboard)),
 ]

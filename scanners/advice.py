@@ -1,22 +1,101 @@
-"""Ways out of a blocker. For now: the fix version (DESIGN.md vocabulary).
+"""Ways out of a blocker, in order of preference, and the upstream issue to file when only the
+package's maintainers can help.
 
-The fix version is the lowest release above the locked one whose verdict is ``wheel`` on every
-target of the repo where the package is installed. Pre-releases are only considered when the
-locked version is itself a pre-release, and releases whose files are all yanked are never
-suggested (pip would skip them for anything but an exact pin).
+For every (package, target) that is not ``wheel`` the advice is, best first:
+
+1. ``upgrade``: the fix version (DESIGN.md vocabulary): the lowest release above the locked one
+   whose verdict is ``wheel`` on every target of the repo where the package is installed
+   (Requires-Python honoured by :func:`scanners.analyser.decide`). Pre-releases are only
+   considered when the locked version is itself a pre-release, and releases whose files are
+   all yanked are never suggested (pip would skip them for anything but an exact pin).
+2. ``build`` (the image installs a compiler: slower builds, no blocker) or ``build-deps`` (what
+   to add to the image: the distribution's toolchain, Python headers and the libraries from
+   :mod:`scanners.build_deps`), for ``sdist`` verdicts.
+3. ``replace``: a known replacement from :mod:`scanners.replacements`.
+4. ``change-image``: a musl-only gap (the same release has a manylinux wheel): the glibc
+   variant of the same base image.
+5. ``upstream``: no release of the package has a wheel for the target.
+
+Everything here is pure: project files, targets and the image context come in as arguments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import quote, urlencode, urlsplit
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from scanners.analyser import decide
+from scanners.analyser import Verdict, decide
+from scanners.build_deps import build_packages
 from scanners.distributions import ProjectFiles
+from scanners.replacements import replacements_for
 from scanners.targets import Target
 
-__all__ = ["fix_version"]
+if TYPE_CHECKING:  # only a type: advice does not parse Dockerfiles
+    from scanners.dockerfile import ImageContext
+
+__all__ = [
+    "Advice",
+    "AdviceKind",
+    "MAX_ISSUE_URL",
+    "Tracker",
+    "UpstreamDraft",
+    "advise",
+    "draft_upstream_issue",
+    "find_tracker",
+    "fix_version",
+    "glibc_variant",
+    "missing_platform_tags",
+    "upgrade_advice",
+]
+
+AdviceKind = Literal["upgrade", "build", "build-deps", "replace", "change-image", "upstream"]
+
+MAX_ISSUE_URL = 6000
+"""Longest pre-filled "new issue" URL we emit: browsers and GitHub/GitLab front ends reject
+much longer ones (GitHub answers 414 above about 8 KB), so the body is cut to fit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """One way out for one package, with the targets it helps.
+
+    ``fix_version`` is set for ``upgrade``; ``major_jump`` says the upgrade crosses a major
+    version (no release of the locked major series would do). ``packages`` lists system
+    packages for ``build-deps``, ``replacement`` the requirement for ``replace``, ``image`` the
+    suggested base image for ``change-image``, ``platform_tags`` the missing wheel tags for
+    ``upstream``. ``source`` names the table row a ``build-deps``/``replace`` advice comes from.
+    """
+
+    kind: AdviceKind
+    title: str
+    detail: str
+    targets: tuple[str, ...] = ()
+    fix_version: str | None = None
+    major_jump: bool = False
+    packages: tuple[str, ...] = ()
+    replacement: str | None = None
+    image: str | None = None
+    platform_tags: tuple[str, ...] = ()
+    source: str = ""
+
+
+# --------------------------------------------------------------------------- 1. upgrade
+
+
+def _candidates(project: ProjectFiles, locked: Version):
+    for version in project.versions():
+        if version <= locked or (version.is_prerelease and not locked.is_prerelease):
+            continue
+        files = project.release(version)
+        if all(f.is_yanked for f in files):
+            continue
+        yield version, files
 
 
 def fix_version(project: ProjectFiles, locked_version: str, targets: Sequence[Target]) -> str | None:
@@ -31,12 +110,313 @@ def fix_version(project: ProjectFiles, locked_version: str, targets: Sequence[Ta
         return None
     if not targets:
         return None
-    for version in project.versions():
-        if version <= locked or (version.is_prerelease and not locked.is_prerelease):
-            continue
-        files = project.release(version)
-        if all(f.is_yanked for f in files):
-            continue
+    for version, files in _candidates(project, locked):
         if all(decide(files, target).status == "wheel" for target in targets):
             return str(version)
     return None
+
+
+def upgrade_advice(project: ProjectFiles, locked_version: str, targets: Sequence[Target]) -> Advice | None:
+    """:func:`fix_version` as advice, saying whether it is a major-version jump.
+
+    The fix version is the *lowest* release that works, so when it crosses a major version no
+    release of the locked series would do; the detail says so, because a major upgrade is a
+    project of its own and a manager needs to know before assigning it.
+    """
+    fix = fix_version(project, locked_version, targets)
+    if fix is None:
+        return None
+    locked, new = Version(locked_version), Version(fix)
+    jump = new.major > locked.major
+    ids = tuple(t.id for t in targets)
+    if jump:
+        detail = (f"{fix} is the first release with a wheel on {', '.join(ids)}; it is a major-version jump "
+                  f"from {locked_version}: no {locked.major}.x release has one, so expect API changes")
+    else:
+        detail = f"{fix} is the first release with a wheel on {', '.join(ids)}, in the same {locked.major}.x series"
+    return Advice("upgrade", f"upgrade to {fix}" + (" (major version)" if jump else ""), detail,
+                  targets=ids, fix_version=fix, major_jump=jump)
+
+
+# --------------------------------------------------------------------------- 4. image
+
+
+_PYTHON_ALPINE = re.compile(r"^(?P<repo>(?:.+/)?python):(?P<ver>[\w.]*?)-?alpine[\d.]*$")
+_ALPINE = re.compile(r"^(?P<repo>(?:.+/)?alpine)(?::[\w.]+)?$")
+
+
+def glibc_variant(base_image: str | None) -> str | None:
+    """The glibc image closest to a musl one: ``python:3.12-alpine3.20`` -> ``python:3.12-slim``.
+
+    ``alpine:3.20`` becomes ``debian:bookworm-slim`` (its Python then comes from apt); any
+    other image gives ``None`` (we do not guess).
+    """
+    if not base_image:
+        return None
+    ref = base_image.split("@", 1)[0]
+    m = _PYTHON_ALPINE.match(ref)
+    if m:
+        version = m.group("ver").rstrip("-")
+        return f"{m.group('repo')}:{version + '-' if version else ''}slim"
+    if _ALPINE.match(ref):
+        return "debian:bookworm-slim"
+    return None
+
+
+def _glibc_twin(target: Target) -> Target:
+    return Target(platform=target.platform, python=target.python, libc="glibc", libc_version="2.36",
+                  origin=target.origin, id=target.id)
+
+
+# --------------------------------------------------------------------------- 5. upstream
+
+
+def missing_platform_tags(targets: Sequence[Target]) -> tuple[str, ...]:
+    """The platform tags a maintainer should build for ``targets``, sorted.
+
+    manylinux_2_17 (manylinux2014) is what cibuildwheel builds by default and installs on every
+    glibc image of the last decade; musllinux_1_2 on every Alpine since 3.13. Asking for the
+    target's exact glibc would ask for a wheel that older images could not use.
+    """
+    tags = set()
+    for t in targets:
+        if t.libc == "glibc":
+            tags.add(f"manylinux_2_17_{t.arch}")
+        else:
+            tags.add(f"musllinux_{t.libc_version.replace('.', '_')}_{t.arch}")
+    return tuple(sorted(tags))
+
+
+def _no_release_has_wheel(project: ProjectFiles | None, target: Target) -> bool:
+    if project is None:
+        return True
+    return not any(decide(project.release(v), target).status == "wheel" for v in project.versions())
+
+
+# --------------------------------------------------------------------------- all advice
+
+
+def advise(
+    project: ProjectFiles | None,
+    *,
+    name: str,
+    version: str,
+    verdicts: Mapping[str, Verdict],
+    targets: Sequence[Target],
+    image: ImageContext | None = None,
+) -> tuple[Advice, ...]:
+    """Every way out for one locked package, best first; empty when it is ``wheel`` everywhere.
+
+    ``verdicts`` are by target id; targets whose verdict is ``n/a`` are ignored. ``project`` is
+    the index's full file list (``None`` when the index had no answer: only advice that needs
+    no release list is given). ``image`` is the repo's primary image context.
+    """
+    applicable = [t for t in targets if t.id in verdicts and verdicts[t.id].status != "n/a"]
+    failing = [t for t in applicable if verdicts[t.id].status in ("sdist", "none")]
+    if not failing:
+        return ()
+    out: list[Advice] = []
+    if project is not None:
+        upgrade = upgrade_advice(project, version, applicable)
+        if upgrade is not None:
+            out.append(upgrade)
+
+    sdist = [t for t in failing if verdicts[t.id].status == "sdist"]
+    if sdist:
+        ids = tuple(t.id for t in sdist)
+        if image is not None and image.installs_compiler:
+            out.append(Advice("build", "builds from source", f"{image.path} installs a compiler, so pip builds "
+                              f"{name} from its sdist on {', '.join(ids)}: slower builds, but not a blocker", targets=ids))
+        else:
+            manager = "apk" if any(t.libc == "musl" for t in sdist) else "apt"
+            packages, deps = build_packages(name, package_manager=manager)
+            command = "apk add --no-cache" if manager == "apk" else "apt-get install -y --no-install-recommends"
+            extra = f"; it also needs {deps.note}" if deps is not None and deps.note else ""
+            where = image.path if image is not None else "the image"
+            out.append(Advice("build-deps", f"add {' '.join(packages)} to the image",
+                              f"{where} has no C compiler, so building {name} from source fails; add "
+                              f"`{command} {' '.join(packages)}` before the pip install{extra}",
+                              targets=ids, packages=packages, source=deps.source if deps else ""))
+
+    for r in replacements_for(name):
+        out.append(Advice("replace", f"replace with {r.replacement}", r.why,
+                          targets=tuple(t.id for t in failing), replacement=r.replacement, source=r.source))
+
+    musl = [t for t in failing if t.libc == "musl"]
+    if musl and project is not None:
+        files = project.release(version)
+        glibc_ok = [t for t in musl if decide(files, _glibc_twin(t)).status == "wheel"]
+        if glibc_ok:
+            base = image.base_image if image is not None else None
+            variant = glibc_variant(base)
+            ids = tuple(t.id for t in glibc_ok)
+            title = f"change the image to {variant}" if variant else "change the image to a glibc one"
+            out.append(Advice("change-image", title,
+                              f"{name}=={version} has manylinux wheels but no musllinux wheel for {', '.join(ids)}: "
+                              f"a glibc base image{f' ({variant} instead of {base})' if variant else ''} installs it from a wheel",
+                              targets=ids, image=variant))
+
+    upstream = [t for t in failing if _no_release_has_wheel(project, t)]
+    if upstream:
+        tags = missing_platform_tags(upstream)
+        out.append(Advice("upstream", f"ask upstream for {', '.join(tags)} wheels",
+                          f"no release of {name} has a wheel for {', '.join(t.describe() for t in upstream)}",
+                          targets=tuple(t.id for t in upstream), platform_tags=tags))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- upstream issue drafts
+
+
+@dataclass(frozen=True, slots=True)
+class Tracker:
+    """A project's issue tracker on GitHub or GitLab: ``repo_url`` is ``https://github.com/o/r``."""
+
+    host: Literal["github", "gitlab"]
+    repo_url: str
+
+    def new_issue_url(self, title: str, body: str, *, limit: int = MAX_ISSUE_URL) -> str:
+        """A "new issue" link pre-filled with ``title`` and ``body``, cut to ``limit`` characters.
+
+        The body is shortened (with a note) rather than the URL truncated, because a URL cut in
+        the middle of a percent escape is rejected by the tracker.
+        """
+        if self.host == "github":
+            base, keys = f"{self.repo_url}/issues/new?", ("title", "body")
+        else:
+            base, keys = f"{self.repo_url}/-/issues/new?", ("issue[title]", "issue[description]")
+        title = title[:200]
+        cut = body
+        while True:
+            url = base + urlencode({keys[0]: title, keys[1]: cut}, quote_via=quote)
+            if len(url) <= limit or not cut:
+                return url
+            # Percent-encoding grows text up to ninefold: shrink in proportion, then retry.
+            keep = max(0, int(len(cut) * limit / len(url)) - 40)
+            cut = body[:keep].rstrip() + "\n\n(shortened: see the full draft on the dashboard)" if keep else ""
+
+    def search_url(self, terms: str) -> str:
+        """Existing issues that mention ``terms`` (e.g. ``aarch64 wheel``)."""
+        if self.host == "github":
+            return f"{self.repo_url}/issues?" + urlencode({"q": f"is:issue {terms}"}, quote_via=quote)
+        return f"{self.repo_url}/-/issues?" + urlencode({"search": terms}, quote_via=quote)
+
+
+_TRACKER_LABELS = ("issues", "issue tracker", "bug tracker", "bugs", "tracker", "source", "source code",
+                   "repository", "code", "github", "gitlab", "homepage", "home", "home page")
+
+
+def find_tracker(project_urls: Sequence[tuple[str, str]], home_page: str | None = None) -> Tracker | None:
+    """The GitHub/GitLab repository of a project, from its core metadata's Project-URL entries.
+
+    Labels are tried in this order: Issues/Bug Tracker, then Source/Repository, then Homepage
+    (and the legacy Home-page field): a tracker label is the most specific, a home page may be
+    a documentation site. Labels are compared normalised (case, spaces, dashes), as PEP 753 says.
+    """
+    def norm(label: str) -> str:
+        return re.sub(r"[\s_\-.:]+", " ", label).strip().lower()
+
+    ranked = sorted(
+        ((_TRACKER_LABELS.index(norm(label)) if norm(label) in _TRACKER_LABELS else len(_TRACKER_LABELS), url)
+         for label, url in project_urls),
+        key=lambda p: p[0],
+    )
+    urls = [url for _, url in ranked] + ([home_page] if home_page else [])
+    for url in urls:
+        tracker = _tracker_from_url(url)
+        if tracker is not None:
+            return tracker
+    return None
+
+
+def _tracker_from_url(url: str) -> Tracker | None:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    segments = [s for s in parts.path.split("/") if s]
+    if host == "github.com" and len(segments) >= 2:
+        return Tracker("github", f"https://github.com/{segments[0]}/{segments[1].removesuffix('.git')}")
+    if host == "gitlab.com" and len(segments) >= 2:
+        # GitLab groups nest: the project path ends before "/-/" or a tracker word.
+        path = []
+        for s in segments:
+            if s == "-" or (path and s in ("issues", "tree", "blob", "merge_requests", "wikis")):
+                break
+            path.append(s)
+        if len(path) >= 2:
+            return Tracker("gitlab", "https://gitlab.com/" + "/".join(p.removesuffix(".git") for p in path))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamDraft:
+    """A drafted upstream issue; the links are empty when no tracker is known."""
+
+    package: str
+    title: str
+    body: str
+    platform_tags: tuple[str, ...]
+    pythons: tuple[str, ...]
+    repos_blocked: int
+    tracker: Tracker | None
+    new_issue_url: str
+    search_url: str
+
+
+def _python_key(p: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in p.split(".") if x.isdigit())
+
+
+def draft_upstream_issue(
+    *,
+    package: str,
+    platform_tags: Sequence[str],
+    pythons: Sequence[str],
+    repos_blocked: int,
+    versions: Sequence[str] = (),
+    project_urls: Sequence[tuple[str, str]] = (),
+    home_page: str | None = None,
+) -> UpstreamDraft:
+    """The issue to file with ``package``'s maintainers asking for wheels on ``platform_tags``.
+
+    ``repos_blocked`` is a count: internal repository names never leave the organisation.
+    """
+    name = canonicalize_name(package)
+    tags = tuple(sorted(set(platform_tags)))
+    pys = tuple(sorted(set(pythons), key=_python_key))
+    arch_words = " and ".join(sorted({"aarch64" if "aarch64" in t else ("x86_64" if "x86_64" in t else t) for t in tags}))
+    title = f"Wheels for {arch_words} Linux ({', '.join(tags)})"
+    cp = ", ".join(f"CPython {p} (`cp{p.replace('.', '')}`)" for p in pys) or "the supported CPython versions"
+    lines = [
+        f"Hello, and thank you for {name}!",
+        "",
+        f"{name} publishes no wheel that installs on these platforms, so `pip install {name}` "
+        "has to build it from source (or fails when no sdist matches):",
+        "",
+        *(f"- `{t}`" for t in tags),
+        "",
+        f"Python versions we need: {cp}.",
+        "",
+        f"This currently blocks {repos_blocked} of our services from building on "
+        f"{'arm64 (e.g. AWS Graviton, Apple Silicon under Docker)' if 'aarch64' in ' '.join(tags) else 'these platforms'}.",
+    ]
+    if versions:
+        lines += ["", f"Versions we use: {', '.join(sorted(set(versions), key=str))}."]
+    lines += [
+        "",
+        "How such wheels can be built:",
+        "- [cibuildwheel](https://cibuildwheel.pypa.io/) builds manylinux and musllinux wheels; "
+        "on GitHub Actions the `ubuntu-24.04-arm` runners build aarch64 natively and quickly.",
+        "- Without arm64 runners, cibuildwheel can cross-build under QEMU "
+        "(`docker/setup-qemu-action` and `CIBW_ARCHS_LINUX: aarch64`), slower but no new infrastructure.",
+        "- `musllinux_*` wheels come from the same cibuildwheel run (they are built by default).",
+        "",
+        "Would you accept a pull request adding this to the release workflow?",
+    ]
+    body = "\n".join(lines)
+    tracker = find_tracker(project_urls, home_page)
+    new_issue = tracker.new_issue_url(title, body) if tracker else ""
+    search = tracker.search_url(f"{'aarch64' if 'aarch64' in arch_words else arch_words} wheel") if tracker else ""
+    return UpstreamDraft(name, title, body, tags, pys, repos_blocked, tracker, new_issue, search)

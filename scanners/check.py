@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from scanners.advice import fix_version
+from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
 from scanners.analyser import Verdict, analyse_package
 from scanners.distributions import ProjectFiles
 from scanners.dockerfile import DockerfileError, Finding, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
@@ -73,6 +74,10 @@ class PackageResult:
     package: LockedPackage
     verdicts: Mapping[str, Verdict]  # by target id
     fix_version: str | None = None
+    direct: bool | None = None
+    """From the lockfile, else the project's manifest, else the graph's roots; ``None``: cannot tell."""
+    via: tuple[tuple[str, ...], ...] | None = None
+    """Chains from a direct dependency down to this package's parent, shortest first (``()``: direct)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +108,9 @@ class CheckReport:
 
 
 def is_relevant_path(path: str) -> bool:
-    """The files a scan reads from a repository: lockfiles and Dockerfiles."""
-    return detect_format(path) is not None or is_dockerfile(path)
+    """The files a scan reads from a repository: lockfiles, Dockerfiles and the manifests that say
+    which packages are direct (``pyproject.toml``, ``Pipfile``)."""
+    return detect_format(path) is not None or is_dockerfile(path) or posixpath.basename(path) in MANIFEST_NAMES
 
 
 def resolve_targets(
@@ -165,7 +171,13 @@ def check_snapshot(
     problems: list[str] = [f"{s.path}: skipped: {s.reason}" for s in snapshot.skipped]
     parsed: list[ParsedLockfile] = []
     images: list[ImageContext] = []
+    manifests: dict[str, set[str]] = {}  # directory -> direct names
     for repo_file in snapshot.files:
+        if posixpath.basename(repo_file.path) in MANIFEST_NAMES:
+            names = manifest_direct_names(repo_file.path, repo_file.text)
+            if names:
+                manifests.setdefault(posixpath.dirname(repo_file.path), set()).update(names)
+            continue
         fmt = detect_format(repo_file.path)
         if fmt is not None:
             try:
@@ -193,6 +205,7 @@ def check_snapshot(
     needs_index = sorted({p.name for p in packages if p.source == "index" and p.version and p.files is None})
     projects, index_errors = _fetch(index, needs_index, progress)
 
+    graphs = _graphs(parsed, manifests)
     results: list[PackageResult] = []
     for package in packages:
         project = projects.get(package.name)
@@ -202,7 +215,11 @@ def check_snapshot(
             t.id: analyse_package(package, t, files=package.files if package.files is not None else release, index_error=error)
             for t in targets
         }
-        results.append(PackageResult(package, verdicts))
+        graph = graphs.get(package.lockfile)
+        direct = package.direct if package.direct is not None else (graph.is_direct(package.name) if graph else None)
+        chains = graph.chains(package.name) if graph is not None else None
+        via = tuple(chains) if chains is not None else (() if direct else None)
+        results.append(PackageResult(package, verdicts, direct=direct, via=via))
 
     # Fix versions need the index's full release list, also for packages whose lockfile gave the files.
     needs_fix = [r for r in results if r.package.version and any(v.status in ("sdist", "none") for v in r.verdicts.values())]
@@ -244,6 +261,23 @@ def check_snapshot(
     )
 
 
+def _graphs(parsed: Sequence[ParsedLockfile], manifests: Mapping[str, set[str]]) -> dict[str, DependencyGraph]:
+    """One dependency graph per lockfile path; a lockfile silent on what is direct borrows its
+    directory's manifest (poetry.lock, pdm.lock and Pipfile.lock record no such thing)."""
+    graphs: dict[str, DependencyGraph] = {}
+    for lockfile in parsed:
+        by_file: dict[str, list[LockedPackage]] = {}
+        for p in lockfile.packages:
+            by_file.setdefault(p.lockfile, []).append(p)
+        for path, packages in by_file.items():
+            if path in graphs:
+                continue
+            says_direct = any(p.direct is not None for p in packages)
+            manifest = manifests.get(posixpath.dirname(path))
+            graphs[path] = lockfile_graph(packages, direct_names=None if says_direct or manifest is None else manifest)
+    return graphs
+
+
 def _unique_packages(parsed: Sequence[ParsedLockfile]) -> list[LockedPackage]:
     """Each (lockfile, line, name) once: a file pulled in with ``-r`` is also scanned on its own."""
     seen: set[tuple] = set()
@@ -282,7 +316,7 @@ def _with_fix(result: PackageResult, projects: Mapping[str, ProjectFiles], targe
     key = (result.package.name, result.package.version, applicable)
     if key not in cache:
         cache[key] = fix_version(project, result.package.version, applicable)
-    return PackageResult(result.package, result.verdicts, cache[key])
+    return PackageResult(result.package, result.verdicts, cache[key], result.direct, result.via)
 
 
 def _dedupe(findings: Sequence[Finding]) -> list[Finding]:

@@ -36,6 +36,8 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
                 "name": r.package.name,
                 "version": r.package.version,
                 "lockfile": r.package.lockfile,
+                "direct": r.direct,
+                "via": [list(chain) for chain in r.via] if r.via is not None else None,
                 "results": {
                     target_id: {
                         "status": v.status,
@@ -107,6 +109,8 @@ def render_table(report: CheckReport, *, colour: bool = False) -> str:
             note = worst.file or worst.reason
             if r.fix_version:
                 note += f"  → upgrade to {r.fix_version}"
+            if r.via:
+                note += f"  (via {' → '.join(r.via[0])})"
         rows.append((r.package.name, r.package.version or "-", statuses, note))
     widths = [max([len(header[0])] + [len(r[0]) for r in rows]), max([len(header[1])] + [len(r[1]) for r in rows])]
     col = max([len(i) for i in ids] + [11])

@@ -1,8 +1,10 @@
 """Models: fields, constraints and small derived properties only; behaviour lives in services."""
 
 from readiness.models.index import IndexPage
+from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team
 from readiness.models.rollups import Rollup
 from readiness.models.scans import Scan, ScanFile, ScanFinding, Verdict
+from readiness.models.webhooks import WebhookDelivery
 
-__all__ = ["IndexPage", "Repo", "Rollup", "Scan", "ScanFile", "ScanFinding", "Team", "Verdict"]
+__all__ = ["IndexPage", "Repo", "Rollup", "Scan", "ScanFile", "ScanFinding", "Subscription", "Team", "Verdict", "WebhookDelivery", "WeeklyReport"]

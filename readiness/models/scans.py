@@ -119,6 +119,9 @@ class Verdict(models.Model):
     fix_version = models.CharField(max_length=100, blank=True)
     lockfile = models.CharField(max_length=500, blank=True)
     direct = models.BooleanField(null=True)
+    via = models.JSONField(
+        null=True, blank=True, help_text="chains from a direct dependency to this package's parent, shortest first"
+    )
     reason = models.TextField(blank=True)
 
     class Meta:

@@ -68,15 +68,16 @@ def matrix_documents(repos: Sequence[Repo]) -> list[dict]:
     rows = (
         Verdict.objects.filter(scan_id__in=by_result)
         .order_by("scan_id", "package", "version", "lockfile", "target")
-        .values_list("scan_id", "package", "version", "lockfile", "target", "status", "file", "fix_version", "pure", "reason")
+        .values_list("scan_id", "package", "version", "lockfile", "target", "status", "file", "fix_version", "pure", "reason", "direct", "via")
         .iterator(chunk_size=5000)
     )
-    for scan_id, package, version, lockfile, target, status, file, fix, pure, reason in rows:
+    for scan_id, package, version, lockfile, target, status, file, fix, pure, reason, direct, via in rows:
         repo_id = by_result[scan_id]
         entry = packages[repo_id].get((package, version, lockfile))
         if entry is None:
             entry = packages[repo_id][(package, version, lockfile)] = {
-                "name": package, "version": version or None, "lockfile": lockfile, "results": {}
+                "name": package, "version": version or None, "lockfile": lockfile, "direct": direct,
+                "via": via if via is not None else ([] if direct else None), "results": {}
             }
             docs[repo_id]["packages"].append(entry)
         entry["results"][target] = {"status": status, "file": file or None, "fix_version": fix or None, "pure": pure, "reason": reason}

@@ -38,6 +38,7 @@ class MatrixRow:
     lockfile: str
     direct: bool | None
     cells: tuple[Cell | None, ...]  # in the order of RepoPage.targets
+    via: tuple[str, ...] = ()  # the shortest chain from a direct dependency, for transitive packages
 
     @property
     def fix_version(self) -> str:
@@ -125,18 +126,24 @@ def repo_page(*, name: str) -> RepoPage | None:
         result_id = scan.result_scan_id
         cells: dict[tuple[str, str, str], dict[str, Cell]] = defaultdict(dict)
         direct: dict[tuple[str, str, str], bool | None] = {}
+        via: dict[tuple[str, str, str], tuple[str, ...]] = {}
         seen_targets: set[str] = {t["id"] for t in scan.targets if isinstance(t, dict) and "id" in t}
         rows = Verdict.objects.filter(scan_id=result_id).values_list(
-            "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure"
+            "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure", "via"
         )
-        for package, version, lockfile, is_direct, target, status, file, fix, reason, pure in rows:
+        for package, version, lockfile, is_direct, target, status, file, fix, reason, pure, chains in rows:
             key = (package, version, lockfile)
             cells[key][target] = Cell(status=status, file=file, fix_version=fix, reason=reason, pure=pure)
             direct[key] = is_direct
+            if chains:
+                via[key] = tuple(chains[0])
             seen_targets.add(target)
         targets = tuple(sorted(seen_targets))
         matrix = [
-            MatrixRow(package=p, version=v, lockfile=lf, direct=direct[(p, v, lf)], cells=tuple(by_target.get(t) for t in targets))
+            MatrixRow(
+                package=p, version=v, lockfile=lf, direct=direct[(p, v, lf)],
+                cells=tuple(by_target.get(t) for t in targets), via=via.get((p, v, lf), ()),
+            )
             for (p, v, lf), by_target in cells.items()
         ]
         matrix.sort(key=lambda r: (_STATUS_ORDER[r.worst], r.package, r.version, r.lockfile))

@@ -52,8 +52,12 @@ class TransientScanError(Exception):
     """A failure that may go away (network, git server): the task retries with backoff."""
 
 
-def scan_request(*, repo: Repo, trigger: str, ref: str = "") -> Scan:
-    """Queue a scan of ``repo``; if one is already queued, that one is returned (no second scan)."""
+def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | None = None) -> Scan:
+    """Queue a scan of ``repo``; if one is already queued, that one is returned (no second scan).
+
+    ``countdown``: seconds the task waits before it runs. Webhooks use it so that a burst of
+    pushes finds this scan still queued and collapses into it.
+    """
     from readiness.tasks import scan_repository as scan_repository_task
 
     # The queued scan that made our insert fail may be claimed before we read it: then the
@@ -68,7 +72,7 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "") -> Scan:
                 if existing is not None:
                     return existing
                 continue
-            transaction.on_commit(lambda: scan_repository_task.delay(scan.id))
+            transaction.on_commit(lambda: scan_repository_task.apply_async((scan.id,), countdown=countdown))
             return scan
     raise ScanBusy(f"could not queue a scan of {repo.name}: scans of it keep being queued and claimed")
 
@@ -331,7 +335,8 @@ def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
                 pure=v.pure,
                 fix_version=(result.fix_version or "") if v.status not in ("wheel", "n/a") else "",
                 lockfile=p.lockfile,
-                direct=p.direct,
+                direct=result.direct,
+                via=[list(c) for c in result.via[:5]] if result.via else None,
                 reason=v.reason,
             )
 

@@ -100,11 +100,12 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def _metadata_text(name: str, version: str, requires_python: str | None) -> str:
+def _metadata_text(name: str, version: str, requires_python: str | None, extra: tuple[str, ...] = ()) -> str:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
              "Summary: synthesised by the fixture index"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
+    lines.extend(extra)  # e.g. "Project-URL: Issues, https://github.test/o/r/issues" (a file's "x-metadata")
     return "\n".join(lines) + "\n"
 
 
@@ -119,16 +120,17 @@ def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
-def _wheel(filename: str, project: str, requires_python: str | None) -> tuple[bytes, bytes]:
+def _wheel(filename: str, project: str, requires_python: str | None, extra: tuple[str, ...] = (),
+           more: tuple[tuple[str, bytes], ...] = ()) -> tuple[bytes, bytes]:
     name_part, version_part = filename.split("-")[:2]
     _name, _version, _build, tags = parse_wheel_filename(filename)
     dist_info = f"{name_part}-{version_part}.dist-info"
-    metadata = _metadata_text(project, version_part, requires_python).encode()
+    metadata = _metadata_text(project, version_part, requires_python, extra).encode()
     pure = all(t.abi == "none" and t.platform == "any" for t in tags)
     wheel = ("Wheel-Version: 1.0\nGenerator: fixture-index\n"
              f"Root-Is-Purelib: {'true' if pure else 'false'}\n"
              + "".join(f"Tag: {t}\n" for t in sorted(str(t) for t in tags))).encode()
-    members = [(f"{dist_info}/METADATA", metadata), (f"{dist_info}/WHEEL", wheel)]
+    members = [*more, (f"{dist_info}/METADATA", metadata), (f"{dist_info}/WHEEL", wheel)]
     record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members) + f"{dist_info}/RECORD,,\n"
     members.append((f"{dist_info}/RECORD", record.encode()))
     return _zip_bytes(members), metadata
@@ -209,10 +211,17 @@ def _sdist(filename: str, project: str, requires_python: str | None) -> tuple[by
 
 
 @lru_cache(maxsize=4096)
-def synthesise_file(filename: str, project: str, requires_python: str | None) -> tuple[bytes, bytes]:
-    """``(file bytes, core metadata bytes)`` for one listed file; deterministic."""
+def synthesise_file(filename: str, project: str, requires_python: str | None,
+                    metadata_extra: tuple[str, ...] = (),
+                    members: tuple[tuple[str, bytes], ...] = ()) -> tuple[bytes, bytes]:
+    """``(file bytes, core metadata bytes)`` for one listed file; deterministic.
+
+    ``metadata_extra`` adds core-metadata lines (``Project-URL: …``) and ``members`` adds files to
+    a wheel (a native ``.so`` in a wheel tagged pure): a file dict's ``x-metadata`` and
+    ``x-members`` keys, see :meth:`FixtureIndexServer.add_project`.
+    """
     if filename.endswith(".whl"):
-        return _wheel(filename, project, requires_python)
+        return _wheel(filename, project, requires_python, metadata_extra, members)
     if filename.endswith((".tar.gz", ".zip", ".tgz", ".tar.bz2")):
         return _sdist(filename, project, requires_python)
     data = f"placeholder for {filename}\n".encode()
@@ -372,6 +381,8 @@ class FixtureIndexServer:
         Only ``filename`` is required; ``url`` defaults to the file under ``/files/``,
         ``yanked`` to ``False``; ``requires-python`` is copied into synthesised metadata.
         Replacing a project changes its ETag and Last-Modified, like a new upload would.
+        Test-only keys (never served): ``x-metadata``, a list of extra core-metadata lines, and
+        ``x-members``, a list of ``[arcname, bytes]`` added to a synthesised wheel.
         """
         norm = []
         for f in files:
@@ -467,13 +478,15 @@ class FixtureIndexServer:
         with self._lock:
             canonical, entry = self._files[filename]
             project = self._projects[canonical].name
-        return synthesise_file(filename, project, entry.get("requires-python"))
+        return synthesise_file(filename, project, entry.get("requires-python"), *_extras(entry))
 
     def _served_page(self, project: _Project) -> dict[str, Any]:
         page = copy.deepcopy(project.page)
         files_url = self.files_url
         for f in page["files"]:
-            data, metadata = synthesise_file(f["filename"], project.name, f.get("requires-python"))
+            data, metadata = synthesise_file(f["filename"], project.name, f.get("requires-python"), *_extras(f))
+            f.pop("x-metadata", None)
+            f.pop("x-members", None)
             f["url"] = f["url"].replace(FILES_PLACEHOLDER, files_url)
             f["hashes"] = {"sha256": hashlib.sha256(data).hexdigest()}
             f["size"] = len(data)
@@ -486,6 +499,13 @@ class FixtureIndexServer:
                 f.pop("data-dist-info-metadata", None)
         page["meta"] = {"api-version": "1.1", **{k: v for k, v in page.get("meta", {}).items() if k != "api-version"}}
         return page
+
+
+def _extras(entry: dict[str, Any]) -> tuple[tuple[str, ...], tuple[tuple[str, bytes], ...]]:
+    """A file dict's test-only ``x-metadata`` / ``x-members``, hashable for ``synthesise_file``'s cache."""
+    metadata = tuple(entry.get("x-metadata", ()))
+    members = tuple((str(name), bytes(data)) for name, data in entry.get("x-members", ()))
+    return metadata, members
 
 
 def _versions(files: list[dict[str, Any]]) -> list[str]:

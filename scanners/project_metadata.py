@@ -1,0 +1,109 @@
+"""A project's own URLs (issue tracker, source, home page), from the index's core metadata.
+
+PEP 658/714 let an index serve a release file's ``METADATA`` next to it as ``<file>.metadata``,
+advertised in the Simple API as ``core-metadata`` (``data-core-metadata`` / the older
+``data-dist-info-metadata`` in HTML). Reading that small file costs one request and no wheel
+download. Fetching (:func:`fetch_project_metadata`) and parsing (:func:`parse_core_metadata`)
+are separate; callers cache the answer per package (the dashboard keeps it in the database).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import logging
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import httpx
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from pypi_simple import DistributionPackage, ProjectPage
+
+from scanners.index import ACCEPT
+
+__all__ = ["ProjectMetadata", "fetch_project_metadata", "parse_core_metadata"]
+
+_log = logging.getLogger(__name__)
+_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectMetadata:
+    """What a project says about itself in its newest release's core metadata.
+
+    ``project_urls`` are ``(label, url)`` pairs in file order; ``error`` is a one-line reason
+    when nothing could be read (then the other fields are empty).
+    """
+
+    name: str
+    version: str = ""
+    project_urls: tuple[tuple[str, str], ...] = ()
+    home_page: str = ""
+    error: str = ""
+
+
+def parse_core_metadata(data: bytes) -> tuple[tuple[tuple[str, str], ...], str]:
+    """``(Project-URL pairs, Home-page)`` from a METADATA file (RFC 822 headers; pure).
+
+    A ``Project-URL`` without a comma is kept with an empty label; bad bytes are replaced
+    rather than raising, because one odd file must not stop advice for the others.
+    """
+    message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
+    urls = []
+    for value in message.get_all("Project-URL") or ():
+        label, sep, url = str(value).partition(",")
+        if not sep:
+            label, url = "", label
+        if url.strip():
+            urls.append((label.strip(), url.strip()))
+    home = str(message.get("Home-page") or "").strip()
+    if home.upper() == "UNKNOWN":
+        home = ""
+    return tuple(urls), home
+
+
+def _version(p: DistributionPackage) -> Version | None:
+    try:
+        return Version(p.version) if p.version else None
+    except InvalidVersion:
+        return None
+
+
+def _newest_with_metadata(page: ProjectPage) -> DistributionPackage | None:
+    """The newest non-yanked release's file with metadata; final releases before pre-releases, wheels first."""
+    candidates = [p for p in page.packages if p.has_metadata and not p.is_yanked and _version(p) is not None]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: (not _version(p).is_prerelease, _version(p), p.package_type == "wheel"))
+
+
+def fetch_project_metadata(name: str, *, index_url: str, http: httpx.Client, timeout: float = 30.0) -> ProjectMetadata:
+    """Read ``name``'s project page, then the core metadata of its newest release's file.
+
+    Two requests. Never raises for HTTP or network trouble: the reason is in ``error``.
+    """
+    canonical = canonicalize_name(name)
+    page_url = urljoin(index_url if index_url.endswith("/") else index_url + "/", f"{canonical}/")
+    try:
+        response = http.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout, follow_redirects=True)
+        if response.status_code != 200:
+            return ProjectMetadata(canonical, error=f"{page_url} answered HTTP {response.status_code}")
+        media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media == _JSON:
+            page = ProjectPage.from_json_data(json.loads(response.content), base_url=str(response.url))
+        else:
+            page = ProjectPage.from_html(canonical, response.content, base_url=str(response.url))
+        chosen = _newest_with_metadata(page)
+        if chosen is None:
+            return ProjectMetadata(canonical, error="the index serves no core metadata for this project")
+        meta = http.get(chosen.metadata_url, timeout=timeout, follow_redirects=True)
+        if meta.status_code != 200:
+            return ProjectMetadata(canonical, error=f"{chosen.filename}.metadata answered HTTP {meta.status_code}")
+    except (httpx.HTTPError, OSError) as exc:
+        return ProjectMetadata(canonical, error=f"cannot read the metadata of {canonical}: {type(exc).__name__}: {exc}".splitlines()[0])
+    except Exception as exc:  # noqa: BLE001 - a malformed page (pydantic, JSON) is an answer, not a crash
+        return ProjectMetadata(canonical, error=f"malformed project page for {canonical}: {exc}".splitlines()[0])
+    urls, home = parse_core_metadata(meta.content)
+    return ProjectMetadata(canonical, str(_version(chosen)), urls, home)
