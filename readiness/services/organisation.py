@@ -1,39 +1,101 @@
-"""Organisation-wide scans: warm the index once, then one scan per enabled repo."""
+"""Organisation-wide scans: warm the index once, settle unchanged repos at once, queue the rest."""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from readiness import engine
-from readiness.models import Repo, Scan, Verdict
-from readiness.services.scans import scan_request
+from readiness.models import IndexPage, Repo, Scan, Verdict
+from readiness.services.scans import clone_url, scan_request, scans_record_unchanged
+from scanners import ANALYSER_VERSION
+from scanners.git import GitError, head_commit
 
 log = logging.getLogger(__name__)
 
+HEAD_CHECK_THREADS = 8
+
 
 def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = None) -> list[Scan]:
-    """Queue a scan of every enabled repo (or of ``repos``), after warming the index cache.
+    """Scan every enabled repo (or ``repos``): warm the index, record unchanged repos, queue the others.
 
     Warming fetches every distinct package the repos locked at their latest scan, once: a
     package used by 800 repos then costs one index request, not 800. Packages new since then
     are still fetched once each, because the shared PostgreSQL cache serialises fetches of
-    the same package across workers.
+    the same package across workers. A repo whose head has not moved and whose packages'
+    index pages have not changed is recorded as checked-and-unchanged here, without a task:
+    on a quiet night that is most of the organisation.
     """
     targets = list(repos) if repos is not None else list(Repo.objects.filter(enabled=True))
-    names = organisation_packages(repo_ids=[r.pk for r in targets])
+    latest = {
+        s.repo_id: s
+        for s in Scan.objects.filter(id__in=[r.latest_scan_id for r in targets if r.latest_scan_id])
+    }
+    packages = _packages_by_result({s.result_scan_id for s in latest.values()})
+    names = sorted(set().union(*packages.values())) if packages else []
     if names:
         with engine.shared_index_client() as index:
             index.refresh(names)
-    return [scan_request(repo=repo, trigger=trigger) for repo in targets]
+            changed_at = dict(
+                IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")
+            )
+    else:
+        changed_at = {}
+
+    candidates = [
+        latest[r.pk]
+        for r in targets
+        if r.pk in latest and _answer_still_good(latest[r.pk], packages.get(latest[r.pk].result_scan_id, ()), changed_at)
+    ]
+    unchanged = _heads_unmoved(candidates, {r.pk: r for r in targets})
+    scans = scans_record_unchanged(previous=unchanged, trigger=trigger) if unchanged else []
+    settled = {s.repo_id for s in unchanged}
+    scans.extend(scan_request(repo=repo, trigger=trigger) for repo in targets if repo.pk not in settled)
+    return scans
 
 
 def organisation_packages(*, repo_ids: list[int]) -> list[str]:
     """Distinct package names locked by the latest finished scans of ``repo_ids``."""
-    result_ids = set()
-    for scan_id, results_from in Repo.objects.filter(id__in=repo_ids, latest_scan__isnull=False).values_list(
-        "latest_scan_id", "latest_scan__results_from_id"
-    ):
-        result_ids.add(results_from or scan_id)
-    if not result_ids:
+    result_ids = {
+        results_from or scan_id
+        for scan_id, results_from in Repo.objects.filter(id__in=repo_ids, latest_scan__isnull=False).values_list(
+            "latest_scan_id", "latest_scan__results_from_id"
+        )
+    }
+    return sorted(set().union(*_packages_by_result(result_ids).values())) if result_ids else []
+
+
+def _packages_by_result(result_ids: set[int]) -> dict[int, set[str]]:
+    packages: dict[int, set[str]] = defaultdict(set)
+    if result_ids:
+        for scan_id, name in Verdict.objects.filter(scan_id__in=result_ids).values_list("scan_id", "package").distinct():
+            packages[scan_id].add(name)
+    return packages
+
+
+def _answer_still_good(scan: Scan, names, changed_at) -> bool:
+    """A complete answer by this analyser, and no index page behind it changed since."""
+    if scan.state != Scan.State.DONE or scan.analyser_version != ANALYSER_VERSION or not scan.commit:
+        return False
+    if scan.index_changed_at is None:
+        return not names
+    # A package with no cached page was answered from its lockfile's own file list.
+    return all(changed_at.get(n) is None or changed_at[n] <= scan.index_changed_at for n in names)
+
+
+def _heads_unmoved(candidates: list[Scan], repos: dict[int, Repo]) -> list[Scan]:
+    """The candidates whose branch head is still their scanned commit (``git ls-remote``, in parallel)."""
+
+    def unmoved(scan: Scan) -> bool:
+        repo = repos[scan.repo_id]
+        try:
+            return head_commit(clone_url(repo), repo.branch or None, timeout=60) == scan.commit
+        except GitError as exc:
+            log.info("%s: cannot ask for its head (%s); scanning it fully", repo.name, exc)
+            return False
+
+    if not candidates:
         return []
-    return sorted(set(Verdict.objects.filter(scan_id__in=result_ids).values_list("package", flat=True)))
+    with ThreadPoolExecutor(max_workers=HEAD_CHECK_THREADS, thread_name_prefix="heads") as pool:
+        return [scan for scan, same in zip(candidates, pool.map(unmoved, candidates)) if same]

@@ -246,27 +246,51 @@ def _index_unchanged(previous: Scan, index) -> bool:
     ).exists()
 
 
-def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
+def _unchanged_fields(previous: Scan) -> dict:
+    """A finished scan that reuses ``previous``'s answer: nothing it depends on has moved."""
     now = timezone.now()
+    return dict(
+        state=Scan.State.DONE,
+        finished_at=now,
+        heartbeat_at=now,
+        step="",
+        progress=100,
+        commit=previous.commit,
+        committed_at=previous.committed_at,
+        analyser_version=ANALYSER_VERSION,
+        targets=previous.targets,
+        summary=previous.summary,
+        unchanged=True,
+        results_from_id=previous.result_scan_id,
+        index_changed_at=previous.index_changed_at,
+    )
+
+
+def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
     with transaction.atomic():
-        Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(
-            state=Scan.State.DONE,
-            finished_at=now,
-            heartbeat_at=now,
-            step="",
-            progress=100,
-            commit=previous.commit,
-            committed_at=previous.committed_at,
-            analyser_version=ANALYSER_VERSION,
-            targets=previous.targets,
-            summary=previous.summary,
-            unchanged=True,
-            results_from_id=previous.result_scan_id,
-            index_changed_at=previous.index_changed_at,
-        )
+        Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**_unchanged_fields(previous))
         _point_repo_at(scan)
     scan.refresh_from_db()
     return scan
+
+
+def scans_record_unchanged(*, previous: list[Scan], trigger: str) -> list[Scan]:
+    """Record, without queuing anything, that these repos were checked and nothing changed.
+
+    The organisation scan has already seen that each repo's head is still ``previous.commit``
+    and that no index page behind the answer moved, so a task per repo would only repeat that.
+    """
+    now = timezone.now()
+    scans = [
+        Scan(repo_id=p.repo_id, trigger=trigger, started_at=now, **_unchanged_fields(p)) for p in previous
+    ]
+    with transaction.atomic():
+        Scan.objects.bulk_create(scans)
+        by_repo = {s.repo_id: s.pk for s in scans}
+        Repo.objects.bulk_update(
+            [Repo(id=repo_id, latest_scan_id=scan_id) for repo_id, scan_id in by_repo.items()], ["latest_scan"]
+        )
+    return scans
 
 
 def _finish_with_report(

@@ -1,0 +1,41 @@
+"""Organisation scans: unchanged repos are settled without a task, changed ones are scanned."""
+
+from __future__ import annotations
+
+from readiness.models import Scan, Verdict
+from readiness.services.organisation import organisation_scan
+from tests.readiness.scan_support import org_repos
+from tests.scanners.git_helpers import commit_files
+
+
+def test_second_run_records_unchanged_repos_and_rescans_the_moved_one(db, tmp_path, scan_index, django_capture_on_commit_callbacks):
+    repos = org_repos(tmp_path, 4)
+    with django_capture_on_commit_callbacks(execute=True):  # eager: every queued scan runs on commit
+        first = organisation_scan(trigger="schedule")
+    done_before = {s.repo_id: Scan.objects.get(pk=s.pk) for s in first}
+    assert [(s.state, s.error) for s in done_before.values()] == [("done", "")] * 4
+    rows_before = Verdict.objects.count()
+
+    moved_repo, _ = repos[1]
+    path = tmp_path / "repos" / moved_repo.name
+    commit_files(path, {"requirements.txt": "numpy==1.26.4\n"}, "drop filprofiler")
+    scan_index.clear_requests()
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        requested = organisation_scan(trigger="schedule")
+    second = {s.repo_id: Scan.objects.get(pk=s.pk) for s in requested}
+    assert len(queued) == 1  # one task, for the repo that moved
+    assert len(second) == 4
+    unchanged = [s for s in second.values() if s.unchanged]
+    assert {s.repo_id for s in unchanged} == {r.pk for r, _ in repos} - {moved_repo.pk}
+    for s in unchanged:
+        assert s.state == Scan.State.DONE
+        assert s.results_from_id == done_before[s.repo_id].result_scan_id
+        assert s.summary == done_before[s.repo_id].summary
+        assert s.repo.latest_scan_id == s.pk
+    moved = second[moved_repo.pk]
+    assert not moved.unchanged and moved.state == Scan.State.DONE
+    assert not Verdict.objects.filter(scan=moved, package="filprofiler").exists()
+    # Only the moved repo wrote rows; nothing was asked of the index (its pages are fresh).
+    assert Verdict.objects.count() == rows_before + Verdict.objects.filter(scan=moved).count()
+    assert scan_index.page_requests() == []
