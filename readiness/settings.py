@@ -197,3 +197,10 @@ CELERY_BEAT_SCHEDULE["weekly-reports"] = {"task": "readiness.tasks.send_weekly_r
 READINESS_WEBHOOK_COALESCE_SECONDS = envint("READINESS_WEBHOOK_COALESCE_SECONDS", 30)
 # Larger bodies are refused (413) before they are read, so nobody can make us hash gigabytes.
 READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)
+
+# Upstream issue suggestions (issue 5): a package's project URLs (from its core metadata) are
+# fetched once per this period. The deep check reads pure/universal2 wheels' zip directories
+# with Range requests to catch mislabelled wheels; off by default (a few requests per wheel).
+READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
+READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
+CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_upstream", "schedule": 24 * 3600}

@@ -63,3 +63,12 @@ def send_weekly_reports() -> dict[str, int]:
     from readiness.services.reports import reports_send_due
 
     return reports_send_due().counts()
+
+
+@shared_task(acks_late=True)
+def refresh_upstream() -> dict[str, int]:
+    """Daily: recompute every upstream suggestion (scans refresh only the packages they saw)."""
+    from readiness.services.upstream import upstream_refresh
+
+    result = upstream_refresh()
+    return {"created": result.created, "updated": result.updated, "resolved": result.resolved}

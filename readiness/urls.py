@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from readiness.views import blockers, email_settings, exports, overview, package, repo, repos, trends
 from readiness.views import webhooks
+from readiness.views import upstream
 
 # Stable URLs: weekly emails and chat messages link to them.
 dashboard = (
@@ -16,7 +17,8 @@ dashboard = (
         path("packages/<path:name>/", package.package_detail, name="package"),  # outside names may hold anything
         path("blockers/", blockers.blockers, name="blockers"),
         path("trends/", trends.trends, name="trends"),
-        path("upstream/", blockers.upstream, name="upstream"),
+        path("upstream/", upstream.upstream, name="upstream"),
+        path("upstream/<int:pk>/mark/", upstream.upstream_mark_view, name="upstream-mark"),
         path("export/matrix.csv", exports.export_matrix_csv, name="export-matrix-csv"),
         path("export/matrix.json", exports.export_matrix_json, name="export-matrix-json"),
         path("export/blockers.csv", exports.export_blockers_csv, name="export-blockers-csv"),

@@ -286,14 +286,15 @@ class Tracker:
         else:
             base, keys = f"{self.repo_url}/-/issues/new?", ("issue[title]", "issue[description]")
         title = title[:200]
-        cut = body
+        cut, keep = body, len(body)
         while True:
             url = base + urlencode({keys[0]: title, keys[1]: cut}, quote_via=quote)
             if len(url) <= limit or not cut:
                 return url
-            # Percent-encoding grows text up to ninefold: shrink in proportion, then retry.
-            keep = max(0, int(len(cut) * limit / len(url)) - 40)
-            cut = body[:keep].rstrip() + "\n\n(shortened: see the full draft on the dashboard)" if keep else ""
+            # Percent-encoding grows text up to ninefold: shrink in proportion (always by at
+            # least one character, so this ends), then retry.
+            keep = max(0, min(keep - 1, int(keep * limit / len(url)) - 80))
+            cut = (body[:keep].rstrip() + "\n\n(shortened: see the full draft on the dashboard)") if keep else ""
 
     def search_url(self, terms: str) -> str:
         """Existing issues that mention ``terms`` (e.g. ``aarch64 wheel``)."""

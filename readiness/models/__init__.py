@@ -5,6 +5,8 @@ from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team
 from readiness.models.rollups import Rollup
 from readiness.models.scans import Scan, ScanFile, ScanFinding, Verdict
+from readiness.models.upstream import ProjectMetadata, UpstreamSuggestion
 from readiness.models.webhooks import WebhookDelivery
 
 __all__ = ["IndexPage", "Repo", "Rollup", "Scan", "ScanFile", "ScanFinding", "Subscription", "Team", "Verdict", "WebhookDelivery", "WeeklyReport"]
+__all__ += ["ProjectMetadata", "UpstreamSuggestion"]

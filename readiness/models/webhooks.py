@@ -6,9 +6,9 @@ from django.db import models
 class WebhookDelivery(models.Model):
     """One signed GitHub webhook delivery and what was done with it. Append-only log.
 
-    ``delivery_id`` (GitHub's ``X-GitHub-Delivery``) is unique: the row is inserted before any
-    work, so a redelivery (GitHub's "Redeliver" button, or a retry after a timeout) hits the
-    constraint and does nothing new. Requests with a bad signature are never stored: anybody
+    ``delivery_id`` (GitHub's ``X-GitHub-Delivery``) is unique and the row is written in the
+    same transaction as the work, so a redelivery (GitHub's "Redeliver" button, or a retry after
+    a timeout) hits the constraint and everything it did is rolled back: nothing new. Requests with a bad signature are never stored: anybody
     can send them, and a table anybody can fill is a liability.
     """
 

@@ -14,14 +14,18 @@ Queries of :func:`blockers_page` (3, whatever the size of the organisation):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Min, Q, TextField
 from django.db.models.functions import Cast
+from packaging.version import InvalidVersion, Version
 
 from readiness.models import ScanFinding, Verdict
 from readiness.queries.scope import result_scan_ids
+from scanners.build_deps import build_packages
+from scanners.replacements import replacements_for
 
 __all__ = [
     "BlockerGroup",
@@ -107,12 +111,36 @@ def finding_fix(rule: str) -> tuple[str, str]:
     return _FINDING_FIXES.get(rule, ("see-finding", "see the finding's message"))
 
 
-def _group_fix(*, fix_version: str, target: str, repos: int, musl_repos: int) -> tuple[str, str]:
+def _major_jump(version: str, fix_version: str) -> bool:
+    try:
+        return Version(fix_version).major > Version(version).major
+    except InvalidVersion:
+        return False
+
+
+def _group_fix(*, package: str = "", version: str = "", fix_version: str, target: str, repos: int, musl_repos: int) -> tuple[str, str]:
+    """The advice of scanners.advice in its order: upgrade, replace, change the image, ask upstream."""
     if fix_version:
-        return "upgrade", f"upgrade to {fix_version}"
+        return "upgrade", f"upgrade to {fix_version}" + (" (major version)" if _major_jump(version, fix_version) else "")
+    replacements = replacements_for(package) if package else ()
+    if replacements:
+        return "replace", "replace with " + " or ".join(r.replacement for r in replacements)
     if musl_repos and musl_repos == repos:
         return "base-image", f"change the base image to a glibc one: no musllinux wheel for {target}"
     return "upstream", f"ask upstream for a wheel for {target}"
+
+
+_SDIST_PACKAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
+
+
+def _compiler_fix(example: str) -> str:
+    """For a missing compiler: the toolchain plus the libraries the example's package is known to need."""
+    m = _SDIST_PACKAGE.match(example)
+    if m is None:
+        return finding_fix("no-compiler-for-sdist")[1]
+    packages, deps = build_packages(m.group(1), package_manager="apk" if "alpine" in example else "apt")
+    libs = f" (for {m.group(1)}: {' '.join(packages[2:])})" if deps is not None and packages[2:] else ""
+    return f"add {' '.join(packages[:2])} to the image{libs}, or upgrade to a version with a wheel"
 
 
 def blocker_packages(*, team: str | None, limit: int | None = None) -> list[PackageBlockers]:
@@ -135,7 +163,7 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
         .order_by("package", "-repos", "version", "target")
     )
     for row in rows:
-        kind, fix = _group_fix(fix_version=row["fix_version"], target=row["target"], repos=row["repos"], musl_repos=row["musl"])
+        kind, fix = _group_fix(package=row["package"], version=row["version"], fix_version=row["fix_version"], target=row["target"], repos=row["repos"], musl_repos=row["musl"])
         groups[row["package"]].append(
             BlockerGroup(version=row["version"], target=row["target"], fix_version=row["fix_version"], repos=row["repos"], fix_kind=kind, fix=fix)
         )
@@ -157,6 +185,8 @@ def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
     out = []
     for rule, names in by_rule.items():
         kind, fix = finding_fix(rule)
+        if rule == "no-compiler-for-sdist":
+            fix = _compiler_fix(example[rule])
         out.append(FindingBlocker(rule=rule, repos=len(names), example=example[rule], fix_kind=kind, fix=fix, repo_names=tuple(names)))
     out.sort(key=lambda f: (-f.repos, f.rule))
     return out

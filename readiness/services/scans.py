@@ -335,8 +335,19 @@ def _finish_with_report(
         )
         Verdict.objects.bulk_create(_verdict_rows(scan.pk, report), batch_size=VERDICT_BATCH)
         _point_repo_at(scan)
+    _refresh_upstream(report)
     scan.refresh_from_db()
     return scan
+
+
+def _refresh_upstream(report: CheckReport) -> None:
+    """Suggested upstream issues of the packages this scan saw; a failure here never fails the scan."""
+    from readiness.services.upstream import upstream_refresh
+
+    try:
+        upstream_refresh(packages={r.package.name for r in report.packages})
+    except Exception:  # noqa: BLE001 - advice is secondary to the scan's own results
+        log.exception("refreshing upstream suggestions after a scan failed")
 
 
 def _errors(report: CheckReport) -> Iterable[str]:

@@ -3,8 +3,9 @@
 The view hands over a body whose signature it has already checked (:func:`webhook_signature_valid`)
 and the parsed payload; :func:`webhook_receive` does the rest in one transaction:
 
-* the delivery row is inserted first, under a unique ``X-GitHub-Delivery``: a redelivery hits the
-  constraint and does nothing new (no second scan, no second repo update);
+* the delivery row is written under a unique ``X-GitHub-Delivery`` in the same transaction as
+  the work: a redelivery hits the constraint and everything it did is rolled back (no second
+  scan, no second repo update);
 * ``push`` to the tracked branch that touches a dependency file (or whose payload cannot tell)
   asks for a scan with a countdown of the coalescing window. Every push of a burst finds that scan
   still queued and joins it (the database allows one queued scan per repo), and the scan asks
@@ -148,17 +149,21 @@ def push_decision(payload: Mapping[str, Any], *, tracked_branch: str) -> PushDec
     return PushDecision(False, f"no lockfile, requirements file or Dockerfile changed in {len(commits)} commit(s)")
 
 
-def repo_for_repository(repository: Mapping[str, Any], *, old_full_names: Iterable[str] = ()) -> Repo | None:
+def repo_for_repository(
+    repository: Mapping[str, Any], *, old_full_names: Iterable[str] = (), lock: bool = False
+) -> Repo | None:
     """The configured repo a payload's ``repository`` object names, or ``None``.
 
     By GitHub id first (it survives renames and transfers), then by full name (GitHub names
     are case-insensitive; ``old_full_names`` adds the names before a rename), then by any of
-    its URL forms (HTTPS, SSH, git://, web), with and without ``.git``.
+    its URL forms (HTTPS, SSH, git://, web), with and without ``.git``. ``lock``: lock the row
+    until the transaction ends (``SELECT … FOR UPDATE``).
     """
+    repos = Repo.objects.select_for_update() if lock else Repo.objects.all()
     github_id = repository.get("id")
     has_id = isinstance(github_id, int) and not isinstance(github_id, bool)
     if has_id:
-        repo = Repo.objects.filter(github_id=github_id).first()
+        repo = repos.filter(github_id=github_id).first()
         if repo is not None:
             return repo
     names = [n for n in (repository.get("full_name"), *old_full_names) if isinstance(n, str) and n]
@@ -169,7 +174,7 @@ def repo_for_repository(repository: Mapping[str, Any], *, old_full_names: Iterab
     query = by_name | Q(url__in=urls) if urls else by_name
     if not query:
         return None
-    candidates = Repo.objects.filter(query)
+    candidates = repos.filter(query)
     if has_id:
         # The id is unique, so a row holding another id is another repository that had this name.
         candidates = candidates.filter(github_id__isnull=True)
@@ -185,21 +190,23 @@ def webhook_receive(
     """
     action = payload.get("action")
     action = action[:60] if isinstance(action, str) else ""
+    repository = payload.get("repository")
+    full_name = repository.get("full_name") if isinstance(repository, Mapping) else None
     try:
         with transaction.atomic():
-            # First, so that a redelivery stops here: the unique constraint refuses the row.
-            delivery = WebhookDelivery.objects.create(
-                delivery_id=delivery_id, event=event[:60], action=action, outcome=Outcome.IGNORED
-            )
             result = _handle(event, action, payload, coalesce_seconds=coalesce_seconds)
-            delivery.outcome = result.outcome
-            delivery.detail = result.detail
-            delivery.repo_id = result.repo_id
-            delivery.scan_id = result.scan_id
-            repository = payload.get("repository")
-            if isinstance(repository, Mapping) and isinstance(repository.get("full_name"), str):
-                delivery.github_full_name = repository["full_name"][:300]
-            delivery.save(update_fields=["outcome", "detail", "repo", "scan", "github_full_name"])
+            # Last, with its final values (one write): a redelivery's row breaks the unique
+            # constraint and the whole transaction, scan and repo changes included, rolls back.
+            WebhookDelivery.objects.create(
+                delivery_id=delivery_id,
+                event=event[:60],
+                action=action,
+                outcome=result.outcome,
+                detail=result.detail,
+                repo_id=result.repo_id,
+                scan_id=result.scan_id,
+                github_full_name=full_name[:300] if isinstance(full_name, str) else "",
+            )
     except IntegrityError:
         if not WebhookDelivery.objects.filter(delivery_id=delivery_id).exists():
             raise
@@ -231,7 +238,7 @@ def _ping(payload: Mapping[str, Any]) -> WebhookResult:
 
 def _push(payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResult:
     repository = _field(payload, "repository", Mapping)
-    repo = _known_repo(repository, event="push")
+    repo = _known_repo(repository)
     if repo is None:
         return _unknown(repository)
     if not repo.enabled or repo.archived:
@@ -250,6 +257,8 @@ def _queue_scan(repo: Repo, *, reason: str, coalesce_seconds: float) -> WebhookR
     The scan asks for no ref: it fetches the branch head when it runs, which is the newest
     commit of the burst, not the one this delivery named.
     """
+    # The repo row is locked (see _known_repo): deliveries for one repo take turns, so this
+    # read sees the scan a concurrent delivery queued and the log says "coalesced", not "queued".
     queued = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).only("id").first()
     if queued is not None:
         return WebhookResult(Outcome.COALESCED, f"{reason}; joins queued scan #{queued.pk}", repo_id=repo.pk, scan_id=queued.pk)
@@ -264,7 +273,7 @@ def _queue_scan(repo: Repo, *, reason: str, coalesce_seconds: float) -> WebhookR
 def _repository(action: str, payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResult:
     repository = _field(payload, "repository", Mapping)
     old_names = _old_full_names(action, payload, repository)
-    repo = _known_repo(repository, event=f"repository {action}", old_full_names=old_names)
+    repo = _known_repo(repository, old_full_names=old_names)
     if repo is None:
         return _unknown(repository)
     full_name = _field(repository, "full_name", str, path="repository.full_name")
@@ -332,9 +341,10 @@ def _edited(repo: Repo, repository: Mapping[str, Any], payload: Mapping[str, Any
     return WebhookResult(Outcome.UPDATED, scanned.detail, repo_id=repo.pk, scan_id=scanned.scan_id)
 
 
-def _known_repo(repository: Mapping[str, Any], *, event: str, old_full_names: Iterable[str] = ()) -> Repo | None:
-    """The matched repo; a match by name or URL learns its GitHub id, so later renames still match."""
-    repo = repo_for_repository(repository, old_full_names=old_full_names)
+def _known_repo(repository: Mapping[str, Any], *, old_full_names: Iterable[str] = ()) -> Repo | None:
+    """The matched repo, locked until the delivery is recorded; a match by name or URL learns its
+    GitHub id, so later renames still match."""
+    repo = repo_for_repository(repository, old_full_names=old_full_names, lock=True)
     github_id = repository.get("id")
     if repo is not None and repo.github_id is None and isinstance(github_id, int) and not isinstance(github_id, bool):
         fields: dict[str, Any] = {"github_id": github_id}

@@ -6,6 +6,8 @@ import pytest
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
 from readiness.queries.blockers import finding_fix
+from readiness.services.upstream import upstream_refresh
+from scanners.project_metadata import ProjectMetadata
 from tests.readiness.factories import seed_org, viewer_client  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -72,14 +74,19 @@ def test_finding_fix(rule, kind):
     assert finding_fix(rule)[0] == kind
 
 
+def _no_metadata(name):
+    return ProjectMetadata(name, error="not asked in this test")
+
+
 def test_upstream_lists_none_without_fix(viewer_client):
     seed_org(repos=6)
     _musl_repo("alpine-svc", "orjson", fix="3.9.0")
+    upstream_refresh(fetch_metadata=_no_metadata)
     response = viewer_client.get("/upstream/")
-    assert [(r.package, r.version, r.targets, r.repos) for r in response.context["rows"]] == [
-        ("filprofiler", "2022.5.0", ("linux/arm64",), 2)
+    assert [(s.package, s.versions, s.targets, s.repos_blocked) for s in response.context["page"].suggestions] == [
+        ("filprofiler", ["2022.5.0"], ["linux/arm64"], 2)
     ]
-    assert viewer_client.get("/upstream/?team=team-1").context["rows"] == []
+    assert viewer_client.get("/upstream/?team=team-1").context["page"].suggestions == ()
 
 
 def test_upstream_empty(viewer_client):
@@ -89,9 +96,10 @@ def test_upstream_empty(viewer_client):
 @pytest.mark.parametrize("repos", [1, 50])
 def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
     seed_org(repos=repos, packages=20)
+    upstream_refresh(fetch_metadata=_no_metadata)
     # session, user, team list, ranked packages, their groups, Dockerfile blocker findings
     with django_assert_num_queries(6):
         assert viewer_client.get("/blockers/").status_code == 200
-    # session, user, team list, the upstream rows
+    # session, user, team list, the upstream suggestions
     with django_assert_num_queries(4):
         assert viewer_client.get("/upstream/").status_code == 200

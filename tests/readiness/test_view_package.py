@@ -43,7 +43,7 @@ def test_package_without_fix_suggests_upstream(viewer_client):
     seed_org(repos=3)
     html = viewer_client.get("/packages/filprofiler/").content.decode()
     assert "none published yet — ask upstream" in html
-    assert "A drafted upstream issue" in html
+    assert "The drafted upstream issue appears here after the next scan" in html
 
 
 def test_team_filter(viewer_client):
@@ -55,7 +55,7 @@ def test_team_filter(viewer_client):
 @pytest.mark.parametrize("repos", [1, 50])
 def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
     seed_org(repos=repos, packages=10)
-    # session, user, team list, (version, target, status, fix) groups, repos per version
-    with django_assert_num_queries(5):
+    # session, user, team list, (version, target, status, fix) groups, repos per version, upstream suggestions
+    with django_assert_num_queries(6):
         response = viewer_client.get("/packages/grpcio/")
     assert response.context["page"].repos == repos

@@ -22,8 +22,9 @@ SECRET = "test webhook secret"
 
 
 def load(name: str) -> dict[str, Any]:
-    """A fresh copy of ``<event>/<name>.payload.json`` (tests change it freely)."""
-    return json.loads((FIXTURES / f"{name}.payload.json").read_text(encoding="utf-8"))
+    """A fresh copy of ``<event>/payload.json`` (``"push/payload"``) or ``<event>/<name>.payload.json``."""
+    file = f"{name}.json" if name.endswith("/payload") else f"{name}.payload.json"
+    return json.loads((FIXTURES / file).read_text(encoding="utf-8"))
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:

@@ -1,0 +1,199 @@
+"""Suggested upstream issues: drafted from the current blockers, deduplicated across the organisation.
+
+A suggestion exists for every package that is ``none`` with no fix version in some repo's
+current results: no release installs from a wheel there, so only its maintainers can help.
+:func:`upstream_refresh` recomputes them set-based (GROUP BY over the current result scans, a
+few queries whatever the organisation's size); it runs at the end of each scan for the
+packages that scan touched, and daily for all (``refresh_upstream`` task) so that a package a
+repo dropped entirely is resolved too. Users' decisions (filed, dismissed) are never undone by
+a refresh; a suggestion nobody is blocked by any more becomes ``resolved`` (the repos then show
+the upgrade, as fix versions do).
+
+Who may mark: any logged-in engineer may mark a suggestion filed or dismissed (filing an issue
+upstream is ordinary engineering work, not configuration); the user and time are recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+from packaging.utils import canonicalize_name
+
+from readiness import engine
+from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
+from readiness.queries.scope import result_scan_ids
+from scanners import project_metadata as engine_metadata
+from scanners.advice import draft_upstream_issue, missing_platform_tags
+from scanners.targets import Target
+
+__all__ = ["MarkError", "MetadataFetcher", "RefreshResult", "project_metadata_for", "upstream_mark", "upstream_refresh"]
+
+log = logging.getLogger(__name__)
+
+MetadataFetcher = Callable[[str], engine_metadata.ProjectMetadata]
+"""``fetch(package) -> scanners.project_metadata.ProjectMetadata``; tests pass their own index's."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    created: int
+    updated: int
+    resolved: int
+
+
+_DRAFT_FIELDS = ("repos_blocked", "versions", "pythons", "targets", "title", "body", "new_issue_url", "search_url", "tracker_url")
+
+
+def _default_fetcher() -> MetadataFetcher:
+    from readiness.services.index_cache import process_http_client
+
+    url, http = engine.index_url(), process_http_client()
+    return lambda name: engine_metadata.fetch_project_metadata(name, index_url=url, http=http, timeout=15.0)
+
+
+def project_metadata_for(
+    names: Iterable[str], *, fetch: MetadataFetcher | None = None, now: dt.datetime | None = None
+) -> dict[str, ProjectMetadata]:
+    """Cached project metadata for ``names``: one query, plus one fetch per package missing or older
+    than ``READINESS_UPSTREAM_METADATA_SECONDS`` (failures are cached too, for the same period)."""
+    now = now or timezone.now()
+    names = sorted({canonicalize_name(n) for n in names})
+    rows = {m.package: m for m in ProjectMetadata.objects.filter(package__in=names)}
+    cutoff = now - dt.timedelta(seconds=settings.READINESS_UPSTREAM_METADATA_SECONDS)
+    stale = [n for n in names if n not in rows or rows[n].fetched_at < cutoff]
+    if stale:
+        fetch = fetch or _default_fetcher()
+        for name in stale:
+            meta = fetch(name)
+            row, _ = ProjectMetadata.objects.update_or_create(
+                package=name,
+                defaults=dict(version=meta.version, project_urls=[list(p) for p in meta.project_urls],
+                              home_page=meta.home_page[:1000], error=meta.error, fetched_at=now),
+            )
+            rows[name] = row
+    return rows
+
+
+def _target(data: dict) -> Target | None:
+    try:
+        return Target(platform=data["platform"], python=data["python"], libc=data.get("libc", "glibc"),
+                      libc_version=data.get("libc_version", ""), id=data.get("id", ""))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: MetadataFetcher | None = None) -> RefreshResult:
+    """Recompute the suggestions of ``packages`` (all when ``None``) from the current results.
+
+    Queries: the blocked (package, version, target, scan targets) groups; repos per package; the
+    cached metadata (plus fetches of missing ones); the existing suggestions; then the writes.
+    """
+    only = sorted({canonicalize_name(p) for p in packages}) if packages is not None else None
+    if only == []:
+        return RefreshResult(0, 0, 0)
+    blocked = Verdict.objects.filter(scan_id__in=result_scan_ids(team=None), status=Verdict.Status.NONE, fix_version="")
+    if only is not None:
+        blocked = blocked.filter(package__in=only)
+    groups = (
+        blocked.annotate(scan_targets=Cast("scan__targets", TextField()))
+        .values("package", "version", "target", "scan_targets")
+        .annotate(repos=Count("scan_id", distinct=True))
+        .order_by()
+    )
+    gaps: dict[str, dict] = defaultdict(lambda: {"tags": set(), "pythons": set(), "versions": set(), "targets": set()})
+    parsed: dict[str, list] = {}
+    for row in groups:
+        if row["scan_targets"] not in parsed:
+            try:
+                parsed[row["scan_targets"]] = json.loads(row["scan_targets"] or "[]")
+            except ValueError:
+                parsed[row["scan_targets"]] = []
+        data = next((t for t in parsed[row["scan_targets"]] if isinstance(t, dict) and t.get("id") == row["target"]), None)
+        target = _target(data) if data else None
+        if target is None:
+            continue
+        gap = gaps[row["package"]]
+        gap["tags"].update(missing_platform_tags((target,)))
+        gap["pythons"].add(".".join(target.python.split(".")[:2]))
+        gap["versions"].add(row["version"])
+        gap["targets"].add(target.id)
+    repos = dict(blocked.values("package").annotate(n=Count("scan_id", distinct=True)).values_list("package", "n").order_by())
+    metadata = project_metadata_for(gaps, fetch=fetch_metadata)
+
+    existing = UpstreamSuggestion.objects.all() if only is None else UpstreamSuggestion.objects.filter(package__in=only)
+    by_key = {(s.package, s.platform_tags): s for s in existing}
+    now = timezone.now()
+    create, update, seen = [], [], set()
+    for package, gap in sorted(gaps.items()):
+        meta = metadata.get(package)
+        draft = draft_upstream_issue(
+            package=package, platform_tags=sorted(gap["tags"]), pythons=sorted(gap["pythons"]),
+            repos_blocked=repos.get(package, 0), versions=sorted(gap["versions"]),
+            project_urls=[tuple(p) for p in (meta.project_urls if meta else [])], home_page=meta.home_page if meta else None,
+        )
+        key = (package, " ".join(draft.platform_tags))
+        seen.add(key)
+        fields = dict(repos_blocked=draft.repos_blocked, versions=sorted(gap["versions"]), pythons=list(draft.pythons),
+                      targets=sorted(gap["targets"]), title=draft.title[:300], body=draft.body, new_issue_url=draft.new_issue_url,
+                      search_url=draft.search_url, tracker_url=draft.tracker.repo_url if draft.tracker else "")
+        suggestion = by_key.get(key)
+        if suggestion is None:
+            create.append(UpstreamSuggestion(package=package, platform_tags=key[1], **fields))
+            continue
+        for name, value in fields.items():
+            setattr(suggestion, name, value)
+        if suggestion.status == UpstreamSuggestion.Status.RESOLVED:
+            suggestion.status = UpstreamSuggestion.Status.OPEN  # blocked again (a repo went back to an old pin)
+        suggestion.updated_at = now
+        update.append(suggestion)
+
+    resolved = 0
+    with transaction.atomic():
+        UpstreamSuggestion.objects.bulk_create(create)
+        if update:
+            UpstreamSuggestion.objects.bulk_update(update, [*_DRAFT_FIELDS, "status", "updated_at"])
+        gone = [s for key, s in by_key.items() if key not in seen]
+        # A draft nobody acted on whose gap changed shape (another target joined) is replaced by the new key.
+        superseded = [s.pk for s in gone if s.package in gaps and s.status == UpstreamSuggestion.Status.OPEN]
+        UpstreamSuggestion.objects.filter(pk__in=superseded).delete()
+        to_resolve = [s.pk for s in gone if s.package not in gaps and s.status in (UpstreamSuggestion.Status.OPEN, UpstreamSuggestion.Status.FILED)]
+        if to_resolve:
+            resolved = UpstreamSuggestion.objects.filter(pk__in=to_resolve).update(
+                status=UpstreamSuggestion.Status.RESOLVED, repos_blocked=0, updated_at=now, status_changed_at=now, status_changed_by=None)
+    return RefreshResult(created=len(create), updated=len(update), resolved=resolved)
+
+
+class MarkError(ValueError):
+    """A mark a user cannot make (unknown status, a bad upstream URL)."""
+
+
+def upstream_mark(*, suggestion_id: int, status: str, user, upstream_url: str = "") -> UpstreamSuggestion:
+    """Mark a suggestion ``filed`` (with the upstream issue's URL), ``dismissed`` or back to ``open``.
+
+    :raises MarkError: for another status, or a filed mark whose URL is not http(s).
+    :raises UpstreamSuggestion.DoesNotExist: for an unknown id.
+    """
+    allowed = {UpstreamSuggestion.Status.FILED, UpstreamSuggestion.Status.DISMISSED, UpstreamSuggestion.Status.OPEN}
+    if status not in allowed:
+        raise MarkError(f"status must be filed, dismissed or open, not {status!r}")
+    upstream_url = upstream_url.strip()
+    if upstream_url and not upstream_url.lower().startswith(("https://", "http://")):
+        raise MarkError("the upstream URL must start with https://")
+    with transaction.atomic():
+        suggestion = UpstreamSuggestion.objects.select_for_update().get(pk=suggestion_id)
+        suggestion.status = status
+        suggestion.upstream_url = upstream_url[:1000] if status == UpstreamSuggestion.Status.FILED else ""
+        suggestion.status_changed_at = timezone.now()
+        suggestion.status_changed_by = user if getattr(user, "is_authenticated", False) else None
+        suggestion.save(update_fields=["status", "upstream_url", "status_changed_at", "status_changed_by", "updated_at"])
+    return suggestion

@@ -1,0 +1,38 @@
+"""The upstream page and the filed/dismissed marks. Any logged-in engineer may mark a suggestion:
+filing an issue upstream is everyday engineering work (see readiness.services.upstream)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from readiness.access import viewer_required
+from readiness.models import UpstreamSuggestion
+from readiness.queries.upstream import upstream_suggestions
+from readiness.services.upstream import MarkError, upstream_mark
+from readiness.views._filters import page_filters
+
+__all__ = ["upstream", "upstream_mark_view"]
+
+
+@viewer_required
+def upstream(request: HttpRequest) -> HttpResponse:
+    filters = page_filters(request)
+    return render(request, "readiness/upstream.html", {**filters.context(), "page": upstream_suggestions(team=filters.team), "nav": "upstream"})
+
+
+@viewer_required
+@require_POST
+def upstream_mark_view(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = get_object_or_404(UpstreamSuggestion, pk=pk)
+    try:
+        upstream_mark(suggestion_id=suggestion.pk, status=request.POST.get("status", ""), user=request.user,
+                      upstream_url=request.POST.get("upstream_url", ""))
+    except MarkError as exc:
+        return HttpResponseBadRequest(str(exc))
+    team = request.POST.get("team", "")
+    return redirect(reverse("readiness:upstream") + ("?" + urlencode({"team": team}) if team else "") + f"#suggestion-{suggestion.pk}")

@@ -1,0 +1,119 @@
+"""Upstream suggestions from real scans of real git repos against a real local index:
+deduplicated across repos, metadata fetched once, filed/dismissed surviving rescans, and resolved
+(with the repos showing the upgrade) when a later release ships the wheels."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
+from readiness.services.scans import scan_request
+from readiness.services.upstream import MarkError, upstream_mark, upstream_refresh
+from tests.readiness.factories import make_user
+from tests.readiness.scan_support import repo_row
+from tests.scanners.git_helpers import commit_files, make_repo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NEVER_ARM = [{"filename": f"never_arm-{v}-cp312-cp312-manylinux_2_17_x86_64.whl",
+              "x-metadata": ["Project-URL: Bug Tracker, https://github.com/example-org/never-arm/issues"]}
+             for v in ("1.0", "1.5")]
+SLOW_ARM = [{"filename": "slow_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}]
+SLOW_ARM_FIXED = SLOW_ARM + [{"filename": "slow_arm-1.1-cp312-cp312-manylinux_2_17_x86_64.whl"},
+                             {"filename": "slow_arm-1.1-cp312-cp312-manylinux_2_17_aarch64.whl"}]
+SLIM = "FROM python:3.12-slim\nRUN pip install -r requirements.txt\n"
+
+
+@pytest.fixture
+def index(scan_index, settings):
+    settings.READINESS_INDEX_CACHE_SECONDS = 0  # every scan revalidates pages: a new release shows at once
+    scan_index.add_project("never-arm", NEVER_ARM)
+    scan_index.add_project("slow-arm", SLOW_ARM)
+    return scan_index
+
+
+def _repo(tmp_path, name, requirements):
+    path = make_repo(tmp_path, {"requirements.txt": requirements, "Dockerfile": SLIM}, name=name)
+    return path, repo_row(name, path)
+
+
+def _scan(repo):
+    scan = scan_request(repo=repo, trigger="manual")
+    scan.refresh_from_db()
+    assert scan.state == "done", scan.error
+    return scan
+
+
+def test_one_suggestion_per_package_across_repos_with_tracker_link(tmp_path, index):
+    repos = [_repo(tmp_path, f"svc-{i}", "never-arm==1.0\n")[1] for i in range(3)]
+    for repo in repos:
+        _scan(repo)
+    (s,) = UpstreamSuggestion.objects.all()
+    assert (s.package, s.platform_tags, s.status, s.repos_blocked) == ("never-arm", "manylinux_2_17_aarch64", "open", 3)
+    assert s.targets == ["linux/arm64"] and s.pythons == ["3.12"] and s.versions == ["1.0"]
+    assert s.tracker_url == "https://github.com/example-org/never-arm"
+    query = parse_qs(urlsplit(s.new_issue_url).query)
+    assert s.new_issue_url.startswith("https://github.com/example-org/never-arm/issues/new?")
+    assert query["title"] == [s.title] and query["body"] == [s.body]
+    assert "blocks 3 of our services" in s.body and "`manylinux_2_17_aarch64`" in s.body
+    assert not any(repo.name in s.body or repo.name in s.title for repo in repos)  # never internal names
+    assert s.search_url.startswith("https://github.com/example-org/never-arm/issues?q=")
+    # The project's metadata was read once, for all three scans.
+    metadata_requests = [r for r in index.requests if r.path.endswith(".metadata")]
+    assert [r.path for r in metadata_requests] == ["/files/never_arm-1.5-cp312-cp312-manylinux_2_17_x86_64.whl.metadata"]
+    assert ProjectMetadata.objects.get(package="never-arm").project_urls == [["Bug Tracker", "https://github.com/example-org/never-arm/issues"]]
+
+
+@pytest.mark.parametrize(("status", "url"), [("filed", "https://github.com/example-org/never-arm/issues/12"), ("dismissed", "")])
+def test_marks_survive_rescans(tmp_path, index, status, url):
+    path, repo = _repo(tmp_path, "svc", "never-arm==1.0\n")
+    _scan(repo)
+    suggestion = UpstreamSuggestion.objects.get()
+    user = make_user("engineer")
+    upstream_mark(suggestion_id=suggestion.pk, status=status, user=user, upstream_url=url)
+    commit_files(path, {"requirements.txt": "never-arm==1.0\n# touched\n"})  # a new commit: analysed again
+    _scan(repo)
+    other = _repo(tmp_path, "svc-2", "never-arm==1.5\n")[1]
+    _scan(other)
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.upstream_url, suggestion.status_changed_by) == (status, url, user)
+    assert suggestion.repos_blocked == 2 and suggestion.versions == ["1.0", "1.5"]
+    assert UpstreamSuggestion.objects.count() == 1
+
+
+def test_resolved_when_a_release_ships_the_wheels(tmp_path, index):
+    path, repo = _repo(tmp_path, "svc", "slow-arm==1.0\n")
+    _scan(repo)
+    suggestion = UpstreamSuggestion.objects.get(package="slow-arm")
+    upstream_mark(suggestion_id=suggestion.pk, status="filed", user=None, upstream_url="https://gitlab.com/g/slow-arm/-/issues/3")
+    index.add_project("slow-arm", SLOW_ARM_FIXED)
+    commit_files(path, {"requirements.txt": "slow-arm==1.0\n\n"})
+    scan = _scan(repo)
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.repos_blocked) == ("resolved", 0)
+    assert suggestion.upstream_url == "https://gitlab.com/g/slow-arm/-/issues/3"  # the history stays
+    # The repo now shows the upgrade.
+    assert Verdict.objects.get(scan_id=scan.result_scan_id, package="slow-arm", target="linux/arm64").fix_version == "1.1"
+
+
+def test_refresh_drops_packages_no_repo_locks_any_more(tmp_path, index):
+    path, repo = _repo(tmp_path, "svc", "never-arm==1.0\n")
+    _scan(repo)
+    commit_files(path, {"requirements.txt": "six==1.16.0\n"})
+    _scan(repo)
+    assert UpstreamSuggestion.objects.get().status == "open"  # the scan only refreshes the packages it saw
+    result = upstream_refresh()  # the daily full refresh
+    assert result.resolved == 1
+    assert UpstreamSuggestion.objects.get().status == "resolved"
+
+
+@pytest.mark.parametrize(("status", "url", "error"), [("resolved", "", "status must be"), ("filed", "javascript:alert(1)", "https://")])
+def test_bad_marks_are_refused(tmp_path, index, status, url, error):
+    _scan(_repo(tmp_path, "svc", "never-arm==1.0\n")[1])
+    suggestion = UpstreamSuggestion.objects.get()
+    with pytest.raises(MarkError, match=error):
+        upstream_mark(suggestion_id=suggestion.pk, status=status, user=None, upstream_url=url)
+    suggestion.refresh_from_db()
+    assert suggestion.status == "open"
