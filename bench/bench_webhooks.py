@@ -169,7 +169,9 @@ def main() -> int:
     log = open(tmp / "server.log", "wb")
     if args.server == "gunicorn":
         command = [sys.executable, "-m", "gunicorn", "readiness.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads)]
+                   "--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads),
+                   # per request: the time gunicorn's thread spent on it (no waiting for a thread)
+                   "--access-logfile", str(tmp / "access.log"), "--access-logformat", "%(U)s %(M)s"]
     else:
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
@@ -211,6 +213,12 @@ def main() -> int:
     print(f"delivery log rows: {stored}")
     print(f"scans queued: {scans.count()} (max per repo: {max(per_repo.values(), default=0)}); "
           f"task messages on the broker: {messages}")
+    access = tmp / "access.log"
+    if access.exists():
+        served = [float(line.split()[1]) for line in access.read_text().splitlines() if line.startswith("/webhooks/")]
+        served = served[-len(ms):]  # the measured deliveries, after the warm-up pings
+        print(f"time inside the server (gunicorn %(M)s, whole ms): p50 {_percentile(served, 0.5):.0f} ms, "
+              f"p99 {_percentile(served, 0.99):.0f} ms")
     ok = _percentile(ms, 0.99) < 50 and max(per_repo.values(), default=0) <= 1
     print("goal met" if ok else "goal MISSED")
     return 0 if ok else 1

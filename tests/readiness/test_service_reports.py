@@ -220,3 +220,22 @@ def test_unknown_team_is_refused_before_anything_is_written(org):
 @pytest.mark.parametrize("token", ["", "garbage", "eyJzIjoxfQ:1tZ:forged", unsubscribe_token(10**9)])
 def test_bad_or_stale_tokens_name_no_subscription(token):
     assert subscription_from_token(token) is None
+
+
+def test_names_are_escaped_in_html_and_left_alone_in_subject_and_text(smtp):
+    from readiness.models import Team
+
+    Team.objects.create(name="R&D <ops>")
+    seed_org(repos=2, teams=1, prefix="x<y>")
+    from readiness.models import Repo
+
+    Repo.objects.update(team=Team.objects.get(name="R&D <ops>"))
+    subscribe_email(email="lead@example.test", teams=["R&D <ops>"])
+    with time_machine.travel(MONDAY_9 + dt.timedelta(weeks=200), tick=False):
+        assert reports_send_due().counts()["sent"] == 1
+    msg = smtp.messages[0]
+    assert msg["Subject"].strip().endswith(", team R&D <ops>")
+    assert "== Team R&D <ops>: 2 repos" in msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Team R&amp;D &lt;ops&gt;" in html and "<ops>" not in html
+    assert "?team=R%26D+%3Cops%3E" in html
