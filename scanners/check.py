@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scanners.advice import fix_version
+from scanners.advice import Advice, advise, fix_version
+from scanners.deep_check import DeepCheckResult, needs_deep_check
 from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
 from scanners.analyser import Verdict, analyse_package
-from scanners.distributions import ProjectFiles
+from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.dockerfile import DockerfileError, Finding, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
 from scanners.git import RepoSnapshot
 from scanners.lockfiles import detect_format, parse_lockfile
@@ -78,6 +79,8 @@ class PackageResult:
     """From the lockfile, else the project's manifest, else the graph's roots; ``None``: cannot tell."""
     via: tuple[tuple[str, ...], ...] | None = None
     """Chains from a direct dependency down to this package's parent, shortest first (``()``: direct)."""
+    advice: tuple[Advice, ...] = ()
+    """Ways out for a package that is not ``wheel`` everywhere, best first (scanners.advice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +163,15 @@ def check_snapshot(
     libc: str | None = None,
     progress: Progress | None = None,
     fix_cache: dict | None = None,
+    deep_check: Callable[[DistributionFile], DeepCheckResult] | None = None,
 ) -> CheckReport:
     """Analyse every lockfile and Dockerfile of ``snapshot`` for every target.
 
     ``index`` answers for packages whose lockfile does not list their files (``None``: such
     packages are ``unknown``). ``fix_cache`` may be shared across repositories of one scan so
-    that a fix version is computed once per (package, version, targets).
+    that a fix version is computed once per (package, version, targets). ``deep_check``, when
+    given, reads the chosen wheel of every ``wheel`` verdict whose tags could hide native code
+    (pure, ``universal2``) and records a ``mislabelled-wheel`` finding where they do.
     """
     files: list[FoundFile] = [FoundFile(s.path, "skipped", None, None, s.reason) for s in snapshot.skipped]
     problems: list[str] = [f"{s.path}: skipped: {s.reason}" for s in snapshot.skipped]
@@ -229,12 +235,15 @@ def check_snapshot(
         projects.update(_fetch(index, more, progress)[0])
     cache = fix_cache if fix_cache is not None else {}
     fixable = {id(r) for r in needs_fix}
-    results = [_with_fix(r, projects, targets, cache) if id(r) in fixable else r for r in results]
+    primary = _primary_image(images) or (images[0] if images else None)
+    results = [_with_fix(r, projects, targets, cache, primary) if id(r) in fixable else r for r in results]
 
     findings = {image.path: tuple(image.findings) for image in images}
     # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
     scope: dict[int, frozenset[str]] = {}
-    primary = _primary_image(images) or (images[0] if images else None)
+    if deep_check is not None:
+        for path, found in _deep_findings(results, projects, deep_check).items():
+            findings[path] = findings.get(path, ()) + found
     if primary is not None:
         extra: list[Finding] = []
         for r in results:
@@ -308,15 +317,53 @@ def _fetch(index: ProjectSource | None, names: Sequence[str], progress: Progress
     return projects, errors
 
 
-def _with_fix(result: PackageResult, projects: Mapping[str, ProjectFiles], targets: Sequence[Target], cache: dict) -> PackageResult:
-    project = projects.get(result.package.name)
-    if project is None or result.package.version is None:
+def _with_fix(
+    result: PackageResult,
+    projects: Mapping[str, ProjectFiles],
+    targets: Sequence[Target],
+    cache: dict,
+    image: ImageContext | None,
+) -> PackageResult:
+    """The fix version and the advice for a package that is ``sdist`` or ``none`` somewhere."""
+    if result.package.version is None:
         return result
+    project = projects.get(result.package.name)
     applicable = tuple(t for t in targets if result.verdicts[t.id].status != "n/a")
     key = (result.package.name, result.package.version, applicable)
-    if key not in cache:
+    if project is not None and key not in cache:
         cache[key] = fix_version(project, result.package.version, applicable)
-    return PackageResult(result.package, result.verdicts, cache[key], result.direct, result.via)
+    advice = advise(
+        project, name=result.package.name, version=result.package.version,
+        verdicts=result.verdicts, targets=targets, image=image,
+    )
+    return PackageResult(result.package, result.verdicts, cache.get(key), result.direct, result.via, advice)
+
+
+def _deep_findings(
+    results: Sequence[PackageResult],
+    projects: Mapping[str, ProjectFiles],
+    deep_check: Callable[[DistributionFile], DeepCheckResult],
+) -> dict[str, tuple[Finding, ...]]:
+    """Read each chosen pure/universal2 wheel once and turn what it hides into findings on its lockfile."""
+    checked: dict[str, DeepCheckResult] = {}
+    out: dict[str, list[Finding]] = {}
+    for r in results:
+        files = r.package.files if r.package.files is not None else (
+            projects[r.package.name].release(r.package.version) if r.package.name in projects and r.package.version else ()
+        )
+        by_name = {f.filename: f for f in files}
+        for v in r.verdicts.values():
+            f = by_name.get(v.file or "")
+            if v.status != "wheel" or f is None or not needs_deep_check(f) or not f.url:
+                continue
+            if f.filename not in checked:
+                checked[f.filename] = deep_check(f)
+            for problem in checked[f.filename].problems:
+                finding = Finding(r.package.lockfile, r.package.line or 1, "mislabelled-wheel", "warning",
+                                  f"{r.package.name}=={r.package.version}: {problem}")
+                if finding not in out.setdefault(r.package.lockfile, []):
+                    out[r.package.lockfile].append(finding)
+    return {path: tuple(fs) for path, fs in out.items()}
 
 
 def _dedupe(findings: Sequence[Finding]) -> list[Finding]:

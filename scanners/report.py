@@ -38,6 +38,15 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
                 "lockfile": r.package.lockfile,
                 "direct": r.direct,
                 "via": [list(chain) for chain in r.via] if r.via is not None else None,
+                "advice": [
+                    {"kind": a.kind, "title": a.title, "detail": a.detail, "targets": list(a.targets),
+                     **({"fix_version": a.fix_version, "major": a.major_jump} if a.kind == "upgrade" else {}),
+                     **({"packages": list(a.packages)} if a.packages else {}),
+                     **({"replacement": a.replacement} if a.replacement else {}),
+                     **({"image": a.image} if a.image else {}),
+                     **({"platform_tags": list(a.platform_tags)} if a.platform_tags else {})}
+                    for a in r.advice
+                ],
                 "results": {
                     target_id: {
                         "status": v.status,
@@ -107,7 +116,9 @@ def render_table(report: CheckReport, *, colour: bool = False) -> str:
         note = ""
         if worst is not None:
             note = worst.file or worst.reason
-            if r.fix_version:
+            if r.advice:
+                note += f"  → {r.advice[0].title}"
+            elif r.fix_version:
                 note += f"  → upgrade to {r.fix_version}"
             if r.via:
                 note += f"  (via {' → '.join(r.via[0])})"

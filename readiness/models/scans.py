@@ -47,6 +47,7 @@ class Scan(models.Model):
         help_text="the newest change time of the index pages this scan's answers came from: a later scan of the "
         "same commit is unchanged when no such page changed after it",
     )
+    deep = models.BooleanField(default=False, help_text="also read pure/universal2 wheels for hidden native code")
     task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 HEAD_CHECK_THREADS = 8
 
 
-def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = None) -> list[Scan]:
+def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = None, deep: bool = False) -> list[Scan]:
     """Scan every enabled repo (or ``repos``): warm the index, record unchanged repos, queue the others.
 
     Warming fetches every distinct package the repos locked at their latest scan, once: a
@@ -48,10 +48,10 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
         for r in targets
         if r.pk in latest and _answer_still_good(latest[r.pk], packages.get(latest[r.pk].result_scan_id, ()), changed_at)
     ]
-    unchanged = _heads_unmoved(candidates, {r.pk: r for r in targets})
+    unchanged = [] if deep else _heads_unmoved(candidates, {r.pk: r for r in targets})
     scans = scans_record_unchanged(previous=unchanged, trigger=trigger) if unchanged else []
     settled = {s.repo_id for s in unchanged}
-    scans.extend(scan_request(repo=repo, trigger=trigger) for repo in targets if repo.pk not in settled)
+    scans.extend(scan_request(repo=repo, trigger=trigger, deep=deep) for repo in targets if repo.pk not in settled)
     return scans
 
 

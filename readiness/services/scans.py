@@ -52,7 +52,7 @@ class TransientScanError(Exception):
     """A failure that may go away (network, git server): the task retries with backoff."""
 
 
-def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | None = None) -> Scan:
+def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | None = None, deep: bool = False) -> Scan:
     """Queue a scan of ``repo``; if one is already queued, that one is returned (no second scan).
 
     ``countdown``: seconds the task waits before it runs. Webhooks use it so that a burst of
@@ -66,7 +66,7 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | 
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    scan = Scan.objects.create(repo=repo, trigger=trigger, ref=ref)
+                    scan = Scan.objects.create(repo=repo, trigger=trigger, ref=ref, deep=deep)
             except IntegrityError:
                 existing = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).first()
                 if existing is not None:
@@ -111,7 +111,9 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
     if own_index:
         index = engine.shared_index_client()
     try:
-        previous = _previous_done_scan(scan)
+        deep = scan.deep or settings.READINESS_DEEP_CHECK
+        # A deep scan reads wheels the previous answer never opened: it is never "unchanged".
+        previous = None if deep else _previous_done_scan(scan)
         # Ask the remote for its head first (no fetch): an unchanged repo stops here.
         if snapshot is None and previous is not None and _head_is(scan, previous.commit) and _index_unchanged(previous, index):
             return _finish_unchanged(scan, previous)
@@ -126,6 +128,7 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
             defaults=engine.target_defaults(),
             platforms=settings.READINESS_PLATFORMS,
             progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
+            deep_check=_deep_checker() if deep else None,
         )
         return _finish_with_report(scan, report, snapshot=snapshot, index_changed_at=_index_changed_at(index, report))
     except TransientScanError as exc:
@@ -141,6 +144,15 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
     finally:
         if own_index:
             index.close()
+
+
+def _deep_checker():
+    """Reads wheels with HTTP range requests, on the worker's shared HTTP client."""
+    from readiness.services.index_cache import process_http_client
+    from scanners.deep_check import deep_check_wheel
+
+    http = process_http_client()
+    return lambda f: deep_check_wheel(f, http=http)
 
 
 def clone_url(repo: Repo) -> str:

@@ -141,3 +141,32 @@ def test_dead_index_gives_unknown_and_warnings(run, repo, tmp_path):
     statuses = {r["status"] for p in doc["packages"] for r in p["results"].values()}
     assert statuses == {"unknown"}
     assert "warning: psutil is unknown: cannot reach index" in result.stderr
+
+
+def test_deep_check_flags_a_mislabelled_pure_wheel(tmp_path, make_fixture_index):
+    """``--deep`` reads the chosen pure wheel with range requests and reports the native code it hides."""
+    index = make_fixture_index()
+    index.add_project("mislabel", [{
+        "filename": "mislabel-1.0-py3-none-any.whl",
+        "x-members": [("mislabel/__init__.py", b""), ("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")],
+    }])
+    repo = make_repo(tmp_path, {"requirements.txt": "mislabel==1.0\nsix==1.16.0\n"}, name="deep")
+    env = {**os.environ, "READINESS_INDEX_URL": index.url, "READINESS_VAR_DIR": str(tmp_path / "var")}
+    env.pop("DATABASE_URL", None)
+
+    def run(*extra):
+        out = subprocess.run(
+            [sys.executable, "manage.py", "archcheck", str(repo), "--format", "json", "--python", "3.12", *extra],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    plain = run()
+    assert plain["dockerfiles"] == []  # without --deep nothing is read
+    deep = run("--deep")
+    (entry,) = deep["dockerfiles"]
+    assert entry["path"] == "requirements.txt"
+    (finding,) = entry["findings"]
+    assert finding["rule"] == "mislabelled-wheel" and finding["line"] == 1
+    assert "mislabel==1.0" in finding["message"] and "native code" in finding["message"]

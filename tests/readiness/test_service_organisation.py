@@ -39,3 +39,24 @@ def test_second_run_records_unchanged_repos_and_rescans_the_moved_one(db, tmp_pa
     # Only the moved repo wrote rows; nothing was asked of the index (its pages are fresh).
     assert Verdict.objects.count() == rows_before + Verdict.objects.filter(scan=moved).count()
     assert scan_index.page_requests() == []
+
+
+def test_deep_scan_records_a_mislabelled_wheel(db, tmp_path, scan_index, django_capture_on_commit_callbacks):
+    from readiness.models import ScanFinding
+    from tests.readiness.scan_support import repo_row
+    from tests.scanners.git_helpers import make_repo
+
+    scan_index.add_project("mislabel", [{
+        "filename": "mislabel-1.0-py3-none-any.whl",
+        "x-members": [("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")],
+    }])
+    repo = repo_row("deep", make_repo(tmp_path, {"requirements.txt": "mislabel==1.0\n"}))
+    with django_capture_on_commit_callbacks(execute=True):
+        (plain,) = organisation_scan(trigger="manual", repos=[repo])
+    assert not ScanFinding.objects.filter(scan_id=plain.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        (deep,) = organisation_scan(trigger="manual", repos=[repo], deep=True)
+    deep.refresh_from_db()
+    assert deep.deep and not deep.unchanged  # a deep scan never reuses a shallow answer
+    (finding,) = ScanFinding.objects.filter(scan_id=deep.pk)
+    assert (finding.path, finding.rule, finding.severity) == ("requirements.txt", "mislabelled-wheel", "warning")

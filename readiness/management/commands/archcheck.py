@@ -14,7 +14,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+import httpx
+
 from readiness import engine
+from scanners.deep_check import deep_check_wheel
 from scanners.check import check_snapshot, is_relevant_path
 from scanners.git import GitError, fetch_snapshot
 from scanners.report import fail_on_met, render_table, report_to_json
@@ -39,15 +42,21 @@ class Command(BaseCommand):
         parser.add_argument("--fail-on", choices=["none", "sdist"], help="exit 1 when a verdict this bad is found")
         parser.add_argument("--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)")
         parser.add_argument("--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache")
+        parser.add_argument(
+            "--deep", action="store_true",
+            help="also read pure and universal2 wheels (HTTP range requests) for native code their tags hide",
+        )
 
     def handle(self, *args, **opts):
         platforms = opts["platforms"] or list(settings.READINESS_PLATFORMS)
         self._validate_targets(platforms, opts["python"], opts["libc"])
         snapshot = self._snapshot(opts["source"], opts["ref"])
         interactive = opts["format"] == "table" and sys.stderr.isatty()
-        with engine.cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index:
+        with engine.cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
+                httpx.Client(timeout=30, follow_redirects=True) as http:
             report = check_snapshot(
                 snapshot,
+                deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
                 index=index,
                 defaults=engine.target_defaults(),
                 platforms=platforms,

@@ -22,6 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="every enabled repository")
         parser.add_argument("--no-wait", action="store_true", help="with a broker: queue and return at once")
         parser.add_argument("--timeout", type=int, default=3600, help="seconds to wait for queued scans")
+        parser.add_argument(
+            "--deep", action="store_true",
+            help="also read pure and universal2 wheels (HTTP range requests) for native code their tags hide",
+        )
 
     def handle(self, *args, **opts):
         repos = _select_repos(opts["repos"], opts["all"])
@@ -31,10 +35,10 @@ class Command(BaseCommand):
             # In process: each request runs its scan at once, so the bar advances per repo.
             scans = []
             for i, repo in enumerate(repos, 1):
-                scans.extend(organisation_scan(trigger="manual", repos=[repo]))
+                scans.extend(organisation_scan(trigger="manual", repos=[repo], deep=opts["deep"]))
                 self._bar(i, len(repos), repo.name)
         else:
-            scans = organisation_scan(trigger="manual", repos=repos)
+            scans = organisation_scan(trigger="manual", repos=repos, deep=opts["deep"])
             if opts["no_wait"]:
                 self.stdout.write(f"queued {len(scans)} scans")
                 return
