@@ -70,6 +70,8 @@ class ImageContext:
     installs_compiler: bool
     stages: tuple[str, ...]
     findings: tuple[Finding, ...]
+    stage_lines: tuple[tuple[str, int], ...] = ()
+    """``(image, line)`` of every real-image ``FROM`` (not ``scratch``, not a stage name), for registry lookups."""
 
 
 # Packages that only ever install on macOS. Sources, as of 2026-11: tensorflow-macos and
@@ -582,6 +584,11 @@ def _image_context(path: str, stages: list[_Stage], findings: list[Finding]) -> 
         # Real images only: a `FROM builder` stage reference is not something a registry knows.
         stages=tuple(stage.image for stage in stages if stage.parent is None and stage.image),
         findings=tuple(sorted(findings, key=lambda finding: finding.line)),
+        stage_lines=tuple(
+            (stage.image, stage.line)
+            for stage in stages
+            if stage.parent is None and stage.image and stage.image.lower() != "scratch" and "$" not in stage.image
+        ),
     )
 
 
