@@ -4,7 +4,7 @@ Reuses the dashboard's own reads, so the email and the pages can never disagree:
 readiness is counted from each repo's stored summary (:func:`readiness.queries.overview.target_readiness`),
 last week's numbers and the sparkline come from ``Rollup`` rows (:func:`readiness.queries.trends.readiness_series`),
 the top blockers and their fix from :func:`readiness.queries.blockers.blocker_packages`, and the
-"ask upstream" candidates from :func:`readiness.queries.blockers.upstream_page`.
+"ask upstream" drafts awaiting a decision from :func:`readiness.queries.upstream.upstream_suggestions`.
 
 Queries of :func:`weekly_report_section` (6, whatever the size of the organisation):
 1. every current repo's id, name and latest summary;
@@ -29,11 +29,12 @@ from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.urls import reverse
 
-from readiness.models import Rollup, Subscription, Team, WeeklyReport
-from readiness.queries.blockers import blocker_packages, upstream_page
+from readiness.models import Rollup, Subscription, Team, UpstreamSuggestion, WeeklyReport
+from readiness.queries.blockers import blocker_packages
 from readiness.queries.overview import TargetReadiness, target_readiness
 from readiness.queries.scope import current_repos, team_names
 from readiness.queries.trends import TrendPoint, readiness_series
+from readiness.queries.upstream import upstream_suggestions
 from readiness.services.rollups import repo_state
 
 __all__ = [
@@ -139,11 +140,7 @@ class BlockerLine:
 
 @dataclass(frozen=True, slots=True)
 class UpstreamLine:
-    """A package only its own project can fix: status ``none`` and no fix version.
-
-    Issue 5 (drafted upstream issues) will replace these candidates with its suggestions awaiting a
-    decision; only :func:`_upstream_lines` has to change for that.
-    """
+    """A drafted upstream issue nobody has filed or dismissed yet (readiness.models.UpstreamSuggestion)."""
 
     package: str
     version: str
@@ -242,10 +239,17 @@ def _repo_changes(current: list[tuple[int, str, dict | None]], before: dict[tupl
 
 
 def _upstream_lines(*, team: str | None, site_root: str) -> list[UpstreamLine]:
-    """Suggested upstream issues awaiting a decision (1 query): today, every ``none`` with no fix version."""
+    """Suggested upstream issues awaiting a decision: the open drafts of issue 5's suggestions (1 query)."""
     return [
-        UpstreamLine(package=r.package, version=r.version, targets=r.targets, repos=r.repos, url=_url(site_root, "package", r.package, team=team))
-        for r in upstream_page(team=team)
+        UpstreamLine(
+            package=s.package,
+            version=", ".join(s.versions),
+            targets=tuple(s.targets),
+            repos=s.repos_blocked,
+            url=_url(site_root, "package", s.package, team=team),
+        )
+        for s in upstream_suggestions(team=team).suggestions
+        if s.status == UpstreamSuggestion.Status.OPEN
     ]
 
 

@@ -51,7 +51,11 @@ def test_became_ready_and_newly_blocked_repos_with_links():
 
 
 def test_top_blockers_fix_and_upstream_candidates_link_to_the_team_pages():
+    from scanners.project_metadata import ProjectMetadata
+    from readiness.services.upstream import upstream_refresh
+
     seed_org(repos=12)
+    upstream_refresh(fetch_metadata=lambda name: ProjectMetadata(name, error="not asked in this test"))
     s = weekly_report_section(team="team-1", today=timezone.localdate(), site_root=ROOT)
     # team-1 = repos 1, 4, 7, 10: grpcio blocks 4 and 10; filprofiler blocks none of them (r % 3 == 0).
     assert [(b.package, b.repos, b.fix) for b in s.top_blockers] == [("grpcio", 2, "upgrade to 1.60.0")]
