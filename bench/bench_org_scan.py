@@ -139,6 +139,7 @@ def main() -> None:
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "READINESS_INDEX_URL": index.url,
         "READINESS_VAR_DIR": str(tmp / "var"),
+        "READINESS_REGISTRY_LOOKUPS": "0",
         "READINESS_GIT_CACHE_DIR": str(tmp / "git-cache"),
         "DJANGO_SETTINGS_MODULE": "readiness.settings",
     }

@@ -139,6 +139,7 @@ def main() -> int:
         "GITHUB_WEBHOOK_SECRET": SECRET,
         "READINESS_WEBHOOK_COALESCE_SECONDS": "30",
         "READINESS_VAR_DIR": str(tmp / "var"),
+        "READINESS_REGISTRY_LOOKUPS": "0",
         "DJANGO_SETTINGS_MODULE": "readiness.settings",
         "DEBUG": "0",
         "LOG_LEVEL": "ERROR",

@@ -204,3 +204,14 @@ READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)
 READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
 READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
 CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_upstream", "schedule": 24 * 3600}
+
+
+# Base-image lookups (issue 8): ask registries which platforms each FROM image provides.
+READINESS_REGISTRY_LOOKUPS = envbool("READINESS_REGISTRY_LOOKUPS", True)  # off for closed networks
+READINESS_REGISTRY_CACHE_SECONDS = envint("READINESS_REGISTRY_CACHE_SECONDS", 24 * 3600)
+READINESS_REGISTRY_AUTH_FILE = envstr("READINESS_REGISTRY_AUTH_FILE")  # a Docker config.json with "auths"
+# "docker.io=https://mirror.internal,registry.test:5000=http://127.0.0.1:5000": where a registry's API is.
+READINESS_REGISTRY_ENDPOINTS = dict(
+    item.split("=", 1) for item in envstr("READINESS_REGISTRY_ENDPOINTS").split(",") if "=" in item
+)
+READINESS_REGISTRY_INSECURE = [h for h in envstr("READINESS_REGISTRY_INSECURE").split(",") if h]

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from scanners.advice import Advice, advise, fix_version
 from scanners.deep_check import DeepCheckResult, needs_deep_check
+from scanners.registry import ImagePlatforms, base_image_findings
 from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
 from scanners.analyser import Verdict, analyse_package
 from scanners.distributions import DistributionFile, ProjectFiles
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("wheel", "sdist", "none", "unknown", "n/a")
 # Findings about the image's architecture only hurt the targets that are not amd64.
-_NON_AMD64_RULES = frozenset({"platform-pinned", "arch-specific-download"})
+_NON_AMD64_RULES = frozenset(
+    {"platform-pinned", "arch-specific-download", "base-image-no-arm64", "base-image-no-platform"}
+)
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: ``step`` is "index" while the index is queried."""
@@ -164,6 +167,7 @@ def check_snapshot(
     progress: Progress | None = None,
     fix_cache: dict | None = None,
     deep_check: Callable[[DistributionFile], DeepCheckResult] | None = None,
+    image_platforms: Callable[[Sequence[str]], Mapping[str, ImagePlatforms]] | None = None,
 ) -> CheckReport:
     """Analyse every lockfile and Dockerfile of ``snapshot`` for every target.
 
@@ -172,6 +176,9 @@ def check_snapshot(
     that a fix version is computed once per (package, version, targets). ``deep_check``, when
     given, reads the chosen wheel of every ``wheel`` verdict whose tags could hide native code
     (pure, ``universal2``) and records a ``mislabelled-wheel`` finding where they do.
+    ``image_platforms``, when given, is asked once for every base image of every Dockerfile
+    (``scanners.registry.RegistryClient.platforms_many``): an image with no variant for a
+    target's platform is a ``base-image-no-arm64`` blocker.
     """
     files: list[FoundFile] = [FoundFile(s.path, "skipped", None, None, s.reason) for s in snapshot.skipped]
     problems: list[str] = [f"{s.path}: skipped: {s.reason}" for s in snapshot.skipped]
@@ -241,6 +248,9 @@ def check_snapshot(
     findings = {image.path: tuple(image.findings) for image in images}
     # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
     scope: dict[int, frozenset[str]] = {}
+    if image_platforms is not None:
+        for path, found in _base_image_findings(images, targets, image_platforms).items():
+            findings[path] = findings.get(path, ()) + found
     if deep_check is not None:
         for path, found in _deep_findings(results, projects, deep_check).items():
             findings[path] = findings.get(path, ()) + found
@@ -337,6 +347,30 @@ def _with_fix(
         verdicts=result.verdicts, targets=targets, image=image,
     )
     return PackageResult(result.package, result.verdicts, cache.get(key), result.direct, result.via, advice)
+
+
+def _base_image_findings(
+    images: Sequence[ImageContext],
+    targets: Sequence[Target],
+    image_platforms: Callable[[Sequence[str]], Mapping[str, ImagePlatforms]],
+) -> dict[str, tuple[Finding, ...]]:
+    """Ask the registries once for every distinct base image, and say which lack a target's platform."""
+    wanted = sorted({t.platform for t in targets if t.platform != "linux/amd64"})
+    references = sorted({ref for image in images for ref, _line in image.stage_lines})
+    if not wanted or not references:
+        return {}
+    answers = image_platforms(references)
+    out: dict[str, list[Finding]] = {}
+    for image in images:
+        for ref, line in image.stage_lines:
+            answer = answers.get(ref)
+            if answer is None:
+                continue
+            for platform in wanted:
+                for finding in base_image_findings(answer, path=image.path, line=line, wanted=platform):
+                    if finding not in out.setdefault(image.path, []):
+                        out[image.path].append(finding)
+    return {path: tuple(fs) for path, fs in out.items()}
 
 
 def _deep_findings(

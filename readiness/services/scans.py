@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from readiness import engine
+from readiness.services.registry_cache import registry_client
 from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.index_cache import DatabaseIndexCache
 from scanners import ANALYSER_VERSION
@@ -110,6 +111,7 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
     own_index = index is None
     if own_index:
         index = engine.shared_index_client()
+    registry = registry_client()
     try:
         deep = scan.deep or settings.READINESS_DEEP_CHECK
         # A deep scan reads wheels the previous answer never opened: it is never "unchanged".
@@ -129,7 +131,10 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
             platforms=settings.READINESS_PLATFORMS,
             progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
             deep_check=_deep_checker() if deep else None,
+            image_platforms=registry.platforms_many if registry is not None else None,
         )
+        if registry is not None:
+            registry.cache.flush()
         return _finish_with_report(scan, report, snapshot=snapshot, index_changed_at=_index_changed_at(index, report))
     except TransientScanError as exc:
         _requeue_or_fail(scan, str(exc))
@@ -144,6 +149,8 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
     finally:
         if own_index:
             index.close()
+        if registry is not None:
+            registry.close()
 
 
 def _deep_checker():

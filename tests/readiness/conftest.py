@@ -35,6 +35,7 @@ def eager_tasks(request, settings, tmp_path_factory):
     old = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = not uses_worker
     settings.READINESS_GIT_CACHE_DIR = tmp_path_factory.mktemp("git-cache")
+    settings.READINESS_REGISTRY_LOOKUPS = False  # tests never reach a real registry
     yield
     celery_app.conf.task_always_eager = old
 
@@ -130,6 +131,7 @@ def celery_worker(transactional_db, tmp_path, settings, scan_index):
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "READINESS_GIT_CACHE_DIR": str(tmp_path / "worker-git-cache"),
         "READINESS_VAR_DIR": str(tmp_path / "worker-var"),
+        "READINESS_REGISTRY_LOOKUPS": "0",  # no real registry from tests; test_registry_scan.py uses a local one
         "READINESS_INDEX_URL": scan_index.url,
         "READINESS_INDEX_RETRIES": str(settings.READINESS_INDEX_RETRIES),
         "READINESS_INDEX_CACHE_SECONDS": str(settings.READINESS_INDEX_CACHE_SECONDS),

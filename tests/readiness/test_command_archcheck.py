@@ -25,6 +25,7 @@ def run(tmp_path, fixture_index):
             **os.environ,
             "READINESS_INDEX_URL": fixture_index.url,
             "READINESS_VAR_DIR": str(tmp_path / "var"),
+            "READINESS_REGISTRY_LOOKUPS": "0",  # tests never reach a real registry
         }
         env.pop("DATABASE_URL", None)  # archcheck needs no database
         return subprocess.run(
@@ -151,7 +152,8 @@ def test_deep_check_flags_a_mislabelled_pure_wheel(tmp_path, make_fixture_index)
         "x-members": [("mislabel/__init__.py", b""), ("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")],
     }])
     repo = make_repo(tmp_path, {"requirements.txt": "mislabel==1.0\nsix==1.16.0\n"}, name="deep")
-    env = {**os.environ, "READINESS_INDEX_URL": index.url, "READINESS_VAR_DIR": str(tmp_path / "var")}
+    env = {**os.environ, "READINESS_INDEX_URL": index.url, "READINESS_VAR_DIR": str(tmp_path / "var"),
+           "READINESS_REGISTRY_LOOKUPS": "0"}
     env.pop("DATABASE_URL", None)
 
     def run(*extra):

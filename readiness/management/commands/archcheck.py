@@ -14,9 +14,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+import contextlib
+
 import httpx
 
 from readiness import engine
+from readiness.services.registry_cache import registry_client
 from scanners.deep_check import deep_check_wheel
 from scanners.check import check_snapshot, is_relevant_path
 from scanners.git import GitError, fetch_snapshot
@@ -43,6 +46,10 @@ class Command(BaseCommand):
         parser.add_argument("--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)")
         parser.add_argument("--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache")
         parser.add_argument(
+            "--no-registry", action="store_true",
+            help="do not ask container registries whether the base images exist for each platform",
+        )
+        parser.add_argument(
             "--deep", action="store_true",
             help="also read pure and universal2 wheels (HTTP range requests) for native code their tags hide",
         )
@@ -52,11 +59,13 @@ class Command(BaseCommand):
         self._validate_targets(platforms, opts["python"], opts["libc"])
         snapshot = self._snapshot(opts["source"], opts["ref"])
         interactive = opts["format"] == "table" and sys.stderr.isatty()
+        registry = None if opts["no_registry"] else registry_client(database=False)
         with engine.cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
-                httpx.Client(timeout=30, follow_redirects=True) as http:
+                httpx.Client(timeout=30, follow_redirects=True) as http, registry or contextlib.nullcontext():
             report = check_snapshot(
                 snapshot,
                 deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
+                image_platforms=registry.platforms_many if registry is not None else None,
                 index=index,
                 defaults=engine.target_defaults(),
                 platforms=platforms,
