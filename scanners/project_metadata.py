@@ -23,7 +23,7 @@ from pypi_simple import DistributionPackage, ProjectPage
 
 from scanners.index import ACCEPT
 
-__all__ = ["ProjectMetadata", "fetch_project_metadata", "parse_core_metadata"]
+__all__ = ["ProjectMetadata", "fetch_project_metadata", "metadata_from_page", "parse_core_metadata"]
 
 _log = logging.getLogger(__name__)
 _JSON = "application/vnd.pypi.simple.v1+json"
@@ -88,13 +88,31 @@ def fetch_project_metadata(name: str, *, index_url: str, http: httpx.Client, tim
     page_url = urljoin(index_url if index_url.endswith("/") else index_url + "/", f"{canonical}/")
     try:
         response = http.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout, follow_redirects=True)
-        if response.status_code != 200:
-            return ProjectMetadata(canonical, error=f"{page_url} answered HTTP {response.status_code}")
-        media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    except (httpx.HTTPError, OSError) as exc:
+        return ProjectMetadata(canonical, error=f"cannot read the metadata of {canonical}: {type(exc).__name__}: {exc}".splitlines()[0])
+    if response.status_code != 200:
+        return ProjectMetadata(canonical, error=f"{page_url} answered HTTP {response.status_code}")
+    return metadata_from_page(
+        canonical, body=response.content, content_type=response.headers.get("Content-Type", ""),
+        page_url=str(response.url), http=http, timeout=timeout,
+    )
+
+
+def metadata_from_page(
+    name: str, *, body: bytes, content_type: str, page_url: str, http: httpx.Client, timeout: float = 30.0
+) -> ProjectMetadata:
+    """The core metadata of the newest release listed on an already fetched project page (one request).
+
+    Callers that keep index pages in a cache pass the cached page, so asking for a project's
+    URLs never fetches its page a second time.
+    """
+    canonical = canonicalize_name(name)
+    try:
+        media = content_type.split(";")[0].strip().lower()
         if media == _JSON:
-            page = ProjectPage.from_json_data(json.loads(response.content), base_url=str(response.url))
+            page = ProjectPage.from_json_data(json.loads(body), base_url=page_url)
         else:
-            page = ProjectPage.from_html(canonical, response.content, base_url=str(response.url))
+            page = ProjectPage.from_html(canonical, body, base_url=page_url)
         chosen = _newest_with_metadata(page)
         if chosen is None:
             return ProjectMetadata(canonical, error="the index serves no core metadata for this project")

@@ -60,3 +60,18 @@ def test_deep_scan_records_a_mislabelled_wheel(db, tmp_path, scan_index, django_
     assert deep.deep and not deep.unchanged  # a deep scan never reuses a shallow answer
     (finding,) = ScanFinding.objects.filter(scan_id=deep.pk)
     assert (finding.path, finding.rule, finding.severity) == ("requirements.txt", "mislabelled-wheel", "warning")
+
+
+def test_upstream_metadata_reuses_the_cached_project_page(db, tmp_path, scan_index, django_capture_on_commit_callbacks):
+    """A blocker's upstream draft needs the project's URLs: read from the page the scan cached, not fetched again."""
+    from readiness.models import ProjectMetadata, UpstreamSuggestion
+    from tests.readiness.scan_support import repo_row
+    from tests.scanners.git_helpers import make_repo
+
+    repo = repo_row("mac", make_repo(tmp_path, {"requirements.txt": "tensorflow-macos==2.15.0\n"}))
+    scan_index.clear_requests()
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation_scan(trigger="manual", repos=[repo])
+    assert UpstreamSuggestion.objects.filter(package="tensorflow-macos").exists()
+    assert ProjectMetadata.objects.filter(package="tensorflow-macos", error="").exists()
+    assert len(scan_index.page_requests("tensorflow-macos")) == 1  # the scan's own request, nothing more
