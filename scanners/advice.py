@@ -22,17 +22,19 @@ Everything here is pure: project files, targets and the image context come in as
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from email.parser import BytesParser
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from scanners.analyser import Verdict, decide
 from scanners.build_deps import build_packages
-from scanners.distributions import ProjectFiles
+from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.replacements import replacements_for
 from scanners.targets import Target
 
@@ -42,6 +44,7 @@ if TYPE_CHECKING:  # only a type: advice does not parse Dockerfiles
 __all__ = [
     "Advice",
     "AdviceKind",
+    "parent_upgrade",
     "MAX_ISSUE_URL",
     "Tracker",
     "UpstreamDraft",
@@ -54,7 +57,7 @@ __all__ = [
     "upgrade_advice",
 ]
 
-AdviceKind = Literal["upgrade", "build", "build-deps", "replace", "change-image", "upstream"]
+AdviceKind = Literal["upgrade-parent", "upgrade", "build", "build-deps", "replace", "change-image", "upstream"]
 
 MAX_ISSUE_URL = 6000
 """Longest pre-filled "new issue" URL we emit: browsers and GitHub/GitLab front ends reject
@@ -143,6 +146,54 @@ def upgrade_advice(project: ProjectFiles, locked_version: str, targets: Sequence
 
 _PYTHON_ALPINE = re.compile(r"^(?P<repo>(?:.+/)?python):(?P<ver>[\w.]*?)-?alpine[\d.]*$")
 _ALPINE = re.compile(r"^(?P<repo>(?:.+/)?alpine)(?::[\w.]+)?$")
+
+
+def parent_upgrade(
+    parent: ProjectFiles,
+    locked_version: str,
+    child: str,
+    *,
+    read_metadata: Callable[[DistributionFile], bytes | None],
+    limit: int = 8,
+) -> str | None:
+    """The lowest release of ``parent`` above ``locked_version`` whose metadata no longer requires ``child``.
+
+    This is the fix a team controls for a blocker deep in its tree: "upgrade tensorflow to X,
+    which no longer needs it". Each release costs one small ``.metadata`` read (PEP 658), so at
+    most ``limit`` releases are read; requirements behind an ``extra`` marker do not count,
+    as pip installs them only when the extra is asked for.
+    """
+    try:
+        locked = Version(locked_version)
+    except InvalidVersion:
+        return None
+    wanted = canonicalize_name(child)
+    for version in parent.versions():
+        if version <= locked or (version.is_prerelease and not locked.is_prerelease):
+            continue
+        files = [f for f in parent.release(version) if not f.is_yanked and f.url]
+        chosen = next((f for f in files if f.kind == "wheel"), None) or next((f for f in files if f.kind == "sdist"), None)
+        if chosen is None:
+            continue
+        body = read_metadata(chosen)
+        limit -= 1
+        if body is not None and wanted not in _required_names(body):
+            return str(version)
+        if limit <= 0:
+            return None
+    return None
+
+
+def _required_names(metadata: bytes) -> set[str]:
+    names = set()
+    for line in BytesParser().parsebytes(metadata).get_all("Requires-Dist") or ():
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            names.add(canonicalize_name(requirement.name))
+    return names
 
 
 def glibc_variant(base_image: str | None) -> str | None:

@@ -8,13 +8,14 @@ recorded on the report and the rest of the repository is still analysed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scanners.advice import Advice, advise, fix_version
+from scanners.advice import Advice, advise, fix_version, parent_upgrade
 from scanners.deep_check import DeepCheckResult, needs_deep_check
 from scanners.registry import ImagePlatforms, base_image_findings
 from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
@@ -168,6 +169,7 @@ def check_snapshot(
     fix_cache: dict | None = None,
     deep_check: Callable[[DistributionFile], DeepCheckResult] | None = None,
     image_platforms: Callable[[Sequence[str]], Mapping[str, ImagePlatforms]] | None = None,
+    read_metadata: Callable[[DistributionFile], bytes | None] | None = None,
 ) -> CheckReport:
     """Analyse every lockfile and Dockerfile of ``snapshot`` for every target.
 
@@ -178,7 +180,9 @@ def check_snapshot(
     (pure, ``universal2``) and records a ``mislabelled-wheel`` finding where they do.
     ``image_platforms``, when given, is asked once for every base image of every Dockerfile
     (``scanners.registry.RegistryClient.platforms_many``): an image with no variant for a
-    target's platform is a ``base-image-no-arm64`` blocker.
+    target's platform is a ``base-image-no-arm64`` blocker. ``read_metadata`` (a release file's
+    core metadata) lets a transitive blocker's advice name the upgrade of the direct dependency
+    that no longer needs it.
     """
     files: list[FoundFile] = [FoundFile(s.path, "skipped", None, None, s.reason) for s in snapshot.skipped]
     problems: list[str] = [f"{s.path}: skipped: {s.reason}" for s in snapshot.skipped]
@@ -244,6 +248,8 @@ def check_snapshot(
     fixable = {id(r) for r in needs_fix}
     primary = _primary_image(images) or (images[0] if images else None)
     results = [_with_fix(r, projects, targets, cache, primary) if id(r) in fixable else r for r in results]
+    if read_metadata is not None:
+        results = _with_parent_upgrades(results, projects, index, progress, read_metadata)
 
     findings = {image.path: tuple(image.findings) for image in images}
     # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
@@ -347,6 +353,50 @@ def _with_fix(
         verdicts=result.verdicts, targets=targets, image=image,
     )
     return PackageResult(result.package, result.verdicts, cache.get(key), result.direct, result.via, advice)
+
+
+def _with_parent_upgrades(
+    results: list[PackageResult],
+    projects: Mapping[str, ProjectFiles],
+    index: ProjectSource | None,
+    progress: Progress | None,
+    read_metadata: Callable[[DistributionFile], bytes | None],
+) -> list[PackageResult]:
+    """Put "upgrade <direct dependency> to X, which no longer needs it" first where a release says so."""
+    locked = {(r.package.lockfile, r.package.name): r.package.version for r in results}
+    wanted: dict[int, tuple[str, str, str]] = {}
+    for r in results:
+        if not r.via or not any(v.status in ("sdist", "none") for v in r.verdicts.values()):
+            continue
+        chain = r.via[0]
+        child = chain[1] if len(chain) > 1 else r.package.name
+        version = locked.get((r.package.lockfile, chain[0]))
+        if version:
+            wanted[id(r)] = (chain[0], version, child)
+    parents = dict(projects)
+    missing = sorted({p for p, _, _ in wanted.values()} - parents.keys())
+    if missing:
+        parents.update(_fetch(index, missing, progress)[0])
+    memo: dict[tuple[str, str, str], str | None] = {}
+    out = []
+    for r in results:
+        key = wanted.get(id(r))
+        if key is not None and key[0] in parents:
+            if key not in memo:
+                memo[key] = parent_upgrade(parents[key[0]], key[1], key[2], read_metadata=read_metadata)
+            if memo[key]:
+                parent, version, child = key
+                advice = Advice(
+                    "upgrade-parent",
+                    f"upgrade {parent} to {memo[key]}, which no longer needs {child}",
+                    f"{r.package.name} is here because {' → '.join(r.via[0])} needs it; {parent} {memo[key]} "
+                    f"(locked: {version}) no longer requires {child}",
+                    targets=tuple(t for t, v in r.verdicts.items() if v.status in ("sdist", "none")),
+                    fix_version=memo[key],
+                )
+                r = dataclasses.replace(r, advice=(advice, *r.advice))
+        out.append(r)
+    return out
 
 
 def _base_image_findings(

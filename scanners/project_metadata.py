@@ -13,6 +13,7 @@ import email.parser
 import email.policy
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -21,9 +22,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pypi_simple import DistributionPackage, ProjectPage
 
+from scanners.distributions import DistributionFile
 from scanners.index import ACCEPT
 
-__all__ = ["ProjectMetadata", "fetch_project_metadata", "metadata_from_page", "parse_core_metadata"]
+__all__ = ["ProjectMetadata", "fetch_project_metadata", "metadata_from_page", "metadata_reader", "parse_core_metadata"]
 
 _log = logging.getLogger(__name__)
 _JSON = "application/vnd.pypi.simple.v1+json"
@@ -125,3 +127,25 @@ def metadata_from_page(
         return ProjectMetadata(canonical, error=f"malformed project page for {canonical}: {exc}".splitlines()[0])
     urls, home = parse_core_metadata(meta.content)
     return ProjectMetadata(canonical, str(_version(chosen)), urls, home)
+
+
+def metadata_reader(http: httpx.Client, *, timeout: float = 15.0) -> Callable[[DistributionFile], bytes | None]:
+    """``read(file) -> bytes | None``: a release file's core metadata (PEP 658 ``<url>.metadata``), memoised.
+
+    ``None`` when the index serves none for that file or cannot be reached: callers then simply
+    know less (no "upgrade the parent" advice), never fail.
+    """
+    seen: dict[str, bytes | None] = {}
+
+    def read(file: DistributionFile) -> bytes | None:
+        if not file.url:
+            return None
+        if file.url not in seen:
+            try:
+                response = http.get(file.url.split("#", 1)[0] + ".metadata", timeout=timeout, follow_redirects=True)
+                seen[file.url] = response.content if response.status_code == 200 else None
+            except (httpx.HTTPError, OSError):
+                seen[file.url] = None
+        return seen[file.url]
+
+    return read

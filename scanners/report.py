@@ -41,6 +41,7 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
                 "advice": [
                     {"kind": a.kind, "title": a.title, "detail": a.detail, "targets": list(a.targets),
                      **({"fix_version": a.fix_version, "major": a.major_jump} if a.kind == "upgrade" else {}),
+                     **({"fix_version": a.fix_version} if a.kind == "upgrade-parent" else {}),
                      **({"packages": list(a.packages)} if a.packages else {}),
                      **({"replacement": a.replacement} if a.replacement else {}),
                      **({"image": a.image} if a.image else {}),

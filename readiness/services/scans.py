@@ -132,6 +132,7 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
             progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
             deep_check=_deep_checker() if deep else None,
             image_platforms=registry.platforms_many if registry is not None else None,
+            read_metadata=_metadata_reader(),
         )
         if registry is not None:
             registry.cache.flush()
@@ -151,6 +152,14 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
             index.close()
         if registry is not None:
             registry.close()
+
+
+def _metadata_reader():
+    """Core metadata of release files (PEP 658), for "upgrade the parent" advice."""
+    from readiness.services.index_cache import process_http_client
+    from scanners.project_metadata import metadata_reader
+
+    return metadata_reader(process_http_client())
 
 
 def _deep_checker():

@@ -131,3 +131,36 @@ def test_poetry_lock_borrows_direct_from_pyproject(tmp_path):
     assert by_name["requests"].direct is False  # locked, but not asked for by this pyproject
     assert by_name["wcwidth"].via[0] == CELERY_TO_WCWIDTH
     assert "svc/pyproject.toml" not in {f.path for f in report.files if f.error}
+
+
+def test_advice_names_the_parent_upgrade_that_drops_the_blocker(tmp_path, make_fixture_index):
+    """"upgrade appframework to 2.0, which no longer needs oldnative": read from 2.0's metadata."""
+    import httpx
+
+    from scanners.index import IndexClient
+    from scanners.project_metadata import metadata_reader
+
+    index = make_fixture_index()
+    index.add_project("appframework", [
+        {"filename": "appframework-1.0-py3-none-any.whl", "x-metadata": ["Requires-Dist: oldnative>=1"]},
+        {"filename": "appframework-1.5-py3-none-any.whl", "x-metadata": ["Requires-Dist: OldNative>=1"]},
+        {"filename": "appframework-2.0-py3-none-any.whl", "x-metadata": ['Requires-Dist: oldnative; extra == "legacy"']},
+    ])
+    index.add_project("oldnative", [{"filename": "oldnative-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}])
+    requirements = (
+        "appframework==1.0\n    # via -r requirements.in\n"
+        "oldnative==1.0\n    # via appframework\n"
+    )
+    repo = make_repo(tmp_path, {"requirements.txt": requirements})
+    snapshot = fetch_snapshot(file_url(repo), wanted=is_relevant_path, cache_dir=tmp_path / "cache")
+    with IndexClient(index.url) as client, httpx.Client() as http:
+        report = check_snapshot(snapshot, index=client, python="3.12", libc="glibc:2.36", read_metadata=metadata_reader(http))
+    (oldnative,) = [r for r in report.packages if r.package.name == "oldnative"]
+    assert oldnative.verdicts["linux/arm64"].status == "none"
+    assert oldnative.via == (("appframework",),)
+    first = oldnative.advice[0]
+    assert first.kind == "upgrade-parent"
+    assert first.title == "upgrade appframework to 2.0, which no longer needs oldnative"  # 1.5 still needs it
+    doc = report_to_json(report)
+    (entry,) = [p for p in doc["packages"] if p["name"] == "oldnative"]
+    assert entry["advice"][0]["kind"] == "upgrade-parent"

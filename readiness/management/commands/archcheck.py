@@ -21,6 +21,7 @@ import httpx
 from readiness import engine
 from readiness.services.registry_cache import registry_client
 from scanners.deep_check import deep_check_wheel
+from scanners.project_metadata import metadata_reader
 from scanners.check import check_snapshot, is_relevant_path
 from scanners.git import GitError, fetch_snapshot
 from scanners.report import fail_on_met, render_table, report_to_json
@@ -66,6 +67,7 @@ class Command(BaseCommand):
                 snapshot,
                 deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
                 image_platforms=registry.platforms_many if registry is not None else None,
+                read_metadata=metadata_reader(http),
                 index=index,
                 defaults=engine.target_defaults(),
                 platforms=platforms,
