@@ -15,7 +15,7 @@ Queries of :func:`blockers_page` (3, whatever the size of the organisation):
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Min, Q, TextField
@@ -65,6 +65,8 @@ class PackageBlockers:
     package: str
     repos: int
     groups: tuple[BlockerGroup, ...] = ()
+    pulled_in_by: tuple[tuple[str, int], ...] = ()
+    """For a transitive blocker: the direct dependencies that bring it in, with how many repos each."""
 
     @property
     def fix(self) -> str:
@@ -144,7 +146,8 @@ def _compiler_fix(example: str) -> str:
 
 
 def blocker_packages(*, team: str | None, limit: int | None = None) -> list[PackageBlockers]:
-    """Blocking packages ranked by repos affected, each with its groups and fixes (2 queries)."""
+    """Blocking packages ranked by repos affected, each with its groups, fixes and the direct
+    dependencies that pull it in (3 queries: ranking, groups, dependency chains)."""
     none_rows = Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE)
     ranked_qs = none_rows.values("package").annotate(repos=Count("scan_id", distinct=True)).order_by("-repos", "package")
     ranked = list(ranked_qs[:limit] if limit else ranked_qs)
@@ -167,7 +170,25 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
         groups[row["package"]].append(
             BlockerGroup(version=row["version"], target=row["target"], fix_version=row["fix_version"], repos=row["repos"], fix_kind=kind, fix=fix)
         )
-    return [PackageBlockers(package=r["package"], repos=r["repos"], groups=tuple(groups[r["package"]])) for r in ranked]
+    parents = _pulled_in_by(detail)
+    return [
+        PackageBlockers(
+            package=r["package"], repos=r["repos"], groups=tuple(groups[r["package"]]),
+            pulled_in_by=tuple(parents[r["package"]].most_common(3)),
+        )
+        for r in ranked
+    ]
+
+
+def _pulled_in_by(none_rows) -> dict[str, Counter]:
+    """Per blocking package, the direct dependency at the head of its shortest chain, counted per repo."""
+    seen: set[tuple[str, int]] = set()
+    parents: dict[str, Counter] = defaultdict(Counter)
+    for package, scan_id, via in none_rows.filter(via__isnull=False).values_list("package", "scan_id", "via"):
+        if via and via[0] and (package, scan_id) not in seen:
+            seen.add((package, scan_id))
+            parents[package][via[0][0]] += 1
+    return parents
 
 
 def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:

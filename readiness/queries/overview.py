@@ -4,12 +4,13 @@ Current readiness comes from each repo's stored per-target ``summary`` (no verdi
 "a week ago" and the trend come from ``Rollup`` rows; blockers from the GROUP BY queries of
 :mod:`readiness.queries.blockers`.
 
-Queries of :func:`overview_page` (5, whatever the size of the organisation):
+Queries of :func:`overview_page` (6, whatever the size of the organisation):
 1. every current repo's latest summary and finish time (one small row per repo);
 2. rollups of the last 12 weeks, organisation or team scope (trend chart, last week's numbers);
 3. top blocking packages ranked by repos (GROUP BY);
 4. their version/target/fix groups (GROUP BY, limited to those packages);
-5. the most recently changed repos (latest scans that found something new).
+5. the direct dependencies that pull them in (their blocking rows' stored chains);
+6. the most recently changed repos (latest scans that found something new).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _states(summary: dict | None) -> tuple[tuple[str, str], ...]:
 
 
 def overview_page(*, team: str | None, today: dt.date | None = None) -> OverviewPage:
-    """Everything the overview shows, already loaded. 5 queries (see the module docstring)."""
+    """Everything the overview shows, already loaded. 6 queries (see the module docstring)."""
     today = today or timezone.localdate()
     rows = list(current_repos(team=team).values_list("latest_scan__summary", "latest_scan__finished_at"))
     summaries = [s for s, _ in rows if s is not None]

@@ -14,7 +14,7 @@ Queries of :func:`weekly_report_section` (6, whatever the size of the organisati
 5. their version/target/fix groups (GROUP BY, limited to those packages);
 6. packages with ``none`` and no fix version (upstream candidates, GROUP BY).
 A report is one section per scope; :func:`weekly_report` builds each scope once per run
-(``cache``), so sending to 500 subscribers costs 6 queries per distinct scope, not per email.
+(``cache``), so sending to 500 subscribers costs 7 queries per distinct scope, not per email.
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ class BlockerLine:
     versions: tuple[str, ...]
     targets: tuple[str, ...]
     url: str
+    pulled_in_by: tuple[str, ...] = ()  # direct dependencies that bring a transitive blocker in
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +255,7 @@ def _upstream_lines(*, team: str | None, site_root: str) -> list[UpstreamLine]:
 
 
 def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | None = None) -> ReportSection:
-    """One section of the weekly email. 6 queries (see the module docstring), 5 without rollups."""
+    """One section of the weekly email. 7 queries (see the module docstring), 6 without rollups."""
     site_root = (site_root if site_root is not None else settings.SITE_ROOT).rstrip("/")
     repos = current_repos(team=team)
     current = list(repos.values_list("id", "name", "latest_scan__summary"))
@@ -301,6 +302,7 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
             BlockerLine(
                 package=b.package, repos=b.repos, fix=b.fix, versions=tuple(sorted({g.version for g in b.groups})),
                 targets=tuple(sorted({g.target for g in b.groups})), url=_url(site_root, "package", b.package, team=team),
+                pulled_in_by=tuple(parent for parent, _n in b.pulled_in_by),
             )
             for b in blockers
         ),
@@ -325,7 +327,7 @@ def weekly_report(
 ) -> WeeklyReportData:
     """The report of one subscription: one section for the organisation, or one per team (in name order).
 
-    6 queries per section not already in ``cache`` (a dict the caller keeps for one sending run).
+    7 queries per section not already in ``cache`` (a dict the caller keeps for one sending run).
     """
     site_root = (site_root if site_root is not None else settings.SITE_ROOT).rstrip("/")
     cache = {} if cache is None else cache

@@ -97,8 +97,8 @@ def test_upstream_empty(viewer_client):
 def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
     seed_org(repos=repos, packages=20)
     upstream_refresh(fetch_metadata=_no_metadata)
-    # session, user, team list, ranked packages, their groups, Dockerfile blocker findings
-    with django_assert_num_queries(6):
+    # session, user, team list, ranked packages, their groups, their chains, Dockerfile blocker findings
+    with django_assert_num_queries(7):
         assert viewer_client.get("/blockers/").status_code == 200
     # session, user, team list, the upstream suggestions
     with django_assert_num_queries(4):

@@ -92,7 +92,8 @@ def test_target_readiness_counts(summaries, expected):
 def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
     seed_org(repos=repos, packages=20)
     Team.objects.create(name="empty-team")
-    # session, user, team list, repo summaries, rollups, ranked blockers, blocker groups, recent repos
-    with django_assert_num_queries(8):
+    # session, user, team list, repo summaries, rollups, ranked blockers, blocker groups, their chains,
+    # recent repos
+    with django_assert_num_queries(9):
         response = viewer_client.get("/")
     assert response.status_code == 200

@@ -28,3 +28,30 @@ def test_transitive_blocker_shows_its_chain(viewer_client, db):  # noqa: F811
     page = viewer_client.get("/repos/svc/").content.decode()
     assert "via celery → click-repl → prompt-toolkit" in page  # the shortest chain first
     assert "via celery → kombu" not in page  # only the first is shown
+
+
+def test_blockers_page_and_email_say_what_pulls_a_blocker_in(viewer_client, db):  # noqa: F811
+    from django.utils import timezone as tz
+
+    from readiness.emails import weekly_report_render
+    from readiness.queries.weekly_report import weekly_report
+
+    for i in range(3):
+        repo = Repo.objects.create(name=f"svc-{i}", url="file:///nowhere")
+        scan = Scan.objects.create(
+            repo=repo, state=Scan.State.DONE, finished_at=timezone.now(), targets=[{"id": "linux/arm64"}],
+            summary={"linux/arm64": {"none": 1, "blockers": 1, "ready": False}},
+        )
+        Verdict.objects.create(
+            scan=scan, package="wcwidth", version="0.9.4", target="linux/arm64", status="none", lockfile="uv.lock",
+            direct=False, via=[["celery" if i < 2 else "rich", "x"]],
+        )
+        repo.latest_scan = scan
+        repo.save()
+    page = viewer_client.get("/blockers/").content.decode()
+    assert "pulled in by celery (2 repos), rich (1 repo)" in page
+    today = tz.localdate()
+    report = weekly_report(teams=[], week=today, today=today, site_root="http://r.test")
+    rendered = weekly_report_render(report)
+    assert "(pulled in by celery, rich)" in rendered.text
+    assert "pulled in by celery, rich" in rendered.html
