@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import configparser
 import datetime as dt
-import email.utils
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from pypi_simple import PYPI_SIMPLE_ENDPOINT, DistributionPackage, ProjectPage
 from scanners import ANALYSER_VERSION
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
+from scanners.http_headers import retry_after_seconds
 
 __all__ = [
     "ACCEPT",
@@ -159,22 +159,6 @@ def _redact(url: str) -> str:
     return url
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max((when - dt.datetime.now(dt.timezone.utc)).total_seconds(), 0.0)
 
 
 class IndexClient:
@@ -387,7 +371,7 @@ class IndexClient:
                 if response.status_code not in _RETRY_STATUSES:
                     return response, ""
                 reason = f"index {_redact(url)} answered HTTP {response.status_code}"
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt + 1 == attempts:
                 break
             delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # jitter spreads out retries

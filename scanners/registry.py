@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import email.utils
 import hashlib
 import json
 import logging
@@ -48,6 +47,7 @@ import httpx
 
 from scanners import ANALYSER_VERSION
 from scanners.dockerfile import Finding
+from scanners.http_headers import retry_after_seconds
 
 __all__ = [
     "ACCEPT_MANIFESTS",
@@ -721,7 +721,7 @@ class RegistryClient:
                 if response.status_code not in _RETRY_STATUSES:
                     return response
                 reason = f"{where} answered HTTP {response.status_code}"
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
             if attempt + 1 == attempts:
                 break
             delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # jitter spreads retries out
@@ -798,22 +798,6 @@ def _basic(pair: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode()
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max((when - dt.datetime.now(dt.timezone.utc)).total_seconds(), 0.0)
 
 
 def _registry_key(name: str) -> str:
