@@ -39,6 +39,7 @@ class MatrixRow:
     direct: bool | None
     cells: tuple[Cell | None, ...]  # in the order of RepoPage.targets
     via: tuple[str, ...] = ()  # the shortest chain from a direct dependency, for transitive packages
+    other_chains: tuple[tuple[str, ...], ...] = ()  # the rest, shortest first (shown on request)
 
     @property
     def fix_version(self) -> str:
@@ -126,7 +127,7 @@ def repo_page(*, name: str) -> RepoPage | None:
         result_id = scan.result_scan_id
         cells: dict[tuple[str, str, str], dict[str, Cell]] = defaultdict(dict)
         direct: dict[tuple[str, str, str], bool | None] = {}
-        via: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        via: dict[tuple[str, str, str], tuple[tuple[str, ...], ...]] = {}
         seen_targets: set[str] = {t["id"] for t in scan.targets if isinstance(t, dict) and "id" in t}
         rows = Verdict.objects.filter(scan_id=result_id).values_list(
             "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure", "via"
@@ -136,13 +137,14 @@ def repo_page(*, name: str) -> RepoPage | None:
             cells[key][target] = Cell(status=status, file=file, fix_version=fix, reason=reason, pure=pure)
             direct[key] = is_direct
             if chains:
-                via[key] = tuple(chains[0])
+                via[key] = tuple(tuple(c) for c in chains)
             seen_targets.add(target)
         targets = tuple(sorted(seen_targets))
         matrix = [
             MatrixRow(
                 package=p, version=v, lockfile=lf, direct=direct[(p, v, lf)],
-                cells=tuple(by_target.get(t) for t in targets), via=via.get((p, v, lf), ()),
+                cells=tuple(by_target.get(t) for t in targets),
+                via=via.get((p, v, lf), ((),))[0], other_chains=via.get((p, v, lf), ((),))[1:],
             )
             for (p, v, lf), by_target in cells.items()
         ]
