@@ -16,13 +16,14 @@ Goal: p95 under 300 ms for every page, and query counts that do not depend on th
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.seeded_org import add_size_arguments, seeded_django  # noqa: E402
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/readiness_bench_dash"
 
 PAGES = [
@@ -50,59 +51,19 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--repos", type=int, default=2000)
-    parser.add_argument("--packages", type=int, default=150)
-    parser.add_argument("--weeks", type=int, default=12)
-    parser.add_argument("--teams", type=int, default=20)
+    add_size_arguments(parser, default_url=DEFAULT_URL)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--export-runs", type=int, default=3)
-    parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args(argv)
 
-    _ensure_database(args.database_url)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    seeded_django(args)
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    from readiness.models import Repo, Rollup, Scan, ScanFinding, Team, Verdict
-    from tests.readiness.factories import make_user, seed_org
-
-    call_command("migrate", verbosity=0)
-    seeded = Repo.objects.count()
-    if args.reseed or seeded != args.repos:
-        print(f"seeding {args.repos} repos × {args.packages} packages × 2 targets, {args.weeks} weeks …", flush=True)
-        started = time.perf_counter()
-        for model in (Rollup, Verdict, ScanFinding):
-            model.objects.all().delete()
-        Repo.objects.update(latest_scan=None)
-        Scan.objects.update(results_from=None)
-        Scan.objects.all().delete()
-        Repo.objects.all().delete()
-        Team.objects.all().delete()
-        seed_org(repos=args.repos, packages=args.packages, weeks=args.weeks, teams=args.teams)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    from readiness.models import Rollup, Scan, Verdict
+    from tests.readiness.factories import make_user
     from django.contrib.auth.models import User
 
     user = User.objects.filter(username="bench").first() or make_user("bench")

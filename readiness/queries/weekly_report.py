@@ -20,7 +20,6 @@ A report is one section per scope; :func:`weekly_report` builds each scope once 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
