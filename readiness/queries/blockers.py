@@ -32,11 +32,9 @@ __all__ = [
     "FindingBlocker",
     "PackageBlockers",
     "BlockersPage",
-    "UpstreamRow",
     "blocker_packages",
     "blockers_page",
     "finding_fix",
-    "upstream_page",
 ]
 
 # Why a fix is worded per rule: the finding's own message explains the detail; the page needs the
@@ -99,14 +97,6 @@ class BlockersPage:
     @property
     def is_empty(self) -> bool:
         return not self.packages and not self.findings
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamRow:
-    package: str
-    version: str
-    targets: tuple[str, ...]
-    repos: int
 
 
 def finding_fix(rule: str) -> tuple[str, str]:
@@ -214,26 +204,5 @@ def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
 
 
 def blockers_page(*, team: str | None) -> BlockersPage:
-    """All blockers of the current results of ``team`` (or the organisation). 3 queries."""
+    """All blockers of the current results of ``team`` (or the organisation). 4 queries."""
     return BlockersPage(packages=tuple(blocker_packages(team=team)), findings=tuple(_finding_blockers(team=team)))
-
-
-def upstream_page(*, team: str | None) -> list[UpstreamRow]:
-    """Packages with ``none`` and no fix version: only the project itself can fix them. 1 query.
-
-    Issue 5 turns each row into an upstream issue draft; this list is where it will start.
-    """
-    rows = (
-        Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE, fix_version="")
-        .values("package", "version", "target")
-        .annotate(repos=Count("scan_id", distinct=True))
-        .order_by("package", "version", "target")
-    )
-    merged: dict[tuple[str, str], tuple[list[str], int]] = {}
-    for row in rows:
-        targets, repos = merged.get((row["package"], row["version"]), ([], 0))
-        targets.append(row["target"])
-        merged[(row["package"], row["version"])] = (targets, max(repos, row["repos"]))
-    out = [UpstreamRow(package=p, version=v, targets=tuple(t), repos=n) for (p, v), (t, n) in merged.items()]
-    out.sort(key=lambda r: (-r.repos, r.package, r.version))
-    return out

@@ -55,17 +55,6 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
     return scans
 
 
-def organisation_packages(*, repo_ids: list[int]) -> list[str]:
-    """Distinct package names locked by the latest finished scans of ``repo_ids``."""
-    result_ids = {
-        results_from or scan_id
-        for scan_id, results_from in Repo.objects.filter(id__in=repo_ids, latest_scan__isnull=False).values_list(
-            "latest_scan_id", "latest_scan__results_from_id"
-        )
-    }
-    return sorted(set().union(*_packages_by_result(result_ids).values())) if result_ids else []
-
-
 def _packages_by_result(result_ids: set[int]) -> dict[int, set[str]]:
     packages: dict[int, set[str]] = defaultdict(set)
     if result_ids:

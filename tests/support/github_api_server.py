@@ -15,10 +15,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.loopback import LoopbackHTTPServer
 
 __all__ = ["FIXTURE_DIR", "GitHubApiServer", "RecordedRequest", "load_org_pages"]
 
@@ -49,7 +51,7 @@ class _Fault:
     remaining: int
 
 
-class GitHubApiServer:
+class GitHubApiServer(LoopbackHTTPServer):
     """``with GitHubApiServer(org="acme", token="t0ken") as api: api.url`` → ``http://127.0.0.1:PORT``.
 
     With ``token=None`` any request is served (public data); otherwise a request without
@@ -73,36 +75,18 @@ class GitHubApiServer:
         self.requests: list[RecordedRequest] = []
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> GitHubApiServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        # A short poll interval: shutdown() waits for it, and tests start dozens of servers.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
+    thread_name = "github-api"
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> GitHubApiServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.address}"
 
     # -- test controls -----------------------------------------------------------------------
 

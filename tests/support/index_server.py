@@ -28,7 +28,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Iterable, Literal
 from urllib.parse import unquote, urlsplit
@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from scanners.distributions import DistributionFile
+from tests.support.loopback import LoopbackHTTPServer, RecordedRequest
 
 __all__ = [
     "FIXTURE_PROJECTS_DIR",
@@ -59,14 +60,6 @@ _TEXT_HTML = "text/html"
 # Server-side preference when the client gives several types the same q (PEP 691 suggests JSON).
 _OFFERED = (_JSON, _HTML_V1, _TEXT_HTML)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: synthesised bytes (and hashes) are stable
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    """Header names lower-cased."""
 
 
 @dataclass(slots=True)
@@ -283,7 +276,7 @@ def negotiate(accept: str | None, offered: Iterable[str] = _OFFERED) -> str | No
 # --------------------------------------------------------------------------- the server
 
 
-class FixtureIndexServer:
+class FixtureIndexServer(LoopbackHTTPServer):
     """A Simple Repository API server on ``127.0.0.1`` (port chosen by the OS).
 
     ``mode="json"`` answers only PEP 691 JSON (404 to a client that does not accept it),
@@ -305,48 +298,25 @@ class FixtureIndexServer:
         started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         for name, page in (load_fixture_pages(projects_dir) if projects_dir else {}).items():
             self._install(name, page, _latest_upload(page) or started)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._port = 0
+        super().__init__()
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> FixtureIndexServer:
-        handler = _make_handler(self)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            # A short poll keeps stop() (and so every test teardown) quick.
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fixture-index", daemon=True)
-        self._thread.start()
-        return self
+    thread_name = "fixture-index"
 
-    def stop(self) -> None:
-        """Shut the server down: later connections are refused (a dead index)."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-        self._httpd = None
-
-    def __enter__(self) -> FixtureIndexServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
+        if not self.running:
             raise RuntimeError("the fixture index is not running")
-        return self._httpd.server_address[1]
+        return self._port
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT/`` (the port stays known after :meth:`stop`)."""
-        return f"http://127.0.0.1:{self._last_port()}/"
+        return f"http://127.0.0.1:{self._port}/"
 
     @property
     def url(self) -> str:
@@ -356,11 +326,6 @@ class FixtureIndexServer:
     @property
     def files_url(self) -> str:
         return self.base_url + "files/"
-
-    def _last_port(self) -> int:
-        if self._httpd is not None:
-            self._port = self._httpd.server_address[1]
-        return self._port
 
     # -- projects ---------------------------------------------------------------------------
 

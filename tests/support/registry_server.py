@@ -28,10 +28,12 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.loopback import LoopbackHTTPServer, RecordedRequest
 
 __all__ = [
     "FIXTURE_REGISTRY_DIR",
@@ -54,15 +56,6 @@ def fixture_digest(relative: str, directory: Path = FIXTURE_REGISTRY_DIR) -> str
     return "sha256:" + hashlib.sha256((directory / relative).read_bytes()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    method: str
-    path: str
-    """Path with query string."""
-    headers: dict[str, str]
-    """Header names lower-cased."""
-
-
 @dataclass(slots=True)
 class _Fault:
     path_contains: str
@@ -78,7 +71,7 @@ class _Document:
     digest: str
 
 
-class FixtureRegistryServer:
+class FixtureRegistryServer(LoopbackHTTPServer):
     """A distribution-API registry on an ephemeral loopback port.
 
     :param auth: see the module docstring.
@@ -97,8 +90,7 @@ class FixtureRegistryServer:
         self._tokens: dict[str, frozenset[str]] = {}  # token -> repositories it may pull
         self._repos: dict[str, dict[str, object]] = {}
         self._load(directory)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -123,36 +115,20 @@ class FixtureRegistryServer:
         media_type = json.loads(body).get("mediaType", "application/vnd.oci.image.index.v1+json")
         return _Document(body, media_type, "sha256:" + hashlib.sha256(body).hexdigest())
 
-    def start(self) -> FixtureRegistryServer:
+    thread_name = "fixture-registry"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(_Handler):
             registry = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fixture-registry", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> FixtureRegistryServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return Handler
 
     @property
     def host(self) -> str:
         """``127.0.0.1:<port>``: the registry name to write in references."""
-        assert self._httpd is not None, "server not started"
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
+        return self.address
 
     @property
     def url(self) -> str:
