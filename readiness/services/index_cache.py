@@ -26,29 +26,24 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from readiness.models import IndexPage
 from scanners import ANALYSER_VERSION
-from scanners.index import CachedPage, IndexClient, ProjectResult
+from scanners.index import CachedPage, IndexClient, MemoryIndexCache, ProjectResult
 
 __all__ = ["DatabaseIndexCache", "DatabaseIndexClient", "process_http_client"]
 
 
-class DatabaseIndexCache:
+class DatabaseIndexCache(MemoryIndexCache):
     """An ``IndexCache`` over :class:`IndexPage` rows, buffered in memory between preload and flush."""
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str, str], CachedPage] = {}
+        super().__init__()
         self._dirty: dict[tuple[str, str], CachedPage] = {}
         # When the body held in memory last changed (its row's changed_at): a scan records the
         # newest one of the pages it used, so a later scan can ask "changed since?" exactly.
         self._changed: dict[tuple[str, str], dt.datetime] = {}
-        self._lock = threading.Lock()
-
-    def get(self, index_url: str, name: str) -> CachedPage | None:
-        with self._lock:
-            return self._pages.get((index_url, name))
 
     def put(self, index_url: str, name: str, page: CachedPage) -> None:
+        super().put(index_url, name, page)
         with self._lock:
-            self._pages[(index_url, name)] = page
             self._dirty[(index_url, name)] = page
 
     def preload(self, index_url: str, names: Iterable[str]) -> None:
