@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,6 @@ __all__ = [
     "PushDecision",
     "WebhookPayloadError",
     "WebhookResult",
-    "is_dependency_path",
     "push_decision",
     "repo_for_repository",
     "webhook_receive",
@@ -54,8 +52,6 @@ Outcome = WebhookDelivery.Outcome
 # GitHub lists at most 20 commits in a push payload: with 20 the list may be cut short, so the
 # files it names are not the whole change.
 PUSH_COMMITS_LISTED_MAX = 20
-# Manifests that are not lockfiles but whose change usually comes with (or means) a new lock.
-_MANIFEST_NAMES = frozenset({"pyproject.toml", "Pipfile"})
 _URL_KEYS = ("clone_url", "ssh_url", "git_url", "html_url", "svn_url")
 
 
@@ -100,11 +96,6 @@ def webhook_signature_valid(*, secret: str, body: bytes, signature: str | None) 
     return hmac.compare_digest(expected, signature.strip().encode("latin-1", "replace"))
 
 
-def is_dependency_path(path: str) -> bool:
-    """A path whose change can change the matrix: what scans read, plus ``pyproject.toml``/``Pipfile``."""
-    return is_relevant_path(path) or posixpath.basename(path) in _MANIFEST_NAMES
-
-
 def push_decision(payload: Mapping[str, Any], *, tracked_branch: str) -> PushDecision:
     """Whether a ``push`` payload needs a scan of a repo that tracks ``tracked_branch``.
 
@@ -144,7 +135,7 @@ def push_decision(payload: Mapping[str, Any], *, tracked_branch: str) -> PushDec
             if not isinstance(paths, list):
                 return PushDecision(True, f"commits[{index}].{key} is missing: cannot tell which files changed")
             for path in paths:
-                if isinstance(path, str) and is_dependency_path(path):
+                if isinstance(path, str) and is_relevant_path(path):
                     return PushDecision(True, f"{path} {key} in {str(commit.get('id', ''))[:12] or 'a commit'}")
     return PushDecision(False, f"no lockfile, requirements file or Dockerfile changed in {len(commits)} commit(s)")
 

@@ -15,13 +15,13 @@ import pytest
 from readiness.models import Repo, Scan, WebhookDelivery
 from readiness.services.webhooks import (
     PushDecision,
-    is_dependency_path,
     push_decision,
     repo_for_repository,
     webhook_receive,
     webhook_signature,
     webhook_signature_valid,
 )
+from scanners.check import is_relevant_path
 from tests.readiness.webhook_support import load, push_payload
 
 GITHUB_VECTOR = ("It's a Secret to Everybody", b"Hello, World!", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
@@ -85,7 +85,7 @@ def test_signature_refused(secret, body, signature) -> None:
     ],
 )
 def test_dependency_paths(path, relevant) -> None:
-    assert is_dependency_path(path) is relevant
+    assert is_relevant_path(path) is relevant
 
 
 def _push(**changes) -> dict:
