@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from readiness.models import Repo, Scan
 from readiness.services.rollups import rollup_days
+from readiness.services.registry_cache import registry_client
 from readiness.services.scans import ScanBusy, _Failed, clone_url, scan_execute
 from scanners.git import GitError, commits_by_date
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def repo_backfill(
-    *, repo: Repo, since: dt.datetime, every: dt.timedelta, until: dt.datetime | None = None, index=None
+    *, repo: Repo, since: dt.datetime, every: dt.timedelta, until: dt.datetime | None = None, index=None, registry=None
 ) -> list[Scan]:
     """One scan per point in time (the commit current then), oldest first; points already scanned are skipped.
 
@@ -37,15 +38,23 @@ def repo_backfill(
         Scan.objects.filter(repo=repo, trigger="backfill", state__in=Scan.FINISHED_WITH_RESULTS).values_list("as_of", flat=True)
     )
     scans = []
-    for as_of, commit in points:
-        if as_of in done_points:
-            continue
-        try:
-            with transaction.atomic():
-                scan = Scan.objects.create(repo=repo, trigger="backfill", ref=commit, as_of=as_of, state=Scan.State.RUNNING)
-        except IntegrityError:
-            raise ScanBusy(f"{repo.name}: a scan is running; backfill it again when it has finished") from None
-        scans.append(scan_execute(scan=scan, index=index))
+    # One registry client for every point: a base image (or an unreachable registry) is asked once.
+    own_registry = registry is None
+    if own_registry:
+        registry = registry_client()
+    try:
+        for as_of, commit in points:
+            if as_of in done_points:
+                continue
+            try:
+                with transaction.atomic():
+                    scan = Scan.objects.create(repo=repo, trigger="backfill", ref=commit, as_of=as_of, state=Scan.State.RUNNING)
+            except IntegrityError:
+                raise ScanBusy(f"{repo.name}: a scan is running; backfill it again when it has finished") from None
+            scans.append(scan_execute(scan=scan, index=index, registry=registry))
+    finally:
+        if own_registry and registry is not None:
+            registry.close()
     if points:
         rollup_days(since=points[0][0].date())
     return scans

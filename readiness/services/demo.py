@@ -33,6 +33,7 @@ from readiness import engine
 from readiness.models import Repo, Scan
 from readiness.services.backfill import repo_backfill
 from readiness.services.organisation import organisation_scan
+from readiness.services.registry_cache import registry_client
 from readiness.services.repos import repos_import
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import _Failed, scan_execute
@@ -312,12 +313,13 @@ def demo_setup(
         if problem is None
         else IndexClient(url, retries=0, timeout=_OFFLINE_TIMEOUT, max_concurrency=16)
     )
+    registry = registry_client()  # shared like the index: each base image is looked up once
     backfilled, failed = 0, []
     try:
         for i, repo in enumerate(repos, 1):
             since = _first_commit_date(repos_dir / repo.name)
             try:
-                scans = repo_backfill(repo=repo, since=since, every=dt.timedelta(weeks=1), index=index)
+                scans = repo_backfill(repo=repo, since=since, every=dt.timedelta(weeks=1), index=index, registry=registry)
             except _Failed as exc:
                 failed.append(f"{repo.name}: backfill: {exc}")
                 progress(f"backfill {i}/{len(repos)} {repo.name}: failed: {exc}")
@@ -332,9 +334,11 @@ def demo_setup(
         else:
             # Queued scans would each build their own client and retry every package; the
             # offline demo runs them here with the fail-fast client instead.
-            finished = [_scan_now(repo, index=index) for repo in repos]
+            finished = [_scan_now(repo, index=index, registry=registry) for repo in repos]
     finally:
         index.close()
+        if registry is not None:
+            registry.close()
     for scan in finished:
         if scan.state == Scan.State.FAILED:
             failed.append(f"{scan.repo.name}: {scan.error.splitlines()[0] if scan.error else 'failed'}")
@@ -354,9 +358,9 @@ def demo_setup(
     )
 
 
-def _scan_now(repo: Repo, *, index: IndexClient) -> Scan:
+def _scan_now(repo: Repo, *, index: IndexClient, registry) -> Scan:
     scan = Scan.objects.create(repo=repo, trigger="manual", state=Scan.State.RUNNING, started_at=timezone.now())
-    return scan_execute(scan=scan, index=index)
+    return scan_execute(scan=scan, index=index, registry=registry)
 
 
 def _demo_user(password: str) -> None:

@@ -106,12 +106,19 @@ def scan_run(*, scan_id: int, index=None) -> Scan | None:
     return scan_execute(scan=scan, index=index)
 
 
-def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None) -> Scan:
-    """Run a claimed (``running``) scan to a final state, recording any failure on the scan."""
+def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapshot | None = None) -> Scan:
+    """Run a claimed (``running``) scan to a final state, recording any failure on the scan.
+
+    ``index`` and ``registry`` clients may be shared by a caller that runs many scans in one
+    process (backfill, the demo): they remember every project and image they asked about,
+    failures included, so each is asked once per run rather than once per scan.
+    """
     own_index = index is None
     if own_index:
         index = engine.shared_index_client()
-    registry = registry_client()
+    own_registry = registry is None
+    if own_registry:
+        registry = registry_client()
     try:
         deep = scan.deep or settings.READINESS_DEEP_CHECK
         # A deep scan reads wheels the previous answer never opened: it is never "unchanged".
@@ -150,7 +157,7 @@ def scan_execute(*, scan: Scan, index=None, snapshot: RepoSnapshot | None = None
     finally:
         if own_index:
             index.close()
-        if registry is not None:
+        if own_registry and registry is not None:
             registry.close()
 
 

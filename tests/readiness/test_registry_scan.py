@@ -97,3 +97,27 @@ def test_archcheck_reports_the_base_image(tmp_path, registry, fixture_index):
     offline = run("--no-registry")
     assert offline.returncode == 0
     assert not [f for d in json.loads(offline.stdout)["dockerfiles"] for f in d["findings"] if f["rule"].startswith("base-image")]
+
+
+def test_backfill_asks_a_failing_registry_once_not_at_every_point(db, tmp_path, scan_index, registry, settings):
+    import datetime as dt
+
+    from readiness.services.backfill import repo_backfill
+    from tests.scanners.git_helpers import commit_files
+
+    path = make_repo(tmp_path, {"Dockerfile": LEGACY}, date=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
+    for week in (2, 3):
+        commit_files(path, {"requirements.txt": f"six==1.16.0  # week {week}\n"},
+                     date=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc) + dt.timedelta(weeks=week - 1))
+    repo = repo_row("history", path)
+    registry.fail(503, times=1000)  # the registry is down for the whole backfill
+    registry.clear_requests()
+    scans = repo_backfill(
+        repo=repo, since=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc), every=dt.timedelta(weeks=1),
+        until=dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc),
+    )
+    assert len(scans) == 3
+    for s in scans:
+        assert ScanFinding.objects.filter(scan_id=s.results_from_id or s.pk, rule="base-image-unknown").exists()
+    attempts = 1 + 2  # the client's own retries, for the first point only
+    assert len([p for p in registry.paths() if "legacy-app/manifests" in p]) == attempts
