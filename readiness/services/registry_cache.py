@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -17,29 +16,25 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from readiness.models import ImagePlatformsCache
-from scanners.registry import CachedPlatforms, RegistryClient
+from scanners.registry import CachedPlatforms, MemoryRegistryCache, RegistryClient
 
 __all__ = ["DatabaseRegistryCache", "registry_client", "registry_credentials"]
 
 
-class DatabaseRegistryCache:
+class DatabaseRegistryCache(MemoryRegistryCache):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries = {
-            (row.registry, row.repository, row.reference): CachedPlatforms(
+        super().__init__()
+        self._entries.update(
+            ((row.registry, row.repository, row.reference), CachedPlatforms(
                 tuple(row.platforms), row.digest or None, row.media_type or None, row.fetched_at
-            )
+            ))
             for row in ImagePlatformsCache.objects.all()
-        }
+        )
         self._dirty: dict[tuple[str, str, str], CachedPlatforms] = {}
 
-    def get(self, registry: str, repository: str, reference: str) -> CachedPlatforms | None:
-        with self._lock:
-            return self._entries.get((registry, repository, reference))
-
     def put(self, registry: str, repository: str, reference: str, entry: CachedPlatforms) -> None:
+        super().put(registry, repository, reference, entry)
         with self._lock:
-            self._entries[(registry, repository, reference)] = entry
             self._dirty[(registry, repository, reference)] = entry
 
     def flush(self) -> int:
