@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Team
+from readiness.services.rollups import repo_state
 
 __all__ = ["IndexPageAdmin", "RepoAdmin", "ScanAdmin", "TeamAdmin"]
 
@@ -104,7 +105,7 @@ class ScanAdmin(_ReadOnly, admin.ModelAdmin):
             if not isinstance(counts, dict):
                 continue
             parts = ", ".join(f"{counts[s]} {s}" for s in _STATUSES if counts.get(s))
-            ready = "ready" if counts.get("ready") else "not ready"
+            ready = repo_state(counts).replace("sdist", "builds from source")
             rows.append((target, parts or "no packages", ready))
         if not rows:
             return "—"

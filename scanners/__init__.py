@@ -6,5 +6,5 @@ fetches release files, ``analyser`` decides a verdict per (package, target) and 
 finds the fix version. ``check`` ties them together for one repository.
 """
 
-ANALYSER_VERSION = "1"
+ANALYSER_VERSION = "2"
 """Bumped whenever a change could alter a verdict, so stored results know they are stale."""

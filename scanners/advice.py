@@ -3,6 +3,9 @@ package's maintainers can help.
 
 For every (package, target) that is not ``wheel`` the advice is, best first:
 
+0. ``relock``: the index has, for the *locked* version, a wheel the lock's hashes or file list
+   leave out (uploaded after the lock was made): refreshing the lock fixes it with no version
+   change, the cheapest fix there is (:func:`relock_advice`).
 1. ``upgrade``: the fix version (DESIGN.md vocabulary): the lowest release above the locked one
    whose verdict is ``wheel`` on every target of the repo where the package is installed
    (Requires-Python honoured by :func:`scanners.analyser.decide`). Pre-releases are only
@@ -21,25 +24,26 @@ Everything here is pure: project files, targets and the image context come in as
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from email.parser import BytesParser
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from scanners.analyser import Verdict, decide
 from scanners.build_deps import build_packages
+from scanners.core_metadata import required_names
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.replacements import replacements_for
 from scanners.targets import Target
 
-if TYPE_CHECKING:  # only a type: advice does not parse Dockerfiles
+if TYPE_CHECKING:  # only types: advice parses neither Dockerfiles nor lockfiles
     from scanners.dockerfile import ImageContext
+    from scanners.lockfiles.base import LockedPackage
 
 __all__ = [
     "Advice",
@@ -54,10 +58,14 @@ __all__ = [
     "fix_version",
     "glibc_variant",
     "missing_platform_tags",
+    "relock_advice",
+    "relock_command",
     "upgrade_advice",
 ]
 
-AdviceKind = Literal["upgrade-parent", "upgrade", "build", "build-deps", "replace", "change-image", "upstream"]
+AdviceKind = Literal[
+    "relock", "upgrade-parent", "upgrade", "build", "build-deps", "replace", "change-image", "upstream"
+]
 
 MAX_ISSUE_URL = 6000
 """Longest pre-filled "new issue" URL we emit: browsers and GitHub/GitLab front ends reject
@@ -73,6 +81,9 @@ class Advice:
     packages for ``build-deps``, ``replacement`` the requirement for ``replace``, ``image`` the
     suggested base image for ``change-image``, ``platform_tags`` the missing wheel tags for
     ``upstream``. ``source`` names the table row a ``build-deps``/``replace`` advice comes from.
+    For ``relock``: ``file`` is the wheel the lock leaves out, ``uploaded_at`` its upload time,
+    ``locked_at`` when the lockfile last changed (both when known), ``command`` the tool's command
+    that refreshes the lock without changing versions.
     """
 
     kind: AdviceKind
@@ -86,6 +97,107 @@ class Advice:
     image: str | None = None
     platform_tags: tuple[str, ...] = ()
     source: str = ""
+    file: str | None = None
+    uploaded_at: dt.datetime | None = None
+    locked_at: dt.datetime | None = None
+    command: str | None = None
+
+
+# --------------------------------------------------------------------------- 0. re-lock
+
+
+def relock_command(lock_format: str, generated_by: str | None, *, name: str, hashed: bool) -> str:
+    """The command that refreshes a lock's files or hashes without moving versions.
+
+    Where the file's header records the command that wrote it, that command is repeated, with
+    what it needs to fetch fresh hashes: pip-compile reuses the hashes already in its output
+    file unless told ``--no-reuse-hashes``.
+    """
+    command = generated_by or ""
+    if lock_format == "requirements":
+        if command.startswith("pip-compile"):
+            if hashed and "--generate-hashes" not in command:
+                command += " --generate-hashes"
+            return command if "--no-reuse-hashes" in command else f"{command} --no-reuse-hashes"
+        if command.startswith("uv pip compile"):
+            return command
+        if command.startswith("uv export"):
+            return f"uv lock --upgrade-package {name} && {command}"
+        return "pip-compile --generate-hashes --no-reuse-hashes (or uv pip compile --generate-hashes)"
+    if lock_format == "Pipfile.lock":
+        return "pipenv lock"
+    if lock_format == "pdm.lock":
+        return "pdm lock --refresh"
+    if lock_format == "poetry.lock":
+        return "poetry lock --no-update" if command == "poetry 1.x" else "poetry lock --regenerate"
+    if lock_format == "uv.lock":
+        return f"uv lock --upgrade-package {name}"
+    if lock_format == "pylock.toml":
+        if command.startswith("uv export"):
+            return f"uv lock --upgrade-package {name} && {command}"
+        return ("pip lock writes only the files of the machine it runs on: run it on every target (for "
+                "linux/arm64, in an arm64 container), or write the lock with uv export --format pylock.toml")
+    return "re-create the lockfile with the tool that wrote it"
+
+
+def relock_advice(
+    package: LockedPackage,
+    verdicts: Mapping[str, Verdict],
+    targets: Sequence[Target],
+    release: Sequence[DistributionFile],
+    *,
+    lock_format: str,
+    generated_by: str | None = None,
+    locked_at: dt.datetime | None = None,
+) -> Advice | None:
+    """``relock`` when the index's ``release`` (the locked version's files as the index lists
+    them now) has a wheel for a target the lock leaves its install without (``sdist``/``none``).
+
+    The lock allows ``package.files`` when it lists them, else the index files whose sha256 is in
+    ``package.hashes``. The status stays what the installer does; this only says how cheap the
+    fix is.
+    """
+    if package.version is None or not release:
+        return None
+    if package.files is not None:
+        allowed = {f.filename for f in package.files}
+    elif package.hashes is not None:
+        allowed = {f.filename for f in release if f.sha256 in package.hashes}
+    else:
+        return None
+    helped: list[tuple[Target, DistributionFile]] = []
+    by_name = {f.filename: f for f in release}
+    for target in targets:
+        verdict = verdicts.get(target.id)
+        if verdict is None or verdict.status not in ("sdist", "none"):
+            continue
+        free = decide(release, target)
+        if free.status == "wheel" and free.file not in allowed:
+            helped.append((target, by_name[free.file]))
+    if not helped:
+        return None
+    ids = tuple(t.id for t, _f in helped)
+    wheel = helped[-1][1]  # the last target is usually the foreign one (linux/arm64)
+    files = ", ".join(dict.fromkeys(f.filename for _t, f in helped))
+    when = []
+    if wheel.upload_time:
+        when.append(f"uploaded {_day(wheel.upload_time)}")
+    if locked_at and wheel.upload_time and wheel.upload_time > locked_at:
+        when.append(f"after {package.lockfile} last changed on {_day(locked_at)}")
+    elif locked_at:
+        when.append(f"{package.lockfile} last changed {_day(locked_at)}")
+    command = relock_command(lock_format, generated_by, name=package.name, hashed=package.hashes is not None)
+    leaves = "the lock's hashes leave it out" if package.files is None else "the lock's file list leaves it out"
+    detail = (f"{files}{' (' + ', '.join(when) + ')' if when else ''} is on the index for the locked "
+              f"{package.name} {package.version}, but {leaves}. "
+              f"Refresh the lock without changing versions: {command}")
+    return Advice("relock", f"re-lock: {package.version} has a wheel for {', '.join(ids)} now", detail,
+                  targets=ids, file=wheel.filename, uploaded_at=wheel.upload_time, locked_at=locked_at,
+                  command=command)
+
+
+def _day(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
 
 
 # --------------------------------------------------------------------------- 1. upgrade
@@ -177,23 +289,11 @@ def parent_upgrade(
             continue
         body = read_metadata(chosen)
         limit -= 1
-        if body is not None and wanted not in _required_names(body):
+        if body is not None and wanted not in required_names(body):
             return str(version)
         if limit <= 0:
             return None
     return None
-
-
-def _required_names(metadata: bytes) -> set[str]:
-    names = set()
-    for line in BytesParser().parsebytes(metadata).get_all("Requires-Dist") or ():
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            continue
-        if requirement.marker is None or "extra" not in str(requirement.marker):
-            names.add(canonicalize_name(requirement.name))
-    return names
 
 
 def glibc_variant(base_image: str | None) -> str | None:

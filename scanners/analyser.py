@@ -13,6 +13,11 @@ pip's choice for ``pip install name==version`` on a target, as this module mirro
 3. Among the rest, ``CandidateEvaluator._sort_key`` prefers the wheel whose best tag comes
    first in the target's tag list, then the higher build tag; any wheel beats an sdist.
 
+In hash-checking mode (a lock with hashes), step 1 is followed by pip's
+``filter_unallowed_hashes``: of the applicable files, those with a digest the lock does not allow
+are dropped, as long as at least one applicable file matches. When none matches, pip keeps them
+all, downloads the best one and stops with "THESE PACKAGES DO NOT MATCH THE HASHES": ``none``.
+
 This is the hot loop of a scan (about a million verdicts), so the per-target tables from
 :attr:`scanners.targets.Target.table` are used directly: one dict lookup per wheel for its
 tag set's rank and one per distinct Requires-Python string.
@@ -129,13 +134,21 @@ def _build_tag(filename: str) -> tuple[int, str] | tuple[()]:
     return (int(m.group(1)), m.group(2)) if m else ()
 
 
-def decide(files: Sequence[DistributionFile], target: Target, *, pinned: bool = True) -> Verdict:
+def decide(
+    files: Sequence[DistributionFile],
+    target: Target,
+    *,
+    pinned: bool = True,
+    allowed_hashes: frozenset[str] | None = None,
+) -> Verdict:
     """pip's choice among the files of one release on ``target``.
 
     ``files`` are the files of a single release. ``pinned`` is ``True`` for an exact pin
     (``==1.2`` or ``===1.2``), the only case where pip installs a yanked file, and only when
-    every applicable file is yanked.
+    every applicable file is yanked. ``allowed_hashes`` (sha256 digests) turns on hash checking.
     """
+    if allowed_hashes is not None:
+        return _decide_hashed(files, target, pinned, allowed_hashes)
     table = target.table
     ranks = table.tag_set_ranks
     rp_ok = table.requires_python_ok
@@ -207,6 +220,52 @@ def decide(files: Sequence[DistributionFile], target: Target, *, pinned: bool = 
     return _none_verdict(files, target, native, excluded_by_python)
 
 
+def _applicable(f: DistributionFile, table: TagTable) -> bool:
+    """pip's ``LinkEvaluator``: a wheel whose tags the target accepts, or an sdist, whose
+    Requires-Python admits the target's Python (yanked files are still applicable)."""
+    if f.kind == "wheel":
+        rank = table.tag_set_ranks.get(f.tags)
+        if rank is None:
+            rank = _tag_set_rank(table, f.tags)
+        if rank == NOT_SUPPORTED:
+            return False
+    elif f.kind != "sdist":
+        return False
+    return not f.requires_python or _requires_python_ok(table, f.requires_python)
+
+
+def _decide_hashed(
+    files: Sequence[DistributionFile], target: Target, pinned: bool, allowed: frozenset[str]
+) -> Verdict:
+    table = target.table
+    applicable = [f for f in files if _applicable(f, table)]
+    if not any(f.sha256 in allowed for f in applicable):
+        chosen = decide(files, target, pinned=pinned)
+        if chosen.file is None or not applicable:
+            return chosen
+        digest = next((f.sha256 for f in applicable if f.filename == chosen.file), None)
+        if digest is None:  # an index without digests: pip checks after the download, as it would here
+            return chosen
+        return Verdict(
+            "none",
+            None,
+            f"no file pip could use on {target.describe()} has a hash the lock allows: pip downloads "
+            f"{chosen.file} and stops with 'THESE PACKAGES DO NOT MATCH THE HASHES'",
+            native_elsewhere=chosen.native_elsewhere,
+        )
+    refused = {id(f) for f in applicable if f.sha256 is not None and f.sha256 not in allowed}
+    kept = [f for f in files if id(f) not in refused] if refused else files
+    verdict = decide(kept, target, pinned=pinned)
+    if verdict.status != "sdist":
+        return verdict
+    better = decide([f for f in applicable if id(f) in refused and f.kind == "wheel"], target, pinned=pinned)
+    if better.status != "wheel":
+        return verdict
+    sdist = next(f for f in kept if f.filename == verdict.file)
+    why = f"the lock's hashes allow no wheel ({better.file} is on the index, not in the lock)"
+    return _sdist_verdict(sdist, files, target, verdict.native_elsewhere, None, yanked=verdict.yanked, why=why)
+
+
 def _wheel_verdict(f: DistributionFile, target: Target, *, yanked: bool) -> Verdict:
     pure = f.is_pure
     what = "a pure-Python wheel" if pure else "a wheel"
@@ -224,10 +283,11 @@ def _sdist_verdict(
     yanked_wheel: DistributionFile | None,
     *,
     yanked: bool,
+    why: str | None = None,
 ) -> Verdict:
-    if yanked_wheel is not None:
+    if why is None and yanked_wheel is not None:
         why = f"the only matching wheel, {yanked_wheel.filename}, is yanked"
-    else:
+    elif why is None:
         why = f"no wheel for {_platform_words(target)}{_other_pythons(files, target)}"
     needs = (
         "needs a compiler and Python headers"
@@ -326,7 +386,15 @@ def analyse_package(
         return Verdict("unknown", None, f"the package index could not be read for {package.name}: {index_error}")
     if not release:
         return Verdict("unknown", None, f"the index lists no files for {package.name}=={package.version}")
-    return decide(release, target, pinned=True)
+    if package.files is not None or package.hashes is None:
+        return decide(release, target, pinned=True)
+    if not package.hashes:
+        where = f"{package.lockfile}:{package.line}" if package.line else package.lockfile
+        return Verdict(
+            "none", None,
+            f"{where} has no --hash while other lines have one: in hash-checking mode pip refuses to install from the file",
+        )
+    return decide(release, target, pinned=True, allowed_hashes=package.hashes)
 
 
 _SOURCE_WORDS = {

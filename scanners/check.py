@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scanners.advice import Advice, advise, fix_version, parent_upgrade
+from scanners.advice import Advice, advise, fix_version, parent_upgrade, relock_advice
 from scanners.deep_check import DeepCheckResult, needs_deep_check
 from scanners.registry import ImagePlatforms, base_image_findings
 from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
+from scanners.core_metadata import VALIDATED_UPLOADS_SINCE, invalid_requirements
 from scanners.analyser import Verdict, analyse_package
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.dockerfile import DockerfileError, Finding, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
@@ -87,12 +89,26 @@ class PackageResult:
     """Ways out for a package that is not ``wheel`` everywhere, best first (scanners.advice)."""
 
 
+LOCKFILE_NAMES = (
+    "requirements*.txt", "requirements/*.txt", "constraints*.txt", "poetry.lock", "uv.lock",
+    "Pipfile.lock", "pdm.lock", "pylock.toml", "pylock.*.toml",
+)
+"""The lockfile names a check looks for (:func:`scanners.lockfiles.detect_format`), for messages."""
+
+
 @dataclass(frozen=True, slots=True)
 class TargetSummary:
     counts: Mapping[str, int]
     blockers: int
     ready: bool
-    """Ready: nothing is ``none`` or ``sdist`` and no Dockerfile finding blocks the target."""
+    """Ready: the answer is complete, nothing is ``none`` or ``sdist`` and no Dockerfile finding
+    blocks the target. An incomplete answer is never ready: it passed because it saw nothing."""
+    complete: bool = True
+    """No verdict is ``unknown``, every lockfile could be read, and there was one to read."""
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``summary.<target>`` object of the archcheck JSON, also what a scan stores."""
+        return {**dict(self.counts), "blockers": self.blockers, "ready": self.ready, "complete": self.complete}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +128,11 @@ class CheckReport:
     def partial(self) -> bool:
         """Some answers are missing for a reason that may go away (index outage, unreadable file)."""
         return bool(self.index_errors) or any(f.error for f in self.files if f.kind != "skipped")
+
+    @property
+    def has_lockfile(self) -> bool:
+        """Some file of the repository is a lockfile by its name (read or not)."""
+        return any(f.kind == "lockfile" or (f.kind == "skipped" and detect_format(f.path)) for f in self.files)
 
 
 def is_relevant_path(path: str) -> bool:
@@ -238,6 +259,9 @@ def check_snapshot(
         via = tuple(chains) if chains is not None else (() if direct else None)
         results.append(PackageResult(package, verdicts, direct=direct, via=via))
 
+    if read_metadata is not None:
+        results = _with_metadata_pip_accepts(results, projects, read_metadata)
+
     # Fix versions need the index's full release list, also for packages whose lockfile gave the files.
     needs_fix = [r for r in results if r.package.version and any(v.status in ("sdist", "none") for v in r.verdicts.values())]
     more = sorted({r.package.name for r in needs_fix} - projects.keys() - index_errors.keys())
@@ -250,6 +274,7 @@ def check_snapshot(
     results = [_with_fix(r, projects, targets, cache, primary) if id(r) in fixable else r for r in results]
     if read_metadata is not None:
         results = _with_parent_upgrades(results, projects, index, progress, read_metadata)
+    results = _with_relock(results, projects, targets, parsed, snapshot)
 
     findings = {image.path: tuple(image.findings) for image in images}
     # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
@@ -271,7 +296,9 @@ def check_snapshot(
         extra.extend(verdict_findings(primary, sdist_packages=(), package_names=sorted({r.package.name for r in results})))
         findings[primary.path] = findings[primary.path] + tuple(_dedupe(extra))
 
-    summary = {t.id: _summarise(t, results, findings, scope) for t in targets}
+    unreadable = any(f.error for f in files if f.kind == "lockfile" or (f.kind == "skipped" and detect_format(f.path)))
+    complete = bool(parsed) and not unreadable
+    summary = {t.id: _summarise(t, results, findings, scope, complete=complete) for t in targets}
     return CheckReport(
         source=snapshot.source,
         commit=snapshot.commit,
@@ -353,6 +380,94 @@ def _with_fix(
         verdicts=result.verdicts, targets=targets, image=image,
     )
     return PackageResult(result.package, result.verdicts, cache.get(key), result.direct, result.via, advice)
+
+
+def _with_metadata_pip_accepts(
+    results: list[PackageResult],
+    projects: Mapping[str, ProjectFiles],
+    read_metadata: Callable[[DistributionFile], bytes | None],
+) -> list[PackageResult]:
+    """``none`` where the chosen wheel's core metadata has a Requires-Dist modern pip refuses: pip
+    then ignores the whole version (:mod:`scanners.core_metadata`). Only wheels uploaded before
+    the index validated uploads are read, each once."""
+    wanted = [f for r in results for f in _old_chosen_wheels(r, projects)]
+    invalid = {f.filename: invalid_requirements(body) for f, body in zip(wanted, _read_all(wanted, read_metadata)) if body}
+    out = []
+    for r in results:
+        verdicts = dict(r.verdicts)
+        for tid, v in r.verdicts.items():
+            bad = invalid.get(v.file or "") if v.status == "wheel" else None
+            if bad:
+                verdicts[tid] = Verdict(
+                    "none", None,
+                    f"pip 24.1 and newer ignore {r.package.name} {r.package.version}: the metadata of {v.file} has an "
+                    f"invalid requirement {bad[0]!r}, so pip fails with 'No matching distribution' (older pip installs it)",
+                    native_elsewhere=v.native_elsewhere,
+                )
+        out.append(dataclasses.replace(r, verdicts=verdicts) if verdicts != r.verdicts else r)
+    return out
+
+
+def _old_chosen_wheels(r: PackageResult, projects: Mapping[str, ProjectFiles]) -> list[DistributionFile]:
+    """The wheels chosen for ``r`` that were uploaded before the index validated metadata."""
+    files = r.package.files if r.package.files is not None else (
+        projects[r.package.name].release(r.package.version) if r.package.name in projects and r.package.version else ()
+    )
+    chosen = {v.file for v in r.verdicts.values() if v.status == "wheel"}
+    return [f for f in files if f.filename in chosen and f.url
+            and (f.upload_time is None or f.upload_time < VALIDATED_UPLOADS_SINCE)]
+
+
+def _read_all(files: Sequence[DistributionFile], read: Callable[[DistributionFile], bytes | None]) -> list[bytes | None]:
+    """``read`` each file's metadata, a few at a time: one small request each."""
+    unique = list({f.filename: f for f in files}.values())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = dict(zip((f.filename for f in unique), pool.map(read, unique)))
+    return [found[f.filename] for f in files]
+
+
+def _with_relock(
+    results: list[PackageResult],
+    projects: Mapping[str, ProjectFiles],
+    targets: Sequence[Target],
+    parsed: Sequence[ParsedLockfile],
+    snapshot: RepoSnapshot,
+) -> list[PackageResult]:
+    """Put "re-lock" first where the index has, for the locked version, a wheel the lock leaves out."""
+    lockfiles = {p.path: p for p in parsed}
+    locked_at: dict[str, object] = {}
+    out = []
+    for r in results:
+        project = projects.get(r.package.name)
+        if project is None or not r.package.version or not any(v.status in ("sdist", "none") for v in r.verdicts.values()):
+            out.append(r)
+            continue
+        lockfile = lockfiles.get(r.package.lockfile)  # a file pulled in with -r is also parsed on its own
+        if r.package.lockfile not in locked_at:
+            locked_at[r.package.lockfile] = snapshot.changed_at(r.package.lockfile)
+        advice = relock_advice(
+            r.package, r.verdicts, targets, project.release(r.package.version),
+            lock_format=lockfile.format if lockfile else detect_format(r.package.lockfile) or "",
+            generated_by=lockfile.generated_by if lockfile else None,
+            locked_at=locked_at[r.package.lockfile],
+        )
+        if advice is None:
+            out.append(r)
+            continue
+        verdicts = {tid: _left_out(v, advice.file) if tid in advice.targets else v for tid, v in r.verdicts.items()}
+        out.append(dataclasses.replace(r, verdicts=verdicts, advice=(advice, *r.advice)))
+    return out
+
+
+def _left_out(verdict: Verdict, wheel: str | None) -> Verdict:
+    """Say in the verdict's reason that the index has a wheel the lock's own file list leaves out
+    (hash-checked locks already say so: the analyser saw the index's files)."""
+    if not wheel or wheel in verdict.reason:
+        return verdict
+    note = f"({wheel} is on the index, not in the lock)"
+    reason = verdict.reason.replace("no wheel for", "the lock lists no wheel for", 1)
+    head, sep, tail = reason.partition("; ")
+    return dataclasses.replace(verdict, reason=f"{head} {note}{sep}{tail}" if sep else f"{reason} {note}")
 
 
 def _with_parent_upgrades(
@@ -474,10 +589,15 @@ def _summarise(
     results: Sequence[PackageResult],
     findings: Mapping[str, Sequence[Finding]],
     scope: Mapping[int, frozenset[str]],
+    *,
+    complete: bool,
 ) -> TargetSummary:
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:
         counts[r.verdicts[target.id].status] += 1
     blocking = sum(1 for fs in findings.values() for f in fs if _blocks(f, target, scope))
     blockers = counts["none"] + blocking
-    return TargetSummary(counts=counts, blockers=blockers, ready=blockers == 0 and counts["sdist"] == 0)
+    complete = complete and counts["unknown"] == 0
+    return TargetSummary(
+        counts=counts, blockers=blockers, ready=complete and blockers == 0 and counts["sdist"] == 0, complete=complete
+    )

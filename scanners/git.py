@@ -181,6 +181,7 @@ class RepoSnapshot:
     files: tuple[RepoFile, ...]
     skipped: tuple[SkippedFile, ...]
     _reader: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
+    _changed_at: Callable[[str], datetime | None] | None = field(default=None, repr=False, compare=False)
 
     def read(self, path: str) -> str | None:
         """Text of any other file at the same commit (``-r other.txt`` includes), or ``None``.
@@ -192,6 +193,17 @@ class RepoSnapshot:
         if self._reader is None:
             return None
         return self._reader(path)
+
+    def changed_at(self, path: str) -> datetime | None:
+        """When the commit that last changed ``path`` (up to this snapshot's commit) was made:
+        a lockfile's date, for "this wheel was uploaded after the lock was made". ``None`` for a
+        plain directory, an untracked file, or when git cannot tell; never raises."""
+        if self._changed_at is None:
+            return None
+        try:
+            return self._changed_at(path)
+        except GitError:
+            return None
 
 
 class GitError(RuntimeError):
@@ -259,7 +271,7 @@ def fetch_snapshot(
         return _snapshot(runner, None, None, selection, reader, max_file_bytes, timeout)
     if ref is None and git.inside_work_tree:
         head = _rev_parse(runner, directory, "HEAD")
-        reader = _FsReader(directory, listing=lambda run: _work_tree_files(run, directory))
+        reader = _FsReader(directory, listing=lambda run: _work_tree_files(run, directory), git=head is not None)
         selection = reader.select(runner, wanted, max_file_bytes)
         head_time = _committed_at(runner, directory, head) if head else None
         return _snapshot(runner, head, head_time, selection, reader, max_file_bytes, timeout)
@@ -328,8 +340,21 @@ def _snapshot(
         with _locked(lock_path, later):
             return reader.read(later, path, max_file_bytes)
 
+    def changed_at(path: str) -> datetime | None:
+        later = runner.renewed(time.monotonic() + timeout)
+        if lock_path is None:
+            return reader.changed_at(later, path)
+        with _locked(lock_path, later):
+            return reader.changed_at(later, path)
+
     files, skipped = selection
-    return RepoSnapshot(runner.label, runner.ref, commit, committed_at, files, skipped, read)
+    return RepoSnapshot(runner.label, runner.ref, commit, committed_at, files, skipped, read, changed_at)
+
+
+def _last_change(runner: _Runner, cwd: Path, rev: str, path: str) -> datetime | None:
+    result = runner.run(["log", "-1", "--format=%ct", rev, "--", path], cwd=cwd, check=False)
+    stamp = result.stdout.decode().strip() if result.returncode == 0 else ""
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp.isdigit() else None
 
 
 def commits_by_date(
@@ -762,12 +787,19 @@ class _Reader(Protocol):
 class _FsReader:
     """Reads files from a directory on disk (a work tree or a plain directory)."""
 
-    __slots__ = ("_listing", "_real_root", "_root")
+    __slots__ = ("_git", "_listing", "_real_root", "_root")
 
-    def __init__(self, root: Path, *, listing: Callable[[_Runner], Iterable[str]]) -> None:
+    def __init__(self, root: Path, *, listing: Callable[[_Runner], Iterable[str]], git: bool = False) -> None:
         self._root = root
         self._real_root = os.path.realpath(root)
         self._listing = listing
+        self._git = git  # a work tree: git knows when each tracked file last changed
+
+    def changed_at(self, runner: _Runner, path: str) -> datetime | None:
+        cleaned = _clean_path(path)
+        if not self._git or cleaned is None:
+            return None
+        return _last_change(runner, self._root, "HEAD", cleaned)
 
     def select(self, runner: _Runner, wanted: Callable[[str], bool], max_file_bytes: int) -> _Selection:
         files: list[RepoFile] = []
@@ -860,6 +892,12 @@ class _TreeReader:
             return None
         files, _skipped = self._load(runner, [cleaned], max_file_bytes)
         return files[0].text if files else None
+
+    def changed_at(self, runner: _Runner, path: str) -> datetime | None:
+        # Commits and trees are all in the clone (only blobs are filtered out): no fetch. In a
+        # subdirectory of a work tree git reads the path relative to it, as the snapshot's are.
+        cleaned = _clean_path(path)
+        return None if cleaned is None else _last_change(runner, self._git_dir, self._commit, cleaned)
 
     def _listing(self, runner: _Runner) -> dict[str, _Entry]:
         if self._entries is None:

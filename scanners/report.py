@@ -10,7 +10,7 @@ from typing import Any
 
 from scanners.check import STATUSES, CheckReport
 
-__all__ = ["SCHEMA", "fail_on_met", "report_to_json", "render_table"]
+__all__ = ["FAIL_ON", "SCHEMA", "fail_on_met", "report_to_json", "render_table"]
 
 SCHEMA = "archcheck/1"
 
@@ -45,7 +45,8 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
                      **({"packages": list(a.packages)} if a.packages else {}),
                      **({"replacement": a.replacement} if a.replacement else {}),
                      **({"image": a.image} if a.image else {}),
-                     **({"platform_tags": list(a.platform_tags)} if a.platform_tags else {})}
+                     **({"platform_tags": list(a.platform_tags)} if a.platform_tags else {}),
+                     **(_relock_json(a) if a.kind == "relock" else {})}
                     for a in r.advice
                 ],
                 "results": {
@@ -74,21 +75,38 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
             {"path": f.path, "kind": f.kind, "format": f.format, "error": f.error} for f in report.files
         ],
         "problems": list(report.problems),
-        "summary": {
-            target_id: {**dict(s.counts), "blockers": s.blockers, "ready": s.ready}
-            for target_id, s in report.summary.items()
-        },
+        "summary": {target_id: s.to_dict() for target_id, s in report.summary.items()},
     }
 
 
+def _relock_json(advice) -> dict[str, Any]:
+    return {
+        "file": advice.file,
+        "uploaded_at": advice.uploaded_at.isoformat() if advice.uploaded_at else None,
+        "locked_at": advice.locked_at.isoformat() if advice.locked_at else None,
+        "command": advice.command,
+    }
+
+
+FAIL_ON = {
+    "none": "a blocker: a 'none' verdict (nothing to install) or a blocking Dockerfile finding",
+    "sdist": "also a package pip would build from source ('sdist')",
+    "unknown": "also an incomplete answer: an 'unknown' verdict or an unreadable lockfile",
+}
+"""``--fail-on`` levels, each including the ones before it, with the one line ``--help`` shows."""
+
+
 def fail_on_met(report: CheckReport, fail_on: str | None) -> bool:
-    """``--fail-on none``: any ``none`` verdict or blocker finding; ``--fail-on sdist``: also any ``sdist``."""
+    """Whether the report meets ``--fail-on`` (see :data:`FAIL_ON`); ``None``: never."""
     if not fail_on:
         return False
+    level = list(FAIL_ON).index(fail_on)
     for summary in report.summary.values():
         if summary.blockers:
             return True
-        if fail_on == "sdist" and summary.counts.get("sdist"):
+        if level >= 1 and summary.counts.get("sdist"):
+            return True
+        if level >= 2 and not summary.complete:
             return True
     return False
 
@@ -140,7 +158,14 @@ def render_table(report: CheckReport, *, colour: bool = False) -> str:
     lines.append("")
     for target_id, s in report.summary.items():
         counts = ", ".join(f"{s.counts[k]} {k}" for k in STATUSES if s.counts.get(k))
-        state = "ready" if s.ready else ("blocked" if s.blockers else "builds from source")
+        if s.ready:
+            state = "ready"
+        elif s.blockers:
+            state = "blocked"
+        elif not s.complete:
+            state = "unknown (incomplete answer)"
+        else:
+            state = "builds from source"
         lines.append(f"{target_id}: {state} ({counts or 'no packages'}; {s.blockers} blockers)")
     return "\n".join(lines)
 

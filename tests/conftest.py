@@ -23,6 +23,14 @@ def fixture_index() -> Iterator[FixtureIndexServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def recorded_index() -> Iterator[FixtureIndexServer]:
+    """Like ``fixture_index``, but the pages carry the public index's recorded sha256 digests, so
+    real hashed lockfiles (the demo's) match as they do in production. Shared and read-only."""
+    with FixtureIndexServer(mode="both", hashes="recorded") as server:
+        yield server
+
+
 @pytest.fixture
 def make_fixture_index() -> Iterator[Callable[..., FixtureIndexServer]]:
     """Factory for private servers: ``make_fixture_index(mode="html")``; all stopped afterwards."""

@@ -118,6 +118,10 @@ class Verdict(models.Model):
     file = models.CharField(max_length=300, blank=True)
     pure = models.BooleanField(default=False)
     fix_version = models.CharField(max_length=100, blank=True)
+    relock_file = models.CharField(
+        max_length=300, blank=True,
+        help_text="a wheel of the same version that the lock leaves out: re-locking (no version change) fixes this cell",
+    )
     lockfile = models.CharField(max_length=500, blank=True)
     direct = models.BooleanField(null=True)
     via = models.JSONField(

@@ -7,8 +7,8 @@ Python: an organisation has about a million of them.
 
 Queries of :func:`blockers_page` (3, whatever the size of the organisation):
 1. packages ranked by the number of repos they block (GROUP BY package);
-2. their (version, target, fix version) groups with repo counts, and how many of those repos
-   build a musl image (GROUP BY package, version, target, fix_version);
+2. their (version, target, fix version, re-lock file) groups with repo counts, and how many of
+   those repos build a musl image (GROUP BY package, version, target, fix_version, relock_file);
 3. Dockerfile blocker findings grouped by rule, with the repos they block.
 """
 
@@ -54,8 +54,9 @@ class BlockerGroup:
     target: str
     fix_version: str
     repos: int
-    fix_kind: str  # upgrade, base-image, upstream
+    fix_kind: str  # relock, upgrade, replace, base-image, upstream
     fix: str
+    relock_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +69,12 @@ class PackageBlockers:
 
     @property
     def fix(self) -> str:
-        """The headline fix: an upgrade when any group has one, else the first group's advice."""
-        for g in self.groups:
-            if g.fix_kind == "upgrade":
-                return g.fix
+        """The headline fix: the cheapest any group has (a re-lock, then an upgrade), else the
+        first group's advice."""
+        for kind in ("relock", "upgrade"):
+            for g in self.groups:
+                if g.fix_kind == kind:
+                    return g.fix
         return self.groups[0].fix if self.groups else ""
 
     @property
@@ -110,8 +113,13 @@ def _major_jump(version: str, fix_version: str) -> bool:
         return False
 
 
-def _group_fix(*, package: str = "", version: str = "", fix_version: str, target: str, repos: int, musl_repos: int) -> tuple[str, str]:
-    """The advice of scanners.advice in its order: upgrade, replace, change the image, ask upstream."""
+def _group_fix(
+    *, package: str = "", version: str = "", fix_version: str, target: str, repos: int, musl_repos: int,
+    relock_file: str = "",
+) -> tuple[str, str]:
+    """The advice of scanners.advice in its order: re-lock, upgrade, replace, change the image, ask upstream."""
+    if relock_file:
+        return "relock", f"re-lock: {version} has a wheel for {target} now ({relock_file})"
     if fix_version:
         return "upgrade", f"upgrade to {fix_version}" + (" (major version)" if _major_jump(version, fix_version) else "")
     replacements = replacements_for(package) if package else ()
@@ -148,7 +156,7 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
         detail = detail.filter(package__in=[r["package"] for r in ranked])
     groups: dict[str, list[BlockerGroup]] = defaultdict(list)
     rows = (
-        detail.values("package", "version", "target", "fix_version")
+        detail.values("package", "version", "target", "fix_version", "relock_file")
         .annotate(
             repos=Count("scan_id", distinct=True),
             musl=Count("scan_id", distinct=True, filter=Q(scan_targets__contains='"musl"')),
@@ -156,9 +164,13 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
         .order_by("package", "-repos", "version", "target")
     )
     for row in rows:
-        kind, fix = _group_fix(package=row["package"], version=row["version"], fix_version=row["fix_version"], target=row["target"], repos=row["repos"], musl_repos=row["musl"])
+        kind, fix = _group_fix(
+            package=row["package"], version=row["version"], fix_version=row["fix_version"], target=row["target"],
+            repos=row["repos"], musl_repos=row["musl"], relock_file=row["relock_file"],
+        )
         groups[row["package"]].append(
-            BlockerGroup(version=row["version"], target=row["target"], fix_version=row["fix_version"], repos=row["repos"], fix_kind=kind, fix=fix)
+            BlockerGroup(version=row["version"], target=row["target"], fix_version=row["fix_version"], repos=row["repos"],
+                         fix_kind=kind, fix=fix, relock_file=row["relock_file"])
         )
     parents = _pulled_in_by(detail)
     return [

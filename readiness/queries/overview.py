@@ -42,6 +42,8 @@ class TargetReadiness:
     ready: int
     builds_from_source: int
     blocked: int
+    unknown: int = 0
+    """Repos whose answer is incomplete (index outage, unreadable or no lockfile): never ready."""
     last_week: TrendPoint | None = None
 
     def _pct(self, n: int) -> float:
@@ -58,6 +60,14 @@ class TargetReadiness:
     @property
     def blocked_pct(self) -> float:
         return self._pct(self.blocked)
+
+    @property
+    def unknown_pct(self) -> float:
+        return self._pct(self.unknown)
+
+    @property
+    def unknown_change(self) -> int | None:
+        return None if self.last_week is None else self.unknown - self.last_week.unknown
 
     @property
     def ready_change(self) -> int | None:
@@ -96,7 +106,7 @@ class OverviewPage:
 
 def target_readiness(summaries: list[dict]) -> dict[str, dict[str, int]]:
     """Count repos per target and state from stored summaries (pure: tested without a database)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"repos": 0, "ready": 0, "sdist": 0, "blocked": 0})
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"repos": 0, "ready": 0, "sdist": 0, "blocked": 0, "unknown": 0})
     for summary in summaries:
         for target, s in (summary or {}).items():
             if not isinstance(s, dict):
@@ -127,7 +137,7 @@ def overview_page(*, team: str | None, today: dt.date | None = None) -> Overview
     targets = tuple(
         TargetReadiness(
             target=t, repos=c["repos"], ready=c["ready"], builds_from_source=c["sdist"], blocked=c["blocked"],
-            last_week=last_week.get(t),
+            unknown=c["unknown"], last_week=last_week.get(t),
         )
         for t, c in sorted(target_readiness(summaries).items())
     )

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
+from readiness.services.rollups import repo_state
 
 __all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "repo_page", "scan_status"]
 
@@ -78,6 +79,16 @@ class ScanRow:
     @property
     def is_final(self) -> bool:
         return self.state in Scan.FINAL_STATES
+
+    @property
+    def target_states(self) -> list[tuple[str, str, dict]]:
+        """``(target, ready/sdist/blocked/unknown, stored summary)`` per target."""
+        return [(t, repo_state(s), s) for t, s in (self.summary or {}).items() if isinstance(s, dict)]
+
+    @property
+    def no_lockfile(self) -> bool:
+        """The scan found no lockfile at all: its "answer" covers nothing."""
+        return any(s.get("no_lockfile") for s in (self.summary or {}).values() if isinstance(s, dict))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from readiness.services.rollups import repo_state
 
 __all__ = ["STATES", "RepoRow", "ReposPage", "parse_sort", "repos_page"]
 
-STATES = ("ready", "sdist", "blocked", "unscanned")
-_STATE_ORDER = {"blocked": 0, "sdist": 1, "ready": 2, None: 3}
+STATES = ("ready", "sdist", "blocked", "unknown", "unscanned")
+_STATE_ORDER = {"blocked": 0, "unknown": 1, "sdist": 2, "ready": 3, None: 4}
 _SIMPLE_SORTS = ("name", "team", "blockers", "scanned")
 
 
@@ -28,7 +28,7 @@ class RepoRow:
     team: str
     scanned_at: dt.datetime | None
     scan_state: str | None
-    states: dict[str, str]  # target -> ready / sdist / blocked
+    states: dict[str, str]  # target -> ready / sdist / blocked / unknown
     blockers_by_target: dict[str, int]
 
     @property

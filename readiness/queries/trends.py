@@ -40,7 +40,9 @@ __all__ = [
 PERIODS = ("4w", "12w", "26w", "52w")
 DEFAULT_PERIOD = "12w"
 _PERIOD_RE = re.compile(r"^(\d{1,3})w$")
-TRENDS_CSV_COLUMNS = ["day", "scope", "team", "target", "repos", "ready", "builds_from_source", "blocked", "blockers"]
+TRENDS_CSV_COLUMNS = [
+    "day", "scope", "team", "target", "repos", "ready", "builds_from_source", "blocked", "unknown", "blockers",
+]
 
 
 def parse_period(value: str | None) -> int | None:
@@ -59,6 +61,7 @@ class TrendPoint:
     builds_from_source: int
     blocked: int
     blockers: int
+    unknown: int = 0
 
     @property
     def ready_pct(self) -> float:
@@ -122,11 +125,11 @@ class TrendsPage:
 def _point(row: dict) -> TrendPoint:
     return TrendPoint(
         day=row["day"], repos=row["repos"], ready=row["ready"], builds_from_source=row["builds_from_source"],
-        blocked=row["blocked"], blockers=row["blockers"],
+        blocked=row["blocked"], blockers=row["blockers"], unknown=row["unknown"],
     )
 
 
-_FIELDS = ("day", "target", "repos", "ready", "builds_from_source", "blocked", "blockers")
+_FIELDS = ("day", "target", "repos", "ready", "builds_from_source", "blocked", "unknown", "blockers")
 
 
 def readiness_series(*, team: str | None, since: dt.date) -> list[Series]:
@@ -213,8 +216,12 @@ def trends_csv_rows(*, team: str | None, weeks: int = 12, today: dt.date | None 
     scope_name = "team" if team else "org"
     for series in readiness_series(team=team, since=since):
         for p in series.points:
-            yield [p.day.isoformat(), scope_name, team or "", series.target, p.repos, p.ready, p.builds_from_source, p.blocked, p.blockers]
+            yield _csv_row(p, scope_name, team or "", series.target)
     if not team:
         for series in _team_series(team=None, since=since):
             for p in series.points:
-                yield [p.day.isoformat(), "team", series.team, series.target, p.repos, p.ready, p.builds_from_source, p.blocked, p.blockers]
+                yield _csv_row(p, "team", series.team, series.target)
+
+
+def _csv_row(p: TrendPoint, scope: str, team: str, target: str) -> list:
+    return [p.day.isoformat(), scope, team, target, p.repos, p.ready, p.builds_from_source, p.blocked, p.unknown, p.blockers]

@@ -272,13 +272,15 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
     before_states: dict[tuple[int, str], str] = {}
     if compared_with is not None:
         rows = Rollup.objects.filter(scope=Rollup.Scope.REPO, day=compared_with, repo_id__in=repos.values("id"))
-        for repo_id, target, ready, blocked in rows.values_list("repo_id", "target", "ready", "blocked"):
-            before_states[(repo_id, target)] = "ready" if ready else ("blocked" if blocked else "sdist")
+        for repo_id, target, ready, blocked, unknown in rows.values_list("repo_id", "target", "ready", "blocked", "unknown"):
+            before_states[(repo_id, target)] = (
+                "ready" if ready else "blocked" if blocked else "unknown" if unknown else "sdist"
+            )
     targets = tuple(
         TargetWeek(
             now=TargetReadiness(
                 target=t, repos=c["repos"], ready=c["ready"], builds_from_source=c["sdist"], blocked=c["blocked"],
-                last_week=last_week.get(t),
+                unknown=c["unknown"], last_week=last_week.get(t),
             ),
             history=history.get(t, ()),
         )

@@ -16,15 +16,25 @@ from django.utils import timezone
 
 from readiness.models import Repo, Rollup, Scan
 
-__all__ = ["repo_state", "rollup_days"]
+__all__ = ["repo_state", "rollup_days", "summary_complete"]
+
+
+def summary_complete(summary: dict) -> bool:
+    """Whether a stored target summary had every answer (scans before ``complete`` was stored: no
+    ``unknown`` verdict)."""
+    return bool(summary.get("complete", not summary.get("unknown")))
 
 
 def repo_state(summary: dict) -> str:
-    """``ready``, ``blocked`` or ``sdist`` (builds from source) for one target's stored summary."""
-    if summary.get("ready"):
-        return "ready"
+    """``ready``, ``blocked``, ``unknown`` or ``sdist`` (builds from source) for one target's stored
+    summary. A blocker is known even when other answers are missing; otherwise a summary that is
+    not complete (an index outage, an unreadable or missing lockfile) is ``unknown``, never ready."""
     if summary.get("blockers"):
         return "blocked"
+    if not summary_complete(summary):
+        return "unknown"
+    if summary.get("ready"):
+        return "ready"
     return "sdist"
 
 
@@ -97,5 +107,6 @@ def _rollup(day, scope, target, counts, *, repo_id=None, team_id=None) -> Rollup
         ready=counts.get("ready", 0),
         builds_from_source=counts.get("sdist", 0),
         blocked=counts.get("blocked", 0),
+        unknown=counts.get("unknown", 0),
         blockers=counts.get("blockers", 0),
     )

@@ -24,7 +24,7 @@ from readiness.services.registry_cache import registry_client
 from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.index_cache import DatabaseIndexCache
 from scanners import ANALYSER_VERSION
-from scanners.check import CheckReport, check_snapshot, is_relevant_path
+from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot, head_commit
 
 __all__ = [
@@ -347,7 +347,7 @@ def _finish_with_report(
             committed_at=snapshot.committed_at,
             analyser_version=ANALYSER_VERSION,
             targets=[_target_json(t) for t in report.targets],
-            summary={tid: {**dict(s.counts), "blockers": s.blockers, "ready": s.ready} for tid, s in report.summary.items()},
+            summary=_summary_json(report),
             error="\n".join(_errors(report))[:10_000],
             index_changed_at=index_changed_at,
         )
@@ -386,14 +386,26 @@ def _refresh_upstream(report: CheckReport) -> None:
 
 
 def _errors(report: CheckReport) -> Iterable[str]:
+    if not report.has_lockfile:
+        yield f"no lockfile found (looked for {', '.join(LOCKFILE_NAMES)})"
     for name, error in sorted(report.index_errors.items()):
         yield f"index: {name}: {error}"
     yield from report.problems
 
 
+def _summary_json(report: CheckReport) -> dict:
+    """What the scan stores per target; ``no_lockfile`` says the repo had nothing to check (not ready)."""
+    summary = {tid: s.to_dict() for tid, s in report.summary.items()}
+    if not report.has_lockfile:
+        for s in summary.values():
+            s["no_lockfile"] = True
+    return summary
+
+
 def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
     for result in report.packages:
         p = result.package
+        relock = {t: a.file for a in result.advice if a.kind == "relock" for t in a.targets}
         for target_id, v in result.verdicts.items():
             yield Verdict(
                 scan_id=scan_id,
@@ -404,6 +416,7 @@ def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
                 file=v.file or "",
                 pure=v.pure,
                 fix_version=(result.fix_version or "") if v.status not in ("wheel", "n/a") else "",
+                relock_file=relock.get(target_id) or "",
                 lockfile=p.lockfile,
                 direct=result.direct,
                 via=[list(c) for c in result.via[:5]] if result.via else None,

@@ -31,6 +31,7 @@ STATE_BADGES: dict[str, tuple[str, str, str]] = {
     "ready": ("✔", "ready", "every package installs from a wheel"),
     "sdist": ("⚙", "builds from source", "installs, but some packages build from source"),
     "blocked": ("✖", "blocked", "at least one blocker"),
+    "unknown": ("?", "unknown", "the answer is incomplete (index outage, unreadable or no lockfile): not ready"),
     "unscanned": ("…", "not scanned", "no finished scan yet"),
 }
 _SEVERITY = {"blocker": "✖", "warning": "⚠", "info": "ℹ"}

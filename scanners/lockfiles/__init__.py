@@ -82,8 +82,8 @@ def parse_lockfile(
 
     :param path: repository-relative path (messages name it; includes are resolved from it).
     :param text: the file's text.
-    :param read_file: for requirements files: returns another repository file's text (or
-        ``None`` when missing) so that ``-r``/``-c`` includes are followed.
+    :param read_file: returns another repository file's text (or ``None`` when missing): requirements
+        files follow their ``-r``/``-c`` includes with it, poetry.lock reads its ``pyproject.toml``.
     :param lockfile_format: overrides :func:`detect_format` (one of :data:`FORMATS`).
     :raises LockfileError: the file cannot be read at all (binary, not TOML/JSON, empty,
         unknown format); bad entries are returned as ``problems`` instead.
@@ -92,7 +92,7 @@ def parse_lockfile(
     if fmt == "requirements":
         return parse_requirements(path, text, read_file=read_file)
     if fmt == "poetry.lock":
-        return parse_poetry_lock(path, text)
+        return parse_poetry_lock(path, text, read_file=read_file)
     if fmt == "uv.lock":
         return parse_uv_lock(path, text)
     if fmt == "Pipfile.lock":

@@ -51,6 +51,12 @@ class LockedPackage:
     groups: tuple[str, ...] = ()
     """Lockfile groups/sections the package belongs to (Pipfile.lock ``default``/``develop``, poetry
     and pdm ``groups``, uv dependency groups): dev-only packages are still reported, but labelled."""
+    hashes: frozenset[str] | None = None
+    """The sha256 digests (lower-case hex) the lock allows, when installing from it checks hashes:
+    pip in hash-checking mode (``--hash``/``--require-hashes``), pipenv, pdm. ``None``: any file of
+    the release may be installed; an empty set: hash checking is on but this entry has no hash, so
+    the installer refuses it. Only files whose digest is here are candidates (pip's
+    ``filter_unallowed_hashes``): a wheel uploaded after the lock was made is never installed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +96,6 @@ class ParsedLockfile:
     problems: tuple[LockfileProblem, ...] = ()
     includes: tuple[str, ...] = ()
     """Other files this one pulled in (``-r``/``-c``), repository-relative."""
+    generated_by: str | None = None
+    """The command the file's header says wrote it (``pip-compile --generate-hashes …``, ``uv export
+    …``), or the tool a pylock.toml names in ``created-by``: the re-lock advice repeats it."""

@@ -5,7 +5,8 @@ Files: a lock made with ``[[metadata.targets]]`` that name a ``platform`` or an
 ``implementation`` (``pdm lock --platform linux``) lists only the files for those targets,
 so handing them to the analyser would make every other target look like "no wheel". The
 files are therefore passed on only when no target restricts more than ``requires_python``;
-otherwise ``files=None`` and the index decides. Older locks without ``targets`` are
+otherwise ``files=None`` and the index decides, among the files whose sha256 the lock lists
+(``hashes``: pdm installs only files it has a hash for). Older locks without ``targets`` are
 cross-platform by default and keep their files.
 
 pdm writes an extra entry for a package required with extras (``celery`` and ``celery``
@@ -62,6 +63,7 @@ def parse_pdm_lock(path: str, text: str) -> ParsedLockfile:
                 extras=tuple(sorted({*first.extras, *package.extras})),
                 groups=tuple(dict.fromkeys((*first.groups, *package.groups))),
                 files=first.files or package.files,
+                hashes=first.hashes or package.hashes,
             )
             continue
         seen[key] = len(packages)
@@ -108,8 +110,11 @@ def _package(
         problems.append(LockfileProblem(path, f"{location}.dependencies", "not an array"))
     deps.discard(name)  # the "celery[redis]" entry depends on "celery" itself
     files: tuple[DistributionFile, ...] | None = None
-    if source == "index" and keep_files:
-        files = _files(path, raw.get("files"), location=f"{location}.files", problems=problems) or None
+    hashes: frozenset[str] | None = None
+    if source == "index":
+        listed = _files(path, raw.get("files"), location=f"{location}.files", problems=problems)
+        files = (listed or None) if keep_files else None
+        hashes = frozenset(f.sha256 for f in listed if f.sha256) or None
     return LockedPackage(
         name=name,
         version=version,
@@ -122,6 +127,7 @@ def _package(
         detail=detail,
         dependencies=tuple(sorted(deps)),
         groups=str_items(raw.get("groups")),
+        hashes=hashes,
     )
 
 

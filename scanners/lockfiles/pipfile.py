@@ -1,7 +1,9 @@
 """Pipfile.lock (pipenv): JSON with ``default`` and ``develop`` sections.
 
 Entries give ``version: "==1.2.3"``, ``markers``, ``extras``, ``hashes`` — hashes without
-file names, so the index is asked for the files. ``git``/``path``/``file``/``editable``
+file names, so the index is asked for the files, and only those whose sha256 is listed are
+candidates: pipenv installs with pip's hash checking, so a wheel uploaded after the lock was
+made is not installed from it. ``git``/``path``/``file``/``editable``
 entries are not index packages. Dev packages are kept, labelled ``groups=("develop",)``;
 a package in both sections is reported once per section (they may pin different markers).
 Pipenv does not record which packages the Pipfile asked for, so ``direct`` is ``None``.
@@ -15,7 +17,14 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from scanners.lockfiles._common import canonical_name, load_json, normalise_marker, requirement_source, str_items
+from scanners.lockfiles._common import (
+    canonical_name,
+    load_json,
+    normalise_marker,
+    requirement_source,
+    sha256_of,
+    str_items,
+)
 from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_pipfile_lock"]
@@ -108,4 +117,13 @@ def _package(
         extras=str_items(entry.get("extras"), sort=True),
         detail=detail,
         groups=(section,),
+        hashes=_hashes(entry.get("hashes")) if source == "index" else None,
     )
+
+
+def _hashes(raw: object) -> frozenset[str] | None:
+    """``["sha256:…", …]`` to digests; an entry without hashes is installed unchecked (``None``)."""
+    if not isinstance(raw, list):
+        return None
+    digests = frozenset(d for d in (sha256_of(h) for h in raw) if d)
+    return digests or None

@@ -78,7 +78,17 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
             continue
         packages.append(_package(path, package, line=line_for(header_lines, original, total)))
     located = with_lines(problems, text, key="packages", count=total)
-    return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=located)
+    return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=located,
+                          generated_by=_generator(text) or lock.created_by)
+
+
+_GENERATOR_RE = re.compile(r"^#\s+(uv export\b.*?)\s*$", re.MULTILINE)
+
+
+def _generator(text: str) -> str | None:
+    """``uv export`` writes the command it ran into the header; pip lock writes none."""
+    match = _GENERATOR_RE.search("\n".join(text.splitlines()[:5]))
+    return match.group(1) if match else None
 
 
 def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
@@ -101,7 +111,9 @@ def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
         files = (
             tuple(
                 distribution_file(
-                    entry.name or url_basename(entry.url or str(entry.path or "")),
+                    # The URL names the file the installer downloads; uv export writes a normalised
+                    # ``name`` ("markupsafe-3.0.2-…") beside a URL that keeps the real one ("MarkupSafe-…").
+                    (url_basename(entry.url) if entry.url else None) or entry.name or url_basename(str(entry.path or "")),
                     url=entry.url,
                     sha256=entry.hashes.get("sha256"),
                     size=entry.size,

@@ -5,23 +5,20 @@ workspace member listed in ``[manifest] members``) is not a dependency: it is dr
 its dependencies, optional dependencies and dependency groups are the ``direct`` ones.
 
 uv records markers on *edges* (``{ name = "tensorflow-macos", marker = "sys_platform ==
-'darwin'" }``), not on packages, so a package's own marker is derived here by walking the
-graph from the roots: the OR over every path of the AND of the edge markers on that path.
-That is what keeps ``tensorflow-macos`` from being reported as a Linux blocker. When the
-expression would grow beyond a small bound the package is treated as installed everywhere
-(``markers=None``): a wrong "n/a" would hide a real blocker, a wrong "none" only asks for a
-look. Without a root (a hand-trimmed lock) per-package ``resolution-markers`` are used.
+'darwin'" }``), not on packages, so a package's own marker is derived by walking the graph from
+the roots (:mod:`scanners.lockfiles._graph`). That is what keeps ``tensorflow-macos`` from being
+reported as a Linux blocker. Without a root (a hand-trimmed lock) per-package
+``resolution-markers`` are used.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
+from scanners.lockfiles._graph import Edge, Node, marker_text, propagate
 from scanners.lockfiles._common import (
     canonical_name,
     distribution_file,
@@ -40,24 +37,6 @@ from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProble
 
 __all__ = ["parse_uv_lock"]
 
-_MAX_TERMS = 32
-"""Bound on the OR-terms of a derived marker; beyond it the package counts as unconditional."""
-
-_Conj = frozenset[str]  # AND of marker strings; the empty set is "always"
-
-
-@dataclass(slots=True)
-class _Node:
-    index: int
-    name: NormalizedName
-    version: str | None
-    raw: dict[str, Any]
-    line: int | None
-    is_root: bool
-    edges: list[tuple[NormalizedName, str | None, str | None, str]] = field(default_factory=list)
-    """(name, version or None, edge marker, group label)."""
-
-
 def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
     """Parse a uv.lock. :raises LockfileError: not TOML, empty, binary, or not a uv lock."""
     data = load_toml(path, text)
@@ -70,7 +49,8 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
     raw_packages = package_array(path, data)
     members = _manifest_members(data.get("manifest"))
 
-    nodes: list[_Node] = []
+    nodes: list[Node] = []
+    raws: dict[int, tuple[dict[str, Any], int | None]] = {}
     for index, location, line, raw in package_tables(path, text, raw_packages, problems=problems):
         name = canonical_name(raw.get("name"), path=path, location=f"{location}.name", problems=problems)
         if name is None:
@@ -79,19 +59,21 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
         is_root = name in members or (
             isinstance(source, dict) and (source.get("editable") == "." or source.get("virtual") == ".")
         )
-        node = _Node(index=index, name=name, version=str_field(raw, "version"), raw=raw, line=line, is_root=is_root)
-        node.edges = _edges(path, raw, location=location, is_root=is_root, problems=problems)
+        node = Node(index=index, name=name, version=str_field(raw, "version"), is_root=is_root)
+        node.edges = _edges(path, raw, location=location, problems=problems)
         nodes.append(node)
+        raws[index] = (raw, line)
 
     roots = [n for n in nodes if n.is_root]
-    direct_names = {edge[0] for root in roots for edge in root.edges}
+    direct_names = {edge.name for root in roots for edge in root.edges}
     dev_only = _dev_only_names(roots)
-    reach = _propagate(nodes, roots) if roots else None
+    reach = propagate(nodes, roots) if roots else None
 
     packages: list[LockedPackage] = []
     for node in nodes:
         if node.is_root:
             continue
+        raw, line = raws[node.index]
         location = f"package[{node.index}]"
         if node.version is None:
             problems.append(LockfileProblem(path, f"{location}.version", f"{node.name}: missing version"))
@@ -105,9 +87,9 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
                 )
                 markers = None
             else:
-                markers = _marker_text(reach[node.index])
+                markers = marker_text(reach[node.index])
         else:
-            rm = node.raw.get("resolution-markers")
+            rm = raw.get("resolution-markers")
             markers = (
                 or_markers(
                     [
@@ -118,20 +100,20 @@ def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
                 if isinstance(rm, list)
                 else None
             )
-        source, detail = _source(node.raw.get("source"))
-        files = _files(path, node.raw, location=location, problems=problems) if source == "index" else None
+        source, detail = _source(raw.get("source"))
+        files = _files(path, raw, location=location, problems=problems) if source == "index" else None
         packages.append(
             LockedPackage(
                 name=node.name,
                 version=node.version,
                 lockfile=path,
-                line=node.line,
+                line=line,
                 markers=markers,
                 source=source,
                 files=files or None,
                 direct=(node.name in direct_names) if roots else None,
                 detail=detail,
-                dependencies=tuple(sorted({e[0] for e in node.edges})),
+                dependencies=tuple(sorted({e.name for e in node.edges})),
                 groups=dev_only.get(node.name, ()),
             )
         )
@@ -145,9 +127,7 @@ def _manifest_members(raw: object) -> set[NormalizedName]:
     return set()
 
 
-def _edges(
-    path: str, raw: dict[str, Any], *, location: str, is_root: bool, problems: list[LockfileProblem]
-) -> list[tuple[NormalizedName, str | None, str | None, str]]:
+def _edges(path: str, raw: dict[str, Any], *, location: str, problems: list[LockfileProblem]) -> list[Edge]:
     """Every dependency edge: ``dependencies``, then each extra of ``optional-dependencies``
     (uv locks only the extras something asked for) and, for roots, ``dev-dependencies``."""
     lists: list[tuple[str, str, object]] = [("dependencies", "", raw.get("dependencies"))]
@@ -170,69 +150,20 @@ def _edges(
             if name is None:
                 continue
             marker = normalise_marker(dep.get("marker"), path=path, location=f"{where}.marker", problems=problems)
-            edges.append((name, str_field(dep, "version"), marker, group))
+            edges.append(Edge(name, str_field(dep, "version"), marker, group))
     return edges
 
 
-def _dev_only_names(roots: list[_Node]) -> dict[NormalizedName, tuple[str, ...]]:
+def _dev_only_names(roots: list[Node]) -> dict[NormalizedName, tuple[str, ...]]:
     """Dependency-group labels for the roots' direct dependencies (``("dev",)``), so that a
     dev-only tool is reported but recognisable; main dependencies get no label."""
-    main = {e[0] for r in roots for e in r.edges if not e[3].startswith("dev:")}
+    main = {e.name for r in roots for e in r.edges if not e.group.startswith("dev:")}
     groups: dict[NormalizedName, set[str]] = {}
     for r in roots:
-        for name, _v, _m, group in r.edges:
-            if group.startswith("dev:") and name not in main:
-                groups.setdefault(name, set()).add(group.removeprefix("dev:"))
+        for edge in r.edges:
+            if edge.group.startswith("dev:") and edge.name not in main:
+                groups.setdefault(edge.name, set()).add(edge.group.removeprefix("dev:"))
     return {n: tuple(sorted(g)) for n, g in groups.items()}
-
-
-def _propagate(nodes: list[_Node], roots: list[_Node]) -> dict[int, frozenset[_Conj]] | None:
-    """Fixed point of "reached under which conditions": DNF sets per node, pruned of terms
-    implied by a shorter one. A node that would exceed the bound becomes unconditional."""
-    by_name: dict[NormalizedName, list[_Node]] = {}
-    for node in nodes:
-        by_name.setdefault(node.name, []).append(node)
-    by_index = {n.index: n for n in nodes}
-    state: dict[int, frozenset[_Conj]] = {r.index: frozenset({frozenset()}) for r in roots}
-    queue = deque(r.index for r in roots)
-    steps = 0
-    while queue:
-        steps += 1
-        if steps > 50 * (len(nodes) + 1):
-            break  # a pathological graph: stop refining, what is known is still sound-ish
-        current = by_index[queue.popleft()]
-        terms = state[current.index]
-        for name, version, marker, _group in current.edges:
-            targets = [t for t in by_name.get(name, []) if version is None or t.version == version]
-            for target in targets:
-                if target.is_root:
-                    continue
-                added = {t | {marker} if marker else t for t in terms}
-                old = state.get(target.index, frozenset())
-                merged = _prune(old | added)
-                if merged != old:
-                    state[target.index] = merged
-                    queue.append(target.index)
-    return state
-
-
-def _prune(terms: frozenset[_Conj]) -> frozenset[_Conj]:
-    if frozenset() in terms:
-        return frozenset({frozenset()})
-    kept = [t for t in terms if not any(o < t for o in terms)]
-    if len(kept) > _MAX_TERMS or any(len(t) > _MAX_TERMS for t in kept):
-        return frozenset({frozenset()})
-    return frozenset(kept)
-
-
-def _marker_text(terms: frozenset[_Conj]) -> str | None:
-    if frozenset() in terms or not terms:
-        return None
-    parts = []
-    for term in sorted(terms, key=lambda t: sorted(t)):
-        items = sorted(term)
-        parts.append(items[0] if len(items) == 1 else " and ".join(f"({m})" for m in items))
-    return or_markers(list(parts))
 
 
 def _source(raw: object) -> tuple[Source, str | None]:

@@ -37,7 +37,7 @@ def _seed_repo(name: str, team: Team | None) -> Repo:
         targets=["linux/amd64", "linux/arm64"],
         summary={
             "linux/amd64": {"wheel": 140, "sdist": 0, "none": 0, "unknown": 0, "n/a": 2, "ready": True},
-            "linux/arm64": {"wheel": 137, "sdist": 3, "none": 1, "unknown": 0, "n/a": 2, "ready": False},
+            "linux/arm64": {"wheel": 137, "sdist": 3, "none": 1, "unknown": 0, "n/a": 2, "blockers": 1, "ready": False},
         },
     )
     repo.latest_scan = scan
@@ -104,7 +104,7 @@ def test_scan_page_is_read_only_with_inlines_and_counts(admin_client: Client, se
     assert response.status_code == 200
     content = response.content.decode()
     assert "uv.lock" in content and "platform-pinned" in content
-    assert "linux/arm64: 137 wheel, 3 sdist, 1 none, 2 n/a (not ready)" in content
+    assert "linux/arm64: 137 wheel, 3 sdist, 1 none, 2 n/a (blocked)" in content
     assert "linux/amd64: 140 wheel, 2 n/a (ready)" in content
     assert "psutil" not in content  # verdict rows are never listed
     assert 'name="_save"' not in content

@@ -136,12 +136,55 @@ def test_table_is_plain_when_not_a_terminal(run, repo):
 
 def test_dead_index_gives_unknown_and_warnings(run, repo, tmp_path):
     env_url = "http://127.0.0.1:9/simple/"
-    result = run(str(repo), "--index-url", env_url, "--format", "json", "--no-index-cache")
+    result = run(str(repo), "--index-url", env_url, "--format", "json", "--no-index-cache", "--python", "3.11")
     assert result.returncode == 0
     doc = json.loads(result.stdout)
     statuses = {r["status"] for p in doc["packages"] for r in p["results"].values()}
     assert statuses == {"unknown"}
     assert "warning: psutil is unknown: cannot reach index" in result.stderr
+    # Nothing was seen, so nothing is ready: the answer says it is incomplete.
+    amd64 = doc["summary"]["linux/amd64"]
+    assert (amd64["unknown"], amd64["complete"], amd64["ready"]) == (3, False, False)
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("none", 0), ("sdist", 0), ("unknown", 1)])
+def test_fail_on_unknown_during_an_index_outage(run, tmp_path, fail_on, code):
+    repo = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\n"}, name="outage")
+    result = run(str(repo), "--index-url", "http://127.0.0.1:9/simple/", "--no-index-cache", "--format", "json",
+                 "--python", "3.11", "--fail-on", fail_on)
+    assert result.returncode == code, result.stderr
+    assert json.loads(result.stdout)["summary"]["linux/arm64"]["complete"] is False
+
+
+def test_no_lockfile_is_bad_input(run, tmp_path):
+    repo = make_repo(tmp_path, {"README.md": "nothing to lock\n", "Dockerfile": "FROM python:3.12-slim\n"}, name="empty")
+    result = run(str(repo), "--format", "json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"CommandError: no lockfile found in {repo} (looked for requirements*.txt, ")
+    assert "requirements*.txt" in line and "poetry.lock" in line and "pylock.toml" in line
+    at_ref = run(str(repo), "--ref", "main")
+    assert at_ref.returncode == 2 and f"no lockfile found in {repo} at main" in at_ref.stderr
+
+
+def test_unreadable_lockfiles_are_incomplete_not_ready(run, tmp_path):
+    repo = make_repo(tmp_path, {"requirements.txt": b"\x00\x01binary\xff", "poetry.lock": "this is [not toml"}, name="bin")
+    result = run(str(repo), "--format", "json", "--python", "3.11")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["packages"] == []
+    for summary in doc["summary"].values():
+        assert (summary["complete"], summary["ready"]) == (False, False)
+    assert run(str(repo), "--python", "3.11", "--fail-on", "unknown").returncode == 1
+    table = run(str(repo), "--python", "3.11").stdout
+    assert "linux/arm64: unknown (incomplete answer)" in table
+
+
+def test_fail_on_help_says_what_each_level_means(run):
+    result = run("--help")
+    for line in ("none     a blocker", "sdist    also a package pip would build from source", "unknown  also an incomplete answer"):
+        assert line in result.stdout
 
 
 def test_deep_check_flags_a_mislabelled_pure_wheel(tmp_path, make_fixture_index):

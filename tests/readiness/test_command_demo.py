@@ -36,9 +36,10 @@ def _run_demo(*args: str) -> str:
 
 
 @pytest.fixture
-def demo_settings(settings, tmp_path, fixture_index):
+def demo_settings(settings, tmp_path, recorded_index):
+    # The examples' locks carry the public index's hashes: the index must advertise the same ones.
     settings.VAR_DIR = tmp_path / "var"
-    settings.READINESS_INDEX_URL = fixture_index.url
+    settings.READINESS_INDEX_URL = recorded_index.url
     return settings
 
 

@@ -277,3 +277,36 @@ def test_a_reaped_scan_that_finishes_late_writes_nothing(tmp_path, scan_index) -
     assert Verdict.objects.filter(scan=scan).count() == 0
     repo.refresh_from_db()
     assert repo.latest_scan_id is None
+
+
+def test_a_repo_without_a_lockfile_is_recorded_as_such_never_ready(tmp_path, scan_index) -> None:
+    from readiness.services.rollups import repo_state
+
+    path = make_repo(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n", "README.md": "docs only\n"}, name="docs")
+    repo = repo_row("docs", path)
+
+    scan = scan_request(repo=repo, trigger="manual")
+
+    scan.refresh_from_db()
+    assert scan.state == Scan.State.DONE
+    assert scan.error.startswith("no lockfile found (looked for requirements*.txt, ")
+    for summary in scan.summary.values():
+        assert (summary["no_lockfile"], summary["complete"], summary["ready"]) == (True, False, False)
+        assert repo_state(summary) == "unknown"
+
+
+def test_an_index_outage_leaves_repos_unknown_not_ready(tmp_path, scan_index) -> None:
+    from readiness.services.rollups import repo_state
+
+    path = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\n"}, name="svc")
+    repo = repo_row("svc", path)
+    scan_index.stop()
+
+    scan = scan_request(repo=repo, trigger="manual")
+
+    scan.refresh_from_db()
+    assert scan.state == Scan.State.PARTIAL
+    arm64 = scan.summary["linux/arm64"]
+    assert (arm64["unknown"], arm64["complete"], arm64["ready"]) == (1, False, False)
+    assert "no_lockfile" not in arm64
+    assert repo_state(arm64) == "unknown"

@@ -116,3 +116,23 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
     seed_org(repos=repos, packages=10)
     with django_assert_num_queries(7):
         assert viewer_client.get("/repos/svc-0000/").status_code == 200
+
+
+def test_an_incomplete_answer_is_unknown_and_a_missing_lockfile_is_said(viewer_client):
+    seed_org(repos=2, weeks=1)
+    incomplete = Repo.objects.get(name="svc-0001").latest_scan
+    incomplete.summary = {t: {**s, "unknown": 4, "complete": False, "ready": False, "blockers": 0}
+                          for t, s in incomplete.summary.items()}
+    incomplete.save(update_fields=["summary"])
+    html = viewer_client.get("/repos/svc-0001/").content.decode()
+    assert html.count('class="badge state-unknown"') == 2
+    assert "(4 packages could not be checked)" in html
+    assert "No lockfile was found" not in html
+
+    empty = Repo.objects.get(name="svc-0000").latest_scan
+    empty.summary = {t: {"wheel": 0, "sdist": 0, "none": 0, "unknown": 0, "n/a": 0, "blockers": 0,
+                         "ready": False, "complete": False, "no_lockfile": True} for t in empty.summary}
+    empty.save(update_fields=["summary"])
+    html = viewer_client.get("/repos/svc-0000/").content.decode()
+    assert "No lockfile was found in this repository" in html
+    assert 'class="badge state-ready"' not in html

@@ -87,3 +87,14 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
     with django_assert_num_queries(4):
         response = viewer_client.get("/repos/?sort=-target:linux/arm64")
     assert len(response.context["rows"]) == min(repos, 50)
+
+
+def test_unknown_state_filter(viewer_client):
+    seed_org(repos=3, weeks=1)
+    scan = Repo.objects.get(name="svc-0001").latest_scan
+    scan.summary = {t: {**s, "complete": False, "ready": False, "blockers": 0} for t, s in scan.summary.items()}
+    scan.save(update_fields=["summary"])
+    page = viewer_client.get("/repos/?state=unknown").context["page"]
+    assert [r.name for r in page.rows] == ["svc-0001"]
+    assert page.rows[0].states == {"linux/amd64": "unknown", "linux/arm64": "unknown"}
+    assert '<option value="unknown" selected>unknown</option>' in viewer_client.get("/repos/?state=unknown").content.decode()

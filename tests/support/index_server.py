@@ -7,6 +7,11 @@ Last-Modified validators, and HTTP Range on files. Files are *synthesised* on th
 minimal but valid wheels and sdists, so a real ``pip download`` against this server works
 offline. Because the bytes are synthesised, the pages advertise the sha256, size and
 metadata hash of the synthesised files (not the recorded ones): pip verifies them.
+``hashes="recorded"`` serves the recorded sha256 and size instead, as the public index gave
+them: real lockfiles' ``--hash`` lines then match, as they do against the public index (files
+downloaded from such a server fail pip's hash check, so pip tests keep the default).
+``as_of`` serves the index as it was at that moment: files uploaded later are left out, the way
+a lock made back then saw it (how the hashed lock fixtures were made).
 
 Tests count requests through :attr:`FixtureIndexServer.requests` and inject faults with
 :meth:`fail`, :meth:`delay` and :meth:`stop`.
@@ -176,11 +181,11 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def _sdist(filename: str, project: str, requires_python: str | None) -> tuple[bytes, bytes]:
+def _sdist(filename: str, project: str, requires_python: str | None, extra: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
     is_zip = filename.endswith(".zip")
     stem = filename[: -len(".zip")] if is_zip else filename.split(".tar")[0]
     dist, _, version = stem.rpartition("-")
-    metadata = _metadata_text(project, version, requires_python)
+    metadata = _metadata_text(project, version, requires_python, extra)
     dist_norm = canonicalize_name(dist).replace("-", "_")
     pyproject = ('[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n')
     backend = _BACKEND.format(name=project, dist=dist_norm, version=version, metadata=metadata)
@@ -216,7 +221,7 @@ def synthesise_file(filename: str, project: str, requires_python: str | None,
     if filename.endswith(".whl"):
         return _wheel(filename, project, requires_python, metadata_extra, members)
     if filename.endswith((".tar.gz", ".zip", ".tgz", ".tar.bz2")):
-        return _sdist(filename, project, requires_python)
+        return _sdist(filename, project, requires_python, metadata_extra)
     data = f"placeholder for {filename}\n".encode()
     return data, _metadata_text(project, "0", requires_python).encode()
 
@@ -285,10 +290,19 @@ class FixtureIndexServer(LoopbackHTTPServer):
     :meth:`start` / :meth:`stop`.
     """
 
-    def __init__(self, *, mode: Mode = "both", projects_dir: Path | None = FIXTURE_PROJECTS_DIR) -> None:
+    def __init__(
+        self,
+        *,
+        mode: Mode = "both",
+        projects_dir: Path | None = FIXTURE_PROJECTS_DIR,
+        hashes: Literal["synthesised", "recorded"] = "synthesised",
+        as_of: dt.datetime | None = None,
+    ) -> None:
         if mode not in ("json", "html", "both"):
             raise ValueError(f"mode must be 'json', 'html' or 'both', not {mode!r}")
         self.mode: Mode = mode
+        self.recorded_hashes = hashes == "recorded"
+        self.as_of = as_of
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
@@ -447,14 +461,18 @@ class FixtureIndexServer(LoopbackHTTPServer):
 
     def _served_page(self, project: _Project) -> dict[str, Any]:
         page = copy.deepcopy(project.page)
+        if self.as_of is not None:
+            page["files"] = [f for f in page["files"] if not _uploaded_after(f, self.as_of)]
+            page["versions"] = _versions(page["files"])
         files_url = self.files_url
         for f in page["files"]:
             data, metadata = synthesise_file(f["filename"], project.name, f.get("requires-python"), *_extras(f))
             f.pop("x-metadata", None)
             f.pop("x-members", None)
             f["url"] = f["url"].replace(FILES_PLACEHOLDER, files_url)
-            f["hashes"] = {"sha256": hashlib.sha256(data).hexdigest()}
-            f["size"] = len(data)
+            if not (self.recorded_hashes and f.get("hashes", {}).get("sha256")):
+                f["hashes"] = {"sha256": hashlib.sha256(data).hexdigest()}
+                f["size"] = len(data)
             if f["filename"].endswith(".whl"):
                 digest = {"sha256": hashlib.sha256(metadata).hexdigest()}
                 f["core-metadata"] = digest
@@ -471,6 +489,11 @@ def _extras(entry: dict[str, Any]) -> tuple[tuple[str, ...], tuple[tuple[str, by
     metadata = tuple(entry.get("x-metadata", ()))
     members = tuple((str(name), bytes(data)) for name, data in entry.get("x-members", ()))
     return metadata, members
+
+
+def _uploaded_after(entry: dict[str, Any], moment: dt.datetime) -> bool:
+    uploaded = entry.get("upload-time")
+    return bool(uploaded) and dt.datetime.fromisoformat(uploaded.replace("Z", "+00:00")) > moment
 
 
 def _versions(files: list[dict[str, Any]]) -> list[str]:

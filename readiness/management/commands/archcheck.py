@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 import contextlib
 
@@ -22,16 +22,27 @@ from readiness import engine
 from readiness.services.registry_cache import registry_client
 from scanners.deep_check import deep_check_wheel
 from scanners.project_metadata import metadata_reader
-from scanners.check import check_snapshot, is_relevant_path
+from scanners.check import LOCKFILE_NAMES, check_snapshot, is_relevant_path
 from scanners.git import GitError, fetch_snapshot
-from scanners.report import fail_on_met, render_table, report_to_json
+from scanners.lockfiles import detect_format
+from scanners.report import FAIL_ON, fail_on_met, render_table, report_to_json
 from scanners.targets import Target
 
 BAD_INPUT = 2
 
 
+class _HelpFormatter(DjangoHelpFormatter):
+    """Keeps the line breaks of a help text that has them (one line per ``--fail-on`` level)."""
+
+    def _split_lines(self, text, width):
+        return text.splitlines() if "\n" in text else super()._split_lines(text, width)
+
+
 class Command(BaseCommand):
     help = "Predict, per locked package and target, whether pip installs a wheel, builds an sdist or fails."
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        return super().create_parser(prog_name, subcommand, formatter_class=_HelpFormatter, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument("source", help="a local path or a git URL")
@@ -43,7 +54,11 @@ class Command(BaseCommand):
         parser.add_argument("--python", help="target CPython version, e.g. 3.11 (default: from the Dockerfile)")
         parser.add_argument("--libc", help="glibc:2.36 or musl:1.2 (default: from the Dockerfile)")
         parser.add_argument("--format", choices=["table", "json"], default="table")
-        parser.add_argument("--fail-on", choices=["none", "sdist"], help="exit 1 when a verdict this bad is found")
+        parser.add_argument(
+            "--fail-on", choices=list(FAIL_ON), metavar="{" + ",".join(FAIL_ON) + "}",
+            help="exit 1 when the check meets this level; each includes the ones before it:\n"
+            + "\n".join(f"  {level:8} {words}" for level, words in FAIL_ON.items()),
+        )
         parser.add_argument("--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)")
         parser.add_argument("--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache")
         parser.add_argument(
@@ -59,6 +74,7 @@ class Command(BaseCommand):
         platforms = opts["platforms"] or list(settings.READINESS_PLATFORMS)
         self._validate_targets(platforms, opts["python"], opts["libc"])
         snapshot = self._snapshot(opts["source"], opts["ref"])
+        self._require_lockfile(snapshot, opts["source"], opts["ref"])
         interactive = opts["format"] == "table" and sys.stderr.isatty()
         registry = None if opts["no_registry"] else registry_client(database=False)
         with engine.cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
@@ -111,6 +127,15 @@ class Command(BaseCommand):
             )
         except GitError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
+
+    def _require_lockfile(self, snapshot, source: str, ref: str | None) -> None:
+        """No lockfile at all is bad input (exit 2): a check that saw nothing must not pass."""
+        if any(detect_format(f.path) for f in (*snapshot.files, *snapshot.skipped)):
+            return
+        where = f"{source} at {ref}" if ref else source
+        raise CommandError(
+            f"no lockfile found in {where} (looked for {', '.join(LOCKFILE_NAMES)})", returncode=BAD_INPUT
+        )
 
     def _index_warnings(self, errors: dict[str, str], *, limit: int = 5) -> None:
         """One line per package the index could not answer for; an outage is summarised, not repeated."""

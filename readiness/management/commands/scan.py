@@ -87,5 +87,6 @@ def _summary_line(scan_ids: list[int]) -> str:
             per_target.setdefault(target, Counter())[repo_state(s)] += 1
     parts = [f"{len(scans)} repos scanned: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))]
     for target, c in sorted(per_target.items()):
-        parts.append(f"{target}: {c['ready']} ready, {c['sdist']} build from source, {c['blocked']} blocked")
+        unknown = f", {c['unknown']} unknown" if c["unknown"] else ""
+        parts.append(f"{target}: {c['ready']} ready, {c['sdist']} build from source, {c['blocked']} blocked{unknown}")
     return "; ".join(parts)

@@ -8,7 +8,10 @@ from scanners.lockfiles import parse_lockfile
 from scanners.lockfiles.base import LockfileError, ParsedLockfile
 from tests.scanners.lockfiles._helpers import BINARY, FIXTURES, assert_unreadable
 
-_REAL = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.name != "README.md")
+_REAL = sorted(
+    p for p in FIXTURES.rglob("*")
+    if p.is_file() and p.name != "README.md" and not p.name.endswith((".py", ".pyproject.toml"))
+)
 _NAME_FOR_DIR = {
     "requirements": "requirements.txt",
     "poetry": "poetry.lock",
@@ -20,7 +23,11 @@ _NAME_FOR_DIR = {
 
 
 def _lock_name(path) -> str:
-    return _NAME_FOR_DIR[path.relative_to(FIXTURES).parts[0]]
+    directory = path.relative_to(FIXTURES).parts[0]
+    if directory in _NAME_FOR_DIR:
+        return _NAME_FOR_DIR[directory]
+    # hashed/: the tools' own names, poetry's prefixed with the project ("winedge-poetry11.lock").
+    return "requirements.txt" if path.suffix == ".txt" else ("poetry.lock" if "poetry" in path.name else path.name)
 
 
 def _outcome(name: str, text: str) -> ParsedLockfile | LockfileError:

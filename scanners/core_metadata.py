@@ -1,0 +1,53 @@
+"""A release file's core metadata (``METADATA``, PEP 658 ``<file>.metadata``): what pip reads from it.
+
+Parsing is :func:`packaging.metadata.parse_email`, which splits the fields without judging them;
+the judging is done here the way pip does it. pip 24.1 and newer parse every ``Requires-Dist`` with
+``packaging`` ≥ 24, which rejects the legacy forms old setuptools let through (``pytz (>dev)``,
+``foo (>=1.0.*)``), and then ignore that whole version ("Ignoring version 4.4.7 of celery since it
+has invalid metadata"). Old pins in old locks hit this when the image's pip is new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+__all__ = ["VALIDATED_UPLOADS_SINCE", "invalid_requirements", "required_names"]
+
+VALIDATED_UPLOADS_SINCE = dt.datetime(2023, 6, 1, tzinfo=dt.timezone.utc)
+"""The public index parses each upload's Requires-Dist with ``packaging``; since ``packaging`` 22
+(December 2022) dropped the legacy specifiers, newer uploads cannot carry them. Only files
+uploaded earlier (or of unknown date) are worth reading for invalid metadata."""
+
+
+def _requires_dist(metadata: bytes) -> list[str]:
+    raw, _unparsed = parse_email(metadata)
+    return [line.strip() for line in raw.get("requires_dist", [])]
+
+
+def invalid_requirements(metadata: bytes) -> list[str]:
+    """The ``Requires-Dist`` values pip refuses (pip's ``get_requirement`` raises for them)."""
+    bad = []
+    for line in _requires_dist(metadata):
+        try:
+            Requirement(line)
+        except InvalidRequirement:
+            bad.append(line)
+    return bad
+
+
+def required_names(metadata: bytes) -> set[str]:
+    """Names the release always requires: entries behind an ``extra`` marker are installed only
+    when the extra is asked for, and unparseable entries are skipped."""
+    names = set()
+    for line in _requires_dist(metadata):
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or "extra" not in str(requirement.marker):
+            names.add(canonicalize_name(requirement.name))
+    return names
