@@ -11,6 +11,10 @@ the recorded fixture projects (renamed) and generated ones with 20-60 wheels acr
 cp39-cp313 on manylinux/musllinux/macOS/Windows, abi3 wheels, pure wheels and sdist-only
 releases, some yanked, some with Requires-Python.
 
+The hashed pass decides the same verdicts as a hash-checked lock would (pip-compile
+``--generate-hashes``, Pipfile.lock): each release allows the sha256 of all but about 15% of its
+wheels (those "uploaded after the lock"), so pip's hash filter runs on every verdict.
+
 The pip column runs ``pip download --no-deps --only-binary=:all:`` with the target's whole
 ladder (as tests/scanners/test_pip_agreement.py does) against a local fixture index, one
 verdict at a time, and checks that pip picked the analyser's file.
@@ -19,6 +23,7 @@ verdict at a time, and checks that pip picked the analyser's file.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import subprocess
@@ -151,19 +156,30 @@ def make_releases(count: int, seed: int = 20240601) -> dict[tuple[str, str], lis
 
 def _parse(dicts: list[dict[str, Any]]) -> tuple[DistributionFile, ...]:
     return tuple(
-        DistributionFile(d["filename"], requires_python=d.get("requires-python"), yanked=d.get("yanked", False))
+        DistributionFile(d["filename"], requires_python=d.get("requires-python"), yanked=d.get("yanked", False),
+                         sha256=hashlib.sha256(d["filename"].encode()).hexdigest())
         for d in dicts
     )
 
 
-def bench_analyser(releases: dict[tuple[str, str], tuple[DistributionFile, ...]], passes: int) -> tuple[float, Counter]:
-    work = [(files, target) for files in releases.values() for target in TARGETS]
-    statuses: Counter = Counter(decide(files, target).status for files, target in work)  # warm the caches
+def lock_hashes(releases: dict[tuple[str, str], tuple[DistributionFile, ...]], seed: int = 29) -> dict:
+    """Per release, the digests a hashed lock made "before the last uploads" allows."""
+    rng = random.Random(seed)
+    return {key: frozenset(f.sha256 for f in files if f.kind != "wheel" or rng.random() >= 0.15)
+            for key, files in releases.items()}
+
+
+def bench_analyser(
+    releases: dict[tuple[str, str], tuple[DistributionFile, ...]], passes: int, hashes: dict | None = None
+) -> tuple[float, Counter]:
+    work = [(files, target, hashes[key] if hashes else None) for key, files in releases.items() for target in TARGETS]
+    # warm the caches
+    statuses: Counter = Counter(decide(files, target, allowed_hashes=allowed).status for files, target, allowed in work)
     best = float("inf")
     for _ in range(passes):
         start = time.perf_counter()
-        for files, target in work:
-            decide(files, target)
+        for files, target, allowed in work:
+            decide(files, target, allowed_hashes=allowed)
         best = min(best, time.perf_counter() - start)
     return len(work) / best, statuses
 
@@ -228,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.passes} passes over {len(parsed) * len(TARGETS):,} verdicts); "
           f"goal >= 50,000/s: {'met' if rate >= 50_000 else 'NOT met'}")
     print(f"verdicts: {dict(sorted(statuses.items()))}")
+    hashed_rate, hashed_statuses = bench_analyser(parsed, args.passes, lock_hashes(parsed))
+    print(f"analyser, hash-checked lock: {hashed_rate:,.0f} verdicts/s on one core "
+          f"({1e6 / hashed_rate:.2f} us per verdict); goal >= 50,000/s: {'met' if hashed_rate >= 50_000 else 'NOT met'}")
+    print(f"verdicts: {dict(sorted(hashed_statuses.items()))}")
 
     if args.pip_sample:
         rng = random.Random(7)

@@ -213,11 +213,20 @@ def _candidates(project: ProjectFiles, locked: Version):
         yield version, files
 
 
-def fix_version(project: ProjectFiles, locked_version: str, targets: Sequence[Target]) -> str | None:
+InstallableCheck = Callable[[Sequence[DistributionFile]], bool]
+"""``ok(chosen wheels)``: whether pip would accept a release whose chosen wheels these are (their
+metadata, see :mod:`scanners.core_metadata`); without one, every release with wheels is accepted."""
+
+
+def fix_version(
+    project: ProjectFiles, locked_version: str, targets: Sequence[Target], *, installable: InstallableCheck | None = None
+) -> str | None:
     """The lowest release newer than ``locked_version`` with a wheel on every one of ``targets``.
 
     ``targets`` should already exclude the targets where the package's markers do not apply.
     Returns ``None`` when no such release exists (the way out is then upstream, or a replacement).
+    ``installable`` rules out releases pip would ignore anyway (celery 5.0 to 5.2.6 declare
+    ``pytz (>dev)``, which pip 24.1+ refuses).
     """
     try:
         locked = Version(locked_version)
@@ -226,19 +235,26 @@ def fix_version(project: ProjectFiles, locked_version: str, targets: Sequence[Ta
     if not targets:
         return None
     for version, files in _candidates(project, locked):
-        if all(decide(files, target).status == "wheel" for target in targets):
+        verdicts = [decide(files, target) for target in targets]
+        if all(v.status == "wheel" for v in verdicts):
+            if installable is not None:
+                chosen = {v.file for v in verdicts}
+                if not installable([f for f in files if f.filename in chosen]):
+                    continue
             return str(version)
     return None
 
 
-def upgrade_advice(project: ProjectFiles, locked_version: str, targets: Sequence[Target]) -> Advice | None:
+def upgrade_advice(
+    project: ProjectFiles, locked_version: str, targets: Sequence[Target], *, installable: InstallableCheck | None = None
+) -> Advice | None:
     """:func:`fix_version` as advice, saying whether it is a major-version jump.
 
     The fix version is the *lowest* release that works, so when it crosses a major version no
     release of the locked series would do; the detail says so, because a major upgrade is a
     project of its own and a manager needs to know before assigning it.
     """
-    fix = fix_version(project, locked_version, targets)
+    fix = fix_version(project, locked_version, targets, installable=installable)
     if fix is None:
         return None
     locked, new = Version(locked_version), Version(fix)
@@ -355,12 +371,14 @@ def advise(
     verdicts: Mapping[str, Verdict],
     targets: Sequence[Target],
     image: ImageContext | None = None,
+    installable: InstallableCheck | None = None,
 ) -> tuple[Advice, ...]:
     """Every way out for one locked package, best first; empty when it is ``wheel`` everywhere.
 
     ``verdicts`` are by target id; targets whose verdict is ``n/a`` are ignored. ``project`` is
     the index's full file list (``None`` when the index had no answer: only advice that needs
-    no release list is given). ``image`` is the repo's primary image context.
+    no release list is given). ``image`` is the repo's primary image context; ``installable``
+    is passed to :func:`fix_version`.
     """
     applicable = [t for t in targets if t.id in verdicts and verdicts[t.id].status != "n/a"]
     failing = [t for t in applicable if verdicts[t.id].status in ("sdist", "none")]
@@ -368,7 +386,7 @@ def advise(
         return ()
     out: list[Advice] = []
     if project is not None:
-        upgrade = upgrade_advice(project, version, applicable)
+        upgrade = upgrade_advice(project, version, applicable, installable=installable)
         if upgrade is not None:
             out.append(upgrade)
 

@@ -147,8 +147,6 @@ def decide(
     (``==1.2`` or ``===1.2``), the only case where pip installs a yanked file, and only when
     every applicable file is yanked. ``allowed_hashes`` (sha256 digests) turns on hash checking.
     """
-    if allowed_hashes is not None:
-        return _decide_hashed(files, target, pinned, allowed_hashes)
     table = target.table
     ranks = table.tag_set_ranks
     rp_ok = table.requires_python_ok
@@ -162,6 +160,12 @@ def decide(
     sdist_y: DistributionFile | None = None
     any_wheel = native = False
     excluded_by_python: list[DistributionFile] = []
+    # Hash checking (pip's filter_unallowed_hashes): applicable files whose digest the lock does
+    # not allow are left out, provided some applicable file's digest is allowed.
+    hashed = allowed_hashes is not None
+    matched = refused = False
+    refused_wheel: DistributionFile | None = None  # the best wheel left out, for the reason
+    refused_rank = NOT_SUPPORTED
     for f in files:
         kind = f.kind
         if kind == "wheel":
@@ -182,6 +186,13 @@ def decide(
                 if not ok:
                     excluded_by_python.append(f)
                     continue
+            if hashed and f.sha256 is not None:
+                if f.sha256 not in allowed_hashes:
+                    refused = True
+                    if rank < refused_rank:
+                        refused_wheel, refused_rank = f, rank
+                    continue
+                matched = True
             y = f.yanked
             if y is False or y is None:
                 if rank < best_rank or (rank == best_rank and _build_tag(f.filename) >= _build_tag(best.filename)):
@@ -193,17 +204,27 @@ def decide(
             if spec and not _requires_python_ok(table, spec):
                 excluded_by_python.append(f)
                 continue
+            if hashed and f.sha256 is not None:
+                if f.sha256 not in allowed_hashes:
+                    refused = True
+                    continue
+                matched = True
             if f.yanked is False or f.yanked is None:
                 sdist = f
             else:
                 sdist_y = f
+    if refused and not matched:
+        return _hash_mismatch(files, target, pinned)
     if not native and any_wheel and best is None and best_y is None:
         native = any(f.kind == "wheel" and not f.is_pure for f in files)
 
     if best is not None:
         return _wheel_verdict(best, target, yanked=False)
     if sdist is not None:
-        return _sdist_verdict(sdist, files, target, native, best_y, yanked=False)
+        why = None
+        if refused_wheel is not None and best_y is None:
+            why = f"the lock's hashes allow no wheel ({refused_wheel.filename} is on the index, not in the lock)"
+        return _sdist_verdict(sdist, files, target, native, best_y, yanked=False, why=why)
     if best_y is not None or sdist_y is not None:
         if pinned:
             if best_y is not None:
@@ -220,50 +241,19 @@ def decide(
     return _none_verdict(files, target, native, excluded_by_python)
 
 
-def _applicable(f: DistributionFile, table: TagTable) -> bool:
-    """pip's ``LinkEvaluator``: a wheel whose tags the target accepts, or an sdist, whose
-    Requires-Python admits the target's Python (yanked files are still applicable)."""
-    if f.kind == "wheel":
-        rank = table.tag_set_ranks.get(f.tags)
-        if rank is None:
-            rank = _tag_set_rank(table, f.tags)
-        if rank == NOT_SUPPORTED:
-            return False
-    elif f.kind != "sdist":
-        return False
-    return not f.requires_python or _requires_python_ok(table, f.requires_python)
-
-
-def _decide_hashed(
-    files: Sequence[DistributionFile], target: Target, pinned: bool, allowed: frozenset[str]
-) -> Verdict:
-    table = target.table
-    applicable = [f for f in files if _applicable(f, table)]
-    if not any(f.sha256 in allowed for f in applicable):
-        chosen = decide(files, target, pinned=pinned)
-        if chosen.file is None or not applicable:
-            return chosen
-        digest = next((f.sha256 for f in applicable if f.filename == chosen.file), None)
-        if digest is None:  # an index without digests: pip checks after the download, as it would here
-            return chosen
-        return Verdict(
-            "none",
-            None,
-            f"no file pip could use on {target.describe()} has a hash the lock allows: pip downloads "
-            f"{chosen.file} and stops with 'THESE PACKAGES DO NOT MATCH THE HASHES'",
-            native_elsewhere=chosen.native_elsewhere,
-        )
-    refused = {id(f) for f in applicable if f.sha256 is not None and f.sha256 not in allowed}
-    kept = [f for f in files if id(f) not in refused] if refused else files
-    verdict = decide(kept, target, pinned=pinned)
-    if verdict.status != "sdist":
-        return verdict
-    better = decide([f for f in applicable if id(f) in refused and f.kind == "wheel"], target, pinned=pinned)
-    if better.status != "wheel":
-        return verdict
-    sdist = next(f for f in kept if f.filename == verdict.file)
-    why = f"the lock's hashes allow no wheel ({better.file} is on the index, not in the lock)"
-    return _sdist_verdict(sdist, files, target, verdict.native_elsewhere, None, yanked=verdict.yanked, why=why)
+def _hash_mismatch(files: Sequence[DistributionFile], target: Target, pinned: bool) -> Verdict:
+    """No applicable file has a hash the lock allows: pip then keeps them all, downloads the one it
+    prefers and stops when its hash does not match."""
+    chosen = decide(files, target, pinned=pinned)
+    if chosen.file is None or next(f.sha256 for f in files if f.filename == chosen.file) is None:
+        return chosen  # no digest to compare before the download: pip checks it after, as it may pass
+    return Verdict(
+        "none",
+        None,
+        f"no file pip could use on {target.describe()} has a hash the lock allows: pip downloads "
+        f"{chosen.file} and stops with 'THESE PACKAGES DO NOT MATCH THE HASHES'",
+        native_elsewhere=chosen.native_elsewhere,
+    )
 
 
 def _wheel_verdict(f: DistributionFile, target: Target, *, yanked: bool) -> Verdict:

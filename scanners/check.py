@@ -271,7 +271,8 @@ def check_snapshot(
     cache = fix_cache if fix_cache is not None else {}
     fixable = {id(r) for r in needs_fix}
     primary = _primary_image(images) or (images[0] if images else None)
-    results = [_with_fix(r, projects, targets, cache, primary) if id(r) in fixable else r for r in results]
+    installable = _metadata_check(read_metadata) if read_metadata is not None else None
+    results = [_with_fix(r, projects, targets, cache, primary, installable) if id(r) in fixable else r for r in results]
     if read_metadata is not None:
         results = _with_parent_upgrades(results, projects, index, progress, read_metadata)
     results = _with_relock(results, projects, targets, parsed, snapshot)
@@ -366,6 +367,7 @@ def _with_fix(
     targets: Sequence[Target],
     cache: dict,
     image: ImageContext | None,
+    installable: Callable[[Sequence[DistributionFile]], bool] | None = None,
 ) -> PackageResult:
     """The fix version and the advice for a package that is ``sdist`` or ``none`` somewhere."""
     if result.package.version is None:
@@ -374,10 +376,10 @@ def _with_fix(
     applicable = tuple(t for t in targets if result.verdicts[t.id].status != "n/a")
     key = (result.package.name, result.package.version, applicable)
     if project is not None and key not in cache:
-        cache[key] = fix_version(project, result.package.version, applicable)
+        cache[key] = fix_version(project, result.package.version, applicable, installable=installable)
     advice = advise(
         project, name=result.package.name, version=result.package.version,
-        verdicts=result.verdicts, targets=targets, image=image,
+        verdicts=result.verdicts, targets=targets, image=image, installable=installable,
     )
     return PackageResult(result.package, result.verdicts, cache.get(key), result.direct, result.via, advice)
 
@@ -408,22 +410,38 @@ def _with_metadata_pip_accepts(
     return out
 
 
+def _metadata_check(read_metadata: Callable[[DistributionFile], bytes | None]) -> Callable[[Sequence[DistributionFile]], bool]:
+    """For fix versions: pip accepts a release unless one of its chosen old wheels has invalid metadata."""
+    def installable(wheels: Sequence[DistributionFile]) -> bool:
+        for f in wheels:
+            if f.url and (f.upload_time is None or f.upload_time < VALIDATED_UPLOADS_SINCE):
+                body = read_metadata(f)
+                if body is not None and invalid_requirements(body):
+                    return False
+        return True
+
+    return installable
+
+
 def _old_chosen_wheels(r: PackageResult, projects: Mapping[str, ProjectFiles]) -> list[DistributionFile]:
     """The wheels chosen for ``r`` that were uploaded before the index validated metadata."""
-    files = r.package.files if r.package.files is not None else (
-        projects[r.package.name].release(r.package.version) if r.package.name in projects and r.package.version else ()
-    )
+    files = _release_files(r.package, projects)
     chosen = {v.file for v in r.verdicts.values() if v.status == "wheel"}
     return [f for f in files if f.filename in chosen and f.url
             and (f.upload_time is None or f.upload_time < VALIDATED_UPLOADS_SINCE)]
 
 
 def _read_all(files: Sequence[DistributionFile], read: Callable[[DistributionFile], bytes | None]) -> list[bytes | None]:
-    """``read`` each file's metadata, a few at a time: one small request each."""
+    """Each file's metadata: through the reader's own ``read_many`` when it has one (a cache that
+    answers a batch at once), else ``read`` a few at a time, one small request each."""
     unique = list({f.filename: f for f in files}.values())
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        found = dict(zip((f.filename for f in unique), pool.map(read, unique)))
-    return [found[f.filename] for f in files]
+    many = getattr(read, "read_many", None)
+    if many is not None:
+        found = many(unique)
+    else:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found = dict(zip((f.filename for f in unique), pool.map(read, unique)))
+    return [found.get(f.filename) for f in files]
 
 
 def _with_relock(
@@ -547,10 +565,7 @@ def _deep_findings(
     checked: dict[str, DeepCheckResult] = {}
     out: dict[str, list[Finding]] = {}
     for r in results:
-        files = r.package.files if r.package.files is not None else (
-            projects[r.package.name].release(r.package.version) if r.package.name in projects and r.package.version else ()
-        )
-        by_name = {f.filename: f for f in files}
+        by_name = {f.filename: f for f in _release_files(r.package, projects)}
         for v in r.verdicts.values():
             f = by_name.get(v.file or "")
             if v.status != "wheel" or f is None or not needs_deep_check(f) or not f.url:
@@ -563,6 +578,14 @@ def _deep_findings(
                 if finding not in out.setdefault(r.package.lockfile, []):
                     out[r.package.lockfile].append(finding)
     return {path: tuple(fs) for path, fs in out.items()}
+
+
+def _release_files(package: LockedPackage, projects: Mapping[str, ProjectFiles]) -> tuple[DistributionFile, ...]:
+    """The files the verdicts chose among: the lockfile's own list, else the index's release."""
+    if package.files is not None:
+        return package.files
+    project = projects.get(package.name)
+    return project.release(package.version) if project is not None and package.version else ()
 
 
 def _dedupe(findings: Sequence[Finding]) -> list[Finding]:

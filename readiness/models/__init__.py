@@ -1,6 +1,6 @@
 """Models: fields, constraints and small derived properties only; behaviour lives in services."""
 
-from readiness.models.index import IndexPage
+from readiness.models.index import CoreMetadata, IndexPage
 from readiness.models.registry import ImagePlatformsCache
 from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team
@@ -11,4 +11,4 @@ from readiness.models.webhooks import WebhookDelivery
 
 __all__ = ["IndexPage", "Repo", "Rollup", "Scan", "ScanFile", "ScanFinding", "Subscription", "Team", "Verdict", "WebhookDelivery", "WeeklyReport"]
 __all__ += ["ProjectMetadata", "UpstreamSuggestion"]
-__all__ += ["ImagePlatformsCache"]
+__all__ += ["CoreMetadata", "ImagePlatformsCache"]

@@ -22,3 +22,15 @@ class IndexPage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["index_url", "name"], name="one_page_per_project")]
+
+
+class CoreMetadata(models.Model):
+    """A release file's core metadata (PEP 658 ``<file>.metadata``), kept for every worker and scan.
+
+    A file's metadata never changes (the file is immutable, and the key is its sha256 where the
+    index gives one), so rows are written once and never refreshed. ``body`` is zlib-compressed.
+    """
+
+    key = models.CharField(max_length=1000, unique=True, help_text="sha256:<digest> of the file, else its URL")
+    body = models.BinaryField()
+    fetched_at = models.DateTimeField(auto_now_add=True)

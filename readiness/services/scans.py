@@ -162,11 +162,13 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
 
 
 def _metadata_reader():
-    """Core metadata of release files (PEP 658), for "upgrade the parent" advice."""
+    """Core metadata of release files (PEP 658): old wheels pip may refuse, "upgrade the parent"
+    advice. Shared through the database, so each file's metadata is fetched once for all scans."""
     from readiness.services.index_cache import process_http_client
+    from readiness.services.metadata_cache import DatabaseMetadataReader
     from scanners.project_metadata import metadata_reader
 
-    return metadata_reader(process_http_client())
+    return DatabaseMetadataReader(metadata_reader(process_http_client()))
 
 
 def _deep_checker():

@@ -46,6 +46,14 @@ def _document_text(path: str, text: str) -> str:
     return text
 
 
+def header_command(text: str, commands: tuple[str, ...], *, lines: int = 12) -> str | None:
+    """The command a tool's header comment says wrote the file (``#    pip-compile --generate-hashes …``),
+    if one of ``commands`` starts a comment line among the first ``lines``."""
+    pattern = re.compile(rf"^#\s+((?:{'|'.join(re.escape(c) for c in commands)})\b.*?)\s*$", re.MULTILINE)
+    match = pattern.search("\n".join(text.splitlines()[:lines]))
+    return match.group(1) if match else None
+
+
 def load_toml(path: str, text: str) -> dict[str, Any]:
     text = _document_text(path, text)
     try:

@@ -26,7 +26,7 @@ from packaging._parser import Variable  # the parsed form's node type, see bind_
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
-__all__ = ["ALWAYS", "NEVER", "Edge", "Node", "bind_extras", "marker_text", "propagate"]
+__all__ = ["ALWAYS", "NEVER", "Edge", "Node", "bind_extras", "marker_text", "propagate", "reach_from_project"]
 
 MAX_TERMS = 32
 """Bound on the OR-terms of a derived marker; beyond it the package counts as unconditional."""
@@ -85,6 +85,16 @@ def propagate(nodes: Sequence[Node], roots: Sequence[Node]) -> dict[int, frozens
                     state[child.index] = merged
                     queue.append(child.index)
     return state
+
+
+def reach_from_project(nodes: Sequence[Node], root_edges: Sequence[Edge]) -> dict[int, frozenset[Conj]]:
+    """:func:`propagate` from the project itself, for locks that do not list it as a package
+    (poetry.lock, pdm.lock): ``root_edges`` are what the project asks for."""
+    project = Node(index=-1, name=_PROJECT, version=None, is_root=True, edges=list(root_edges))
+    return propagate([project, *nodes], [project])
+
+
+_PROJECT = canonicalize_name("-project-")  # no real name starts with "-"
 
 
 def _prune(terms: frozenset[Conj]) -> frozenset[Conj]:

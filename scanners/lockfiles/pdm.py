@@ -12,6 +12,12 @@ cross-platform by default and keep their files.
 pdm writes an extra entry for a package required with extras (``celery`` and ``celery``
 with ``extras = ["redis"]``): both describe one install, so they are merged into one
 package with the union of extras.
+
+Markers: with the ``inherit_metadata`` strategy (PDM 2.11 and newer, the default) each package's
+``marker`` already holds every path's conditions. Older locks mark only what the project asked
+for, while the PEP 508 ``dependencies`` keep the edge markers; their package markers are then
+derived by walking the graph from the packages nothing depends on
+(:mod:`scanners.lockfiles._graph`), as for poetry.lock and uv.lock.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
+from scanners.lockfiles._graph import Edge, Node, bind_extras, marker_text, reach_from_project
 from scanners.lockfiles._common import (
     canonical_name,
     distribution_file,
@@ -51,10 +58,12 @@ def parse_pdm_lock(path: str, text: str) -> ParsedLockfile:
     keep_files = _files_are_complete(metadata.get("targets"))
     packages: list[LockedPackage] = []
     seen: dict[tuple[NormalizedName, str | None, Source, str | None], int] = {}
+    edges: dict[NormalizedName, list[Edge]] = {}
     for _index, location, line, raw in package_tables(path, text, raw_packages, problems=problems):
         package = _package(path, raw, location=location, line=line, keep_files=keep_files, problems=problems)
         if package is None:
             continue
+        edges.setdefault(package.name, []).extend(_edges(raw.get("dependencies"), package.name))
         key = (package.name, package.version, package.source, package.detail)
         if key in seen:
             first = packages[seen[key]]
@@ -68,8 +77,34 @@ def parse_pdm_lock(path: str, text: str) -> ParsedLockfile:
             continue
         seen[key] = len(packages)
         packages.append(package)
+    if "inherit_metadata" not in str_items(metadata.get("strategy")):
+        packages = _edge_markers(packages, edges)
     located = with_lines(problems, text, key="package", count=len(raw_packages))
     return ParsedLockfile(path=path, format="pdm.lock", packages=tuple(packages), problems=located)
+
+
+def _edge_markers(packages: list[LockedPackage], edges: dict[NormalizedName, list[Edge]]) -> list[LockedPackage]:
+    """Package markers from the dependency edges, for locks that do not inherit them."""
+    needed = {e.name for es in edges.values() for e in es}
+    nodes = [Node(index=i, name=p.name, version=p.version, is_root=False, edges=edges.get(p.name, []))
+             for i, p in enumerate(packages)]
+    reach = reach_from_project(nodes, [Edge(p.name, marker=p.markers) for p in packages if p.name not in needed])
+    return [replace(p, markers=marker_text(reach[i])) if i in reach else p for i, p in enumerate(packages)]
+
+
+def _edges(raw: object, name: NormalizedName) -> list[Edge]:
+    """The dependency strings' names and markers (invalid ones are reported by :func:`_package`)."""
+    found = []
+    for dep in raw if isinstance(raw, list) else ():
+        try:
+            requirement = Requirement(str(dep))
+        except InvalidRequirement:
+            continue
+        child = canonicalize_name(requirement.name)
+        marker = bind_extras(str(requirement.marker), None) if requirement.marker else None
+        if child != name:
+            found.append(Edge(child, marker=marker or None))
+    return found
 
 
 def _files_are_complete(targets: object) -> bool:

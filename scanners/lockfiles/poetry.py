@@ -35,7 +35,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from scanners.distributions import DistributionFile
-from scanners.lockfiles._graph import NEVER, Edge, Node, bind_extras, marker_text, propagate
+from scanners.lockfiles._graph import NEVER, Edge, Node, bind_extras, marker_text, reach_from_project
 from scanners.lockfiles._common import (
     canonical_name,
     distribution_file,
@@ -56,7 +56,6 @@ __all__ = ["parse_poetry_lock"]
 _KNOWN_LOCK_MAJORS = {"1", "2"}
 _EDGE_MARKER_LOCKS = {"1.0", "1.1", "2.0"}
 """Lock versions whose packages carry no marker of their own (Poetry ≤ 1.8)."""
-_PROJECT = canonicalize_name("-project-")  # the synthetic root node; no real name starts with "-"
 
 ReadFile = Callable[[str], str | None]
 
@@ -286,9 +285,7 @@ def _edge_markers(
             marker = bind_extras(dep.marker, asked.get(p.name, frozenset()))
             if marker is not NEVER:
                 nodes[i].edges.append(Edge(dep.name, marker=marker))
-    project = Node(index=-1, name=_PROJECT, version=None, is_root=True)
-    project.edges = [Edge(r.name, marker=bind_extras(r.marker, None) or None) for r in roots]
-    reach = propagate([project, *nodes], [project])
+    reach = reach_from_project(nodes, [Edge(r.name, marker=bind_extras(r.marker, None) or None) for r in roots])
     out = []
     for i, p in enumerate(packages):
         if i not in reach:

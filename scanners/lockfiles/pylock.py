@@ -26,6 +26,7 @@ from scanners.distributions import DistributionFile
 from scanners.lockfiles._common import (
     array_table_lines,
     distribution_file,
+    header_command,
     line_for,
     load_toml,
     url_basename,
@@ -79,16 +80,8 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
         packages.append(_package(path, package, line=line_for(header_lines, original, total)))
     located = with_lines(problems, text, key="packages", count=total)
     return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=located,
-                          generated_by=_generator(text) or lock.created_by)
-
-
-_GENERATOR_RE = re.compile(r"^#\s+(uv export\b.*?)\s*$", re.MULTILINE)
-
-
-def _generator(text: str) -> str | None:
-    """``uv export`` writes the command it ran into the header; pip lock writes none."""
-    match = _GENERATOR_RE.search("\n".join(text.splitlines()[:5]))
-    return match.group(1) if match else None
+                          # uv export writes the command it ran into the header; pip lock writes none.
+                          generated_by=header_command(text, ("uv export",)) or lock.created_by)
 
 
 def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:

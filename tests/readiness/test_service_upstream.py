@@ -60,9 +60,13 @@ def test_one_suggestion_per_package_across_repos_with_tracker_link(tmp_path, ind
     assert "blocks 3 of our services" in s.body and "`manylinux_2_17_aarch64`" in s.body
     assert not any(repo.name in s.body or repo.name in s.title for repo in repos)  # never internal names
     assert s.search_url.startswith("https://github.com/example-org/never-arm/issues?q=")
-    # The project's metadata was read once, for all three scans.
+    # Each file's metadata was read once, for all three scans: the locked wheel's (does pip accept
+    # it?) through the database cache, the newest release's for the project's URLs.
     metadata_requests = [r for r in index.requests if r.path.endswith(".metadata")]
-    assert [r.path for r in metadata_requests] == ["/files/never_arm-1.5-cp312-cp312-manylinux_2_17_x86_64.whl.metadata"]
+    assert sorted(r.path for r in metadata_requests) == [
+        "/files/never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl.metadata",
+        "/files/never_arm-1.5-cp312-cp312-manylinux_2_17_x86_64.whl.metadata",
+    ]
     assert ProjectMetadata.objects.get(package="never-arm").project_urls == [["Bug Tracker", "https://github.com/example-org/never-arm/issues"]]
 
 

@@ -103,3 +103,20 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
     # session, user, team list, the upstream suggestions
     with django_assert_num_queries(4):
         assert viewer_client.get("/upstream/").status_code == 200
+
+
+def test_a_relock_is_the_first_fix(viewer_client):
+    """A pip-lock pylock.toml for one machine: nothing installs on arm64 from it, but re-locking the
+    same version picks up the index's aarch64 wheel. That beats the upgrade the row also has."""
+    repo = Repo.objects.create(name="one-machine", url="/srv/git/one-machine")
+    scan = Scan.objects.create(repo=repo, state=Scan.State.DONE, summary={}, targets=[])
+    Repo.objects.filter(pk=repo.pk).update(latest_scan=scan)
+    wheel = "charset_normalizer-3.5.2-cp311-cp311-manylinux2014_aarch64.whl"
+    Verdict.objects.create(scan=scan, package="charset-normalizer", version="3.5.2", target="linux/arm64",
+                           status="none", fix_version="3.6.0", relock_file=wheel)
+    page = viewer_client.get("/blockers/").context["page"]
+    (blocker,) = page.packages
+    (group,) = blocker.groups
+    assert (group.fix_kind, group.relock_file) == ("relock", wheel)
+    assert blocker.fix == f"re-lock: 3.5.2 has a wheel for linux/arm64 now ({wheel})"
+    assert blocker.fix in viewer_client.get("/blockers/").content.decode()

@@ -96,3 +96,42 @@ def test_unreadable_files_raise_lockfile_error(text: str, message: str, line: in
 def test_truncated_lock_names_the_line() -> None:
     text = truncated(fixture("pdm/web-pdm.lock"), 'hash = "sha256:')
     assert_truncation_names_last_line("pdm.lock", text, message="invalid TOML")
+
+
+OLD_STRATEGY_LOCK = """
+[metadata]
+groups = ["default"]
+strategy = ["cross_platform"]
+lock_version = "4.4.1"
+content_hash = "sha256:0"
+
+[[package]]
+name = "pytest"
+version = "7.4.0"
+requires_python = ">=3.7"
+dependencies = ["colorama; sys_platform == \\"win32\\"", "iniconfig", "tomli>=1.0.0; python_version < \\"3.11\\""]
+
+[[package]]
+name = "colorama"
+version = "0.4.6"
+
+[[package]]
+name = "iniconfig"
+version = "2.0.0"
+
+[[package]]
+name = "tomli"
+version = "2.0.1"
+"""
+
+
+def test_locks_without_inherited_markers_get_them_from_the_edges() -> None:
+    parsed = parse_lockfile("pdm.lock", OLD_STRATEGY_LOCK)
+    markers = {p.name: p.markers for p in parsed.packages}
+    assert markers == {"pytest": None, "colorama": 'sys_platform == "win32"', "iniconfig": None,
+                       "tomli": 'python_version < "3.11"'}
+
+
+def test_inherited_markers_are_used_as_written() -> None:
+    parsed = parse_lockfile("pdm.lock", OLD_STRATEGY_LOCK.replace('["cross_platform"]', '["inherit_metadata"]'))
+    assert {p.name: p.markers for p in parsed.packages}["colorama"] is None
