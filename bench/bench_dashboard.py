@@ -32,6 +32,7 @@ PAGES = [
     "/repos/",
     "/repos/?sort=-target:linux/arm64&page=7",
     "/repos/?q=svc-01&state=blocked",
+    "/repos/?target=linux/arm64&state=blocked",
     "/repos/svc-0000/",
     "/repos/svc-0001/",
     "/packages/grpcio/",

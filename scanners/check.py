@@ -276,6 +276,7 @@ def check_snapshot(
     if read_metadata is not None:
         results = _with_parent_upgrades(results, projects, index, progress, read_metadata)
     results = _with_relock(results, projects, targets, parsed, snapshot)
+    results = [_settle_upstream(r) for r in results]
 
     findings = {image.path: tuple(image.findings) for image in images}
     # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
@@ -475,6 +476,16 @@ def _with_relock(
         verdicts = {tid: _left_out(v, advice.file) if tid in advice.targets else v for tid, v in r.verdicts.items()}
         out.append(dataclasses.replace(r, verdicts=verdicts, advice=(advice, *r.advice)))
     return out
+
+
+def _settle_upstream(result: PackageResult) -> PackageResult:
+    """"Ask upstream" only when no fix is in the team's hands: a known replacement, or upgrading the
+    dependency that pulls the package in, is the advice instead (the dashboard's suggestions follow
+    the same verdict rows, so the CLI and the pages never disagree)."""
+    kinds = {a.kind for a in result.advice}
+    if "upstream" in kinds and kinds & {"replace", "upgrade-parent"}:
+        return dataclasses.replace(result, advice=tuple(a for a in result.advice if a.kind != "upstream"))
+    return result
 
 
 def _left_out(verdict: Verdict, wheel: str | None) -> Verdict:

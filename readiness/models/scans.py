@@ -122,6 +122,10 @@ class Verdict(models.Model):
         max_length=300, blank=True,
         help_text="a wheel of the same version that the lock leaves out: re-locking (no version change) fixes this cell",
     )
+    upstream = models.BooleanField(
+        default=False,
+        help_text="no release has a wheel for this target and no replacement or parent upgrade helps: ask upstream",
+    )
     lockfile = models.CharField(max_length=500, blank=True)
     direct = models.BooleanField(null=True)
     via = models.JSONField(

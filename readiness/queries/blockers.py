@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 from packaging.version import InvalidVersion, Version
 
 from readiness.models import ScanFinding, Verdict
+from readiness.queries.actions import finding_fix, package_fix_kind
 from readiness.queries.scope import result_scan_ids
 from scanners.build_deps import build_packages
 from scanners.replacements import replacements_for
@@ -36,15 +37,6 @@ __all__ = [
     "blockers_page",
     "finding_fix",
 ]
-
-# Why a fix is worded per rule: the finding's own message explains the detail; the page needs the
-# one action a manager can assign.
-_FINDING_FIXES = {
-    "platform-pinned": ("base-image", "change the base image: drop --platform or use --platform=$TARGETPLATFORM"),
-    "no-compiler-for-sdist": ("compiler", "add a compiler to the image (build-essential / gcc), or upgrade to a version with a wheel"),
-    "macos-only-package": ("marker", "guard the package with sys_platform == \"darwin\" or use its Linux equivalent"),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class BlockerGroup:
@@ -102,10 +94,6 @@ class BlockersPage:
         return not self.packages and not self.findings
 
 
-def finding_fix(rule: str) -> tuple[str, str]:
-    return _FINDING_FIXES.get(rule, ("see-finding", "see the finding's message"))
-
-
 def _major_jump(version: str, fix_version: str) -> bool:
     try:
         return Version(fix_version).major > Version(version).major
@@ -117,17 +105,18 @@ def _group_fix(
     *, package: str = "", version: str = "", fix_version: str, target: str, repos: int, musl_repos: int,
     relock_file: str = "",
 ) -> tuple[str, str]:
-    """The advice of scanners.advice in its order: re-lock, upgrade, replace, change the image, ask upstream."""
-    if relock_file:
-        return "relock", f"re-lock: {version} has a wheel for {target} now ({relock_file})"
-    if fix_version:
-        return "upgrade", f"upgrade to {fix_version}" + (" (major version)" if _major_jump(version, fix_version) else "")
-    replacements = replacements_for(package) if package else ()
-    if replacements:
-        return "replace", "replace with " + " or ".join(r.replacement for r in replacements)
-    if musl_repos and musl_repos == repos:
+    """The advice of scanners.advice in its order (:func:`readiness.queries.actions.package_fix_kind`),
+    worded for a row of the package's own table."""
+    kind = package_fix_kind(package, fix_version=fix_version, relock_file=relock_file, musl=bool(musl_repos) and musl_repos == repos)
+    if kind == "relock":
+        return kind, f"re-lock: {version} has a wheel for {target} now ({relock_file})"
+    if kind == "upgrade":
+        return kind, f"upgrade to {fix_version}" + (" (major version)" if _major_jump(version, fix_version) else "")
+    if kind == "replace":
+        return kind, "replace with " + " or ".join(r.replacement for r in replacements_for(package))
+    if kind == "glibc-image":
         return "base-image", f"change the base image to a glibc one: no musllinux wheel for {target}"
-    return "upstream", f"ask upstream for a wheel for {target}"
+    return kind, f"ask upstream for a wheel for {target}"
 
 
 _SDIST_PACKAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")

@@ -5,7 +5,7 @@ the matrix rows come from the database with ``iterator()`` (an organisation's ma
 a million rows and is never held in memory as model instances).
 
 Queries: matrix CSV 2 (repos, verdict rows); matrix JSON 3 (repos, verdicts, findings);
-blockers CSV 3 (as the blockers page); trends CSV 2 (organisation/team rollups, team rollups).
+blockers CSV 2 (as the next actions); trends CSV 2 (organisation/team rollups, team rollups).
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ from collections.abc import Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from readiness.queries.blockers import blocker_packages
+from readiness.queries.actions import BLOCKER_CSV_COLUMNS, blocker_csv_rows
 from readiness.queries.matrix import CSV_COLUMNS, matrix_csv_rows, matrix_documents, matrix_repos
 from readiness.queries.trends import TRENDS_CSV_COLUMNS, trends_csv_rows
 
 __all__ = [
-    "BLOCKERS_CSV_COLUMNS",
     "blockers_csv",
     "matrix_csv",
     "matrix_json_chunks",
     "trends_csv",
 ]
 
-BLOCKERS_CSV_COLUMNS = ["package", "version", "target", "repos", "fix_version", "fix"]
 
 
 def matrix_csv(*, team: str | None) -> Iterator[list]:
@@ -45,11 +43,9 @@ def matrix_json_chunks(*, team: str | None) -> Iterator[str]:
 
 
 def blockers_csv(*, team: str | None) -> Iterator[list]:
-    """One row per blocking (package, version, target, fix version), ranked as on the page."""
-    yield BLOCKERS_CSV_COLUMNS
-    for package in blocker_packages(team=team):
-        for g in package.groups:
-            yield [package.package, g.version, g.target, g.repos, g.fix_version, g.fix]
+    """One row per (repo, blocker): the package (or Dockerfile rule), where, and the next action that fixes it."""
+    yield BLOCKER_CSV_COLUMNS
+    yield from blocker_csv_rows(team=team)
 
 
 def trends_csv(*, team: str | None, weeks: int) -> Iterator[list]:

@@ -1,16 +1,15 @@
 """The overview page: how ready are we, what blocks us, what changed.
 
 Current readiness comes from each repo's stored per-target ``summary`` (no verdict rows);
-"a week ago" and the trend come from ``Rollup`` rows; blockers from the GROUP BY queries of
-:mod:`readiness.queries.blockers`.
+"a week ago" and the trend come from ``Rollup`` rows; the next actions from
+:mod:`readiness.queries.actions`.
 
-Queries of :func:`overview_page` (6, whatever the size of the organisation):
+Queries of :func:`overview_page` (5, whatever the size of the organisation):
 1. every current repo's latest summary and finish time (one small row per repo);
 2. rollups of the last 12 weeks, organisation or team scope (trend chart, last week's numbers);
-3. top blocking packages ranked by repos (GROUP BY);
-4. their version/target/fix groups (GROUP BY, limited to those packages);
-5. the direct dependencies that pull them in (their blocking rows' stored chains);
-6. the most recently changed repos (latest scans that found something new).
+3. blocking and re-lockable verdict rows of the current results (next actions);
+4. blocker findings of the current results (next actions);
+5. the most recently changed repos (latest scans that found something new).
 """
 
 from __future__ import annotations
@@ -21,14 +20,16 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from readiness.queries.blockers import PackageBlockers, blocker_packages
+from readiness.queries.actions import NextAction, next_actions
 from readiness.queries.scope import current_repos
 from readiness.queries.trends import Series, TrendPoint, readiness_series
 from readiness.services.rollups import repo_state
 
 __all__ = ["OverviewPage", "RecentRepo", "TargetReadiness", "overview_page", "target_readiness"]
 
-TOP_BLOCKERS = 10
+NEXT_ACTIONS = 8
+STATE_ORDER = ("ready", "sdist", "blocked", "unknown")
+"""The order of a target's stacked bar: good news first."""
 RECENT_REPOS = 10
 TREND_WEEKS = 12
 
@@ -69,6 +70,29 @@ class TargetReadiness:
     def unknown_change(self) -> int | None:
         return None if self.last_week is None else self.unknown - self.last_week.unknown
 
+    def count(self, state: str) -> int:
+        return {"ready": self.ready, "sdist": self.builds_from_source, "blocked": self.blocked, "unknown": self.unknown}[state]
+
+    @property
+    def segments(self) -> list[tuple[str, int, float, float]]:
+        """``(state, repos, percent, offset percent)`` for the stacked bar, in :data:`STATE_ORDER`,
+        empty states left out (an SVG bar: its widths are attributes, no inline styles)."""
+        out, offset = [], 0.0
+        for state in STATE_ORDER:
+            n = self.count(state)
+            if n:
+                width = 100 * n / self.repos
+                out.append((state, n, round(width, 2), round(offset, 2)))
+                offset += width
+        return out
+
+    @property
+    def legend(self) -> list[tuple[str, int, int | None]]:
+        """``(state, repos, change since last week or None)`` for every state, zero counts included."""
+        changes = {"ready": self.ready_change, "sdist": self.builds_from_source_change,
+                   "blocked": self.blocked_change, "unknown": self.unknown_change}
+        return [(s, self.count(s), changes[s]) for s in STATE_ORDER]
+
     @property
     def ready_change(self) -> int | None:
         return None if self.last_week is None else self.ready - self.last_week.ready
@@ -97,7 +121,7 @@ class OverviewPage:
     last_scan_at: dt.datetime | None
     targets: tuple[TargetReadiness, ...]
     trend: tuple[Series, ...]
-    top_blockers: tuple[PackageBlockers, ...]
+    next_actions: tuple[NextAction, ...]
     recent: tuple[RecentRepo, ...]
 
     def trend_chart(self) -> list[dict]:
@@ -122,7 +146,7 @@ def _states(summary: dict | None) -> tuple[tuple[str, str], ...]:
 
 
 def overview_page(*, team: str | None, today: dt.date | None = None) -> OverviewPage:
-    """Everything the overview shows, already loaded. 6 queries (see the module docstring)."""
+    """Everything the overview shows, already loaded. 5 queries (see the module docstring)."""
     today = today or timezone.localdate()
     rows = list(current_repos(team=team).values_list("latest_scan__summary", "latest_scan__finished_at"))
     summaries = [s for s, _ in rows if s is not None]
@@ -154,6 +178,6 @@ def overview_page(*, team: str | None, today: dt.date | None = None) -> Overview
         last_scan_at=max(finished) if finished else None,
         targets=targets,
         trend=tuple(trend),
-        top_blockers=tuple(blocker_packages(team=team, limit=TOP_BLOCKERS)),
+        next_actions=tuple(next_actions(team=team, limit=NEXT_ACTIONS)),
         recent=recent,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from readiness.models import Repo, Scan, ScanFinding, Verdict
 from readiness.services.rollups import repo_state
 
-__all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "repo_page", "scan_status"]
+__all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "UnchangedRun", "repo_page", "scan_status"]
 
 HISTORY = 20
 _STATUS_ORDER = {"none": 0, "sdist": 1, "unknown": 2, "wheel": 3, "n/a": 4}
@@ -30,6 +30,7 @@ class Cell:
     fix_version: str
     reason: str
     pure: bool
+    relock_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,25 @@ class MatrixRow:
     cells: tuple[Cell | None, ...]  # in the order of RepoPage.targets
     via: tuple[str, ...] = ()  # the shortest chain from a direct dependency, for transitive packages
     other_chains: tuple[tuple[str, ...], ...] = ()  # the rest, shortest first (shown on request)
+    cells_by_target: tuple[tuple[str, Cell | None], ...] = ()
 
     @property
     def fix_version(self) -> str:
         return next((c.fix_version for c in self.cells if c is not None and c.fix_version), "")
+
+    @property
+    def relock_file(self) -> str:
+        return next((c.relock_file for c in self.cells if c is not None and c.relock_file), "")
+
+    @property
+    def is_problem(self) -> bool:
+        """Shown first: a blocker, a source build or an unknown on some target."""
+        return self.worst in ("none", "sdist", "unknown")
+
+    @property
+    def problem_cells(self) -> tuple[tuple[str, Cell], ...]:
+        """``(target, cell)`` for the targets where this package is a problem (its reason says why)."""
+        return tuple(c for c in self.cells_by_target if c[1] is not None and c[1].status in ("none", "sdist", "unknown"))
 
     @property
     def worst(self) -> str:
@@ -81,6 +97,10 @@ class ScanRow:
         return self.state in Scan.FINAL_STATES
 
     @property
+    def folded(self) -> bool:
+        return False
+
+    @property
     def target_states(self) -> list[tuple[str, str, dict]]:
         """``(target, ready/sdist/blocked/unknown, stored summary)`` per target."""
         return [(t, repo_state(s), s) for t, s in (self.summary or {}).items() if isinstance(s, dict)]
@@ -113,6 +133,60 @@ class RepoPage:
         """The newest live scan whatever its state: after "rescan now" it may have failed already."""
         return next((s for s in self.history if s.as_of is None), None)
 
+    @property
+    def problems(self) -> tuple[MatrixRow, ...]:
+        return tuple(r for r in self.matrix if r.is_problem)
+
+    @property
+    def healthy(self) -> tuple[MatrixRow, ...]:
+        return tuple(r for r in self.matrix if not r.is_problem)
+
+    @property
+    def history_items(self) -> list[ScanRow | UnchangedRun]:
+        """The history with each run of consecutive "nothing changed" scans folded into one item."""
+        items: list[ScanRow | UnchangedRun] = []
+        run: list[ScanRow] = []
+
+        def close() -> None:
+            if len(run) >= 2:
+                items.append(UnchangedRun(tuple(run)))
+            else:
+                items.extend(run)
+            run.clear()
+
+        for scan in self.history:
+            if scan.unchanged and scan.is_final and not scan.error:
+                run.append(scan)
+                continue
+            close()
+            items.append(scan)
+        close()
+        return items
+
+
+@dataclass(frozen=True, slots=True)
+class UnchangedRun:
+    """Consecutive scans (newest first) that found nothing new: one history line."""
+
+    scans: tuple[ScanRow, ...]
+
+    @property
+    def since(self) -> dt.datetime | None:
+        oldest = self.scans[-1]
+        return oldest.as_of or oldest.finished_at or oldest.requested_at
+
+    @property
+    def commit(self) -> str:
+        return self.scans[0].commit
+
+    @property
+    def triggers(self) -> str:
+        return ", ".join(sorted({s.trigger for s in self.scans}))
+
+    @property
+    def folded(self) -> bool:
+        return True
+
 
 _SCAN_FIELDS = ("id", "state", "trigger", "requested_at", "finished_at", "as_of", "commit", "step", "progress", "error", "unchanged", "summary")
 
@@ -141,11 +215,12 @@ def repo_page(*, name: str) -> RepoPage | None:
         via: dict[tuple[str, str, str], tuple[tuple[str, ...], ...]] = {}
         seen_targets: set[str] = {t["id"] for t in scan.targets if isinstance(t, dict) and "id" in t}
         rows = Verdict.objects.filter(scan_id=result_id).values_list(
-            "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure", "via"
+            "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure",
+            "via", "relock_file",
         )
-        for package, version, lockfile, is_direct, target, status, file, fix, reason, pure, chains in rows:
+        for package, version, lockfile, is_direct, target, status, file, fix, reason, pure, chains, relock in rows:
             key = (package, version, lockfile)
-            cells[key][target] = Cell(status=status, file=file, fix_version=fix, reason=reason, pure=pure)
+            cells[key][target] = Cell(status=status, file=file, fix_version=fix, reason=reason, pure=pure, relock_file=relock)
             direct[key] = is_direct
             if chains:
                 via[key] = tuple(tuple(c) for c in chains)
@@ -155,6 +230,7 @@ def repo_page(*, name: str) -> RepoPage | None:
             MatrixRow(
                 package=p, version=v, lockfile=lf, direct=direct[(p, v, lf)],
                 cells=tuple(by_target.get(t) for t in targets),
+                cells_by_target=tuple((t, by_target.get(t)) for t in targets),
                 via=via.get((p, v, lf), ((),))[0], other_chains=via.get((p, v, lf), ((),))[1:],
             )
             for (p, v, lf), by_target in cells.items()

@@ -1,8 +1,10 @@
 """The repositories page: every repo with its team, readiness per target, blockers, last scan.
 
-Team and search are applied in SQL; the state filter and the sort work on the per-target
-``summary`` JSON, so they run in Python over one small row per repo (2,000 at most, not the
-million verdict rows behind them), which keeps the SQL identical on PostgreSQL and SQLite.
+Team and search are applied in SQL; the state filter (on one target, or the worst state over all
+targets) and the sort work on the per-target ``summary`` JSON, so they run in Python over one
+small row per repo (2,000 at most, not the million verdict rows behind them), which keeps the
+SQL identical on PostgreSQL and SQLite. ``?target=linux/arm64&state=blocked`` lists exactly the
+repos the overview counts as blocked on linux/arm64.
 
 Queries of :func:`repos_page`: 1, the repos with their team and latest summary.
 """
@@ -42,6 +44,10 @@ class RepoRow:
             return "unscanned"
         return min(self.states.values(), key=lambda s: _STATE_ORDER[s])
 
+    def state_on(self, target: str) -> str:
+        """The state on one target (``unscanned`` when no finished scan covers it)."""
+        return self.states.get(target, "unscanned")
+
 
 @dataclass(frozen=True, slots=True)
 class ReposPage:
@@ -49,6 +55,8 @@ class ReposPage:
     targets: tuple[str, ...]
     sort: str
     total: int
+    target: str = ""
+    """The target the state filter applied to (empty: the worst state over all targets)."""
 
 
 def parse_sort(value: str | None, *, targets: tuple[str, ...]) -> str | None:
@@ -72,10 +80,11 @@ def _sort_key(column: str):
     return lambda r: (_STATE_ORDER[r.states.get(target)], r.name)
 
 
-def repos_page(*, team: str | None, q: str = "", state: str = "", sort: str = "name") -> ReposPage:
-    """Repos of ``team`` (or all) whose name contains ``q``, in ``state``, sorted by ``sort``. 1 query.
+def repos_page(*, team: str | None, q: str = "", state: str = "", sort: str = "name", target: str = "") -> ReposPage:
+    """Repos of ``team`` (or all) whose name contains ``q``, in ``state`` (on ``target``, else
+    overall), sorted by ``sort``. 1 query.
 
-    An unknown ``state`` or ``sort`` is ignored (all states, sorted by name).
+    An unknown ``state``, ``target`` or ``sort`` is ignored (all states, sorted by name).
     """
     qs = current_repos(team=team)
     if q:
@@ -98,9 +107,10 @@ def repos_page(*, team: str | None, q: str = "", state: str = "", sort: str = "n
             )
         )
     total = len(rows)
-    if state in STATES:
-        rows = [r for r in rows if r.overall == state]
     target_tuple = tuple(sorted(targets))
+    target = target if target in target_tuple else ""
+    if state in STATES:
+        rows = [r for r in rows if (r.state_on(target) if target else r.overall) == state]
     sort = parse_sort(sort, targets=target_tuple) or "name"
     rows.sort(key=_sort_key(sort.removeprefix("-")), reverse=sort.startswith("-"))
-    return ReposPage(rows=tuple(rows), targets=target_tuple, sort=sort, total=total)
+    return ReposPage(rows=tuple(rows), targets=target_tuple, sort=sort, total=total, target=target)

@@ -92,6 +92,15 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
+class Heatmap:
+    """``rows``: ``(team, [point or None per week])``; each cell shows the week's % ready."""
+
+    target: str
+    weeks: list[dt.date]
+    rows: list[tuple[str, list[TrendPoint | None]]]
+
+
+@dataclass(frozen=True, slots=True)
 class WeekBlockers:
     week: dt.date
     opened: int
@@ -110,10 +119,25 @@ class TrendsPage:
     def is_empty(self) -> bool:
         return not self.targets
 
+    @property
+    def heatmaps(self) -> list[Heatmap]:
+        """Per target, a team × week table of "% ready": legible at 20 teams, where 40 lines are not."""
+        by_target: dict[str, list[Series]] = defaultdict(list)
+        for s in self.teams:
+            by_target[s.target].append(s)
+        out = []
+        for target, series in sorted(by_target.items()):
+            weeks = sorted({p.day for s in series for p in s.weekly()})
+            rows = []
+            for s in sorted(series, key=lambda s: s.team):
+                points = {p.day: p for p in s.weekly()}
+                rows.append((s.team, [points.get(w) for w in weeks]))
+            out.append(Heatmap(target=target, weeks=weeks, rows=rows))
+        return out
+
     def charts(self) -> dict:
         return {
             "targets": [s.chart() for s in self.targets],
-            "teams": [s.chart() for s in self.teams],
             "blockers": {
                 "x": [w.week.isoformat() for w in self.blockers],
                 "opened": [w.opened for w in self.blockers],

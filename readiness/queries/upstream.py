@@ -42,7 +42,7 @@ def upstream_suggestions(*, team: str | None) -> UpstreamPage:
     """
     qs = UpstreamSuggestion.objects.annotate(order=_STATUS_ORDER).order_by("order", "-repos_blocked", "package")
     if team:
-        blocked = Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE).values("package")
+        blocked = Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), upstream=True).values("package")
         qs = qs.filter(package__in=blocked)
     return UpstreamPage(suggestions=tuple(qs))
 

@@ -3,16 +3,16 @@
 Reuses the dashboard's own reads, so the email and the pages can never disagree: current
 readiness is counted from each repo's stored summary (:func:`readiness.queries.overview.target_readiness`),
 last week's numbers and the sparkline come from ``Rollup`` rows (:func:`readiness.queries.trends.readiness_series`),
-the top blockers and their fix from :func:`readiness.queries.blockers.blocker_packages`, and the
+the next actions from :func:`readiness.queries.actions.next_actions` (the overview's), and the
 "ask upstream" drafts awaiting a decision from :func:`readiness.queries.upstream.upstream_suggestions`.
 
 Queries of :func:`weekly_report_section` (6, whatever the size of the organisation):
 1. every current repo's id, name and latest summary;
 2. organisation (or team) rollups of the last 12 weeks (numbers a week ago, sparkline);
 3. repo-scope rollups of the day a week ago, for the current repos (who became ready, who is newly blocked);
-4. top blocking packages ranked by repos (GROUP BY);
-5. their version/target/fix groups (GROUP BY, limited to those packages);
-6. packages with ``none`` and no fix version (upstream candidates, GROUP BY).
+4. blocking and re-lockable verdict rows (next actions);
+5. blocker findings (next actions);
+6. the open upstream suggestions.
 A report is one section per scope; :func:`weekly_report` builds each scope once per run
 (``cache``), so sending to 500 subscribers costs 7 queries per distinct scope, not per email.
 """
@@ -29,7 +29,7 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.urls import reverse
 
 from readiness.models import Rollup, Subscription, Team, UpstreamSuggestion, WeeklyReport
-from readiness.queries.blockers import blocker_packages
+from readiness.queries.actions import next_actions
 from readiness.queries.overview import TargetReadiness, target_readiness
 from readiness.queries.scope import current_repos, team_names
 from readiness.queries.trends import TrendPoint, readiness_series
@@ -37,7 +37,7 @@ from readiness.queries.upstream import upstream_suggestions
 from readiness.services.rollups import repo_state
 
 __all__ = [
-    "BlockerLine",
+    "ActionLine",
     "EmailSettingsPage",
     "RepoChange",
     "ReportSection",
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 HISTORY_WEEKS = 12
-TOP_BLOCKERS = 5
+TOP_ACTIONS = 5
 TOP_UPSTREAM = 5
 MAX_REPO_CHANGES = 10
 
@@ -128,11 +128,12 @@ class RepoChange:
 
 
 @dataclass(frozen=True, slots=True)
-class BlockerLine:
-    package: str
+class ActionLine:
+    """One next action, as the overview shows it (readiness.queries.actions)."""
+
+    title: str
+    detail: str
     repos: int
-    fix: str
-    versions: tuple[str, ...]
     targets: tuple[str, ...]
     url: str
     pulled_in_by: tuple[str, ...] = ()  # direct dependencies that bring a transitive blocker in
@@ -160,8 +161,8 @@ class ReportSection:
     became_ready_total: int
     newly_blocked: tuple[RepoChange, ...]
     newly_blocked_total: int
-    top_blockers: tuple[BlockerLine, ...]
-    blocking_packages: int
+    next_actions: tuple[ActionLine, ...]
+    actions_total: int
     ask_upstream: tuple[UpstreamLine, ...]
     ask_upstream_total: int
     links: dict[str, str] = field(default_factory=dict)
@@ -287,7 +288,7 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
         for t, c in sorted(target_readiness(summaries).items())
     )
     ready, blocked = _repo_changes(current, before_states, site_root=site_root)
-    blockers = blocker_packages(team=team, limit=TOP_BLOCKERS)
+    actions = next_actions(team=team)
     upstream = _upstream_lines(team=team, site_root=site_root)
     return ReportSection(
         team=team,
@@ -299,15 +300,15 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
         became_ready_total=len(ready),
         newly_blocked=tuple(blocked[:MAX_REPO_CHANGES]),
         newly_blocked_total=len(blocked),
-        top_blockers=tuple(
-            BlockerLine(
-                package=b.package, repos=b.repos, fix=b.fix, versions=tuple(sorted({g.version for g in b.groups})),
-                targets=tuple(sorted({g.target for g in b.groups})), url=_url(site_root, "package", b.package, team=team),
-                pulled_in_by=tuple(parent for parent, _n in b.pulled_in_by),
+        next_actions=tuple(
+            ActionLine(
+                title=a.title, detail=a.detail, repos=len(a.repos), targets=tuple(a.target_names),
+                url=_url(site_root, "package", a.package, team=team) if a.package else _url(site_root, "blockers", team=team),
+                pulled_in_by=tuple(a.pulled_in_by),
             )
-            for b in blockers
+            for a in actions[:TOP_ACTIONS]
         ),
-        blocking_packages=len(blockers),
+        actions_total=len(actions),
         ask_upstream=tuple(upstream[:TOP_UPSTREAM]),
         ask_upstream_total=len(upstream),
         links={

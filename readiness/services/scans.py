@@ -379,10 +379,12 @@ def _finish_with_report(
 
 def _refresh_upstream(report: CheckReport) -> None:
     """Suggested upstream issues of the packages this scan saw; a failure here never fails the scan."""
-    from readiness.services.upstream import upstream_refresh
+    from readiness.services.upstream import open_suggestion_packages, upstream_refresh
 
     try:
-        upstream_refresh(packages={r.package.name for r in report.packages})
+        # The packages this scan saw, and those of the drafts still open: a repo that dropped a
+        # package (or now has a fix for it) takes it out of the suggestions at once.
+        upstream_refresh(packages={r.package.name for r in report.packages} | open_suggestion_packages())
     except Exception:  # noqa: BLE001 - advice is secondary to the scan's own results
         log.exception("refreshing upstream suggestions after a scan failed")
 
@@ -408,6 +410,7 @@ def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
     for result in report.packages:
         p = result.package
         relock = {t: a.file for a in result.advice if a.kind == "relock" for t in a.targets}
+        upstream = {t for a in result.advice if a.kind == "upstream" for t in a.targets}
         for target_id, v in result.verdicts.items():
             yield Verdict(
                 scan_id=scan_id,
@@ -419,6 +422,7 @@ def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
                 pure=v.pure,
                 fix_version=(result.fix_version or "") if v.status not in ("wheel", "n/a") else "",
                 relock_file=relock.get(target_id) or "",
+                upstream=target_id in upstream,
                 lockfile=p.lockfile,
                 direct=result.direct,
                 via=[list(c) for c in result.via[:5]] if result.via else None,

@@ -1,7 +1,9 @@
 """Suggested upstream issues: drafted from the current blockers, deduplicated across the organisation.
 
-A suggestion exists for every package that is ``none`` with no fix version in some repo's
-current results: no release installs from a wheel there, so only its maintainers can help.
+A suggestion exists for every package that some repo's current results mark ``upstream``
+(``none`` or ``sdist``, and no release of the package has a wheel for the target), unless a known
+replacement or an upgrade of the dependency that pulls it in is the fix for that repo: the same
+rule as ``archcheck``'s ``upstream`` advice, applied once by the engine and stored per verdict.
 :func:`upstream_refresh` recomputes them set-based (GROUP BY over the current result scans, a
 few queries whatever the organisation's size); it runs at the end of each scan for the
 packages that scan touched, and daily for all (``refresh_upstream`` task) so that a package a
@@ -36,7 +38,10 @@ from scanners import project_metadata as engine_metadata
 from scanners.advice import draft_upstream_issue, missing_platform_tags
 from scanners.targets import Target
 
-__all__ = ["MarkError", "MetadataFetcher", "RefreshResult", "project_metadata_for", "upstream_mark", "upstream_refresh"]
+__all__ = [
+    "MarkError", "MetadataFetcher", "RefreshResult", "open_suggestion_packages", "project_metadata_for",
+    "upstream_mark", "upstream_refresh",
+]
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +120,7 @@ def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: M
     only = sorted({canonicalize_name(p) for p in packages}) if packages is not None else None
     if only == []:
         return RefreshResult(0, 0, 0)
-    blocked = Verdict.objects.filter(scan_id__in=result_scan_ids(team=None), status=Verdict.Status.NONE, fix_version="")
+    blocked = Verdict.objects.filter(scan_id__in=result_scan_ids(team=None), upstream=True)
     if only is not None:
         blocked = blocked.filter(package__in=only)
     groups = (
@@ -185,6 +190,12 @@ def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: M
             resolved = UpstreamSuggestion.objects.filter(pk__in=to_resolve).update(
                 status=UpstreamSuggestion.Status.RESOLVED, repos_blocked=0, updated_at=now, status_changed_at=now, status_changed_by=None)
     return RefreshResult(created=len(create), updated=len(update), resolved=resolved)
+
+
+def open_suggestion_packages() -> set[str]:
+    """Packages with a draft still open or filed (1 query)."""
+    active = (UpstreamSuggestion.Status.OPEN, UpstreamSuggestion.Status.FILED)
+    return set(UpstreamSuggestion.objects.filter(status__in=active).values_list("package", flat=True))
 
 
 class MarkError(ValueError):

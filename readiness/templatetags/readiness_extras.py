@@ -53,6 +53,12 @@ def verdict_badge(status: str) -> SafeString:
 
 
 @register.filter
+def state_label(state: str) -> str:
+    """The words for a repo state ("builds from source" for ``sdist``)."""
+    return STATE_BADGES.get(state or "unscanned", ("", state, ""))[1]
+
+
+@register.filter
 def state_badge(state: str) -> SafeString:
     """A repo's state on a target: ready, builds from source, blocked (or not scanned)."""
     return _badge("state", state or "unscanned", STATE_BADGES)
@@ -94,6 +100,12 @@ def signed(value: int | None) -> str:
     if value < 0:
         return f"−{-value}"
     return "±0"
+
+
+@register.filter
+def heat(percent: float) -> str:
+    """The heat-map class for a "% ready" cell: five steps, ``heat-0`` (none) to ``heat-4`` (all)."""
+    return f"heat-{min(4, int(percent // 20))}"
 
 
 @register.filter

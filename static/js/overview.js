@@ -12,6 +12,7 @@
   });
   Plotly.newPlot("trend-chart", traces, {
     margin: { t: 10, r: 10, b: 40, l: 50 },
+    legend: { orientation: "h", y: -0.15 },
     yaxis: { title: { text: "% of repos ready" }, range: [0, 100] },
     colorway: ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
   }, { displaylogo: false, responsive: true });

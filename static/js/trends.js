@@ -13,13 +13,18 @@
       };
     });
   }
-  var pctLayout = { margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { title: { text: "% of repos ready" }, range: [0, 100] }, colorway: colours };
+  var pctLayout = { margin: { t: 10, r: 10, b: 40, l: 50 }, legend: { orientation: "h", y: -0.15 },
+                    yaxis: { title: { text: "% of repos ready" }, range: [0, 100] }, colorway: colours };
   if (document.getElementById("chart-targets")) { Plotly.newPlot("chart-targets", lines(data.targets), pctLayout, config); }
-  if (document.getElementById("chart-teams")) { Plotly.newPlot("chart-teams", lines(data.teams), pctLayout, config); }
   if (document.getElementById("chart-blockers")) {
     Plotly.newPlot("chart-blockers", [
       { name: "opened", x: data.blockers.x, y: data.blockers.opened, type: "bar", marker: { color: "#D55E00" } },
       { name: "closed", x: data.blockers.x, y: data.blockers.closed, type: "bar", marker: { color: "#0072B2" } }
-    ], { barmode: "group", margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { title: { text: "blockers" } } }, config);
+    ], {
+      barmode: "group", margin: { t: 10, r: 10, b: 40, l: 50 }, legend: { orientation: "h", y: -0.15 },
+      // Counts are whole numbers: a tick every 1 (or every few) blockers, never "0.5 blockers".
+      yaxis: { title: { text: "blockers" }, rangemode: "tozero", tickformat: "d",
+               dtick: Math.max(1, Math.ceil(Math.max.apply(null, [1].concat(data.blockers.opened, data.blockers.closed)) / 8)) }
+    }, config);
   }
 })();

@@ -4,7 +4,8 @@ The shape is deterministic so tests can assert exact numbers. For repo number ``
 
 * every repo locks the same ``packages`` packages (``uv.lock``; the first five are direct);
 * ``grpcio 1.30.0`` is ``none`` on linux/arm64 with fix version ``1.60.0`` when ``r % 2 == 0``;
-* ``filprofiler 2022.5.0`` is ``none`` on linux/arm64 with no fix version when ``r % 3 == 0``;
+* ``filprofiler 2022.5.0`` is ``none`` on linux/arm64 with no fix version when ``r % 3 == 0``
+  (``upstream``: no release has a wheel, ask the maintainers);
 * ``psutil 5.9.8`` builds from source (``sdist``) on linux/arm64 unless ``r % 5 == 0``;
 * ``pywin32 306`` is ``n/a`` everywhere (a Windows-only marker); everything else is a wheel;
 * a ``platform-pinned`` Dockerfile blocker (line 1) when ``r % 4 == 0``; it blocks linux/arm64;
@@ -149,6 +150,8 @@ def seed_org(
                         scan_id=holder.pk, package=name, version=version, target=t, status=status, file=file,
                         fix_version=fix, lockfile="uv.lock", direct=i < 5, pure=False,
                         reason=f"{status} for {t}",
+                        # as the engine stores it: no release has a wheel and nothing else helps
+                        upstream=status == "none" and not fix,
                     )
                 )
             if len(verdicts) >= _BATCH:

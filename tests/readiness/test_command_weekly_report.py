@@ -34,7 +34,7 @@ def test_preview_writes_html_and_prints_text(tmp_path, settings, team, title, li
     assert html_path.parent == tmp_path and html_path.suffix == ".html"
     html = html_path.read_text()
     assert html.startswith("<!doctype html>") and f'href="http://readiness.test{link}"' in html
-    assert title in out and "Top blockers:" in out and "Subject: Arch readiness" in out
+    assert title in out and "Next actions (" in out and "Subject: Arch readiness" in out
     assert WeeklyReport.objects.count() == 0  # a preview sends and records nothing
 
 

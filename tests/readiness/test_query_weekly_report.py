@@ -50,16 +50,21 @@ def test_became_ready_and_newly_blocked_repos_with_links():
     assert (s.became_ready_total, s.newly_blocked_total) == (1, 1)
 
 
-def test_top_blockers_fix_and_upstream_candidates_link_to_the_team_pages():
+def test_next_actions_and_upstream_candidates_link_to_the_team_pages():
     from scanners.project_metadata import ProjectMetadata
     from readiness.services.upstream import upstream_refresh
 
     seed_org(repos=12)
     upstream_refresh(fetch_metadata=lambda name: ProjectMetadata(name, error="not asked in this test"))
     s = weekly_report_section(team="team-1", today=timezone.localdate(), site_root=ROOT)
-    # team-1 = repos 1, 4, 7, 10: grpcio blocks 4 and 10; filprofiler blocks none of them (r % 3 == 0).
-    assert [(b.package, b.repos, b.fix) for b in s.top_blockers] == [("grpcio", 2, "upgrade to 1.60.0")]
-    assert s.top_blockers[0].url == f"{ROOT}/packages/grpcio/?team=team-1"
+    # team-1 = repos 1, 4, 7, 10: grpcio blocks 4 and 10, 4 has a pinned Dockerfile; filprofiler
+    # blocks none of them (r % 3 == 0). The same actions as the team's overview, in its order.
+    assert [(a.title, a.repos) for a in s.next_actions] == [
+        ("upgrade grpcio to 1.60.0", 2), ("remove --platform=linux/amd64 from 1 Dockerfile", 1),
+    ]
+    assert s.next_actions[0].url == f"{ROOT}/packages/grpcio/?team=team-1"
+    assert s.next_actions[1].url == f"{ROOT}/blockers/?team=team-1"
+    assert s.actions_total == 2
     assert s.ask_upstream == ()
     org = weekly_report_section(team=None, today=timezone.localdate(), site_root=ROOT)
     assert [(u.package, u.version, u.targets, u.repos) for u in org.ask_upstream] == [("filprofiler", "2022.5.0", ("linux/arm64",), 4)]
@@ -75,15 +80,15 @@ def test_top_blockers_fix_and_upstream_candidates_link_to_the_team_pages():
 
 def test_empty_organisation_gives_an_empty_section():
     s = weekly_report_section(team=None, today=timezone.localdate(), site_root=ROOT)
-    assert (s.repos, s.targets, s.top_blockers, s.compared_with, s.headline) == (0, (), (), None, None)
+    assert (s.repos, s.targets, s.next_actions, s.compared_with, s.headline) == (0, (), (), None, None)
 
 
 @pytest.mark.parametrize("repos", [1, 50])
 def test_query_count_does_not_depend_on_the_size(repos, django_assert_num_queries):
     seed_org(repos=repos, weeks=3)
-    # 1 repos+summaries, 2 rollup series, 3 repo rollups a week ago, 4-6 top blockers (ranking,
-    # groups, chains), 7 upstream.
-    with django_assert_num_queries(7):
+    # 1 repos+summaries, 2 rollup series, 3 repo rollups a week ago, 4-5 next actions (blocking
+    # verdict rows, blocker findings), 6 upstream.
+    with django_assert_num_queries(6):
         s = weekly_report_section(team="team-0", today=timezone.localdate(), site_root=ROOT)
     assert s.repos == len(range(0, repos, 3))
 
@@ -98,5 +103,16 @@ def test_sections_are_built_once_per_scope_per_run():
         b = weekly_report(teams=["team-0"], week=week, today=week, site_root=ROOT, cache=cache)
     assert [s.team for s in a.sections] == ["team-0", "team-1"]
     assert b.sections[0] is a.sections[0]
-    assert (len(first), len(second)) == (14, 0)
+    assert (len(first), len(second)) == (12, 0)  # 6 per scope (see above), none the second time
     assert Team.objects.count() == 3
+
+
+@pytest.mark.parametrize("team", [None, "team-2"])
+def test_the_email_shows_the_overviews_next_actions(team):
+    from readiness.queries.overview import overview_page
+
+    seed_org(repos=12, weeks=2)
+    overview = overview_page(team=team)
+    section = weekly_report_section(team=team, today=timezone.localdate(), site_root=ROOT)
+    assert section.next_actions
+    assert [(a.title, a.repos) for a in section.next_actions] == [(a.title, len(a.repos)) for a in overview.next_actions[:5]]

@@ -68,10 +68,13 @@ def test_upstream_metadata_reuses_the_cached_project_page(db, tmp_path, scan_ind
     from tests.readiness.scan_support import repo_row
     from tests.scanners.git_helpers import make_repo
 
-    repo = repo_row("mac", make_repo(tmp_path, {"requirements.txt": "tensorflow-macos==2.15.0\n"}))
+    # amd64 wheels only, in every release: only upstream can help (and no replacement is known).
+    scan_index.add_project("never-arm", [{"filename": "never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+                                          "x-metadata": ["Project-URL: Issues, https://github.com/example-org/never-arm/issues"]}])
+    repo = repo_row("svc", make_repo(tmp_path, {"requirements.txt": "never-arm==1.0\n"}))
     scan_index.clear_requests()
     with django_capture_on_commit_callbacks(execute=True):
         organisation_scan(trigger="manual", repos=[repo])
-    assert UpstreamSuggestion.objects.filter(package="tensorflow-macos").exists()
-    assert ProjectMetadata.objects.filter(package="tensorflow-macos", error="").exists()
-    assert len(scan_index.page_requests("tensorflow-macos")) == 1  # the scan's own request, nothing more
+    assert UpstreamSuggestion.objects.filter(package="never-arm").exists()
+    assert ProjectMetadata.objects.filter(package="never-arm", error="").exists()
+    assert len(scan_index.page_requests("never-arm")) == 1  # the scan's own request, nothing more

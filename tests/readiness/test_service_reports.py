@@ -105,10 +105,10 @@ def test_report_arrives_with_subject_both_parts_numbers_links_and_unsubscribe(sm
     assert "- linux/arm64: 1/10 ready (10.0%, ±0 repos, ±0 pts); 2 build from source; 7 blocked (±0)" in text
     assert "- linux/amd64: 10/10 ready (100.0%, +1 repo, +10 pts)" in text
     assert "- svc-0004 on linux/amd64: http://readiness.test/repos/svc-0004/" in text
-    assert "- grpcio 1.30.0 blocks 5 repos on linux/arm64: upgrade to 1.60.0" in text
+    assert "1. upgrade grpcio to 1.60.0 (5 repos on linux/arm64)" in text
     assert "- filprofiler 2022.5.0 on linux/arm64, 4 repos: http://readiness.test/packages/filprofiler/" in text
     assert "Dashboard: http://readiness.test/" in text
-    for fact in ("10.0%", "1/10 repos", "svc-0004", "grpcio", "upgrade to 1.60.0", "filprofiler", "Became ready (1)", "Newly blocked (0)"):
+    for fact in ("10.0%", "1/10 repos", "svc-0004", "grpcio", "upgrade grpcio to 1.60.0", "filprofiler", "Became ready (1)", "Newly blocked (0)"):
         assert fact in html, fact
     assert 'class="bar-ready" style="width:10.0%' in html and 'class="bar-blocked" style="width:70.0%' in html
     hrefs = re.findall(r'href="([^"]+)"', html)

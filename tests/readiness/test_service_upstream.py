@@ -102,15 +102,14 @@ def test_resolved_when_a_release_ships_the_wheels(tmp_path, index):
     assert Verdict.objects.get(scan_id=scan.result_scan_id, package="slow-arm", target="linux/arm64").fix_version == "1.1"
 
 
-def test_refresh_drops_packages_no_repo_locks_any_more(tmp_path, index):
+def test_a_package_no_repo_locks_any_more_is_resolved_by_the_next_scan(tmp_path, index):
     path, repo = _repo(tmp_path, "svc", "never-arm==1.0\n")
     _scan(repo)
     commit_files(path, {"requirements.txt": "six==1.16.0\n"})
     _scan(repo)
-    assert UpstreamSuggestion.objects.get().status == "open"  # the scan only refreshes the packages it saw
-    result = upstream_refresh()  # the daily full refresh
-    assert result.resolved == 1
+    # The scan refreshes the packages it saw and those of the open drafts: never-arm is gone at once.
     assert UpstreamSuggestion.objects.get().status == "resolved"
+    assert upstream_refresh().resolved == 0  # the daily full refresh finds nothing left to do
 
 
 @pytest.mark.parametrize(("status", "url", "error"), [("resolved", "", "status must be"), ("filed", "javascript:alert(1)", "https://")])
@@ -121,3 +120,49 @@ def test_bad_marks_are_refused(tmp_path, index, status, url, error):
         upstream_mark(suggestion_id=suggestion.pk, status=status, user=None, upstream_url=url)
     suggestion.refresh_from_db()
     assert suggestion.status == "open"
+
+
+PARENT = [
+    {"filename": "parent_pkg-1.0-py3-none-any.whl", "x-metadata": ["Requires-Dist: c-lib>=1.0"]},
+    {"filename": "parent_pkg-2.0-py3-none-any.whl", "x-metadata": []},  # no longer needs c-lib
+]
+C_LIB = [{"filename": "c_lib-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}]
+SRC_ONLY = [{"filename": "srconly-1.0.tar.gz"}]
+GONE = [{"filename": "gone_pkg-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}]
+RULES_REQUIREMENTS = (
+    "parent-pkg==1.0\n    # via -r requirements.in\nc-lib==1.0\n    # via parent-pkg\n"
+    "psycopg2==2.9.9\n    # via -r requirements.in\nsrconly==1.0\n    # via -r requirements.in\n"
+    "gone-pkg==1.0\n    # via -r requirements.in\n"
+)
+
+
+def test_only_packages_nothing_else_fixes_are_drafted(tmp_path, index):
+    """A replaceable package (psycopg2), one a parent upgrade removes (c-lib), an sdist-only one
+    with no wheel anywhere (srconly) and one no current scan locks any more (gone-pkg): only
+    srconly is asked upstream, by the dashboard and by archcheck alike."""
+    from scanners.check import TargetDefaults, check_snapshot, is_relevant_path
+    from scanners.git import fetch_snapshot
+    from scanners.index import IndexClient
+    from scanners.project_metadata import metadata_reader
+    import httpx
+
+    for name, files in (("parent-pkg", PARENT), ("c-lib", C_LIB), ("srconly", SRC_ONLY), ("gone-pkg", GONE)):
+        index.add_project(name, files)
+    path, repo = _repo(tmp_path, "svc", RULES_REQUIREMENTS)
+    _scan(repo)
+    assert {s.package for s in UpstreamSuggestion.objects.filter(status="open")} == {"srconly", "gone-pkg"}
+    commit_files(path, {"requirements.txt": RULES_REQUIREMENTS.replace("gone-pkg==1.0\n    # via -r requirements.in\n", "")})
+    _scan(repo)
+    assert {s.package for s in UpstreamSuggestion.objects.filter(status="open")} == {"srconly"}
+    assert UpstreamSuggestion.objects.get(package="gone-pkg").status == "resolved"
+    srconly = UpstreamSuggestion.objects.get(package="srconly")
+    assert srconly.targets == ["linux/amd64", "linux/arm64"]  # an sdist everywhere: every build needs a compiler
+
+    snapshot = fetch_snapshot(str(path), wanted=is_relevant_path, cache_dir=tmp_path / "git")
+    with IndexClient(index.url) as client, httpx.Client() as http:
+        report = check_snapshot(snapshot, index=client, read_metadata=metadata_reader(http),
+                                defaults=TargetDefaults(python="3.12", libc="glibc:2.36"))
+    kinds = {r.package.name: [a.kind for a in r.advice] for r in report.packages}
+    assert "upstream" in kinds["srconly"]
+    assert "replace" in kinds["psycopg2"] and "upstream" not in kinds["psycopg2"]
+    assert kinds["c-lib"][0] == "upgrade-parent" and "upstream" not in kinds["c-lib"]

@@ -39,3 +39,13 @@ def test_login_page_renders_and_logs_in(client):
     response = client.post("/accounts/login/", {"username": "alice", "password": "s3cret-pw"})
     assert response.status_code == 302 and response["Location"] == "/"
     assert b"How ready are we" in client.get("/").content
+
+
+def test_404_and_500_pages_are_the_dashboards_own(client):
+    from django.template.loader import render_to_string
+
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"Not found" in response.content and b"/static/css/base.css" in response.content
+    html = render_to_string("500.html")  # Django renders it without a request or a user
+    assert "Something went wrong" in html and "/static/css/base.css" in html

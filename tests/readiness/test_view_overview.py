@@ -1,4 +1,4 @@
-"""The overview page: readiness per target, change since last week, trend chart, top blockers."""
+"""The overview page: readiness per target, change since last week, trend chart, next actions."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def test_readiness_counts_percentages_and_change_since_last_week(viewer_client):
     assert (amd.repos, amd.ready, amd.last_week.ready, amd.ready_change) == (10, 10, 9, 1)
     assert arm.blocked_change == 0
     html = response.content.decode()
-    assert "70.0%" in html and "+1" in html
+    assert '<strong class="figure">10 %</strong> ready' in html and "+1 this week" in html
+    assert "10 of 10 repos" in html
 
 
 def test_page_shows_chart_table_top_blocker_fix_and_recent_repos(viewer_client):
@@ -48,15 +49,36 @@ def test_page_shows_chart_table_top_blocker_fix_and_recent_repos(viewer_client):
     assert 'id="trend-chart"' in html and 'id="trend-data"' in html
     assert "/static/vendor/plotly.min.js" in html  # served locally, no CDN
     assert "The numbers behind the chart" in html
-    assert 'href="/packages/grpcio/"' in html and "upgrade to 1.60.0" in html
-    assert "ask upstream for a wheel for linux/arm64" in html  # filprofiler
+    assert 'href="/packages/grpcio/"' in html and "upgrade grpcio to 1.60.0" in html
+    assert "ask upstream for filprofiler wheels" in html
     assert 'href="/repos/svc-0000/"' in html
 
 
-def test_top_blockers_are_ranked_by_repos_blocked(viewer_client):
+def test_next_actions_merge_packages_and_dockerfiles_ranked_by_repos(viewer_client):
     seed_org(repos=12)
-    top = viewer_client.get("/").context["page"].top_blockers
-    assert [(b.package, b.repos) for b in top] == [("grpcio", 6), ("filprofiler", 4)]
+    actions = viewer_client.get("/").context["page"].next_actions
+    assert [(a.title, len(a.repos)) for a in actions] == [
+        ("upgrade grpcio to 1.60.0", 6),
+        ("ask upstream for filprofiler wheels", 4),
+        ("remove --platform=linux/amd64 from 3 Dockerfiles", 3),  # a Dockerfile blocker ranks with the rest
+    ]
+    assert actions[2].repo_names == ["svc-0000", "svc-0004", "svc-0008"]
+
+
+@pytest.mark.parametrize("team", [None, "team-1"])
+def test_every_count_links_to_exactly_the_repos_it_counts(viewer_client, team):
+    import re
+    from html import unescape
+
+    seed_org(repos=10, teams=3)
+    html = viewer_client.get("/" + (f"?team={team}" if team else "")).content.decode()
+    links = re.findall(r'<a href="(/repos/\?[^"]*state=[^"]*)"><span class="swatch[^>]*></span>(\d+) ', html)
+    assert len(links) == 8  # 4 states × 2 targets
+    for href, count in links:
+        page = viewer_client.get(unescape(href)).context["page"]
+        assert len(page.rows) == int(count), href
+        if team:
+            assert "team=team-1" in href
 
 
 def test_team_filter_is_applied_and_kept_in_links(viewer_client):
@@ -100,8 +122,8 @@ def test_target_readiness_counts(summaries, expected):
 def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
     seed_org(repos=repos, packages=20)
     Team.objects.create(name="empty-team")
-    # session, user, team list, repo summaries, rollups, ranked blockers, blocker groups, their chains,
-    # recent repos
-    with django_assert_num_queries(9):
+    # session, user, team list, repo summaries, rollups, next actions (blocking verdict rows, blocker
+    # findings), recent repos
+    with django_assert_num_queries(8):
         response = viewer_client.get("/")
     assert response.status_code == 200

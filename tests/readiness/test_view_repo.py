@@ -28,7 +28,11 @@ def test_matrix_findings_and_history(viewer_client):
     assert [c.status for c in first.cells] == ["wheel", "none"]
     assert "upgrade to <strong>1.60.0</strong>" in html
     assert "transitive" in html and "direct" in html
-    assert "grpcio-x-cp312-cp312-manylinux_2_17_x86_64.whl" in html
+    # Problems first, with their reason; the healthy packages behind a count, file names secondary.
+    assert [r.package for r in page.problems] == ["filprofiler", "grpcio"]
+    assert "none for linux/arm64" in html  # the reason the factory stores
+    assert f"{len(page.healthy)} packages install from a wheel on every target</summary>" in html
+    assert "pkg_004-x-cp312-cp312-manylinux_2_17_x86_64.whl" in html
     assert [(f.path, f.line, f.rule) for f in page.findings] == [("Dockerfile", 1, "platform-pinned")]
     assert len(page.history) == 3
     assert "Rescan now" not in html  # viewers browse only
@@ -136,3 +140,18 @@ def test_an_incomplete_answer_is_unknown_and_a_missing_lockfile_is_said(viewer_c
     html = viewer_client.get("/repos/svc-0000/").content.decode()
     assert "No lockfile was found in this repository" in html
     assert 'class="badge state-ready"' not in html
+
+
+def test_consecutive_unchanged_scans_fold_into_one_history_line(viewer_client):
+    from readiness.queries.repo import UnchangedRun
+
+    seed_org(repos=2, weeks=1)
+    repo = Repo.objects.get(name="svc-0000")
+    for _ in range(4):
+        Scan.objects.create(repo=repo, state=Scan.State.DONE, unchanged=True, trigger="schedule",
+                            finished_at=repo.latest_scan.finished_at, commit=repo.latest_scan.commit)
+    response = viewer_client.get("/repos/svc-0000/")
+    items = response.context["page"].history_items
+    assert isinstance(items[0], UnchangedRun) and len(items[0].scans) == 4
+    assert not isinstance(items[1], UnchangedRun)
+    assert "unchanged since" in response.content.decode() and ", 4 scans</td>" in response.content.decode()

@@ -23,7 +23,7 @@ def test_charts_and_tables(viewer_client):
     seed_org(repos=6, weeks=4)
     response = viewer_client.get("/trends/")
     html = response.content.decode()
-    for chart in ("chart-targets", "chart-teams", "chart-blockers", "trends-data"):
+    for chart in ("chart-targets", "chart-blockers", "trends-data"):
         assert f'id="{chart}"' in html
     page = response.context["page"]
     assert [s.name for s in page.targets] == ["linux/amd64", "linux/arm64"]
@@ -31,6 +31,12 @@ def test_charts_and_tables(viewer_client):
     assert {s.name for s in page.teams} == {f"team-{k} · {t}" for k in range(3) for t in ("linux/amd64", "linux/arm64")}
     charts = response.context["charts"]
     assert charts["targets"][0]["y"][-1] == 100.0  # amd64 is ready everywhere today
+    # Teams: one team × week heat map per target (legible at 20 teams, where 40 lines are not).
+    maps = page.heatmaps
+    assert [m.target for m in maps] == ["linux/amd64", "linux/arm64"]
+    assert [team for team, _points in maps[0].rows] == ["team-0", "team-1", "team-2"]
+    assert len(maps[0].weeks) == 5 and all(len(points) == 5 for _team, points in maps[0].rows)
+    assert html.count('<table class="heatmap">') == 2 and 'class="heat-4"' in html
 
 
 def test_blockers_closed_per_week(viewer_client):
