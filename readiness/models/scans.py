@@ -140,4 +140,7 @@ class Verdict(models.Model):
             # Blockers pages count status "none" rows of the current result scans (GROUP BY): a
             # partial index keeps that a lookup of a few thousand rows however long the history.
             models.Index(fields=["scan", "package"], condition=Q(status="none"), name="verdict_none_by_scan"),
+            # The next actions read the blocking and the re-lockable rows together: the same
+            # predicate, so the planner finds those rows without reading the healthy ones.
+            models.Index(fields=["scan"], condition=Q(status="none") | ~Q(relock_file=""), name="verdict_actionable_by_scan"),
         ]

@@ -87,6 +87,20 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
     with django_assert_num_queries(4):
         response = viewer_client.get("/repos/?sort=-target:linux/arm64")
     assert len(response.context["rows"]) == min(repos, 50)
+    with django_assert_num_queries(4):  # the target filter works on the same row per repo
+        response = viewer_client.get("/repos/?target=linux/arm64&state=blocked")
+    assert response.context["page"].target == "linux/arm64"
+
+
+def test_target_filter_counts_the_state_on_that_target_only(viewer_client):
+    seed_org(repos=10)
+    # arm64 blocked: r even (grpcio), r % 3 == 0 (filprofiler), r % 4 == 0 (pinned): 0,2,3,4,6,8,9.
+    arm = viewer_client.get("/repos/?target=linux/arm64&state=blocked").context["page"]
+    assert [r.name for r in arm.rows] == [f"svc-{i:04d}" for i in (0, 2, 3, 4, 6, 8, 9)]
+    amd = viewer_client.get("/repos/?target=linux/amd64&state=ready").context["page"]
+    assert len(amd.rows) == 10
+    ignored = viewer_client.get("/repos/?target=linux/sparc&state=blocked").context["page"]
+    assert ignored.target == "" and len(ignored.rows) == 7  # an unknown target: the worst state overall
 
 
 def test_unknown_state_filter(viewer_client):
