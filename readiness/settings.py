@@ -177,7 +177,7 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": envstr("LOG_LEVEL", "WARNING")},
 }
 
-# Weekly email report (issue 6): sent once per subscription and ISO week, at or after this
+# Weekly email report: sent once per subscription and ISO week, at or after this
 # day and hour in this time zone. Beat fires the task hourly; the task sends only what is due.
 READINESS_REPORT_DAY = envstr("READINESS_REPORT_DAY", "monday").strip().lower()
 READINESS_REPORT_HOUR = envint("READINESS_REPORT_HOUR", 8)
@@ -194,13 +194,13 @@ except (ValueError, _zoneinfo.ZoneInfoNotFoundError):
     raise ImproperlyConfigured(f"READINESS_REPORT_TIMEZONE={READINESS_REPORT_TIMEZONE!r} is not a time zone name") from None
 CELERY_BEAT_SCHEDULE["weekly-reports"] = {"task": "readiness.tasks.send_weekly_reports", "schedule": 3600}
 
-# GitHub webhooks (issue 7). Pushes within this many seconds of the first one give one scan:
+# GitHub webhooks. Pushes within this many seconds of the first one give one scan:
 # the scan task waits this long, so a burst of pushes collapses into the one queued scan.
 READINESS_WEBHOOK_COALESCE_SECONDS = envint("READINESS_WEBHOOK_COALESCE_SECONDS", 30)
 # Larger bodies are refused (413) before they are read, so nobody can make us hash gigabytes.
 READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)
 
-# Upstream issue suggestions (issue 5): a package's project URLs (from its core metadata) are
+# Upstream issue suggestions: a package's project URLs (from its core metadata) are
 # fetched once per this period. The deep check reads pure/universal2 wheels' zip directories
 # with Range requests to catch mislabelled wheels; off by default (a few requests per wheel).
 READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
@@ -208,7 +208,7 @@ READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
 CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_upstream", "schedule": 24 * 3600}
 
 
-# Base-image lookups (issue 8): ask registries which platforms each FROM image provides.
+# Base-image lookups: ask registries which platforms each FROM image provides.
 READINESS_REGISTRY_LOOKUPS = envbool("READINESS_REGISTRY_LOOKUPS", True)  # off for closed networks
 READINESS_REGISTRY_CACHE_SECONDS = envint("READINESS_REGISTRY_CACHE_SECONDS", 24 * 3600)
 READINESS_REGISTRY_AUTH_FILE = envstr("READINESS_REGISTRY_AUTH_FILE")  # a Docker config.json with "auths"

@@ -6,7 +6,7 @@ For every (package, target) that is not ``wheel`` the advice is, best first:
 0. ``relock``: the index has, for the *locked* version, a wheel the lock's hashes or file list
    leave out (uploaded after the lock was made): refreshing the lock fixes it with no version
    change, the cheapest fix there is (:func:`relock_advice`).
-1. ``upgrade``: the fix version (DESIGN.md vocabulary): the lowest release above the locked one
+1. ``upgrade``: the fix version: the lowest release above the locked one
    whose verdict is ``wheel`` on every target of the repo where the package is installed
    (Requires-Python honoured by :func:`scanners.analyser.decide`). Pre-releases are only
    considered when the locked version is itself a pre-release, and releases whose files are

@@ -1,6 +1,6 @@
 """A :class:`~scanners.check.CheckReport` as the ``archcheck/1`` JSON document or a terminal table.
 
-The JSON shape is a contract other tools rely on (DESIGN.md): change it only with a new
+The JSON shape is a contract other tools rely on (archcheck/1, README): change it only with a new
 ``schema`` value.
 """
 

@@ -19,7 +19,7 @@ __all__ = ["STATE_BADGES", "VERDICT_BADGES"]
 
 register = template.Library()
 
-# status -> (icon, label, help). Wording follows DESIGN.md's vocabulary.
+# status -> (icon, label, help), in the product's vocabulary (README: target, verdict, blocker).
 VERDICT_BADGES: dict[str, tuple[str, str, str]] = {
     "wheel": ("✔", "wheel", "a compatible wheel exists: pip installs it"),
     "sdist": ("⚙", "sdist", "no compatible wheel: pip builds from source (needs a compiler)"),

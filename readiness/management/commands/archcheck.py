@@ -1,6 +1,6 @@
 """``archcheck``: check one repository (path or git URL) and print its verdicts.
 
-Contract (DESIGN.md): ``--format json`` prints exactly one ``archcheck/1`` document on stdout,
+The archcheck/1 contract (README): ``--format json`` prints exactly one ``archcheck/1`` document on stdout,
 logs go to stderr; exit 0, 1 when ``--fail-on`` is met, 2 on bad input with a one-line reason.
 """
 
