@@ -130,7 +130,7 @@ LOGIN_REDIRECT_URL = "/"
 # in-memory transport then stands in for the broker: with an empty URL kombu would assume an AMQP
 # server on localhost and warn "No hostname was supplied" in the demo's output.
 CELERY_TASK_ALWAYS_EAGER = not envstr("CELERY_BROKER_URL")
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
