@@ -177,7 +177,8 @@ def relock_advice(
     if not helped:
         return None
     ids = tuple(t.id for t, _f in helped)
-    wheel = helped[-1][1]  # the last target is usually the foreign one (linux/arm64)
+    # The wheel to name: a foreign target's (the reason this product exists), else the first.
+    wheel = next((f for t, f in helped if t.platform != "linux/amd64"), helped[0][1])
     files = ", ".join(dict.fromkeys(f.filename for _t, f in helped))
     when = []
     if wheel.upload_time:

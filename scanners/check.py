@@ -9,6 +9,7 @@ recorded on the report and the rest of the repository is still analysed.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 import posixpath
@@ -20,7 +21,7 @@ from scanners.advice import Advice, advise, fix_version, parent_upgrade, relock_
 from scanners.deep_check import DeepCheckResult, needs_deep_check
 from scanners.registry import ImagePlatforms, base_image_findings
 from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
-from scanners.core_metadata import VALIDATED_UPLOADS_SINCE, invalid_requirements
+from scanners.core_metadata import invalid_requirements, may_be_invalid
 from scanners.analyser import Verdict, analyse_package
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.dockerfile import DockerfileError, Finding, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
@@ -74,6 +75,11 @@ class FoundFile:
     format: str | None
     blob_id: str | None
     error: str | None = None
+
+    @property
+    def is_lockfile(self) -> bool:
+        """A lockfile by its name, whether it was read or skipped (binary, too large, a symlink out)."""
+        return self.kind == "lockfile" or (self.kind == "skipped" and detect_format(self.path) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +138,7 @@ class CheckReport:
     @property
     def has_lockfile(self) -> bool:
         """Some file of the repository is a lockfile by its name (read or not)."""
-        return any(f.kind == "lockfile" or (f.kind == "skipped" and detect_format(f.path)) for f in self.files)
+        return any(f.is_lockfile for f in self.files)
 
 
 def is_relevant_path(path: str) -> bool:
@@ -298,7 +304,7 @@ def check_snapshot(
         extra.extend(verdict_findings(primary, sdist_packages=(), package_names=sorted({r.package.name for r in results})))
         findings[primary.path] = findings[primary.path] + tuple(_dedupe(extra))
 
-    unreadable = any(f.error for f in files if f.kind == "lockfile" or (f.kind == "skipped" and detect_format(f.path)))
+    unreadable = any(f.error for f in files if f.is_lockfile)
     complete = bool(parsed) and not unreadable
     summary = {t.id: _summarise(t, results, findings, scope, complete=complete) for t in targets}
     return CheckReport(
@@ -415,7 +421,7 @@ def _metadata_check(read_metadata: Callable[[DistributionFile], bytes | None]) -
     """For fix versions: pip accepts a release unless one of its chosen old wheels has invalid metadata."""
     def installable(wheels: Sequence[DistributionFile]) -> bool:
         for f in wheels:
-            if f.url and (f.upload_time is None or f.upload_time < VALIDATED_UPLOADS_SINCE):
+            if may_be_invalid(f):
                 body = read_metadata(f)
                 if body is not None and invalid_requirements(body):
                     return False
@@ -428,8 +434,7 @@ def _old_chosen_wheels(r: PackageResult, projects: Mapping[str, ProjectFiles]) -
     """The wheels chosen for ``r`` that were uploaded before the index validated metadata."""
     files = _release_files(r.package, projects)
     chosen = {v.file for v in r.verdicts.values() if v.status == "wheel"}
-    return [f for f in files if f.filename in chosen and f.url
-            and (f.upload_time is None or f.upload_time < VALIDATED_UPLOADS_SINCE)]
+    return [f for f in files if f.filename in chosen and may_be_invalid(f)]
 
 
 def _read_all(files: Sequence[DistributionFile], read: Callable[[DistributionFile], bytes | None]) -> list[bytes | None]:
@@ -454,7 +459,7 @@ def _with_relock(
 ) -> list[PackageResult]:
     """Put "re-lock" first where the index has, for the locked version, a wheel the lock leaves out."""
     lockfiles = {p.path: p for p in parsed}
-    locked_at: dict[str, object] = {}
+    locked_at: dict[str, dt.datetime | None] = {}
     out = []
     for r in results:
         project = projects.get(r.package.name)

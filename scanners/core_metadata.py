@@ -15,12 +15,20 @@ from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["VALIDATED_UPLOADS_SINCE", "invalid_requirements", "required_names"]
+from scanners.distributions import DistributionFile
+
+__all__ = ["VALIDATED_UPLOADS_SINCE", "invalid_requirements", "may_be_invalid", "required_names"]
 
 VALIDATED_UPLOADS_SINCE = dt.datetime(2023, 6, 1, tzinfo=dt.timezone.utc)
 """The public index parses each upload's Requires-Dist with ``packaging``; since ``packaging`` 22
 (December 2022) dropped the legacy specifiers, newer uploads cannot carry them. Only files
 uploaded earlier (or of unknown date) are worth reading for invalid metadata."""
+
+
+def may_be_invalid(file: DistributionFile) -> bool:
+    """Whether a file's metadata is worth reading for requirements pip refuses: it can be read
+    (a URL) and was uploaded before the index validated them (or when is not known)."""
+    return bool(file.url) and (file.upload_time is None or file.upload_time < VALIDATED_UPLOADS_SINCE)
 
 
 def _requires_dist(metadata: bytes) -> list[str]:

@@ -26,6 +26,8 @@ from packaging._parser import Variable  # the parsed form's node type, see bind_
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
+from scanners.lockfiles._common import or_markers
+
 __all__ = ["ALWAYS", "NEVER", "Edge", "Node", "bind_extras", "marker_text", "propagate", "reach_from_project"]
 
 MAX_TERMS = 32
@@ -110,12 +112,11 @@ def marker_text(terms: frozenset[Conj]) -> str | None:
     """The DNF as one PEP 508 marker string (``None``: installed everywhere)."""
     if frozenset() in terms or not terms:
         return None
-    parts = []
+    parts: list[str | None] = []
     for term in sorted(terms, key=lambda t: sorted(t)):
         items = sorted(term)
         parts.append(items[0] if len(items) == 1 else " and ".join(f"({m})" for m in items))
-    unique = list(dict.fromkeys(parts))
-    return unique[0] if len(unique) == 1 else " or ".join(f"({m})" for m in unique)
+    return or_markers(parts)
 
 
 def bind_extras(marker: str | None, extras: frozenset[str] | None) -> str | None | bool:
