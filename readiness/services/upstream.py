@@ -35,7 +35,7 @@ from readiness import engine
 from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
 from scanners import project_metadata as engine_metadata
-from scanners.advice import draft_upstream_issue, missing_platform_tags
+from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
 from scanners.targets import Target
 
 __all__ = [

@@ -8,20 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from scanners.advice import (
-    MAX_ISSUE_URL,
-    Tracker,
-    advise,
-    draft_upstream_issue,
-    find_tracker,
-    glibc_variant,
-    missing_platform_tags,
-)
+from scanners.advice import advise, glibc_variant
 from scanners.analyser import decide
 from scanners.dockerfile import parse_dockerfile
 from scanners.index import IndexClient
 from scanners.project_metadata import fetch_project_metadata
 from scanners.targets import Target
+from scanners.upstream_issue import MAX_ISSUE_URL, Tracker, draft_upstream_issue, find_tracker, missing_platform_tags
 
 AMD64 = Target.from_flags("linux/amd64", "3.12", "glibc:2.36")
 ARM64 = Target.from_flags("linux/arm64", "3.12", "glibc:2.36")
