@@ -1,0 +1,44 @@
+"""Requests the database could not store or compare are refused before any view runs.
+
+PostgreSQL text cannot hold a NUL byte: psycopg refuses ``"\\x00"`` in a parameter with an
+error no view expects, so ``/repos/?q=%00`` used to answer 500. No page, filter or form of the
+dashboard has a use for NUL, so a request carrying one anywhere a view reads (the path, a query
+or form parameter name or value) is answered 400 with the dashboard's own page, whatever the
+database: the same answer on SQLite as on PostgreSQL, and nothing else of the request is run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.loader import render_to_string
+
+__all__ = ["RejectNulBytes"]
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    for params in (request.GET, request.POST if request.content_type in _FORM_TYPES else None):
+        if params is None:
+            continue
+        for key, values in params.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                return True
+    return False
+
+
+# request.POST parses only these; other bodies (webhook JSON) are read by their own views,
+# which check what they take out of them.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RejectNulBytes:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            return HttpResponseBadRequest(render_to_string("400.html", request=request))
+        return self.get_response(request)
