@@ -8,6 +8,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from readiness.models import Repo
+from readiness.queries.exports import spreadsheet_safe
 from readiness.queries.matrix import CSV_COLUMNS, matrix_csv_rows, matrix_documents, matrix_repos
 
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         if opts["format"] == "csv":
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
-            for row in matrix_csv_rows(repos):
+            for row in spreadsheet_safe(matrix_csv_rows(repos)):
                 writer.writerow(row)
         else:
             self.stdout.write(json.dumps(matrix_documents(repos), indent=2))
