@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "readiness.middleware.ContentSecurityPolicy",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,3 +219,38 @@ READINESS_REGISTRY_ENDPOINTS = dict(
     item.split("=", 1) for item in envstr("READINESS_REGISTRY_ENDPOINTS").split(",") if "=" in item
 )
 READINESS_REGISTRY_INSECURE = [h for h in envstr("READINESS_REGISTRY_INSECURE").split(",") if h]
+
+# Production behind HTTPS: one switch. READINESS_HTTPS=1 sends HSTS, redirects plain HTTP to
+# HTTPS and keeps the session and CSRF cookies off plain HTTP, so `manage.py check --deploy` is
+# clean. Behind a TLS-terminating proxy, READINESS_PROXY_SSL_HEADER names the header the proxy
+# sets ("X-Forwarded-Proto: https"): without it Django sees every request as plain HTTP and the
+# redirect would loop. Only set it when the proxy always sets (or strips) that header.
+READINESS_HTTPS = envbool("READINESS_HTTPS", False)
+READINESS_HSTS_SECONDS = envint("READINESS_HSTS_SECONDS", 365 * 24 * 3600)
+READINESS_PROXY_SSL_HEADER = envstr("READINESS_PROXY_SSL_HEADER")
+if READINESS_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = READINESS_HSTS_SECONDS
+    # Subdomains and the preload directive are on by default (what `check --deploy` asks for);
+    # an operator whose subdomains are not all HTTPS turns them off, and the check then stays
+    # quiet about a choice made on purpose.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("READINESS_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("READINESS_HSTS_PRELOAD", True)
+    SILENCED_SYSTEM_CHECKS = [
+        check for check, chosen in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS), ("security.W021", SECURE_HSTS_PRELOAD))
+        if not chosen
+    ]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+if READINESS_PROXY_SSL_HEADER:
+    _header, _, _value = READINESS_PROXY_SSL_HEADER.partition(":")
+    if not _header.strip() or not _value.strip():
+        raise ImproperlyConfigured(
+            f"READINESS_PROXY_SSL_HEADER={READINESS_PROXY_SSL_HEADER!r}: use 'Header-Name: value', e.g. 'X-Forwarded-Proto: https'"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip())
+# Sent on every response (with readiness.middleware's Content-Security-Policy): the pages load scripts
+# and styles only from /static/ (plotly is served locally) and run no inline script.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
