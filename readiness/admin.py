@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Team
@@ -133,6 +134,7 @@ class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
 
 # -- weekly email report (issue 6) -----------------------------------------------------------------
 from readiness.models import Subscription, WeeklyReport  # noqa: E402
+from readiness.services.reports import STUCK_AFTER  # noqa: E402
 
 
 @admin.register(Subscription)
@@ -144,12 +146,27 @@ class SubscriptionAdmin(admin.ModelAdmin):
     filter_horizontal = ("teams",)
 
 
+class StuckFilter(admin.SimpleListFilter):
+    """Reports whose sender died mid-send: never retried by themselves (the mail may have gone out)."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "stuck in sending (resend with weekly_report --resend ID)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(state=WeeklyReport.State.SENDING, claimed_at__lt=timezone.now() - STUCK_AFTER)
+        return queryset
+
+
 @admin.register(WeeklyReport)
 class WeeklyReportAdmin(_ReadOnly, admin.ModelAdmin):
     """Read-only: a report row is the exactly-once claim; editing it could send a report twice."""
 
-    list_display = ("subscription", "week", "state", "attempts", "sent_at", "to")
-    list_filter = ("state", "week")
+    list_display = ("id", "subscription", "week", "state", "attempts", "claimed_at", "sent_at", "to")
+    list_filter = (StuckFilter, "state", "week")
     list_select_related = ("subscription__user",)
     search_fields = ("to", "subscription__user__email")
 

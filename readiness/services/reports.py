@@ -7,8 +7,12 @@ insert or update changed a row sends. So beat firing twice, two ``--send`` runs 
 task find the row taken and send nothing; a failure is recorded on the row (state ``failed``,
 ``error``, ``attempts``) and the next hourly run claims it again, up to ``MAX_ATTEMPTS``.
 
-A row left in ``sending`` (the process died between claiming and recording) is never retried:
-the mail may have gone out, and a duplicate is worse than a missing weekly summary.
+A row left in ``sending`` (the process died between claiming and recording) is never retried
+by itself: the mail may have gone out, and a duplicate is worse than a missing weekly summary.
+Such a row is *stuck* once it has been ``sending`` for longer than any send takes
+(``STUCK_AFTER``): :func:`stuck_reports` lists them (the admin's filter and
+``weekly_report --preview`` show them), and an operator who checked the mailbox sends one again
+on purpose with :func:`report_resend` (``weekly_report --resend ID``).
 """
 
 from __future__ import annotations
@@ -38,9 +42,13 @@ __all__ = [
     "ReportSchedule",
     "SendResult",
     "UnknownTeams",
+    "STUCK_AFTER",
+    "ResendRefused",
     "report_claim",
     "report_preview",
+    "report_resend",
     "reports_send_due",
+    "stuck_reports",
     "subscribe_email",
     "subscription_from_token",
     "subscription_set",
@@ -53,6 +61,7 @@ log = logging.getLogger(__name__)
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_ATTEMPTS = 5
+STUCK_AFTER = dt.timedelta(hours=1)  # a send takes seconds: an hour in "sending" means its process died
 _SALT = "readiness.weekly-report.unsubscribe"
 
 
@@ -231,18 +240,66 @@ def reports_send_due(*, now: dt.datetime | None = None, schedule: ReportSchedule
         if report is None:
             skipped += 1
             continue
-        teams = [t.name for t in sub.teams.all()] if sub.scope == Subscription.Scope.TEAMS else None
-        try:
-            data = weekly_report(teams=teams, week=week, today=today, unsubscribe_url=unsubscribe_url(sub.pk), cache=cache)
-            subject = emails.weekly_report(to=sub.user.email, report=data)
-        except Exception as exc:  # noqa: BLE001  any failure (SMTP down, refused address) is recorded, retried later
-            log.warning("weekly report %s for %s failed (attempt %s): %s", iso_week_label(week), sub.user.email, report.attempts, exc)
-            _record(report, state=WeeklyReport.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], to=sub.user.email)
-            failed.append(sub.pk)
-            continue
-        _record(report, state=WeeklyReport.State.SENT, sent_at=timezone.now(), to=sub.user.email, subject=subject[:300], error="")
-        sent.append(sub.pk)
+        (sent if _send_claimed(report, sub, today=today, cache=cache) else failed).append(sub.pk)
     return SendResult(week=week, sent=tuple(sent), failed=tuple(failed), skipped=skipped)
+
+
+def _send_claimed(report: WeeklyReport, sub: Subscription, *, today: dt.date, cache: dict[str | None, ReportSection]) -> bool:
+    """Build and send one claimed report, recording the outcome on its row; True when it went out."""
+    teams = [t.name for t in sub.teams.all()] if sub.scope == Subscription.Scope.TEAMS else None
+    try:
+        data = weekly_report(teams=teams, week=report.week, today=today, unsubscribe_url=unsubscribe_url(sub.pk), cache=cache)
+        subject = emails.weekly_report(to=sub.user.email, report=data)
+    except Exception as exc:  # noqa: BLE001  any failure (SMTP down, refused address) is recorded, retried later
+        log.warning("weekly report %s for %s failed (attempt %s): %s", iso_week_label(report.week), sub.user.email, report.attempts, exc)
+        _record(report, state=WeeklyReport.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], to=sub.user.email)
+        return False
+    _record(report, state=WeeklyReport.State.SENT, sent_at=timezone.now(), to=sub.user.email, subject=subject[:300], error="")
+    return True
+
+
+def stuck_reports(*, now: dt.datetime | None = None) -> list[WeeklyReport]:
+    """Reports left in ``sending`` for longer than ``STUCK_AFTER``, oldest first. 1 query."""
+    cutoff = (now or timezone.now()) - STUCK_AFTER
+    return list(
+        WeeklyReport.objects.filter(state=WeeklyReport.State.SENDING, claimed_at__lt=cutoff)
+        .select_related("subscription__user")
+        .order_by("claimed_at", "pk")
+    )
+
+
+class ResendRefused(ValueError):
+    """The report cannot be sent again; the message says why and what to do instead."""
+
+
+def report_resend(*, report_id: int, now: dt.datetime | None = None, schedule: ReportSchedule | None = None) -> WeeklyReport:
+    """Send one stuck (or given-up) report again, on an operator's word that it did not arrive.
+
+    Refused for a report that was sent, one still being sent (younger than ``STUCK_AFTER``) and
+    one that will be retried anyway. The claim is the same conditional update as every send, so
+    two operators resending at once send it once.
+    """
+    now = now or timezone.now()
+    schedule = schedule or ReportSchedule.from_settings()
+    report = WeeklyReport.objects.filter(pk=report_id).select_related("subscription__user").first()
+    if report is None:
+        raise ResendRefused(f"there is no weekly report #{report_id}")
+    label = f"report #{report.pk} ({iso_week_label(report.week)} to {report.to or report.subscription.user.email})"
+    if report.state == WeeklyReport.State.SENT:
+        raise ResendRefused(f"{label} was sent at {report.sent_at:%Y-%m-%d %H:%M %Z}: nothing to resend")
+    if report.state == WeeklyReport.State.FAILED and report.attempts < MAX_ATTEMPTS:
+        raise ResendRefused(f"{label} failed and is retried by the next hourly run (attempt {report.attempts} of {MAX_ATTEMPTS})")
+    if report.state == WeeklyReport.State.SENDING and report.claimed_at and report.claimed_at > now - STUCK_AFTER:
+        raise ResendRefused(f"{label} is being sent right now (claimed at {report.claimed_at:%H:%M %Z}): wait for it")
+    claimed = WeeklyReport.objects.filter(pk=report.pk, state=report.state, attempts=report.attempts).update(
+        state=WeeklyReport.State.SENDING, attempts=F("attempts") + 1, claimed_at=now, error=""
+    )
+    if not claimed:
+        raise ResendRefused(f"{label} changed meanwhile (another resend?): look again")
+    report.refresh_from_db()
+    _send_claimed(report, report.subscription, today=schedule.local_today(now), cache={})
+    report.refresh_from_db()
+    return report
 
 
 def report_preview(*, team: str | None, now: dt.datetime | None = None, schedule: ReportSchedule | None = None) -> emails.RenderedEmail:
