@@ -161,7 +161,7 @@ def relock_advice(
         if verdict is None or verdict.status not in ("sdist", "none"):
             continue
         free = decide(release, target)
-        if free.status == "wheel" and free.file not in allowed:
+        if free.status == "wheel" and free.file is not None and free.file not in allowed:
             helped.append((target, by_name[free.file]))
     if not helped:
         return None

@@ -163,6 +163,7 @@ def decide(
     # Hash checking (pip's filter_unallowed_hashes): applicable files whose digest the lock does
     # not allow are left out, provided some applicable file's digest is allowed.
     hashed = allowed_hashes is not None
+    allowed: frozenset[str] = allowed_hashes or frozenset()
     matched = refused = False
     refused_wheel: DistributionFile | None = None  # the best wheel left out, for the reason
     refused_rank = NOT_SUPPORTED
@@ -187,7 +188,7 @@ def decide(
                     excluded_by_python.append(f)
                     continue
             if hashed and f.sha256 is not None:
-                if f.sha256 not in allowed_hashes:
+                if f.sha256 not in allowed:
                     refused = True
                     if rank < refused_rank:
                         refused_wheel, refused_rank = f, rank
@@ -195,9 +196,9 @@ def decide(
                 matched = True
             y = f.yanked
             if y is False or y is None:
-                if rank < best_rank or (rank == best_rank and _build_tag(f.filename) >= _build_tag(best.filename)):
+                if best is None or rank < best_rank or (rank == best_rank and _build_tag(f.filename) >= _build_tag(best.filename)):
                     best, best_rank = f, rank
-            elif rank < best_y_rank or (rank == best_y_rank and _build_tag(f.filename) >= _build_tag(best_y.filename)):
+            elif best_y is None or rank < best_y_rank or (rank == best_y_rank and _build_tag(f.filename) >= _build_tag(best_y.filename)):
                 best_y, best_y_rank = f, rank
         elif kind == "sdist":
             spec = f.requires_python
@@ -205,7 +206,7 @@ def decide(
                 excluded_by_python.append(f)
                 continue
             if hashed and f.sha256 is not None:
-                if f.sha256 not in allowed_hashes:
+                if f.sha256 not in allowed:
                     refused = True
                     continue
                 matched = True
@@ -225,12 +226,12 @@ def decide(
         if refused_wheel is not None and best_y is None:
             why = f"the lock's hashes allow no wheel ({refused_wheel.filename} is on the index, not in the lock)"
         return _sdist_verdict(sdist, files, target, native, best_y, yanked=False, why=why)
-    if best_y is not None or sdist_y is not None:
+    if (yanked_file := best_y or sdist_y) is not None:
         if pinned:
             if best_y is not None:
                 return _wheel_verdict(best_y, target, yanked=True)
-            return _sdist_verdict(sdist_y, files, target, native, None, yanked=True)
-        name = (best_y or sdist_y).filename
+            return _sdist_verdict(yanked_file, files, target, native, None, yanked=True)
+        name = yanked_file.filename
         return Verdict(
             "none",
             None,

@@ -75,10 +75,10 @@ def _version(p: DistributionPackage) -> Version | None:
 
 def _newest_with_metadata(page: ProjectPage) -> DistributionPackage | None:
     """The newest non-yanked release's file with metadata; final releases before pre-releases, wheels first."""
-    candidates = [p for p in page.packages if p.has_metadata and not p.is_yanked and _version(p) is not None]
+    candidates = [(v, p) for p in page.packages if p.has_metadata and not p.is_yanked and (v := _version(p)) is not None]
     if not candidates:
         return None
-    return max(candidates, key=lambda p: (not _version(p).is_prerelease, _version(p), p.package_type == "wheel"))
+    return max(candidates, key=lambda vp: (not vp[0].is_prerelease, vp[0], vp[1].package_type == "wheel"))[1]
 
 
 def fetch_project_metadata(name: str, *, index_url: str, http: httpx.Client, timeout: float = 30.0) -> ProjectMetadata:

@@ -123,7 +123,7 @@ def _tracker_from_url(url: str) -> Tracker | None:
         return Tracker("github", f"https://github.com/{segments[0]}/{segments[1].removesuffix('.git')}")
     if host == "gitlab.com" and len(segments) >= 2:
         # GitLab groups nest: the project path ends before "/-/" or a tracker word.
-        path = []
+        path: list[str] = []
         for s in segments:
             if s == "-" or (path and s in ("issues", "tree", "blob", "merge_requests", "wikis")):
                 break

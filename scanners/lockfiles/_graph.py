@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final, Literal
 
 from packaging._parser import Variable  # the parsed form's node type, see bind_extras
 from packaging.markers import InvalidMarker, Marker
@@ -36,8 +37,8 @@ MAX_TERMS = 32
 Conj = frozenset[str]
 """AND of marker strings; the empty set is "always"."""
 
-ALWAYS: None = None
-NEVER = False
+ALWAYS: Final = None
+NEVER: Final = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def marker_text(terms: frozenset[Conj]) -> str | None:
     return or_markers(parts)
 
 
-def bind_extras(marker: str | None, extras: frozenset[str] | None) -> str | None | bool:
+def bind_extras(marker: str | None, extras: frozenset[str] | None) -> str | None | Literal[False]:
     """Settle the ``extra == "…"`` clauses of ``marker`` for a parent asked for ``extras``.
 
     Returns :data:`ALWAYS` (``None``) when what is left always holds, :data:`NEVER` (``False``)
@@ -161,7 +162,7 @@ def _bind(node: object, extras: frozenset[str] | None) -> str | bool:
         return True  # "in"/"not in" on extra: not written by any tool; cautious
     # A list: items joined by "and"/"or", "and" binding tighter.
     groups: list[list[object]] = [[]]
-    for item in node:  # type: ignore[union-attr]
+    for item in node:  # type: ignore[attr-defined]  # a list of parsed nodes, typed as object by packaging
         if item == "or":
             groups.append([])
         elif item != "and":

@@ -198,6 +198,12 @@ def _python_clauses(op: str, version: str) -> list[str]:
     return [f'{variable} {"==" if op == "=" else op} "{version}"']
 
 
+def _table(data: dict, key: str) -> dict:
+    """``data[key]`` when it is a TOML table, else an empty one (a malformed manifest reads as empty)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _project_roots(path: str, read_file: ReadFile | None, problems: list[LockfileProblem]) -> list[_Dependency] | None:
     """The dependencies the ``pyproject.toml`` beside the lock asks for (every group and extra:
     which ones an image installs is not known here), or ``None`` without a readable one."""
@@ -212,8 +218,8 @@ def _project_roots(path: str, read_file: ReadFile | None, problems: list[Lockfil
     except ValueError as exc:
         problems.append(LockfileProblem(path, None, f"{manifest} not read for the project's roots: {exc}", severity="info"))
         return None
-    tool = data.get("tool") if isinstance(data.get("tool"), dict) else {}
-    poetry = tool.get("poetry") if isinstance(tool.get("poetry"), dict) else {}
+    tool = _table(data, "tool")
+    poetry = _table(tool, "poetry")
     tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
     groups = poetry.get("group")
     if isinstance(groups, dict):
@@ -223,7 +229,7 @@ def _project_roots(path: str, read_file: ReadFile | None, problems: list[Lockfil
         if isinstance(table, dict):
             table = {k: v for k, v in table.items() if k.lower() != "python"}
             roots.extend(_dependencies(manifest, table, location="tool.poetry", problems=problems))
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    project = _table(data, "project")
     lines = list(str_items(project.get("dependencies")))
     optional = project.get("optional-dependencies")
     if isinstance(optional, dict):
