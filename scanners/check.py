@@ -24,7 +24,8 @@ from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, man
 from scanners.core_metadata import invalid_requirements, may_be_invalid
 from scanners.analyser import Verdict, analyse_package
 from scanners.distributions import DistributionFile, ProjectFiles
-from scanners.dockerfile import DockerfileError, Finding, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
+from scanners.findings import Finding
+from scanners.dockerfile import DockerfileError, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
 from scanners.git import RepoSnapshot
 from scanners.lockfiles import detect_format, parse_lockfile
 from scanners.lockfiles.base import LockedPackage, LockfileError, ParsedLockfile

@@ -27,10 +27,10 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 
 from scanners.base_images import BaseImageFacts, lookup_base_image, parse_image_reference
+from scanners.findings import Finding, Severity
 
 __all__ = [
     "DockerfileError",
-    "Finding",
     "ImageContext",
     "MACOS_ONLY_PACKAGES",
     "is_dockerfile",
@@ -38,22 +38,8 @@ __all__ = [
     "verdict_findings",
 ]
 
-Severity = Literal["blocker", "warning", "info"]
-
-
 class DockerfileError(ValueError):
     """The file cannot be read as a Dockerfile at all (binary, empty, no ``FROM``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem, with the rule id the UI and JSON use and a message a person can act on."""
-
-    path: str
-    line: int
-    rule: str
-    severity: Severity
-    message: str
 
 
 @dataclass(frozen=True, slots=True)

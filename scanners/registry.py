@@ -46,7 +46,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from scanners import ANALYSER_VERSION
-from scanners.dockerfile import Finding
+from scanners.findings import Finding
 from scanners.http_headers import retry_after_seconds
 
 __all__ = [

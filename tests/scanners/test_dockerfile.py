@@ -8,12 +8,12 @@ import pytest
 
 from scanners.dockerfile import (
     DockerfileError,
-    Finding,
     ImageContext,
     is_dockerfile,
     parse_dockerfile,
     verdict_findings,
 )
+from scanners.findings import Finding
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dockerfiles"
 

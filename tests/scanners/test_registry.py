@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from scanners.dockerfile import Finding
+from scanners.findings import Finding
 from scanners.registry import (
     ACCEPT_MANIFESTS,
     CachedPlatforms,

@@ -1,0 +1,26 @@
+"""A finding: one problem in one file, with the rule it breaks and a message a person can act on.
+
+Dockerfile checks, registry lookups and the deep wheel check all report through this one value,
+so the check, the database and the pages handle every kind alike. What each rule means (its
+severity, the targets it blocks, its fix) is declared in :mod:`scanners.rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Finding", "Severity"]
+
+Severity = Literal["blocker", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, with the rule id the UI and JSON use and a message a person can act on."""
+
+    path: str
+    line: int
+    rule: str
+    severity: Severity
+    message: str
