@@ -2,338 +2,53 @@
 
 A Dockerfile can be perfect and still fail on arm64 because its ``FROM`` image has no arm64
 variant: ``docker build`` then stops with "no match for platform in manifest". Only the
-image's registry knows, so this module asks it through the OCI distribution API
-(``GET /v2/<name>/manifests/<tag-or-digest>``):
-
-* an **image index** (OCI) or **manifest list** (Docker) lists one manifest per platform; its
-  ``platform`` objects are the answer. BuildKit adds attestation manifests with the platform
-  ``unknown/unknown``: they are not images and are skipped.
-* a **single manifest** is one platform; which one is written only in its config blob
-  (``GET /v2/<name>/blobs/<config digest>``), so that costs a second request.
+image's registry knows, so :class:`RegistryClient` asks it through the OCI distribution API
+and reads the answer with :mod:`scanners.registry.manifests`.
 
 Fetching and deciding are separate, as in :mod:`scanners.index`: :class:`RegistryClient` does the
 I/O (auth challenges, retries, caching) and never raises for network or HTTP trouble; every
 reference gets an :class:`ImagePlatforms` whose ``error`` says in one line why it could not be
-asked. :func:`base_image_findings` is pure and turns an answer into Dockerfile findings.
+asked. :func:`scanners.registry.findings.base_image_findings` is pure and turns an answer into
+Dockerfile findings.
 
 Credentials (``{registry: (user, password)}``) are sent only to the token realm or registry
 that asks for them, and never appear in log lines, error messages or returned values; bearer
 tokens are kept in memory only, for their lifetime.
-
-Reference normalisation follows docker's own (``distribution/reference``, ``normalize.go``):
-no host means Docker Hub (``docker.io``), one-segment Docker Hub names get the ``library/``
-prefix of official images, and the first segment is a host only when it has a ``.`` or ``:``,
-is ``localhost``, or has upper-case letters.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from scanners import ANALYSER_VERSION
-from scanners.findings import Finding
 from scanners.http_headers import retry_after_seconds
+from scanners.image_reference import DOCKER_HUB, ImageRef, is_scratch, parse_reference
+from scanners.registry.auth import Challenge, Token, basic_authorization, parse_challenge
+from scanners.registry.cache import CachedPlatforms, RegistryCache
+from scanners.registry.manifests import ACCEPT_MANIFESTS, ImagePlatforms, platform_from_config, platforms_from_manifest
 
-__all__ = [
-    "ACCEPT_MANIFESTS",
-    "CachedPlatforms",
-    "DOCKER_HUB",
-    "DOCKER_HUB_API",
-    "ImagePlatforms",
-    "ImageRef",
-    "MemoryRegistryCache",
-    "RegistryCache",
-    "RegistryClient",
-    "base_image_findings",
-    "normalise_platform",
-    "parse_reference",
-    "platforms_from_manifest",
-    "unchecked",
-]
+__all__ = ["DOCKER_HUB_API", "RegistryClient", "unchecked"]
 
-_log = logging.getLogger(__name__)
+# The name the log lines had before the registry became a package; logging settings use it.
+_log = logging.getLogger("scanners.registry")
 
-DOCKER_HUB = "docker.io"
-"""The registry name references without a host mean."""
 DOCKER_HUB_API = "registry-1.docker.io"
 """Where Docker Hub's distribution API lives (``docker.io`` itself only redirects to the web site)."""
-
-_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-_DOCKER_MANIFEST_V1 = ("application/vnd.docker.distribution.manifest.v1+json",
-                       "application/vnd.docker.distribution.manifest.v1+prettyjws")
-_IMAGE_CONFIGS = ("application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json")
-
-ACCEPT_MANIFESTS = ", ".join([_OCI_INDEX, _DOCKER_LIST, _OCI_MANIFEST, _DOCKER_MANIFEST])
-"""Indexes first: without them in ``Accept`` some registries answer with one platform's manifest."""
 
 _MAX_DOCUMENT = 4 * 1024 * 1024  # containerd's limit for manifests; a config blob is far smaller
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TOKEN_LIFETIME_DEFAULT = 60.0  # the distribution spec's default when a token answer has no expires_in
-
-# --- reference grammar (distribution/reference/regexp.go) --------------------------------------
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|[-]+)"
-_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
-_PATH = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
-_SHA256 = re.compile(r"sha256:[a-f0-9]{64}")
-_ANCHORED_HEX = re.compile(r"[a-f0-9]{64}")
-_NAME_TOTAL_LENGTH_MAX = 255
-
-# containerd's platform normalisation (platforms/database.go): architecture aliases and the
-# default variants that are dropped, so "arm64/v8" and "aarch64" are both "arm64".
-_ARCH_ALIASES = {"x86_64": ("amd64", ""), "x86-64": ("amd64", ""), "aarch64": ("arm64", ""),
-                 "armhf": ("arm", "v7"), "armel": ("arm", "v6"), "i386": ("386", "")}
-_DEFAULT_VARIANTS = {"arm64": "v8", "amd64": "v1"}
-
-
-# --------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    """An image reference split and normalised the way docker does.
-
-    ``registry`` is the registry's name (``docker.io``, ``ghcr.io``, ``127.0.0.1:5000``);
-    ``repository`` the path inside it (``library/python``). ``tag`` is ``"latest"`` when
-    neither a tag nor a digest was written, and ``None`` for a bare ``name@digest``.
-    """
-
-    reference: str
-    registry: str
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def lookup(self) -> str:
-        """What the registry is asked for: the digest when pinned (immutable), else the tag."""
-        return self.digest or self.tag or "latest"
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """One request chain per key: different spellings of one image share it."""
-        return (self.registry, self.repository, self.lookup)
-
-
-@dataclass(frozen=True, slots=True)
-class ImagePlatforms:
-    """What a registry said about one image reference.
-
-    ``platforms`` are normalised ``os/architecture[/variant]`` strings in the registry's order
-    (``linux/arm64``, never ``linux/arm64/v8``), ``None`` when unknown; then ``error`` says why
-    in one line. ``media_type`` is the manifest type answered (index or single manifest), which
-    tells a single-platform image from a one-entry index. ``from_cache`` is true when no
-    request was needed (or the registry only confirmed the cached digest).
-    """
-
-    reference: str
-    registry: str
-    repository: str
-    tag: str | None
-    digest: str | None
-    platforms: tuple[str, ...] | None
-    resolved_digest: str | None
-    error: str | None
-    media_type: str | None = None
-    from_cache: bool = False
-
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in (_OCI_INDEX, _DOCKER_LIST)
-
-    def provides(self, wanted: str) -> bool | None:
-        """``True``/``False`` whether ``wanted`` (``linux/arm64``) is among the platforms; ``None`` if unknown."""
-        if self.platforms is None:
-            return None
-        return normalise_platform(wanted) in self.platforms
-
-
-@dataclass(frozen=True, slots=True)
-class CachedPlatforms:
-    """A registry answer worth keeping: ``fetched_at`` is timezone-aware UTC."""
-
-    platforms: tuple[str, ...]
-    digest: str | None
-    media_type: str | None
-    fetched_at: dt.datetime
-
-
-@runtime_checkable
-class RegistryCache(Protocol):
-    """Where answers are kept between runs; ``reference`` is the tag, or the digest when pinned.
-
-    Implementations must be thread-safe: :meth:`RegistryClient.platforms_many` asks concurrently.
-    """
-
-    def get(self, registry: str, repository: str, reference: str) -> CachedPlatforms | None: ...
-
-    def put(self, registry: str, repository: str, reference: str, entry: CachedPlatforms) -> None: ...
-
-
-class MemoryRegistryCache:
-    """A per-process cache (tests, one-off CLI runs)."""
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, str, str], CachedPlatforms] = {}
-        self._lock = threading.Lock()
-
-    def get(self, registry: str, repository: str, reference: str) -> CachedPlatforms | None:
-        with self._lock:
-            return self._entries.get((registry, repository, reference))
-
-    def put(self, registry: str, repository: str, reference: str, entry: CachedPlatforms) -> None:
-        with self._lock:
-            self._entries[(registry, repository, reference)] = entry
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-
-# --------------------------------------------------------------------------- parsing (pure)
-
-
-def parse_reference(ref: str) -> ImageRef:
-    """Normalise an image reference as ``docker pull`` would.
-
-    >>> parse_reference("python:3.12-slim")
-    ImageRef(reference='python:3.12-slim', registry='docker.io', repository='library/python', tag='3.12-slim', digest=None)
-
-    :raises ValueError: the reference is not valid; the message quotes it (docker's wording).
-    """
-    text = ref.strip()
-    if not text:
-        raise ValueError("invalid reference format: empty image reference")
-    if _ANCHORED_HEX.fullmatch(text):
-        raise ValueError(f"invalid repository name ({text}), cannot specify 64-byte hexadecimal strings")
-    name, digest = text, None
-    if "@" in name:
-        name, digest = name.split("@", 1)
-        if not _DIGEST.fullmatch(digest):
-            raise ValueError(f"invalid reference format: bad digest in {text!r}")
-        if digest.startswith("sha256:") and not _SHA256.fullmatch(digest):
-            raise ValueError(f"invalid checksum digest length or format in {text!r} (sha256 needs 64 lower-case hex digits)")
-    tag = None
-    colon, slash = name.rfind(":"), name.rfind("/")
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
-        if not _TAG.fullmatch(tag):
-            raise ValueError(f"invalid reference format: bad tag {tag!r} in {text!r}")
-    first, _, rest = name.partition("/")
-    if not rest or ("." not in first and ":" not in first and first != "localhost" and first.lower() == first):
-        registry, path = DOCKER_HUB, name
-    else:
-        registry, path = first, rest
-        if not _DOMAIN.fullmatch(registry):
-            raise ValueError(f"invalid reference format: bad registry host {registry!r} in {text!r}")
-    if registry == "index.docker.io":  # docker's legacy default domain
-        registry = DOCKER_HUB
-    if registry == DOCKER_HUB and "/" not in path:
-        path = "library/" + path
-    if path.lower() != path:
-        raise ValueError(f"invalid reference format: repository name ({path}) must be lowercase")
-    if not _PATH.fullmatch(path):
-        raise ValueError(f"invalid reference format: {text!r}")
-    if len(registry) + 1 + len(path) > _NAME_TOTAL_LENGTH_MAX:
-        raise ValueError(f"invalid reference format: repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters")
-    if tag is None and digest is None:
-        tag = "latest"
-    return ImageRef(reference=ref, registry=registry, repository=path, tag=tag, digest=digest)
-
-
-def normalise_platform(platform: str) -> str:
-    """``linux/aarch64`` and ``linux/arm64/v8`` -> ``linux/arm64``; ``linux/armhf`` -> ``linux/arm/v7``."""
-    parts = platform.strip().lower().split("/")
-    os_name = parts[0] if parts else ""
-    arch = parts[1] if len(parts) > 1 else ""
-    variant = parts[2] if len(parts) > 2 else ""
-    return _platform(os_name, arch, variant)
-
-
-def _platform(os_name: str, arch: str, variant: str) -> str:
-    os_name, arch, variant = os_name.lower(), arch.lower(), variant.lower()
-    if arch in _ARCH_ALIASES:
-        arch, alias_variant = _ARCH_ALIASES[arch]
-        variant = variant or alias_variant
-    if variant and _DEFAULT_VARIANTS.get(arch) == variant:
-        variant = ""
-    return "/".join(part for part in (os_name, arch, variant) if part)
-
-
-def platforms_from_manifest(document: Mapping[str, Any], media_type: str) -> tuple[tuple[str, ...] | None, str | None]:
-    """Platforms listed by an image index / manifest list: ``(platforms, None)``.
-
-    For a single manifest, returns ``(None, config digest)``: the platform is in the config
-    blob, which the caller fetches and reads with :func:`_platform_from_config`.
-
-    :raises ValueError: the document is neither, or is malformed; the message names the key.
-    """
-    if not isinstance(document, Mapping):
-        raise ValueError("manifest is not a JSON object")
-    media_type = (document.get("mediaType") or media_type or "").split(";")[0].strip()
-    if media_type in (_OCI_INDEX, _DOCKER_LIST) or (not media_type and "manifests" in document):
-        entries = document.get("manifests")
-        if not isinstance(entries, list):
-            raise ValueError("image index has no manifests list")
-        found: list[str] = []
-        for position, entry in enumerate(entries):
-            if not isinstance(entry, Mapping):
-                raise ValueError(f"manifests[{position}] is not an object")
-            platform = entry.get("platform")
-            if not isinstance(platform, Mapping):
-                continue  # e.g. an artifact in the index; not an image anyone can run
-            os_name, arch = str(platform.get("os", "")), str(platform.get("architecture", ""))
-            if not os_name or not arch or "unknown" in (os_name, arch):
-                continue  # BuildKit attestation manifests (provenance, SBOM) are "unknown/unknown"
-            value = _platform(os_name, arch, str(platform.get("variant", "") or ""))
-            if value not in found:
-                found.append(value)
-        return tuple(found), None
-    if document.get("schemaVersion") == 1 or media_type in _DOCKER_MANIFEST_V1:
-        arch = document.get("architecture")  # schema 1 carries its one architecture inline
-        if not isinstance(arch, str) or not arch:
-            raise ValueError("schema 1 manifest has no architecture")
-        return (_platform("linux", arch, ""),), None
-    if media_type in (_OCI_MANIFEST, _DOCKER_MANIFEST) or (not media_type and "config" in document):
-        config = document.get("config")
-        if not isinstance(config, Mapping) or not isinstance(config.get("digest"), str):
-            raise ValueError("manifest has no config.digest")
-        config_type = config.get("mediaType")
-        if config_type not in _IMAGE_CONFIGS:
-            raise ValueError(f"not a container image (config media type {config_type!r})")
-        return None, config["digest"]
-    raise ValueError(f"unexpected manifest media type {media_type or 'none'!r}")
-
-
-def _platform_from_config(document: Mapping[str, Any]) -> str:
-    if not isinstance(document, Mapping):
-        raise ValueError("image config is not a JSON object")
-    os_name, arch = document.get("os"), document.get("architecture")
-    if not isinstance(os_name, str) or not isinstance(arch, str) or not os_name or not arch:
-        raise ValueError("image config has no os/architecture")
-    return _platform(os_name, arch, str(document.get("variant", "") or ""))
 
 
 def unchecked(reference: str, reason: str) -> ImagePlatforms:
@@ -348,56 +63,6 @@ def unchecked(reference: str, reason: str) -> ImagePlatforms:
         return ImagePlatforms(reference, "", "", None, None, None, None, _one_line(reason))
     return ImagePlatforms(reference, parsed.registry, parsed.repository, parsed.tag, parsed.digest,
                           None, None, _one_line(reason))
-
-
-# --------------------------------------------------------------------------- findings (pure)
-
-
-def base_image_findings(
-    image_platforms: ImagePlatforms, *, path: str, line: int, wanted: str = "linux/arm64"
-) -> list[Finding]:
-    """Dockerfile findings for one ``FROM`` image.
-
-    * ``base-image-no-arm64`` (blocker): the registry answered and ``wanted`` is not among the
-      platforms — an index without it, or a single-platform manifest for another one.
-    * ``base-image-unknown`` (info): the registry could not be asked. Never a blocker: an
-      offline registry must not fail a scan or hide the package verdicts.
-    """
-    image = image_platforms.reference
-    if _is_scratch(image):
-        return []  # the empty image exists for every platform; callers normally skip it anyway
-    wanted = normalise_platform(wanted)
-    if image_platforms.platforms is None:
-        reason = image_platforms.error or "no answer"
-        return [Finding(path, line, "base-image-unknown", "info",
-                        f"Could not check which platforms {image} provides ({reason}); "
-                        f"whether it exists for {wanted} is unknown.")]
-    if wanted in image_platforms.platforms:
-        return []
-    available = ", ".join(image_platforms.platforms) or "none"
-    if len(image_platforms.platforms) <= 1 and not image_platforms.is_index:
-        message = (f"{image} is a single-platform image for {available}: there is no {wanted} variant, "
-                   f"so `docker build --platform {wanted}` fails. Use a multi-platform tag or build this image for {wanted}.")
-    else:
-        message = (f"{image} is not published for {wanted} (the registry lists: {available}). "
-                   f"Use a tag or image that includes {wanted}.")
-    return [Finding(path, line, "base-image-no-arm64" if wanted == "linux/arm64" else "base-image-no-platform",
-                    "blocker", message)]
-
-
-# --------------------------------------------------------------------------- client
-
-
-@dataclass(frozen=True, slots=True)
-class _Challenge:
-    scheme: str  # "bearer" or "basic"
-    params: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    value: str
-    expires: float  # time.monotonic()
 
 
 class _Failure(Exception):
@@ -465,8 +130,8 @@ class RegistryClient:
         )
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str, str], Future[ImagePlatforms]] = {}
-        self._tokens: dict[tuple[str, str], _Token] = {}
-        self._challenges: dict[str, _Challenge] = {}
+        self._tokens: dict[tuple[str, str], Token] = {}
+        self._challenges: dict[str, Challenge] = {}
 
     def __repr__(self) -> str:  # never show credentials
         return f"<RegistryClient registries_with_credentials={len(self.__credentials)}>"
@@ -491,7 +156,7 @@ class RegistryClient:
         distinct (registry, repository, tag or digest) is asked once; concurrent callers share
         the request chain.
         """
-        if _is_scratch(reference):
+        if is_scratch(reference):
             return unchecked(reference, _SCRATCH)
         try:
             parsed = parse_reference(reference)
@@ -593,7 +258,7 @@ class RegistryClient:
             if len(blob.content) > _MAX_DOCUMENT:
                 raise _Failure(f"image config of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes")
             try:
-                platforms = (_platform_from_config(json.loads(blob.content)),)
+                platforms = (platform_from_config(json.loads(blob.content)),)
             except ValueError as exc:
                 raise _Failure(f"unreadable image config for {_display(ref)}: {_one_line(exc)}") from None
         return platforms, digest, media_type
@@ -616,7 +281,7 @@ class RegistryClient:
             headers["Authorization"] = authorization
         response = self._send(method, url, headers, ref=ref)
         if response.status_code == 401:
-            challenge = _parse_challenge(response.headers.get("WWW-Authenticate", ""))
+            challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
             if challenge is None:
                 raise _Failure(f"{_registry_host(ref)} refused access to {ref.repository} (HTTP 401 without a usable challenge)")
             with self._lock:
@@ -650,21 +315,21 @@ class RegistryClient:
             return None
         if challenge.scheme == "basic":
             pair = self.__credentials.get(registry)
-            return _basic(pair) if pair else None
+            return basic_authorization(pair) if pair else None
         try:  # same realm, new repository: fetch its token without another 401 round trip
             return self._bearer(registry, challenge, scope)
         except _Failure:
             return None  # the request then meets the challenge and reports it properly
 
-    def _authorize(self, ref: ImageRef, challenge: _Challenge, scope: str) -> str:
+    def _authorize(self, ref: ImageRef, challenge: Challenge, scope: str) -> str:
         if challenge.scheme == "basic":
             pair = self.__credentials.get(ref.registry)
             if pair is None:
                 raise _Failure(f"auth refused: {_registry_host(ref)} requires credentials and none are configured for {ref.registry}")
-            return _basic(pair)
+            return basic_authorization(pair)
         return self._bearer(ref.registry, challenge, challenge.params.get("scope") or scope)
 
-    def _bearer(self, registry: str, challenge: _Challenge, scope: str) -> str:
+    def _bearer(self, registry: str, challenge: Challenge, scope: str) -> str:
         realm = challenge.params.get("realm", "")
         parts = urlsplit(realm)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -677,7 +342,7 @@ class RegistryClient:
         if pair is not None:
             # Never send a password in clear text, except to a registry marked insecure (loopback tests).
             if parts.scheme == "https" or _registry_key(realm_host) in self.insecure_registries:
-                headers["Authorization"] = _basic(pair)
+                headers["Authorization"] = basic_authorization(pair)
         response = self._send("GET", url, headers, ref=None, host=realm_host)
         if response.status_code in (401, 403):
             who = "the configured credentials" if "Authorization" in headers else "anonymous access"
@@ -695,7 +360,7 @@ class RegistryClient:
         if not isinstance(value, str) or not value:
             raise _Failure(f"token service {realm_host} sent no token")
         with self._lock:  # renew a little early so a token never expires mid-chain
-            self._tokens[(registry, scope)] = _Token(value, time.monotonic() + max(lifetime - 10, 1))
+            self._tokens[(registry, scope)] = Token(value, time.monotonic() + max(lifetime - 10, 1))
         return f"Bearer {value}"
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], *, ref: ImageRef | None,
@@ -771,33 +436,7 @@ class RegistryClient:
 
 # --------------------------------------------------------------------------- small helpers
 
-_CHALLENGE_PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
-
-
-def _parse_challenge(header: str) -> _Challenge | None:
-    """``Bearer realm="…",service="…",scope="…"`` or ``Basic realm="…"``; ``None`` if neither."""
-    scheme, _, rest = header.strip().partition(" ")
-    scheme = scheme.lower()
-    if scheme not in ("bearer", "basic"):
-        return None
-    params = {match[1].lower(): (match[2] if match[2] is not None else match[3]).replace('\\"', '"')
-              for match in _CHALLENGE_PARAM.finditer(rest)}
-    if scheme == "bearer" and not params.get("realm"):
-        return None
-    return _Challenge(scheme, params)
-
-
 _SCRATCH = "scratch is docker's reserved empty image, not something a registry serves"
-
-
-def _is_scratch(reference: str) -> bool:
-    return reference.strip().lower() == "scratch"
-
-
-def _basic(pair: tuple[str, str]) -> str:
-    return "Basic " + base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode()
-
-
 
 
 def _registry_key(name: str) -> str:

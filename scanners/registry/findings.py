@@ -1,0 +1,45 @@
+"""What a registry's answer means for a Dockerfile: the findings for one ``FROM`` image.
+
+Pure: the answer comes in as an :class:`~scanners.registry.manifests.ImagePlatforms`, from the
+client or from :func:`~scanners.registry.client.unchecked` when nobody asked.
+"""
+
+from __future__ import annotations
+
+from scanners.findings import Finding
+from scanners.image_reference import is_scratch
+from scanners.registry.manifests import ImagePlatforms, normalise_platform
+
+__all__ = ["base_image_findings"]
+
+
+def base_image_findings(
+    image_platforms: ImagePlatforms, *, path: str, line: int, wanted: str = "linux/arm64"
+) -> list[Finding]:
+    """Dockerfile findings for one ``FROM`` image.
+
+    * ``base-image-no-arm64`` (blocker): the registry answered and ``wanted`` is not among the
+      platforms — an index without it, or a single-platform manifest for another one.
+    * ``base-image-unknown`` (info): the registry could not be asked. Never a blocker: an
+      offline registry must not fail a scan or hide the package verdicts.
+    """
+    image = image_platforms.reference
+    if is_scratch(image):
+        return []  # the empty image exists for every platform; callers normally skip it anyway
+    wanted = normalise_platform(wanted)
+    if image_platforms.platforms is None:
+        reason = image_platforms.error or "no answer"
+        return [Finding(path, line, "base-image-unknown", "info",
+                        f"Could not check which platforms {image} provides ({reason}); "
+                        f"whether it exists for {wanted} is unknown.")]
+    if wanted in image_platforms.platforms:
+        return []
+    available = ", ".join(image_platforms.platforms) or "none"
+    if len(image_platforms.platforms) <= 1 and not image_platforms.is_index:
+        message = (f"{image} is a single-platform image for {available}: there is no {wanted} variant, "
+                   f"so `docker build --platform {wanted}` fails. Use a multi-platform tag or build this image for {wanted}.")
+    else:
+        message = (f"{image} is not published for {wanted} (the registry lists: {available}). "
+                   f"Use a tag or image that includes {wanted}.")
+    return [Finding(path, line, "base-image-no-arm64" if wanted == "linux/arm64" else "base-image-no-platform",
+                    "blocker", message)]
