@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from scanners.image_reference import DOCKER_HUB_ALIASES, split_reference
+
 __all__ = [
     "ALPINE_RELEASES",
     "BaseImageFacts",
@@ -172,12 +174,6 @@ PYTHON_IMAGE_LATEST = "3.15"
 PYTHON_IMAGE_DEFAULT_ALPINE = "3.24"
 _PYTHON_IMAGE_FROZEN_DEBIAN = {"3.7": "bookworm", "3.8": "bookworm"}
 
-_DOCKER_HUB_PREFIXES = (
-    "docker.io/",
-    "index.docker.io/",
-    "registry-1.docker.io/",
-    "registry.hub.docker.com/",
-)
 # Registries that mirror Docker Hub's official images under the same names.
 _OFFICIAL_MIRROR_PREFIXES = ("public.ecr.aws/docker/library/", "mirror.gcr.io/library/", "library/")
 
@@ -185,25 +181,16 @@ _VERSION = re.compile(r"^(?P<minor>\d+(?:\.\d+)?)(?P<patch>\.\d+)?(?P<pre>(?:a|b
 
 
 def parse_image_reference(reference: str) -> ImageReference:
-    """Split an image reference into repository, tag and digest.
+    """Split an image reference into repository, tag and digest, named as the tables name it.
 
-    The tag is the part after the last ``:`` of the last path segment, so a registry port
-    (``registry.test:5000/python:3.12``) is not mistaken for a tag.
+    The parts come from :func:`scanners.image_reference.split_reference` unchecked: a ``FROM``
+    line docker would reject still gets its best guess, the tables only compare names.
     """
-    ref = reference.strip()
-    digest = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    tag = None
-    last_slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > last_slash:
-        ref, tag = ref[:colon], ref[colon + 1 :]
-    repository = ref.lower()
-    for prefix in _DOCKER_HUB_PREFIXES:
-        if repository.startswith(prefix):
-            repository = repository[len(prefix) :]
-            break
+    name, tag, digest = split_reference(reference)
+    repository = name.lower()
+    host, slash, rest = repository.partition("/")
+    if slash and host in DOCKER_HUB_ALIASES:
+        repository = rest
     for prefix in _OFFICIAL_MIRROR_PREFIXES:
         if repository.startswith(prefix):
             repository = repository[len(prefix) :]

@@ -14,10 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["DOCKER_HUB", "ImageRef", "is_scratch", "parse_reference"]
+__all__ = ["DOCKER_HUB", "DOCKER_HUB_ALIASES", "DOCKER_HUB_API", "ImageRef", "is_scratch", "parse_reference", "split_reference"]
 
 DOCKER_HUB = "docker.io"
 """The registry name references without a host mean."""
+DOCKER_HUB_API = "registry-1.docker.io"
+"""Where Docker Hub's distribution API lives (``docker.io`` itself only redirects to the web site)."""
+DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API, "registry.hub.docker.com"})
+"""Host names people write for Docker Hub; all of them mean :data:`DOCKER_HUB`."""
 
 # --- reference grammar (distribution/reference/regexp.go) --------------------------------------
 _ALNUM = r"[a-z0-9]+"
@@ -59,6 +63,23 @@ class ImageRef:
         return (self.registry, self.repository, self.lookup)
 
 
+def split_reference(reference: str) -> tuple[str, str | None, str | None]:
+    """``(name, tag, digest)`` as written, nothing checked: the one place that knows where they are.
+
+    The digest follows the first ``@``; the tag is the part after the last ``:`` of the last
+    path segment, so a registry port (``registry.test:5000/python:3.12``) is not mistaken for a
+    tag. :func:`parse_reference` validates the parts; the known-image tables only need them split.
+    """
+    name, digest = reference.strip(), None
+    if "@" in name:
+        name, digest = name.split("@", 1)
+    tag = None
+    colon, slash = name.rfind(":"), name.rfind("/")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+    return name, tag, digest
+
+
 def parse_reference(ref: str) -> ImageRef:
     """Normalise an image reference as ``docker pull`` would.
 
@@ -72,19 +93,14 @@ def parse_reference(ref: str) -> ImageRef:
         raise ValueError("invalid reference format: empty image reference")
     if _ANCHORED_HEX.fullmatch(text):
         raise ValueError(f"invalid repository name ({text}), cannot specify 64-byte hexadecimal strings")
-    name, digest = text, None
-    if "@" in name:
-        name, digest = name.split("@", 1)
+    name, tag, digest = split_reference(text)
+    if digest is not None:
         if not _DIGEST.fullmatch(digest):
             raise ValueError(f"invalid reference format: bad digest in {text!r}")
         if digest.startswith("sha256:") and not _SHA256.fullmatch(digest):
             raise ValueError(f"invalid checksum digest length or format in {text!r} (sha256 needs 64 lower-case hex digits)")
-    tag = None
-    colon, slash = name.rfind(":"), name.rfind("/")
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
-        if not _TAG.fullmatch(tag):
-            raise ValueError(f"invalid reference format: bad tag {tag!r} in {text!r}")
+    if tag is not None and not _TAG.fullmatch(tag):
+        raise ValueError(f"invalid reference format: bad tag {tag!r} in {text!r}")
     first, _, rest = name.partition("/")
     if not rest or ("." not in first and ":" not in first and first != "localhost" and first.lower() == first):
         registry, path = DOCKER_HUB, name

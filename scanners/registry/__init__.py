@@ -11,9 +11,9 @@ Everything callers use is importable from ``scanners.registry`` itself.
 
 from __future__ import annotations
 
-from scanners.image_reference import DOCKER_HUB, ImageRef, parse_reference
+from scanners.image_reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef, parse_reference
 from scanners.registry.cache import CachedPlatforms, MemoryRegistryCache, RegistryCache
-from scanners.registry.client import DOCKER_HUB_API, RegistryClient, unchecked
+from scanners.registry.client import RegistryClient, unchecked
 from scanners.registry.findings import base_image_findings
 from scanners.registry.manifests import ACCEPT_MANIFESTS, ImagePlatforms, normalise_platform, platforms_from_manifest
 

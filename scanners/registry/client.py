@@ -33,18 +33,15 @@ import httpx
 
 from scanners import ANALYSER_VERSION
 from scanners.http_headers import retry_after_seconds
-from scanners.image_reference import DOCKER_HUB, ImageRef, is_scratch, parse_reference
+from scanners.image_reference import DOCKER_HUB, DOCKER_HUB_ALIASES, DOCKER_HUB_API, ImageRef, is_scratch, parse_reference
 from scanners.registry.auth import Challenge, Token, basic_authorization, parse_challenge
 from scanners.registry.cache import CachedPlatforms, RegistryCache
 from scanners.registry.manifests import ACCEPT_MANIFESTS, ImagePlatforms, platform_from_config, platforms_from_manifest
 
-__all__ = ["DOCKER_HUB_API", "RegistryClient", "unchecked"]
+__all__ = ["RegistryClient", "unchecked"]
 
 # The name the log lines had before the registry became a package; logging settings use it.
 _log = logging.getLogger("scanners.registry")
-
-DOCKER_HUB_API = "registry-1.docker.io"
-"""Where Docker Hub's distribution API lives (``docker.io`` itself only redirects to the web site)."""
 
 _MAX_DOCUMENT = 4 * 1024 * 1024  # containerd's limit for manifests; a config blob is far smaller
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -446,7 +443,7 @@ def _registry_key(name: str) -> str:
         if key.startswith(prefix):
             key = key[len(prefix):]
     key = key.split("/", 1)[0]
-    return DOCKER_HUB if key in ("index.docker.io", DOCKER_HUB_API, "registry.hub.docker.com") else key
+    return DOCKER_HUB if key in DOCKER_HUB_ALIASES else key
 
 
 def _registry_host(ref: ImageRef) -> str:
