@@ -1,0 +1,119 @@
+"""Dockerfile findings that are not about stages: downloads of amd64 binaries, and the ones that
+need the analyser's verdicts too (a missing compiler for an sdist, a macOS-only package).
+
+The rule ids, severities and fixes are declared in :mod:`scanners.rules`; this module detects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from scanners.base_images import lookup_base_image, parse_image_reference
+from scanners.dockerfile.tokenizer import Instruction
+from scanners.findings import Finding, Severity
+
+if TYPE_CHECKING:  # only the type: stages builds the context and calls check_download
+    from scanners.dockerfile.stages import ImageContext
+
+__all__ = ["MACOS_ONLY_PACKAGES", "check_download", "compiler_hint", "verdict_findings"]
+
+# Packages that only ever install on macOS. Sources, as of 2026-11: tensorflow-macos and
+# tensorflow-metal publish macOS wheels only and no sdist (their release file lists on the
+# public index; Apple's "tensorflow-metal" developer page); PyObjC's setup refuses to build
+# on anything but macOS (pyobjc.readthedocs.io "Installing PyObjC"). appnope is NOT listed: it
+# is a pure-Python no-op off macOS and installs fine on Linux.
+MACOS_ONLY_PACKAGES: frozenset[str] = frozenset({"tensorflow-macos", "tensorflow-metal", "pyobjc", "pyobjc-core"})
+_MACOS_ONLY_PREFIXES = ("pyobjc-framework-",)
+
+_URL = re.compile(r"(?:https?|ftp)://[^\s'\"<>|;&)]+", re.IGNORECASE)
+_AMD64_WORD = re.compile(r"(?<![a-z0-9])(amd64|x86[_-]64|x64|linux64)(?![a-z0-9])", re.IGNORECASE)
+_ARCH_AWARE = re.compile(
+    r"TARGETARCH|TARGETPLATFORM|TARGETVARIANT|uname\s+-[a-z]*m|dpkg\s+--print-architecture"
+    r"|apk\s+--print-arch|\$\(\s*arch\s*\)|`\s*arch\s*`",
+)
+
+
+def check_download(path: str, instruction: Instruction, text: str, findings: list[Finding]) -> None:
+    if _ARCH_AWARE.search(text):
+        return
+    if instruction.keyword == "RUN" and not re.search(r"\b(curl|wget)\b", text):
+        return
+    for url in _URL.findall(text):
+        arch = _AMD64_WORD.search(url)
+        if arch:
+            findings.append(
+                Finding(path, instruction.line, "arch-specific-download", "warning",
+                        f"{instruction.keyword} downloads {url}, an {arch[1]} build: on arm64 it installs "
+                        f"a binary that cannot run. Use ARG TARGETARCH (amd64/arm64) in the URL, or "
+                        f"`uname -m`/`dpkg --print-architecture` to pick the file")
+            )  # fmt: skip
+            return
+
+
+def compiler_hint(image: ImageContext) -> str:
+    """What to add to the Dockerfile so pip can build an sdist, for this image's distribution."""
+    facts = lookup_base_image(image.base_image) if image.base_image else None
+    official = facts is not None and facts.python is not None and facts.distro_python is None
+    repository = parse_image_reference(image.base_image).repository if image.base_image else ""
+    # The official python images carry their own headers in /usr/local/include: installing the
+    # distribution's python3-dev there would pull in a second, unused Python.
+    headers = "" if official and repository in ("python", "ghcr.io/astral-sh/uv") else " python3-dev"
+    manager = facts.package_manager if facts else None
+    if manager == "apk" or image.libc == "musl":
+        return f"`RUN apk add --no-cache build-base{headers}`"
+    if manager in ("dnf", "yum"):
+        return f"`RUN {manager} install -y gcc gcc-c++ make{headers and ' python3-devel'}`"
+    if manager == "apt" or image.libc == "glibc":
+        return f"`RUN apt-get update && apt-get install -y --no-install-recommends build-essential{headers}`"
+    return (
+        "`RUN apt-get install -y build-essential python3-dev` (Debian/Ubuntu) or "
+        "`RUN apk add build-base python3-dev` (Alpine)"
+    )
+
+
+def _is_macos_only(name: str) -> bool:
+    return name in MACOS_ONLY_PACKAGES or name.startswith(_MACOS_ONLY_PREFIXES)
+
+
+def verdict_findings(
+    image: ImageContext,
+    *,
+    sdist_packages: Sequence[tuple[str, str]],
+    package_names: Iterable[str],
+) -> list[Finding]:
+    """Findings that need the analyser's verdicts as well as the Dockerfile.
+
+    ``sdist_packages`` are the (name, version) pairs whose verdict on this image's target is
+    ``sdist``; ``package_names`` every package installed on the (Linux) target, markers
+    already applied. A slim or Alpine image without a compiler makes each sdist a blocker,
+    because pip fails with ``error: command 'gcc' failed``; when the base image is unknown
+    we cannot tell whether it has gcc, so it is only a warning.
+    """
+    line = image.base_line or 1
+    findings: list[Finding] = []
+    if not image.installs_compiler:
+        known = image.base_image is not None and (image.python is not None or image.libc is not None)
+        severity: Severity = "blocker" if known else "warning"
+        base = image.base_image or "the base image"
+        hint = compiler_hint(image)
+        for name, version in sdist_packages:
+            findings.append(
+                Finding(image.path, line, "no-compiler-for-sdist", severity,
+                        f"{canonicalize_name(name)}=={version} has no wheel for this image, so pip builds "
+                        f"it from source, but {base} {'has' if known else 'may have'} no C compiler: pip "
+                        f"fails with \"error: command 'gcc' failed\". Add {hint} before the pip install, "
+                        f"or move to a version that has a wheel")
+            )  # fmt: skip
+    for raw in sorted({canonicalize_name(name) for name in package_names}):
+        if _is_macos_only(raw):
+            findings.append(
+                Finding(image.path, line, "macos-only-package", "blocker",
+                        f"{raw} only installs on macOS, but {image.base_image or 'this image'} is Linux: "
+                        f"guard it with the marker `sys_platform == \"darwin\"` in the requirements, or "
+                        f"use the Linux package (tensorflow instead of tensorflow-macos)")
+            )  # fmt: skip
+    return findings
