@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from scanners.base_images import lookup_base_image, parse_image_reference
+from scanners.build_deps import TOOLCHAIN
 from scanners.dockerfile.tokenizer import Instruction
 from scanners.findings import Finding, Severity
 
@@ -61,18 +62,25 @@ def compiler_hint(image: ImageContext) -> str:
     repository = parse_image_reference(image.base_image).repository if image.base_image else ""
     # The official python images carry their own headers in /usr/local/include: installing the
     # distribution's python3-dev there would pull in a second, unused Python.
-    headers = "" if official and repository in ("python", "ghcr.io/astral-sh/uv") else " python3-dev"
+    headers = not (official and repository in ("python", "ghcr.io/astral-sh/uv"))
     manager = facts.package_manager if facts else None
     if manager == "apk" or image.libc == "musl":
-        return f"`RUN apk add --no-cache build-base{headers}`"
+        return f"`RUN apk add --no-cache {_toolchain('apk', headers=headers)}`"
     if manager in ("dnf", "yum"):
-        return f"`RUN {manager} install -y gcc gcc-c++ make{headers and ' python3-devel'}`"
+        # build_deps.TOOLCHAIN has no row for them: Fedora and EL have no one meta-package to name.
+        return f"`RUN {manager} install -y gcc gcc-c++ make{' python3-devel' if headers else ''}`"
     if manager == "apt" or image.libc == "glibc":
-        return f"`RUN apt-get update && apt-get install -y --no-install-recommends build-essential{headers}`"
+        return f"`RUN apt-get update && apt-get install -y --no-install-recommends {_toolchain('apt', headers=headers)}`"
     return (
-        "`RUN apt-get install -y build-essential python3-dev` (Debian/Ubuntu) or "
-        "`RUN apk add build-base python3-dev` (Alpine)"
+        f"`RUN apt-get install -y {_toolchain('apt', headers=True)}` (Debian/Ubuntu) or "
+        f"`RUN apk add {_toolchain('apk', headers=True)}` (Alpine)"
     )
+
+
+def _toolchain(manager: str, *, headers: bool) -> str:
+    """The distribution's compiler package, and its Python headers when the image needs them."""
+    compiler, python_headers = TOOLCHAIN[manager]
+    return f"{compiler} {python_headers}" if headers else compiler
 
 
 def _is_macos_only(name: str) -> bool:
