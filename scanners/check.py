@@ -19,12 +19,13 @@ from typing import Protocol
 
 from scanners.advice import Advice, advise, fix_version, parent_upgrade, relock_advice
 from scanners.deep_check import DeepCheckResult, needs_deep_check
-from scanners.registry import ImagePlatforms, base_image_findings
+from scanners.registry import ImagePlatforms, dockerfile_base_image_findings
 from scanners.chains import MANIFEST_NAMES, DependencyGraph, lockfile_graph, manifest_direct_names
 from scanners.core_metadata import invalid_requirements, may_be_invalid
 from scanners.analyser import Verdict, analyse_package
 from scanners.distributions import DistributionFile, ProjectFiles
-from scanners.findings import Finding
+from scanners.findings import Finding, dedupe
+from scanners.rules import MISLABELLED_WHEEL, blocks
 from scanners.dockerfile import DockerfileError, ImageContext, is_dockerfile, parse_dockerfile, verdict_findings
 from scanners.git import RepoSnapshot
 from scanners.lockfiles import detect_format, parse_lockfile
@@ -45,11 +46,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STATUSES = ("wheel", "sdist", "none", "unknown", "n/a")
-# Findings about the image's architecture only hurt the targets that are not amd64.
-_NON_AMD64_RULES = frozenset(
-    {"platform-pinned", "arch-specific-download", "base-image-no-arm64", "base-image-no-platform"}
-)
-
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: ``step`` is "index" while the index is queried."""
 
@@ -289,7 +285,7 @@ def check_snapshot(
     # Which targets each finding blocks: a missing compiler only matters where the package is an sdist.
     scope: dict[int, frozenset[str]] = {}
     if image_platforms is not None:
-        for path, found in _base_image_findings(images, targets, image_platforms).items():
+        for path, found in dockerfile_base_image_findings(images, targets, image_platforms).items():
             findings[path] = findings.get(path, ()) + found
     if deep_check is not None:
         for path, found in _deep_findings(results, projects, deep_check).items():
@@ -303,7 +299,7 @@ def check_snapshot(
                     scope[id(f)] = sdist_targets
                     extra.append(f)
         extra.extend(verdict_findings(primary, sdist_packages=(), package_names=sorted({r.package.name for r in results})))
-        findings[primary.path] = findings[primary.path] + tuple(_dedupe(extra))
+        findings[primary.path] = findings[primary.path] + tuple(dedupe(extra))
 
     unreadable = any(f.error for f in files if f.is_lockfile)
     complete = bool(parsed) and not unreadable
@@ -549,30 +545,6 @@ def _with_parent_upgrades(
     return out
 
 
-def _base_image_findings(
-    images: Sequence[ImageContext],
-    targets: Sequence[Target],
-    image_platforms: Callable[[Sequence[str]], Mapping[str, ImagePlatforms]],
-) -> dict[str, tuple[Finding, ...]]:
-    """Ask the registries once for every distinct base image, and say which lack a target's platform."""
-    wanted = sorted({t.platform for t in targets if t.platform != "linux/amd64"})
-    references = sorted({ref for image in images for ref, _line in image.stage_lines})
-    if not wanted or not references:
-        return {}
-    answers = image_platforms(references)
-    out: dict[str, list[Finding]] = {}
-    for image in images:
-        for ref, line in image.stage_lines:
-            answer = answers.get(ref)
-            if answer is None:
-                continue
-            for platform in wanted:
-                for finding in base_image_findings(answer, path=image.path, line=line, wanted=platform):
-                    if finding not in out.setdefault(image.path, []):
-                        out[image.path].append(finding)
-    return {path: tuple(fs) for path, fs in out.items()}
-
-
 def _deep_findings(
     results: Sequence[PackageResult],
     projects: Mapping[str, ProjectFiles],
@@ -590,7 +562,7 @@ def _deep_findings(
             if f.filename not in checked:
                 checked[f.filename] = deep_check(f)
             for problem in checked[f.filename].problems:
-                finding = Finding(r.package.lockfile, r.package.line or 1, "mislabelled-wheel", "warning",
+                finding = Finding(r.package.lockfile, r.package.line or 1, MISLABELLED_WHEEL.id, MISLABELLED_WHEEL.severity,
                                   f"{r.package.name}=={r.package.version}: {problem}")
                 if finding not in out.setdefault(r.package.lockfile, []):
                     out[r.package.lockfile].append(finding)
@@ -605,25 +577,6 @@ def _release_files(package: LockedPackage, projects: Mapping[str, ProjectFiles])
     return project.release(package.version) if project is not None and package.version else ()
 
 
-def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
-    seen: set[tuple] = set()
-    out = []
-    for f in findings:
-        key = (f.path, f.line, f.rule, f.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
-
-
-def _blocks(finding: Finding, target: Target, scope: Mapping[int, frozenset[str]]) -> bool:
-    if finding.severity != "blocker":
-        return False
-    if id(finding) in scope:
-        return target.id in scope[id(finding)]
-    return finding.rule not in _NON_AMD64_RULES or target.platform != "linux/amd64"
-
-
 def _summarise(
     target: Target,
     results: Sequence[PackageResult],
@@ -635,7 +588,7 @@ def _summarise(
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:
         counts[r.verdicts[target.id].status] += 1
-    blocking = sum(1 for fs in findings.values() for f in fs if _blocks(f, target, scope))
+    blocking = sum(1 for fs in findings.values() for f in fs if blocks(f, target, scope.get(id(f))))
     blockers = counts["none"] + blocking
     complete = complete and counts["unknown"] == 0
     return TargetSummary(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import httpx
 
 from scanners.distributions import DistributionFile
+from scanners.rules import MISLABELLED_WHEEL
 
 __all__ = [
     "DeepCheckResult",
@@ -34,7 +35,7 @@ __all__ = [
     "parse_end_of_central_directory",
 ]
 
-RULE = "mislabelled-wheel"
+RULE = MISLABELLED_WHEEL.id
 """The finding rule for a wheel whose files contradict its tags."""
 
 _EOCD = b"PK\x05\x06"

@@ -7,10 +7,11 @@ severity, the targets it blocks, its fix) is declared in :mod:`scanners.rules`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Finding", "Severity"]
+__all__ = ["Finding", "Severity", "dedupe"]
 
 Severity = Literal["blocker", "warning", "info"]
 
@@ -24,3 +25,15 @@ class Finding:
     rule: str
     severity: Severity
     message: str
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` in order, without repeats of the same (path, line, rule, message)."""
+    seen: set[tuple] = set()
+    out = []
+    for f in findings:
+        key = (f.path, f.line, f.rule, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

@@ -35,29 +35,16 @@ from packaging.version import InvalidVersion, Version
 from readiness.models import ScanFinding, Verdict
 from readiness.queries.scope import result_scan_ids
 from scanners.replacements import replacements_for
+from scanners.rules import FINDING_ACTIONS as _FINDING_KINDS
+from scanners.rules import finding_fix
 
 __all__ = ["BLOCKER_CSV_COLUMNS", "NextAction", "blocker_csv_rows", "finding_fix", "next_actions", "package_fix_kind"]
 
 # Cheapest first: among actions that unblock as many repos, the one with the least work leads.
 _COST = {"relock": 0, "upgrade": 1, "replace": 2, "platform-pin": 3, "compiler": 4, "glibc-image": 5,
          "base-image": 6, "finding": 7, "upstream": 8}
-_FINDING_KINDS = {"no-compiler-for-sdist": "compiler", "platform-pinned": "platform-pin",
-                  "base-image-no-arm64": "base-image", "base-image-no-platform": "base-image"}
 _SDIST_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 _MACOS_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*) only installs on macOS")
-
-# Why a fix is worded per rule: the finding's own message explains the detail; the page needs the
-# one action a manager can assign.
-_FINDING_FIXES = {
-    "platform-pinned": ("base-image", "change the base image: drop --platform or use --platform=$TARGETPLATFORM"),
-    "no-compiler-for-sdist": ("compiler", "add a compiler to the image (build-essential / gcc), or upgrade to a version with a wheel"),
-    "macos-only-package": ("marker", "guard the package with sys_platform == \"darwin\" or use its Linux equivalent"),
-}
-
-
-def finding_fix(rule: str) -> tuple[str, str]:
-    return _FINDING_FIXES.get(rule, ("see-finding", "see the finding's message"))
-
 
 BLOCKER_CSV_COLUMNS = ["repo", "team", "target", "blocker", "where", "action_kind", "action"]
 

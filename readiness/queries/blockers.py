@@ -9,12 +9,12 @@ Queries of :func:`blockers_page` (3, whatever the size of the organisation):
 1. packages ranked by the number of repos they block (GROUP BY package);
 2. their (version, target, fix version, re-lock file) groups with repo counts, and how many of
    those repos build a musl image (GROUP BY package, version, target, fix_version, relock_file);
-3. Dockerfile blocker findings grouped by rule, with the repos they block.
+3. Dockerfile blocker findings grouped by rule, with the repos they block; each rule's fix
+   comes from the rule table, :mod:`scanners.rules`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -23,10 +23,10 @@ from django.db.models.functions import Cast
 from packaging.version import InvalidVersion, Version
 
 from readiness.models import ScanFinding, Verdict
-from readiness.queries.actions import finding_fix, package_fix_kind
+from readiness.queries.actions import package_fix_kind
 from readiness.queries.scope import result_scan_ids
-from scanners.build_deps import build_packages
 from scanners.replacements import replacements_for
+from scanners.rules import finding_fix
 
 __all__ = [
     "BlockerGroup",
@@ -119,19 +119,6 @@ def _group_fix(
     return kind, f"ask upstream for a wheel for {target}"
 
 
-_SDIST_PACKAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
-
-
-def _compiler_fix(example: str) -> str:
-    """For a missing compiler: the toolchain plus the libraries the example's package is known to need."""
-    m = _SDIST_PACKAGE.match(example)
-    if m is None:
-        return finding_fix("no-compiler-for-sdist")[1]
-    packages, deps = build_packages(m.group(1), package_manager="apk" if "alpine" in example else "apt")
-    libs = f" (for {m.group(1)}: {' '.join(packages[2:])})" if deps is not None and packages[2:] else ""
-    return f"add {' '.join(packages[:2])} to the image{libs}, or upgrade to a version with a wheel"
-
-
 def blocker_packages(*, team: str | None, limit: int | None = None) -> list[PackageBlockers]:
     """Blocking packages ranked by repos affected, each with its groups, fixes and the direct
     dependencies that pull it in (3 queries: ranking, groups, dependency chains)."""
@@ -196,9 +183,8 @@ def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
         example.setdefault(row["rule"], row["example"])
     out = []
     for rule, names in by_rule.items():
-        kind, fix = finding_fix(rule)
-        if rule == "no-compiler-for-sdist":
-            fix = _compiler_fix(example[rule])
+        # For a missing compiler the example names the package, so the fix can name its libraries.
+        kind, fix = finding_fix(rule, example=example[rule])
         out.append(FindingBlocker(rule=rule, repos=len(names), example=example[rule], fix_kind=kind, fix=fix, repo_names=tuple(names)))
     out.sort(key=lambda f: (-f.repos, f.rule))
     return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 from scanners.image_reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef, parse_reference
 from scanners.registry.cache import CachedPlatforms, MemoryRegistryCache, RegistryCache
 from scanners.registry.client import RegistryClient, unchecked
-from scanners.registry.findings import base_image_findings
+from scanners.registry.findings import base_image_findings, dockerfile_base_image_findings
 from scanners.registry.manifests import ACCEPT_MANIFESTS, ImagePlatforms, normalise_platform, platforms_from_manifest
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "RegistryCache",
     "RegistryClient",
     "base_image_findings",
+    "dockerfile_base_image_findings",
     "normalise_platform",
     "parse_reference",
     "platforms_from_manifest",

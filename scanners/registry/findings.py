@@ -6,11 +6,18 @@ client or from :func:`~scanners.registry.client.unchecked` when nobody asked.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
 from scanners.findings import Finding
 from scanners.image_reference import is_scratch
 from scanners.registry.manifests import ImagePlatforms, normalise_platform
 
-__all__ = ["base_image_findings"]
+if TYPE_CHECKING:  # only types: the check hands in parsed Dockerfiles and its targets
+    from scanners.dockerfile import ImageContext
+    from scanners.targets import Target
+
+__all__ = ["base_image_findings", "dockerfile_base_image_findings"]
 
 
 def base_image_findings(
@@ -43,3 +50,27 @@ def base_image_findings(
                    f"Use a tag or image that includes {wanted}.")
     return [Finding(path, line, "base-image-no-arm64" if wanted == "linux/arm64" else "base-image-no-platform",
                     "blocker", message)]
+
+
+def dockerfile_base_image_findings(
+    images: Sequence[ImageContext],
+    targets: Sequence[Target],
+    image_platforms: Callable[[Sequence[str]], Mapping[str, ImagePlatforms]],
+) -> dict[str, tuple[Finding, ...]]:
+    """Ask the registries once for every distinct base image, and say which lack a target's platform."""
+    wanted = sorted({t.platform for t in targets if t.platform != "linux/amd64"})
+    references = sorted({ref for image in images for ref, _line in image.stage_lines})
+    if not wanted or not references:
+        return {}
+    answers = image_platforms(references)
+    out: dict[str, list[Finding]] = {}
+    for image in images:
+        for ref, line in image.stage_lines:
+            answer = answers.get(ref)
+            if answer is None:
+                continue
+            for platform in wanted:
+                for finding in base_image_findings(answer, path=image.path, line=line, wanted=platform):
+                    if finding not in out.setdefault(image.path, []):
+                        out[image.path].append(finding)
+    return {path: tuple(fs) for path, fs in out.items()}
