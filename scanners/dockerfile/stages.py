@@ -69,12 +69,34 @@ class _Stage:
     python_packages: list[str | None] = field(default_factory=list)  # None = the distro's python3
 
 
+MAX_EXPANDED_CHARS = 1_000_000
+"""Longest text one substitution may produce. Each ``ARG X2=${X1}${X1}`` doubles a value, so sixty
+such lines ask for 10^19 bytes; real Dockerfiles expand to a few kilobytes."""
+
+
+class ExpansionTooLarge(ValueError):
+    """A substitution would produce more than :data:`MAX_EXPANDED_CHARS` characters."""
+
+
 def substitute(text: str, variables: Mapping[str, str], *, keep: frozenset[str] = frozenset()) -> str:
     """Expand ``$VAR``, ``${VAR}``, ``${VAR:-word}``, ``${VAR:+word}`` as the Dockerfile reference
     says; names in ``keep`` (BuildKit's platform args) and unknown names are left as written so a
-    caller can still see that the text depends on them."""
+    caller can still see that the text depends on them.
+
+    Raises :class:`ExpansionTooLarge` as soon as the result would pass :data:`MAX_EXPANDED_CHARS`,
+    before building it: the size is counted replacement by replacement.
+    """
+    size = len(text)
 
     def replace(match: re.Match[str]) -> str:
+        nonlocal size
+        out = _replacement(match)
+        size += len(out) - len(match[0])
+        if size > MAX_EXPANDED_CHARS:
+            raise ExpansionTooLarge(f"expanding its variables makes more than {MAX_EXPANDED_CHARS:,} characters")
+        return out
+
+    def _replacement(match: re.Match[str]) -> str:
         if match[0] == "\\$":
             return "$"
         name = match[1] or match[4]
@@ -84,7 +106,7 @@ def substitute(text: str, variables: Mapping[str, str], *, keep: frozenset[str] 
         operator, word = match[2], match[3] or ""
         if operator in (":-", "-"):
             unset = value is None or (operator == ":-" and value == "")
-            return substitute(word, variables, keep=keep) if unset else value  # type: ignore[return-value]
+            return substitute(word, variables, keep=keep) if unset or value is None else value
         if operator in (":+", "+"):
             set_ = value is not None and (operator == "+" or value != "")
             return substitute(word, variables, keep=keep) if set_ else ""
@@ -148,37 +170,40 @@ def parse_dockerfile(path: str, text: str, *, build_args: Mapping[str, str] | No
     declared_globals: set[str] = set()
     stages: list[_Stage] = []
     names: dict[str, int] = {}
-    for instruction in instructions:
-        keyword = instruction.keyword
-        if keyword == "ARG":
-            for name, default in _arg_pairs(instruction.args):
-                target = global_args if not stages else stages[-1].variables
-                if name in build_args:
-                    value: str | None = build_args[name]
-                elif default is not None:
-                    value = substitute(default, global_args if not stages else stages[-1].variables)
-                elif stages and name in global_args:
-                    value = global_args[name]  # a bare ARG in a stage re-imports the global value
-                else:
-                    value = None
-                if not stages:
-                    declared_globals.add(name)
-                if value is not None and name not in PLATFORM_ARGS:
-                    target[name] = value
-            continue
-        if keyword == "FROM":
-            stages.append(_parse_from(path, instruction, global_args, stages, names, findings))
-            continue
-        if not stages:
-            continue  # only ARG may precede the first FROM; BuildKit rejects the rest, we ignore it
-        stage = stages[-1]
-        if keyword == "ENV":
-            for name, value in _env_pairs(instruction.args):
-                stage.variables[name] = substitute(value, stage.variables)
-        elif keyword == "RUN":
-            _scan_run(path, instruction, stage, findings)
-        elif keyword == "ADD":
-            _scan_add(path, instruction, stage, findings)
+    try:
+        for instruction in instructions:
+            keyword = instruction.keyword
+            if keyword == "ARG":
+                for name, default in _arg_pairs(instruction.args):
+                    target = global_args if not stages else stages[-1].variables
+                    if name in build_args:
+                        value: str | None = build_args[name]
+                    elif default is not None:
+                        value = substitute(default, global_args if not stages else stages[-1].variables)
+                    elif stages and name in global_args:
+                        value = global_args[name]  # a bare ARG in a stage re-imports the global value
+                    else:
+                        value = None
+                    if not stages:
+                        declared_globals.add(name)
+                    if value is not None and name not in PLATFORM_ARGS:
+                        target[name] = value
+                continue
+            if keyword == "FROM":
+                stages.append(_parse_from(path, instruction, global_args, stages, names, findings))
+                continue
+            if not stages:
+                continue  # only ARG may precede the first FROM; BuildKit rejects the rest, we ignore it
+            stage = stages[-1]
+            if keyword == "ENV":
+                for name, value in _env_pairs(instruction.args):
+                    stage.variables[name] = substitute(value, stage.variables)
+            elif keyword == "RUN":
+                _scan_run(path, instruction, stage, findings)
+            elif keyword == "ADD":
+                _scan_add(path, instruction, stage, findings)
+    except ExpansionTooLarge as exc:  # the loop's instruction is the one that overflowed
+        raise DockerfileError(f"{path}:{instruction.line}: {instruction.keyword} {exc}: not read") from None
 
     if not stages:
         raise DockerfileError(f"{path}: no FROM instruction, not a Dockerfile")
