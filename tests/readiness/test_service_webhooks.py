@@ -1,5 +1,6 @@
-"""The webhook service on GitHub's real payload examples: decisions, repo matching, repo updates,
-deduplication and coalescing, against the real database.
+"""The webhook service on the project's own payloads (and GitHub's published examples, where
+``../shared`` has them): decisions, repo matching, repo updates, deduplication and coalescing,
+against the real database.
 
 The database tests are not transactional on purpose: ``scan_request`` queues its task on commit,
 which never happens here, so the scans a burst asks for stay ``queued`` to be counted.
@@ -22,11 +23,11 @@ from readiness.services.webhooks import (
     webhook_signature_valid,
 )
 from scanners.check import is_relevant_path
-from tests.readiness.webhook_support import load, push_payload
+from tests.readiness.webhook_support import load, load_shared, needs_shared, push_payload
 
 GITHUB_VECTOR = ("It's a Secret to Everybody", b"Hello, World!", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
-HELLO_ID = 186853002  # Codertocat/Hello-World in the push, privatized and publicized examples
-OCTO_ID = 186853261  # Octocoders/Hello-World in the ping, renamed, transferred and edited examples
+LEDGER_ID = 581204377  # RowanPike/Ledger-Sync in the push, privatized and publicized fixtures
+BILLING_ID = 603918245  # Northwind-Apps/Billing-Api in the ping, created, renamed, transferred and edited fixtures
 
 
 def _receive(event: str, payload: dict, *, delivery: str | None = None, window: float = 30):
@@ -111,11 +112,11 @@ def _commit(added=(), modified=(), removed=()) -> dict:
         (_push(commits=[_commit(modified=["src/app.py", "README.md"])]), "main", False, "no lockfile"),
         (_push(ref="refs/heads/feature"), "main", False, "not the tracked branch main"),
         (_push(ref="refs/heads/release"), "release", True, "requirements.txt"),  # a repo configured on another branch
-        (load("push/payload"), "master", False, "tag push (simple-tag)"),  # GitHub's example: a deleted tag
+        (load("push/payload"), "main", False, "tag push (v1.4.0)"),  # a deleted tag
         (_push(ref="refs/pull/1/merge"), "main", False, "not a branch"),
         (_push(deleted=True, commits=[]), "main", False, "was deleted"),
         (_push(forced=True, commits=[_commit(modified=["README.md"])]), "main", True, "forced push"),
-        (load("push/with-new-branch"), "master", True, "was created"),  # GitHub's example: first push of master
+        (load("push/with-new-branch"), "main", True, "was created"),  # the first push of main
         (_push(commits=[]), "main", True, "lists no commits"),
         (_push(commits=None) | {"commits": None}, "main", True, "lists no commits"),
         (_push(commits=[_commit(modified=["src/a.py"])] * 20), "main", True, "cuts the list at 20"),
@@ -131,6 +132,21 @@ def test_push_decision(payload, tracked, scan, reason_part) -> None:
     assert reason_part in decision.reason
 
 
+@needs_shared
+@pytest.mark.parametrize(
+    ("name", "tracked", "scan", "reason_part"),
+    [
+        ("push/payload", "master", False, "tag push (simple-tag)"),  # GitHub's example: a deleted tag
+        ("push/with-new-branch", "master", True, "was created"),  # GitHub's example: first push of master
+    ],
+)
+def test_push_decision_on_github_examples(name, tracked, scan, reason_part) -> None:
+    decision = push_decision(load_shared(name), tracked_branch=tracked)
+    assert isinstance(decision, PushDecision)
+    assert decision.scan is scan
+    assert reason_part in decision.reason
+
+
 # -- matching repos --------------------------------------------------------------------------------
 
 
@@ -138,37 +154,37 @@ def test_push_decision(payload, tracked, scan, reason_part) -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"github_id": HELLO_ID},
-        {"github_full_name": "Codertocat/Hello-World"},
-        {"github_full_name": "codertocat/hello-world"},  # GitHub names are case-insensitive
-        {"url": "https://github.com/Codertocat/Hello-World.git"},
-        {"url": "https://github.com/Codertocat/Hello-World"},
-        {"url": "git@github.com:Codertocat/Hello-World.git"},
-        {"url": "git@github.com:Codertocat/Hello-World"},
-        {"url": "git://github.com/Codertocat/Hello-World.git"},
+        {"github_id": LEDGER_ID},
+        {"github_full_name": "RowanPike/Ledger-Sync"},
+        {"github_full_name": "rowanpike/ledger-sync"},  # GitHub names are case-insensitive
+        {"url": "https://github.com/RowanPike/Ledger-Sync.git"},
+        {"url": "https://github.com/RowanPike/Ledger-Sync"},
+        {"url": "git@github.com:RowanPike/Ledger-Sync.git"},
+        {"url": "git@github.com:RowanPike/Ledger-Sync"},
+        {"url": "git://github.com/RowanPike/Ledger-Sync.git"},
     ],
 )
 def test_repo_matched(fields) -> None:
-    Repo.objects.create(name="decoy", url="https://github.com/Codertocat/Other.git", github_id=7, github_full_name="Codertocat/Other")
+    Repo.objects.create(name="decoy", url="https://github.com/RowanPike/Other.git", github_id=7, github_full_name="RowanPike/Other")
     repo = Repo.objects.create(name="hello", **{"url": "/srv/git/hello", **fields})
     assert repo_for_repository(load("push/payload")["repository"]) == repo
 
 
 @pytest.mark.django_db
 def test_repo_matched_by_id_before_name_and_a_row_with_another_id_is_not_this_repo() -> None:
-    by_name = Repo.objects.create(name="old-row", url="/x", github_full_name="Codertocat/Hello-World", github_id=99)
+    by_name = Repo.objects.create(name="old-row", url="/x", github_full_name="RowanPike/Ledger-Sync", github_id=99)
     assert repo_for_repository(load("push/payload")["repository"]) is None  # same name, another GitHub repo
-    by_id = Repo.objects.create(name="right", url="/y", github_id=HELLO_ID)
+    by_id = Repo.objects.create(name="right", url="/y", github_id=LEDGER_ID)
     assert repo_for_repository(load("push/payload")["repository"]) == by_id != by_name
 
 
 @pytest.mark.django_db
 def test_match_by_url_learns_the_github_id() -> None:
-    repo = Repo.objects.create(name="hello", url="https://github.com/Codertocat/Hello-World.git")
+    repo = Repo.objects.create(name="hello", url="https://github.com/RowanPike/Ledger-Sync.git")
     payload = load("push/with-new-branch")
     result = _receive("push", payload)
     repo.refresh_from_db()
-    assert (repo.github_id, repo.github_full_name) == (HELLO_ID, "Codertocat/Hello-World")
+    assert (repo.github_id, repo.github_full_name) == (LEDGER_ID, "RowanPike/Ledger-Sync")
     assert result.outcome == "queued" and result.repo_id == repo.pk
 
 
@@ -237,11 +253,11 @@ def test_push_without_scan(repo_fields, payload, outcome, detail_part) -> None:
 
 @pytest.mark.django_db
 def test_ping_and_other_events() -> None:
-    repo = Repo.objects.create(name="hello", url="/x", github_id=OCTO_ID)
+    repo = Repo.objects.create(name="hello", url="/x", github_id=BILLING_ID)
     ping = _receive("ping", load("ping/payload"))
     org_ping = _receive("ping", load("ping/with-organization"))  # an organisation hook: no repository
     other = _receive("issues", {"action": "opened"})
-    assert (ping.outcome, ping.repo_id) == ("ok", repo.pk) and "Anything added dilutes" in ping.detail
+    assert (ping.outcome, ping.repo_id) == ("ok", repo.pk) and "Small steps, merged often." in ping.detail
     assert (org_ping.outcome, org_ping.repo_id) == ("ok", None)
     assert other.outcome == "ignored" and "'issues'" in other.detail
     assert WebhookDelivery.objects.filter(event="issues", action="opened").exists()
@@ -251,7 +267,7 @@ def test_ping_and_other_events() -> None:
 
 
 def _derived(action: str, **repository) -> dict:
-    """GitHub's privatized example with another action: the examples have no archived/unarchived/deleted."""
+    """The privatized fixture with another action: archived, unarchived and deleted payloads have the same shape."""
     payload = load("repository/privatized")
     payload["action"] = action
     payload["repository"].update(repository)
@@ -264,50 +280,50 @@ def _derived(action: str, **repository) -> dict:
     [
         # renamed: Repo.name stays (stable dashboard URL); full name and GitHub URL follow.
         (
-            {"github_id": OCTO_ID, "github_full_name": "Octocoders/Old-Name", "url": "https://github.com/Octocoders/Old-Name.git"},
+            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Old-Name", "url": "https://github.com/Northwind-Apps/Old-Name.git"},
             load("repository/renamed"),
-            {"name": "svc", "github_full_name": "Octocoders/Hello-World", "url": "https://github.com/Octocoders/Hello-World.git"},
+            {"name": "svc", "github_full_name": "Northwind-Apps/Billing-Api", "url": "https://github.com/Northwind-Apps/Billing-Api.git"},
             "updated",
         ),
         (
-            {"github_id": OCTO_ID, "github_full_name": "Octocoders/Old-Name", "url": "git@github.com:Octocoders/Old-Name.git"},
+            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Old-Name", "url": "git@github.com:Northwind-Apps/Old-Name.git"},
             load("repository/renamed"),
-            {"github_full_name": "Octocoders/Hello-World", "url": "git@github.com:Octocoders/Hello-World.git"},
+            {"github_full_name": "Northwind-Apps/Billing-Api", "url": "git@github.com:Northwind-Apps/Billing-Api.git"},
             "updated",
         ),
         # a URL that is not GitHub's (a mirror) is left alone
         (
-            {"github_id": OCTO_ID, "github_full_name": "Octocoders/Old-Name", "url": "https://mirror.example/old.git"},
+            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Old-Name", "url": "https://mirror.example/old.git"},
             load("repository/renamed"),
-            {"github_full_name": "Octocoders/Hello-World", "url": "https://mirror.example/old.git"},
+            {"github_full_name": "Northwind-Apps/Billing-Api", "url": "https://mirror.example/old.git"},
             "updated",
         ),
         # found by its old name (no id yet): the rename's "from" names it
         (
-            {"github_full_name": "Octocoders/Hello-World", "url": "https://github.com/Octocoders/Hello-World"},
+            {"github_full_name": "Northwind-Apps/Billing-Service", "url": "https://github.com/Northwind-Apps/Billing-Service"},
             load("repository/renamed"),
-            {"github_id": OCTO_ID, "github_full_name": "Octocoders/Hello-World"},
-            "ignored",  # the example renames Hello-World to Hello-World: nothing else changes
-        ),
-        (
-            {"github_full_name": "octocat/Hello-World", "url": "https://github.com/octocat/Hello-World.git"},
-            load("repository/transferred"),
-            {"github_id": OCTO_ID, "github_full_name": "Octocoders/Hello-World", "url": "https://github.com/Octocoders/Hello-World.git"},
+            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Billing-Api", "url": "https://github.com/Northwind-Apps/Billing-Api"},
             "updated",
         ),
-        ({"github_id": HELLO_ID}, _derived("archived", archived=True), {"archived": True, "enabled": False}, "updated"),
-        ({"github_id": HELLO_ID, "archived": True, "enabled": False}, _derived("unarchived"), {"archived": False, "enabled": True}, "updated"),
-        ({"github_id": HELLO_ID, "enabled": False}, _derived("unarchived"), {"archived": False, "enabled": False}, "ignored"),
-        ({"github_id": HELLO_ID}, _derived("deleted"), {"enabled": False, "github_id": HELLO_ID}, "updated"),
         (
-            {"github_id": HELLO_ID, "managed_by": "github:Codertocat"},
+            {"github_full_name": "tallis-okafor/Billing-Api", "url": "https://github.com/tallis-okafor/Billing-Api.git"},
+            load("repository/transferred"),
+            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Billing-Api", "url": "https://github.com/Northwind-Apps/Billing-Api.git"},
+            "updated",
+        ),
+        ({"github_id": LEDGER_ID}, _derived("archived", archived=True), {"archived": True, "enabled": False}, "updated"),
+        ({"github_id": LEDGER_ID, "archived": True, "enabled": False}, _derived("unarchived"), {"archived": False, "enabled": True}, "updated"),
+        ({"github_id": LEDGER_ID, "enabled": False}, _derived("unarchived"), {"archived": False, "enabled": False}, "ignored"),
+        ({"github_id": LEDGER_ID}, _derived("deleted"), {"enabled": False, "github_id": LEDGER_ID}, "updated"),
+        (
+            {"github_id": LEDGER_ID, "managed_by": "github:RowanPike"},
             load("repository/privatized"),
             {"credentials_ref": "GITHUB_TOKEN"},
             "updated",
         ),
-        ({"github_id": HELLO_ID}, load("repository/privatized"), {"credentials_ref": ""}, "ignored"),
-        ({"github_id": HELLO_ID, "credentials_ref": "TOKEN"}, load("repository/publicized"), {"credentials_ref": "TOKEN"}, "ignored"),
-        ({"github_id": OCTO_ID, "branch": "main"}, load("repository/edited"), {"branch": "main"}, "ignored"),
+        ({"github_id": LEDGER_ID}, load("repository/privatized"), {"credentials_ref": ""}, "ignored"),
+        ({"github_id": LEDGER_ID, "credentials_ref": "TOKEN"}, load("repository/publicized"), {"credentials_ref": "TOKEN"}, "ignored"),
+        ({"github_id": BILLING_ID, "branch": "main"}, load("repository/edited"), {"branch": "main"}, "ignored"),
     ],
 )
 def test_repository_event_updates_the_repo(before, payload, after, outcome) -> None:
@@ -322,10 +338,10 @@ def test_repository_event_updates_the_repo(before, payload, after, outcome) -> N
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("branch", "after", "scans"), [("main", "master", 1), ("", "", 1), ("release", "release", 0)])
+@pytest.mark.parametrize(("branch", "after", "scans"), [("master", "main", 1), ("", "", 1), ("release", "release", 0)])
 def test_default_branch_edit_follows_and_rescans(branch, after, scans) -> None:
-    """GitHub's example moves the default branch from main to master."""
-    Repo.objects.create(name="svc", url="/x", github_id=OCTO_ID, branch=branch)
+    """The fixture moves the default branch from master to main."""
+    Repo.objects.create(name="svc", url="/x", github_id=BILLING_ID, branch=branch)
     result = _receive("repository", load("repository/edited.with-default_branch-edit"))
     repo = Repo.objects.get()
     assert repo.branch == after
@@ -339,13 +355,13 @@ def test_repository_created_for_an_unknown_repo_is_acknowledged_not_created(capl
     result = _receive("repository", load("repository/created"))
     assert result.outcome == "unknown-repo"
     assert Repo.objects.count() == 0
-    assert WebhookDelivery.objects.get().github_full_name == "Octocoders/Hello-World"
-    assert "Octocoders/Hello-World" in caplog.text and "not created" in caplog.text
+    assert WebhookDelivery.objects.get().github_full_name == "Northwind-Apps/Billing-Api"
+    assert "Northwind-Apps/Billing-Api" in caplog.text and "not created" in caplog.text
 
 
 @pytest.mark.django_db
 def test_deleted_repo_keeps_its_history() -> None:
-    repo = Repo.objects.create(name="svc", url="/x", github_id=HELLO_ID)
+    repo = Repo.objects.create(name="svc", url="/x", github_id=LEDGER_ID)
     Scan.objects.create(repo=repo, state=Scan.State.DONE)
     _receive("repository", _derived("deleted"))
     repo.refresh_from_db()
@@ -363,7 +379,7 @@ def test_the_same_delivery_twice_at_once_is_recorded_once(settings) -> None:
 
     if connection.vendor == "sqlite":
         pytest.skip("concurrent writers need PostgreSQL")
-    repo = Repo.objects.create(name="hello", url="/x", github_id=OCTO_ID)
+    repo = Repo.objects.create(name="hello", url="/x", github_id=BILLING_ID)
     barrier = threading.Barrier(2)
     results = []
 

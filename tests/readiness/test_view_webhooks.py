@@ -15,7 +15,7 @@ from django.test import Client
 
 from readiness.models import Repo, Scan, Verdict, WebhookDelivery
 from tests.readiness.scan_support import ORG_LAYOUTS, repo_row
-from tests.readiness.webhook_support import SECRET, load, post, push_payload, sign
+from tests.readiness.webhook_support import SECRET, load, load_shared, needs_shared, post, push_payload, shared_names, sign
 from tests.scanners.git_helpers import commit_files, git, make_repo
 
 URL = "/webhooks/github/"
@@ -201,14 +201,41 @@ def test_burst_over_http_gives_one_scan(client, svc) -> None:
 
 
 def test_repository_archived_disables_the_repo(client, db) -> None:
-    repo = Repo.objects.create(name="hello", url="https://github.com/Codertocat/Hello-World.git")
+    repo = Repo.objects.create(name="hello", url="https://github.com/RowanPike/Ledger-Sync.git")
     payload = load("repository/privatized")
     payload["action"] = "archived"
     payload["repository"]["archived"] = True
     response = post(client, "repository", payload)
     repo.refresh_from_db()
     assert (response.status_code, response.json()["outcome"]) == (202, "updated")
-    assert (repo.archived, repo.enabled, repo.github_id) == (True, False, 186853002)
+    assert (repo.archived, repo.enabled, repo.github_id) == (True, False, 581204377)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", shared_names() or ["(no examples)"])
+def test_every_github_example_is_answered(client, svc, name) -> None:
+    """GitHub's published examples (third-party data, read from ``../shared``, never copied), signed
+    and posted as GitHub would: acknowledged and logged, and nothing made for repositories nobody
+    configured."""
+    event = name.split("/")[0]
+    response = post(client, event, load_shared(name))
+    expected = {"ping": (200, "ok"), "push": (202, "unknown-repo"), "repository": (202, "unknown-repo")}
+    assert (response.status_code, response.json()["outcome"]) == expected.get(event, (202, "ignored")), response.json()
+    assert Repo.objects.count() == 1 and Scan.objects.count() == 0
+    assert WebhookDelivery.objects.get().event == event
+
+
+@needs_shared
+def test_github_push_example_queues_a_scan_of_the_repo_it_names(client, db) -> None:
+    """GitHub's first-push-of-master example, for a repo configured by its clone URL."""
+    repo = Repo.objects.create(name="hello", url="https://github.com/Codertocat/Hello-World.git")
+    ping = post(client, "ping", load_shared("ping/payload"))
+    response = post(client, "push", load_shared("push/with-new-branch"))
+    assert "Anything added dilutes" in WebhookDelivery.objects.get(event="ping").detail and ping.status_code == 200
+    assert (response.status_code, response.json()["outcome"]) == (202, "queued")
+    repo.refresh_from_db()
+    assert (repo.github_id, repo.github_full_name) == (186853002, "Codertocat/Hello-World")
+    assert Scan.objects.filter(repo=repo, trigger="webhook").count() == 1
 
 
 def test_admin_shows_the_delivery_log_read_only(client, svc) -> None:
