@@ -23,6 +23,7 @@ from scanners.check.pipeline import check_snapshot
 from scanners.check.report import (
     LOCKFILE_NAMES,
     STATUSES,
+    CheckLimits,
     CheckReport,
     FoundFile,
     PackageResult,
@@ -35,6 +36,7 @@ from scanners.check.report import (
 __all__ = [
     "LOCKFILE_NAMES",
     "STATUSES",
+    "CheckLimits",
     "CheckReport",
     "FoundFile",
     "PackageResult",

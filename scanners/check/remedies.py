@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from scanners.advice import Advice, advise, fix_version, parent_upgrade, relock_advice
 from scanners.analyser import Verdict
+from scanners.check.inputs import Inputs, primary_image
 from scanners.check.report import PackageResult, Progress, ProjectSource
-from scanners.check.verdicts import fetch
+from scanners.check.verdicts import fetch, metadata_check
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.dockerfile import ImageContext
 from scanners.git import RepoSnapshot
@@ -18,8 +19,40 @@ from scanners.lockfiles import detect_format
 from scanners.lockfiles.base import ParsedLockfile
 from scanners.targets import Target
 
-__all__ = ["left_out", "settle_upstream", "with_fix", "with_parent_upgrades", "with_relock"]
+__all__ = ["attach_remedies", "left_out", "settle_upstream", "with_fix", "with_parent_upgrades", "with_relock"]
 
+
+def attach_remedies(
+    results: list[PackageResult],
+    *,
+    projects: dict[str, ProjectFiles],
+    index_errors: Mapping[str, str],
+    targets: Sequence[Target],
+    inputs: Inputs,
+    snapshot: RepoSnapshot,
+    index: ProjectSource | None,
+    progress: Progress | None,
+    fix_cache: dict,
+    read_metadata: Callable[[DistributionFile], bytes | None] | None,
+) -> list[PackageResult]:
+    """Fix version and advice for every result that is not ``wheel`` everywhere, best way first.
+
+    ``projects`` grows with the index pages fetched here: fix versions need a package's full
+    release list also when its lockfile gave the files.
+    """
+    needs_fix = [r for r in results if r.package.version and any(v.status in ("sdist", "none") for v in r.verdicts.values())]
+    more = sorted({r.package.name for r in needs_fix} - projects.keys() - index_errors.keys())
+    if more:
+        # Errors here are not recorded: the verdicts came from the lockfile, only advice is missing.
+        projects.update(fetch(index, more, progress)[0])
+    fixable = {id(r) for r in needs_fix}
+    primary = primary_image(inputs.images) or (inputs.images[0] if inputs.images else None)
+    installable = metadata_check(read_metadata) if read_metadata is not None else None
+    results = [with_fix(r, projects, targets, fix_cache, primary, installable) if id(r) in fixable else r for r in results]
+    if read_metadata is not None:
+        results = with_parent_upgrades(results, projects, index, progress, read_metadata)
+    results = with_relock(results, projects, targets, inputs.lockfiles, snapshot)
+    return [settle_upstream(r) for r in results]
 
 def with_fix(
     result: PackageResult,

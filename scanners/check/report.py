@@ -15,7 +15,7 @@ from scanners.lockfiles import detect_format
 from scanners.lockfiles.base import LockedPackage
 from scanners.targets import Target
 
-__all__ = ["CheckReport", "FoundFile", "LOCKFILE_NAMES", "PackageResult", "Progress", "ProjectSource", "STATUSES", "TargetDefaults", "TargetSummary"]
+__all__ = ["CheckLimits", "CheckReport", "FoundFile", "LOCKFILE_NAMES", "PackageResult", "Progress", "ProjectSource", "STATUSES", "TargetDefaults", "TargetSummary"]
 
 
 STATUSES = ("wheel", "sdist", "none", "unknown", "n/a")
@@ -29,6 +29,16 @@ class ProjectSource(Protocol):
     """What the check needs from an index client (``scanners.index.IndexClient`` satisfies it)."""
 
     def fetch_many(self, names, *, progress=None): ...  # -> Mapping[str, ProjectResult]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckLimits:
+    """Bounds on the work one repository may ask for. A 1.9 MB requirements file naming 73,505
+    packages asked the index 73,505 times; real services lock a few hundred. Past a bound the
+    first packages (in file order) are checked and the answer is incomplete, never ``ready``."""
+
+    packages_per_lockfile: int = 5000
+    packages_per_repo: int = 5000
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,49 @@ import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from scanners.analyser import Verdict
+from scanners.analyser import Verdict, analyse_package
 from scanners.chains import DependencyGraph, lockfile_graph
+from scanners.check.inputs import Inputs
 from scanners.check.report import PackageResult, Progress, ProjectSource
 from scanners.core_metadata import invalid_requirements, may_be_invalid
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.lockfiles.base import LockedPackage, ParsedLockfile
+from scanners.targets import Target
 
-__all__ = ["dependency_graphs", "fetch", "metadata_check", "old_chosen_wheels", "read_all", "release_files", "unique_packages", "with_metadata_pip_accepts"]
+__all__ = ["decide_verdicts", "dependency_graphs", "fetch", "metadata_check", "old_chosen_wheels", "read_all", "release_files", "with_metadata_pip_accepts"]
 
+
+
+def decide_verdicts(
+    inputs: Inputs,
+    targets: Sequence[Target],
+    index: ProjectSource | None,
+    progress: Progress | None,
+    read_metadata: Callable[[DistributionFile], bytes | None] | None,
+) -> tuple[list[PackageResult], dict[str, ProjectFiles], dict[str, str]]:
+    """Every package's verdict per target, what is direct and what pulls it in; also the index's
+    answers (``projects``) and its errors by package, for the phases after this one."""
+    packages = inputs.packages
+    needs_index = sorted({p.name for p in packages if p.source == "index" and p.version and p.files is None})
+    projects, index_errors = fetch(index, needs_index, progress)
+    graphs = dependency_graphs(inputs.lockfiles, inputs.manifests)
+    results: list[PackageResult] = []
+    for package in packages:
+        project = projects.get(package.name)
+        release = project.release(package.version) if project and package.version else None
+        error = index_errors.get(package.name)
+        verdicts = {
+            t.id: analyse_package(package, t, files=package.files if package.files is not None else release, index_error=error)
+            for t in targets
+        }
+        graph = graphs.get(package.lockfile)
+        direct = package.direct if package.direct is not None else (graph.is_direct(package.name) if graph else None)
+        chains = graph.chains(package.name) if graph is not None else None
+        via = tuple(chains) if chains is not None else (() if direct else None)
+        results.append(PackageResult(package, verdicts, direct=direct, via=via))
+    if read_metadata is not None:
+        results = with_metadata_pip_accepts(results, projects, read_metadata)
+    return results, projects, index_errors
 
 def dependency_graphs(parsed: Sequence[ParsedLockfile], manifests: Mapping[str, set[str]]) -> dict[str, DependencyGraph]:
     """One dependency graph per lockfile path; a lockfile silent on what is direct borrows its
@@ -33,19 +67,6 @@ def dependency_graphs(parsed: Sequence[ParsedLockfile], manifests: Mapping[str, 
             manifest = manifests.get(posixpath.dirname(path))
             graphs[path] = lockfile_graph(packages, direct_names=None if says_direct or manifest is None else manifest)
     return graphs
-
-
-def unique_packages(parsed: Sequence[ParsedLockfile]) -> list[LockedPackage]:
-    """Each (lockfile, line, name) once: a file pulled in with ``-r`` is also scanned on its own."""
-    seen: set[tuple] = set()
-    out = []
-    for lockfile in parsed:
-        for p in lockfile.packages:
-            key = (p.lockfile, p.line, p.name, p.version)
-            if key not in seen:
-                seen.add(key)
-                out.append(p)
-    return out
 
 
 def fetch(index: ProjectSource | None, names: Sequence[str], progress: Progress | None) -> tuple[dict[str, ProjectFiles], dict[str, str]]:

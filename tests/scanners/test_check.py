@@ -137,3 +137,29 @@ def test_targets_from_flags_default_and_alpine():
     assert (t.python, t.libc, t.libc_version, t.origin) == ("3.10", "glibc", "2.31", "default")
     (t,) = resolve_targets([alpine], platforms=("linux/amd64",), defaults=defaults, python="3.9")
     assert (t.platform, t.python, t.libc, t.origin) == ("linux/amd64", "3.9", "musl", "flag")
+
+
+def test_a_lockfile_naming_too_many_packages_is_checked_in_part_and_says_so(tmp_path, index, fixture_index):
+    from scanners.check import CheckLimits
+
+    names = [f"pkg-{i:05d}" for i in range(40)]
+    files = {"requirements.txt": "six==1.16.0\n" + "".join(f"{n}==1.0\n" for n in names)}
+    report = check_snapshot(snapshot_of(tmp_path, files), index=index, limits=CheckLimits(packages_per_lockfile=5))
+    assert [r.package.name for r in report.packages] == ["six", *names[:4]]
+    assert len(fixture_index.requests) <= 5  # one index request per package checked, never the rest
+    problem = "requirements.txt: 41 distinct packages, more than the limit of 5 per lockfile: only the first 5 are checked"
+    assert problem in report.problems
+    assert {f.path: f.error for f in report.files}["requirements.txt"] == problem
+    assert all(not s.complete and not s.ready for s in report.summary.values())
+
+
+def test_a_repository_naming_too_many_packages_across_lockfiles_is_checked_in_part(tmp_path, index):
+    from scanners.check import CheckLimits
+
+    files = {f"svc{i}/requirements.txt": f"six==1.16.0\npkg-{i}==1.0\n" for i in range(4)}
+    report = check_snapshot(snapshot_of(tmp_path, files), index=index, limits=CheckLimits(packages_per_repo=3))
+    assert sorted({r.package.name for r in report.packages}) == ["pkg-0", "pkg-1", "six"]
+    assert any("5 distinct packages in the repository's lockfiles, more than the limit of 3" in p for p in report.problems)
+    assert all(not s.complete for s in report.summary.values())
+    unlimited = check_snapshot(snapshot_of(tmp_path / "again", files), index=index)
+    assert sorted({r.package.name for r in unlimited.packages}) == ["pkg-0", "pkg-1", "pkg-2", "pkg-3", "six"]
