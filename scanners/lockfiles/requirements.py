@@ -36,6 +36,7 @@ from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
 from scanners.lockfiles._common import check_text, header_command, normalise_marker, url_basename
+from scanners.lockfiles._requirement_lines import logical_lines, split_option, split_options
 from scanners.lockfiles.base import LockedPackage, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_requirements"]
@@ -44,7 +45,6 @@ ReadFile = Callable[[str], str | None]
 
 # pip's COMMENT_RE: a "#" at the start of a line or after whitespace starts a comment, so a
 # URL fragment ("…#egg=foo") is not one.
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _VCS_SCHEMES = ("git+", "hg+", "svn+", "bzr+")
 _EGG_RE = re.compile(r"[#&]egg=([^&\s]+)")
 _DIRECT_VIA_RE = re.compile(r"^-r\s|\((pyproject\.toml|setup\.py|setup\.cfg)\)$")
@@ -177,50 +177,11 @@ def _project_name(entries: list[_Entry]) -> str | None:
     return unlisted.pop() if len(unlisted) == 1 else None
 
 
-def _logical_lines(text: str) -> list[tuple[int, str, list[str]]]:
-    """pip's ``join_lines`` + ``ignore_comments``: (first line number, line without comments,
-    the comments met on the way). Comment-only lines are kept with an empty line so that the
-    ``# via`` blocks after a requirement can be attached to it."""
-    result: list[tuple[int, str, list[str]]] = []
-    parts: list[str] = []
-    comments: list[str] = []
-    start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        is_comment = raw.lstrip().startswith("#")
-        if parts and is_comment:
-            # pip ends a continuation at a comment line; the comment is its own line.
-            result.append((start, _strip_comment(" ".join(parts), comments), comments))
-            parts, comments = [], []
-        if raw.endswith("\\") and not is_comment:
-            if not parts:
-                start = number
-            parts.append(raw[:-1])
-            continue
-        if parts:
-            parts.append(raw)
-            result.append((start, _strip_comment(" ".join(parts), comments), comments))
-            parts, comments = [], []
-            continue
-        line_comments: list[str] = []
-        result.append((number, _strip_comment(raw, line_comments), line_comments))
-    if parts:
-        result.append((start, _strip_comment(" ".join(parts), comments), comments))
-    return result
-
-
-def _strip_comment(line: str, comments: list[str]) -> str:
-    match = _COMMENT_RE.search(line)
-    if match:
-        comments.append(match.group(0).strip()[1:].strip())
-        line = line[: match.start()]
-    return line.strip()
-
-
 def _parse_file(path: str, text: str, *, state: _State, stack: tuple[str, ...], as_constraint: bool) -> list[_Entry]:
     entries: list[_Entry] = []
     via_target: _Entry | None = None  # the package the following "# via" block belongs to
     in_via_block = False
-    for number, line, comments in _logical_lines(text):
+    for number, line, comments in logical_lines(text):
         if not line:
             if comments and via_target is not None:
                 in_via_block = _absorb_via(via_target, comments[0], in_via_block)
@@ -266,22 +227,11 @@ def _finish(entry: _Entry) -> _Entry:
     return entry
 
 
-def _split_option(line: str) -> tuple[str, str]:
-    """``-r file``, ``-rfile``, ``--requirement=file``, ``--requirement file`` -> (option, value)."""
-    if line.startswith("--"):
-        option, sep, value = line.partition("=")
-        if not sep:
-            option, _, value = line.partition(" ")
-        return option.strip(), value.strip()
-    option, value = line[:2], line[2:]
-    return option, value.strip().removeprefix("=").strip()
-
-
 def _parse_option_line(
     path: str, number: int, line: str, *, state: _State, stack: tuple[str, ...], entries: list[_Entry]
 ) -> _Entry | None:
     location = f"line {number}"
-    option, value = _split_option(line)
+    option, value = split_option(line)
     if option in _EDITABLE_OPTIONS:
         if not value:
             state.problems.append(LockfileProblem(path, location, f"{option} needs a path or URL"))
@@ -357,17 +307,6 @@ def _follow_include(
     )
 
 
-def _split_options(line: str) -> tuple[str, list[str]]:
-    """The requirement and its per-requirement options (``--hash=…``, ``--config-settings …``):
-    like pip's ``break_args_options``, the requirement ends at the first whitespace-separated
-    token that starts with ``-``."""
-    tokens = line.split()
-    for index, token in enumerate(tokens):
-        if token.startswith("-"):
-            return " ".join(tokens[:index]), tokens[index:]
-    return " ".join(tokens), []
-
-
 def _hashes(path: str, location: str, options: list[str], problems: list[LockfileProblem]) -> frozenset[str] | None:
     """The sha256 digests of ``--hash=sha256:…`` / ``--hash sha256:…`` options; ``None`` without any.
 
@@ -401,7 +340,7 @@ def _hashes(path: str, location: str, options: list[str], problems: list[Lockfil
 
 def _parse_requirement_line(path: str, number: int, line: str, *, state: _State, editable: bool) -> _Entry | None:
     location = f"line {number}"
-    spec, options = _split_options(line)
+    spec, options = split_options(line)
     hashes = _hashes(path, location, options, state.problems)
     if hashes is not None:
         state.require_hashes = True
