@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Team
-from readiness.services.rollups import repo_state
 
 __all__ = ["IndexPageAdmin", "RepoAdmin", "ScanAdmin", "TeamAdmin"]
 
@@ -173,6 +172,7 @@ class WeeklyReportAdmin(_ReadOnly, admin.ModelAdmin):
 
 # -- GitHub webhook deliveries (issue 7) -----------------------------------------------------------
 from readiness.models import WebhookDelivery  # noqa: E402
+from readiness.models.rollups import repo_state
 
 
 @admin.register(WebhookDelivery)

@@ -1,6 +1,15 @@
+"""Daily roll-ups, and the state a stored target summary puts a repo in (ready, blocked, ...).
+
+``repo_state`` is a derived property of stored data, like the model's own fields: the roll-ups
+count it, and every page that shows a repo's state (queries, admin) reads it from here, so
+reads never reach into the services that write.
+"""
+
 from __future__ import annotations
 
 from django.db import models
+
+__all__ = ["Rollup", "repo_state", "summary_complete"]
 
 
 class Rollup(models.Model):
@@ -36,3 +45,22 @@ class Rollup(models.Model):
             )
         ]
         indexes = [models.Index(fields=["scope", "target", "day"])]
+
+
+def summary_complete(summary: dict) -> bool:
+    """Whether a stored target summary had every answer (scans before ``complete`` was stored: no
+    ``unknown`` verdict)."""
+    return bool(summary.get("complete", not summary.get("unknown")))
+
+
+def repo_state(summary: dict) -> str:
+    """``ready``, ``blocked``, ``unknown`` or ``sdist`` (builds from source) for one target's stored
+    summary. A blocker is known even when other answers are missing; otherwise a summary that is
+    not complete (an index outage, an unreadable or missing lockfile) is ``unknown``, never ready."""
+    if summary.get("blockers"):
+        return "blocked"
+    if not summary_complete(summary):
+        return "unknown"
+    if summary.get("ready"):
+        return "ready"
+    return "sdist"

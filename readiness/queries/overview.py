@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from readiness.models.rollups import repo_state
 from readiness.queries.actions import NextAction, next_actions
 from readiness.queries.scope import current_repos
 from readiness.queries.trends import Series, TrendPoint, readiness_series
-from readiness.services.rollups import repo_state
 
 __all__ = ["OverviewPage", "RecentRepo", "TargetReadiness", "overview_page", "target_readiness"]
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
-from readiness.services.rollups import repo_state
+from readiness.models.rollups import repo_state
 
 __all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "UnchangedRun", "repo_page", "scan_status"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from readiness.models.rollups import repo_state
 from readiness.queries.scope import current_repos
-from readiness.services.rollups import repo_state
 
 __all__ = ["STATES", "RepoRow", "ReposPage", "parse_sort", "repos_page"]
 

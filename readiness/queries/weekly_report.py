@@ -29,12 +29,12 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.urls import reverse
 
 from readiness.models import Rollup, Subscription, Team, UpstreamSuggestion, WeeklyReport
+from readiness.models.rollups import repo_state
 from readiness.queries.actions import next_actions
 from readiness.queries.overview import TargetReadiness, target_readiness
 from readiness.queries.scope import current_repos, team_names
 from readiness.queries.trends import TrendPoint, readiness_series
 from readiness.queries.upstream import upstream_suggestions
-from readiness.services.rollups import repo_state
 
 __all__ = [
     "ActionLine",

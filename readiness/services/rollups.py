@@ -15,27 +15,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from readiness.models import Repo, Rollup, Scan
+from readiness.models.rollups import repo_state
 
-__all__ = ["repo_state", "rollup_days", "summary_complete"]
-
-
-def summary_complete(summary: dict) -> bool:
-    """Whether a stored target summary had every answer (scans before ``complete`` was stored: no
-    ``unknown`` verdict)."""
-    return bool(summary.get("complete", not summary.get("unknown")))
-
-
-def repo_state(summary: dict) -> str:
-    """``ready``, ``blocked``, ``unknown`` or ``sdist`` (builds from source) for one target's stored
-    summary. A blocker is known even when other answers are missing; otherwise a summary that is
-    not complete (an index outage, an unreadable or missing lockfile) is ``unknown``, never ready."""
-    if summary.get("blockers"):
-        return "blocked"
-    if not summary_complete(summary):
-        return "unknown"
-    if summary.get("ready"):
-        return "ready"
-    return "sdist"
+__all__ = ["rollup_days"]
 
 
 def rollup_days(*, day: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None) -> int:

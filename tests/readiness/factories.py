@@ -25,7 +25,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from readiness.models import Repo, Rollup, Scan, ScanFinding, Team, Verdict
-from readiness.services.rollups import repo_state
+from readiness.models.rollups import repo_state
 
 __all__ = ["SeededOrg", "make_user", "seed_org"]
 

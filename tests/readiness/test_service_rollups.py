@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from readiness.models import Repo, Rollup, Scan, Team
-from readiness.services.rollups import repo_state, rollup_days
+from readiness.models.rollups import repo_state
+from readiness.services.rollups import rollup_days
 
 pytestmark = pytest.mark.django_db
 

@@ -280,7 +280,7 @@ def test_a_reaped_scan_that_finishes_late_writes_nothing(tmp_path, scan_index) -
 
 
 def test_a_repo_without_a_lockfile_is_recorded_as_such_never_ready(tmp_path, scan_index) -> None:
-    from readiness.services.rollups import repo_state
+    from readiness.models.rollups import repo_state
 
     path = make_repo(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n", "README.md": "docs only\n"}, name="docs")
     repo = repo_row("docs", path)
@@ -296,7 +296,7 @@ def test_a_repo_without_a_lockfile_is_recorded_as_such_never_ready(tmp_path, sca
 
 
 def test_an_index_outage_leaves_repos_unknown_not_ready(tmp_path, scan_index) -> None:
-    from readiness.services.rollups import repo_state
+    from readiness.models.rollups import repo_state
 
     path = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\n"}, name="svc")
     repo = repo_row("svc", path)

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from readiness.celery import app as celery_app
 from readiness.models import Repo, Scan
+from readiness.models.rollups import repo_state
 from readiness.services.organisation import organisation_scan
-from readiness.services.rollups import repo_state, rollup_days
+from readiness.services.rollups import rollup_days
 
 
 class Command(BaseCommand):
