@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from readiness import engine
 from readiness.models import IndexPage, Repo, Scan, Verdict
-from readiness.services.scans import clone_url, scan_request, scans_record_unchanged
+from readiness.services.credentials import clone_url
+from readiness.services.scans import scan_request
+from readiness.services.unchanged import scans_record_unchanged
 from scanners import ANALYSER_VERSION
 from scanners.git import GitError, head_commit
 

@@ -4,15 +4,17 @@ A scan is requested by creating its row (state ``queued``) and queuing the task 
 is run by claiming the row with a conditional update, so a task delivered twice (``acks_late``
 after a lost worker) finds nothing to do. Results are written in one transaction together
 with the final state: a scan is never shown ``done`` with half of its rows.
+
+This module is the state machine (queued → running → done, partial or failed) and the writing
+of results. When the previous answer may be reused instead is :mod:`readiness.services.unchanged`;
+the URL git is given, token included, is :mod:`readiness.services.credentials`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,16 +23,17 @@ from django.utils import timezone
 
 from readiness import engine
 from readiness.services.registry_cache import registry_client
-from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Verdict
+from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
+from readiness.services.credentials import clone_url
 from readiness.services.index_cache import DatabaseIndexCache
+from readiness.services.unchanged import head_is, index_unchanged, nothing_changed, previous_done_scan, unchanged_fields
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
-from scanners.git import GitError, RepoSnapshot, fetch_snapshot, head_commit
+from scanners.git import GitError, RepoSnapshot, fetch_snapshot
 
 __all__ = [
     "ScanBusy",
     "TransientScanError",
-    "clone_url",
     "scan_claim",
     "scan_execute",
     "scan_give_up",
@@ -122,14 +125,14 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
     try:
         deep = scan.deep or settings.READINESS_DEEP_CHECK
         # A deep scan reads wheels the previous answer never opened: it is never "unchanged".
-        previous = None if deep else _previous_done_scan(scan)
+        previous = None if deep else previous_done_scan(scan)
         # Ask the remote for its head first (no fetch): an unchanged repo stops here.
-        if snapshot is None and previous is not None and _head_is(scan, previous.commit) and _index_unchanged(previous, index):
+        if snapshot is None and previous is not None and head_is(scan, previous.commit) and index_unchanged(previous, index):
             return _finish_unchanged(scan, previous)
         if snapshot is None:
             snapshot = _fetch(scan)
         _heartbeat(scan, step="analysing", force=True)
-        if previous is not None and _nothing_changed(previous, snapshot, index):
+        if previous is not None and nothing_changed(previous, snapshot, index):
             return _finish_unchanged(scan, previous)
         report = check_snapshot(
             snapshot,
@@ -180,19 +183,6 @@ def _deep_checker():
     return lambda f: deep_check_wheel(f, http=http)
 
 
-def clone_url(repo: Repo) -> str:
-    """The URL git is given: the token named by ``credentials_ref`` is added here and only here."""
-    if not repo.credentials_ref:
-        return repo.url
-    token = os.environ.get(repo.credentials_ref, "")
-    parts = urlsplit(repo.url)
-    if not token or parts.scheme not in ("https", "http"):
-        return repo.url
-    host = parts.hostname or ""
-    netloc = f"x-access-token:{token}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _fetch(scan: Scan) -> RepoSnapshot:
     repo = scan.repo
     settings.READINESS_GIT_CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -227,15 +217,6 @@ def _heartbeat(scan: Scan, *, step: str, progress: int | None = None, force: boo
     Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**fields)
 
 
-def _previous_done_scan(scan: Scan) -> Scan | None:
-    return (
-        Scan.objects.filter(repo_id=scan.repo_id, state=Scan.State.DONE)
-        .exclude(id=scan.pk)
-        .order_by("-finished_at")
-        .first()
-    )
-
-
 def _index_changed_at(index, report: CheckReport) -> dt.datetime | None:
     """The newest change time of the index pages behind ``report`` (database-cached clients only)."""
     cache = getattr(index, "cache", None)
@@ -244,90 +225,12 @@ def _index_changed_at(index, report: CheckReport) -> dt.datetime | None:
     return cache.changed_at(index.base_url, {r.package.name for r in report.packages})
 
 
-def _nothing_changed(previous: Scan, snapshot: RepoSnapshot, index) -> bool:
-    """Same commit, same analyser, and no index page its answers came from changed since.
-
-    "Since" is the change time of the pages the previous scan itself read (not its start
-    time): a page first fetched during that scan is not news to the next one.
-    """
-    if not snapshot.commit or previous.commit != snapshot.commit:
-        return False
-    return _index_unchanged(previous, index)
-
-
-def _head_is(scan: Scan, commit: str) -> bool:
-    """Whether the repo's head is still ``commit``, from one ``ls-remote``; ``False`` when unsure."""
-    if not commit:
-        return False
-    try:
-        head = head_commit(clone_url(scan.repo), scan.ref or scan.repo.branch or None, timeout=60)
-    except GitError:
-        return False  # the full fetch will report the problem properly
-    return head == commit
-
-
-def _index_unchanged(previous: Scan, index) -> bool:
-    """Same analyser, and no index page the previous answer came from changed since it was made."""
-    if previous.analyser_version != ANALYSER_VERSION:
-        return False
-    names = list(
-        Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct()
-    )
-    if not names:
-        return True
-    if not isinstance(getattr(index, "cache", None), DatabaseIndexCache) or previous.index_changed_at is None:
-        return False  # nothing to compare with: analyse again rather than guess
-    index.refresh(names)  # revalidates pages older than the cache period; fresh ones are not even loaded
-    return not IndexPage.objects.filter(
-        index_url=index.base_url, name__in=names, changed_at__gt=previous.index_changed_at
-    ).exists()
-
-
-def _unchanged_fields(previous: Scan) -> dict:
-    """A finished scan that reuses ``previous``'s answer: nothing it depends on has moved."""
-    now = timezone.now()
-    return dict(
-        state=Scan.State.DONE,
-        finished_at=now,
-        heartbeat_at=now,
-        step="",
-        progress=100,
-        commit=previous.commit,
-        committed_at=previous.committed_at,
-        analyser_version=ANALYSER_VERSION,
-        targets=previous.targets,
-        summary=previous.summary,
-        unchanged=True,
-        results_from_id=previous.result_scan_id,
-        index_changed_at=previous.index_changed_at,
-    )
-
-
 def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
     with transaction.atomic():
-        Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**_unchanged_fields(previous))
+        Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**unchanged_fields(previous))
         _point_repo_at(scan)
     scan.refresh_from_db()
     return scan
-
-
-def scans_record_unchanged(*, previous: list[Scan], trigger: str) -> list[Scan]:
-    """Record, without queuing anything, that these repos were checked and nothing changed.
-
-    The organisation scan has already seen that each repo's head is still ``previous.commit``
-    and that no index page behind the answer moved, so a task per repo would only repeat that.
-    """
-    now = timezone.now()
-    scans = [
-        Scan(repo_id=p.repo_id, trigger=trigger, started_at=now, **_unchanged_fields(p)) for p in previous
-    ]
-    with transaction.atomic():
-        Scan.objects.bulk_create(scans)
-        by_repo = {s.repo_id: s.pk for s in scans}
-        Repo.objects.bulk_update(
-            [Repo(id=repo_id, latest_scan_id=scan_id) for repo_id, scan_id in by_repo.items()], ["latest_scan"]
-        )
-    return scans
 
 
 def _finish_with_report(

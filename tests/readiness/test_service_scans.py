@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from readiness.models import Repo, Scan, ScanFile, Verdict
 from readiness.queries.matrix import matrix_csv_rows, matrix_repos
-from readiness.services.scans import ScanBusy, clone_url, scan_claim, scan_execute, scan_request, scan_run, scans_reap_stale
+from readiness.services.credentials import clone_url
+from readiness.services.scans import ScanBusy, scan_claim, scan_execute, scan_request, scan_run, scans_reap_stale
 from tests.readiness.scan_support import ORG_LAYOUTS, repo_row
 from tests.scanners.git_helpers import commit_files, make_repo
 
