@@ -10,8 +10,7 @@ from readiness import engine
 from readiness.models import IndexPage, Repo, Scan, Verdict
 from readiness.services.credentials import clone_url
 from readiness.services.scans import scan_request
-from readiness.services.unchanged import scans_record_unchanged
-from scanners import ANALYSER_VERSION
+from readiness.services.unchanged import answer_still_good, scans_record_unchanged
 from scanners.git import GitError, head_commit
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
     candidates = [
         latest[r.pk]
         for r in targets
-        if r.pk in latest and _answer_still_good(latest[r.pk], packages.get(latest[r.pk].result_scan_id, ()), changed_at)
+        if r.pk in latest and answer_still_good(latest[r.pk], packages.get(latest[r.pk].result_scan_id, ()), changed_at)
     ]
     unchanged = [] if deep else _heads_unmoved(candidates, {r.pk: r for r in targets})
     scans = scans_record_unchanged(previous=unchanged, trigger=trigger) if unchanged else []
@@ -63,16 +62,6 @@ def _packages_by_result(result_ids: set[int]) -> dict[int, set[str]]:
         for scan_id, name in Verdict.objects.filter(scan_id__in=result_ids).values_list("scan_id", "package").distinct():
             packages[scan_id].add(name)
     return packages
-
-
-def _answer_still_good(scan: Scan, names, changed_at) -> bool:
-    """A complete answer by this analyser, and no index page behind it changed since."""
-    if scan.state != Scan.State.DONE or scan.analyser_version != ANALYSER_VERSION or not scan.commit:
-        return False
-    if scan.index_changed_at is None:
-        return not names
-    # A package with no cached page was answered from its lockfile's own file list.
-    return all(changed_at.get(n) is None or changed_at[n] <= scan.index_changed_at for n in names)
 
 
 def _heads_unmoved(candidates: list[Scan], repos: dict[int, Repo]) -> list[Scan]:

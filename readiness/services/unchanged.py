@@ -9,6 +9,9 @@ once and records them with :func:`scans_record_unchanged`, without a task each.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection, Mapping
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +21,16 @@ from readiness.services.index_cache import DatabaseIndexCache
 from scanners import ANALYSER_VERSION
 from scanners.git import GitError, RepoSnapshot, head_commit
 
-__all__ = ["head_is", "index_unchanged", "nothing_changed", "previous_done_scan", "scans_record_unchanged", "unchanged_fields"]
+__all__ = [
+    "answer_complete",
+    "answer_still_good",
+    "head_is",
+    "index_unchanged",
+    "nothing_changed",
+    "previous_done_scan",
+    "scans_record_unchanged",
+    "unchanged_fields",
+]
 
 
 def previous_done_scan(scan: Scan) -> Scan | None:
@@ -52,21 +64,42 @@ def head_is(scan: Scan, commit: str) -> bool:
     return head == commit
 
 
-def index_unchanged(previous: Scan, index) -> bool:
-    """Same analyser, and no index page the previous answer came from changed since it was made."""
-    if previous.analyser_version != ANALYSER_VERSION:
+def answer_still_good(scan: Scan, names: Collection[str], changed_at: Mapping[str, dt.datetime | None]) -> bool:
+    """The rule: ``scan``'s answer may be reused for its commit. Single and organisation scans both ask this.
+
+    A complete answer (``done``) by this analyser at a known commit, and no index page behind it
+    changed since. ``names``: the packages of the answer (its result scan's verdict rows);
+    ``changed_at``: the change time of each one's cached index page, where there is one.
+    """
+    if not answer_complete(scan):
         return False
+    if scan.index_changed_at is None:
+        return not names  # nothing to compare with: analyse again rather than guess
+    # A package with no cached page was answered from its lockfile's own file list.
+    return all(changed_at.get(n) is None or changed_at[n] <= scan.index_changed_at for n in names)
+
+
+def answer_complete(scan: Scan) -> bool:
+    """The first half of :func:`answer_still_good`, the part that needs no query."""
+    return scan.state == Scan.State.DONE and scan.analyser_version == ANALYSER_VERSION and bool(scan.commit)
+
+
+def index_unchanged(previous: Scan, index) -> bool:
+    """Whether :func:`answer_still_good` holds for ``previous`` now, its index pages revalidated first."""
+    if not answer_complete(previous):
+        return False  # before any query or index request
     names = list(
         Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct()
     )
-    if not names:
-        return True
-    if not isinstance(getattr(index, "cache", None), DatabaseIndexCache) or previous.index_changed_at is None:
-        return False  # nothing to compare with: analyse again rather than guess
-    index.refresh(names)  # revalidates pages older than the cache period; fresh ones are not even loaded
-    return not IndexPage.objects.filter(
-        index_url=index.base_url, name__in=names, changed_at__gt=previous.index_changed_at
-    ).exists()
+    changed_at: dict[str, dt.datetime | None] = {}
+    if names and previous.index_changed_at is not None:  # otherwise the rule needs no page
+        if not isinstance(getattr(index, "cache", None), DatabaseIndexCache):
+            return False  # nothing to compare with: analyse again rather than guess
+        index.refresh(names)  # revalidates pages older than the cache period; fresh ones are not even loaded
+        changed_at = dict(
+            IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")
+        )
+    return answer_still_good(previous, names, changed_at)
 
 
 def unchanged_fields(previous: Scan) -> dict:
