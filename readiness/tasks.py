@@ -2,6 +2,10 @@
 
 Every task is harmless when run twice (``acks_late`` redelivers after a lost worker): the
 services claim their row with a conditional update first.
+
+Tasks call services, never the other way round: a service that queues a task names it with a
+constant of :mod:`readiness.services.enqueue`, under which the task is declared here, so this
+module can import the services at its top without the two importing each other.
 """
 
 from __future__ import annotations
@@ -11,10 +15,18 @@ import logging
 
 from celery import shared_task
 
+from readiness.services.enqueue import SCAN_REPOSITORY
+from readiness.services.organisation import organisation_scan
+from readiness.services.reports import reports_send_due
+from readiness.services.rollups import rollup_days
+from readiness.services.scans import ScanBusy, TransientScanError, scan_give_up, scan_run, scans_reap_stale
+from readiness.services.upstream import upstream_refresh
+
 log = logging.getLogger(__name__)
 
 
 @shared_task(
+    name=SCAN_REPOSITORY,
     bind=True,
     acks_late=True,
     max_retries=6,
@@ -22,8 +34,6 @@ log = logging.getLogger(__name__)
     time_limit=20 * 60,
 )
 def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
-    from readiness.services.scans import ScanBusy, TransientScanError, scan_give_up, scan_run
-
     if unknown_kwargs:  # tasks queued by a newer/older deploy must not crash this one
         log.warning("scan_repository: ignoring unknown arguments %s", sorted(unknown_kwargs))
     try:
@@ -38,37 +48,27 @@ def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
 
 @shared_task(acks_late=True)
 def scan_organisation(trigger: str = "schedule") -> int:
-    from readiness.services.organisation import organisation_scan
-
     return len(organisation_scan(trigger=trigger))
 
 
 @shared_task(acks_late=True)
 def reap_stale_scans(minutes: int = 10) -> list[int]:
-    from readiness.services.scans import scans_reap_stale
-
     return scans_reap_stale(older_than=dt.timedelta(minutes=minutes))
 
 
 @shared_task(acks_late=True)
 def rollup_daily(day: str | None = None) -> int:
-    from readiness.services.rollups import rollup_days
-
     return rollup_days(day=dt.date.fromisoformat(day) if day else None)
 
 
 @shared_task(acks_late=True)
 def send_weekly_reports() -> dict[str, int]:
     """Beat fires this hourly: it sends the reports due now; a report already sent is skipped."""
-    from readiness.services.reports import reports_send_due
-
     return reports_send_due().counts()
 
 
 @shared_task(acks_late=True)
 def refresh_upstream() -> dict[str, int]:
     """Daily: recompute every upstream suggestion (scans refresh only the packages they saw)."""
-    from readiness.services.upstream import upstream_refresh
-
     result = upstream_refresh()
     return {"created": result.created, "updated": result.updated, "resolved": result.resolved}

@@ -1,6 +1,7 @@
 """Scans: request one, run one, write its results. Every write to a scan happens here.
 
-A scan is requested by creating its row (state ``queued``) and queuing the task on commit; it
+A scan is requested by creating its row (state ``queued``) and queuing the task on commit
+(through :mod:`readiness.services.enqueue`, by the task's name: tasks import services); it
 is run by claiming the row with a conditional update, so a task delivered twice (``acks_late``
 after a lost worker) finds nothing to do. Results are written in one transaction together
 with the final state: a scan is never shown ``done`` with half of its rows.
@@ -25,8 +26,10 @@ from readiness import engine
 from readiness.services.registry_cache import registry_client
 from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.credentials import clone_url
+from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit
 from readiness.services.index_cache import DatabaseIndexCache
 from readiness.services.unchanged import head_is, index_unchanged, nothing_changed, previous_done_scan, unchanged_fields
+from readiness.services.upstream import open_suggestion_packages, upstream_refresh
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
@@ -62,8 +65,6 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | 
     ``countdown``: seconds the task waits before it runs. Webhooks use it so that a burst of
     pushes finds this scan still queued and collapses into it.
     """
-    from readiness.tasks import scan_repository as scan_repository_task
-
     # The queued scan that made our insert fail may be claimed before we read it: then the
     # insert can succeed on the next attempt. Three attempts cover any realistic interleaving.
     for _attempt in range(3):
@@ -76,7 +77,7 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | 
                 if existing is not None:
                     return existing
                 continue
-            transaction.on_commit(lambda: scan_repository_task.apply_async((scan.id,), countdown=countdown))
+            enqueue_on_commit(SCAN_REPOSITORY, (scan.id,), countdown=countdown)
             return scan
     raise ScanBusy(f"could not queue a scan of {repo.name}: scans of it keep being queued and claimed")
 
@@ -282,8 +283,6 @@ def _finish_with_report(
 
 def _refresh_upstream(report: CheckReport) -> None:
     """Suggested upstream issues of the packages this scan saw; a failure here never fails the scan."""
-    from readiness.services.upstream import open_suggestion_packages, upstream_refresh
-
     try:
         # The packages this scan saw, and those of the drafts still open: a repo that dropped a
         # package (or now has a fix for it) takes it out of the suggestions at once.
