@@ -1,26 +1,21 @@
-"""Dockerfile findings that are not about stages: downloads of amd64 binaries, and the ones that
-need the analyser's verdicts too (a missing compiler for an sdist, a macOS-only package).
+"""Dockerfile findings that need the analyser's verdicts: a missing compiler for an sdist, a
+macOS-only package.
 
 The rule ids, severities and fixes are declared in :mod:`scanners.rules`; this module detects.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from scanners.base_images import lookup_base_image, parse_image_reference
 from scanners.build_deps import TOOLCHAIN
-from scanners.dockerfile.tokenizer import Instruction
+from scanners.dockerfile.stages import ImageContext
 from scanners.findings import Finding, Severity
 
-if TYPE_CHECKING:  # only the type: stages builds the context and calls check_download
-    from scanners.dockerfile.stages import ImageContext
-
-__all__ = ["MACOS_ONLY_PACKAGES", "check_download", "compiler_hint", "verdict_findings"]
+__all__ = ["MACOS_ONLY_PACKAGES", "compiler_hint", "verdict_findings"]
 
 # Packages that only ever install on macOS. Sources, as of 2026-11: tensorflow-macos and
 # tensorflow-metal publish macOS wheels only and no sdist (their release file lists on the
@@ -29,31 +24,6 @@ __all__ = ["MACOS_ONLY_PACKAGES", "check_download", "compiler_hint", "verdict_fi
 # is a pure-Python no-op off macOS and installs fine on Linux.
 MACOS_ONLY_PACKAGES: frozenset[str] = frozenset({"tensorflow-macos", "tensorflow-metal", "pyobjc", "pyobjc-core"})
 _MACOS_ONLY_PREFIXES = ("pyobjc-framework-",)
-
-_URL = re.compile(r"(?:https?|ftp)://[^\s'\"<>|;&)]+", re.IGNORECASE)
-_AMD64_WORD = re.compile(r"(?<![a-z0-9])(amd64|x86[_-]64|x64|linux64)(?![a-z0-9])", re.IGNORECASE)
-_ARCH_AWARE = re.compile(
-    r"TARGETARCH|TARGETPLATFORM|TARGETVARIANT|uname\s+-[a-z]*m|dpkg\s+--print-architecture"
-    r"|apk\s+--print-arch|\$\(\s*arch\s*\)|`\s*arch\s*`",
-)
-
-
-def check_download(path: str, instruction: Instruction, text: str, findings: list[Finding]) -> None:
-    if _ARCH_AWARE.search(text):
-        return
-    if instruction.keyword == "RUN" and not re.search(r"\b(curl|wget)\b", text):
-        return
-    for url in _URL.findall(text):
-        arch = _AMD64_WORD.search(url)
-        if arch:
-            findings.append(
-                Finding(path, instruction.line, "arch-specific-download", "warning",
-                        f"{instruction.keyword} downloads {url}, an {arch[1]} build: on arm64 it installs "
-                        f"a binary that cannot run. Use ARG TARGETARCH (amd64/arm64) in the URL, or "
-                        f"`uname -m`/`dpkg --print-architecture` to pick the file")
-            )  # fmt: skip
-            return
-
 
 def compiler_hint(image: ImageContext) -> str:
     """What to add to the Dockerfile so pip can build an sdist, for this image's distribution."""

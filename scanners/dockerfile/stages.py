@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from scanners.base_images import BaseImageFacts, lookup_base_image
-from scanners.dockerfile.checks import check_download
+from scanners.dockerfile.downloads import check_download
 from scanners.dockerfile.shell import COMPILER_PACKAGE, PIP_RUN, PYTHON_PACKAGE, installed_packages
 from scanners.dockerfile.tokenizer import DockerfileError, Instruction, tokenize
 from scanners.findings import Finding, Severity
