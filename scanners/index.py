@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import logging
 import os
-import random
 import re
 import sys
 import threading
@@ -28,16 +27,15 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import httpx
 from packaging.utils import NormalizedName, canonicalize_name
 from pypi_simple import PYPI_SIMPLE_ENDPOINT, DistributionPackage, ProjectPage
 
-from scanners import ANALYSER_VERSION
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
-from scanners.http_headers import retry_after_seconds
+from scanners.http import DEFAULT_DEADLINE, HttpError, RetryPolicy, new_client, one_line, redact, request
 
 __all__ = [
     "ACCEPT",
@@ -63,7 +61,6 @@ ACCEPT = ", ".join([
 
 _JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 _HTML_TYPES = frozenset({"application/vnd.pypi.simple.v1+html", "text/html"})
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # PEP 508 names: anything else cannot be a project on an index, so don't ask for it.
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
@@ -123,7 +120,7 @@ def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -
     except _PageError:
         raise
     except Exception as exc:  # noqa: BLE001 - pydantic, JSON and version errors alike mean "bad page"
-        raise _PageError(f"malformed {'JSON' if media == _JSON_TYPE else 'HTML'} page: {_one_line(exc)}") from exc
+        raise _PageError(f"malformed {'JSON' if media == _JSON_TYPE else 'HTML'} page: {one_line(exc)}") from exc
     files = tuple(_to_file(p) for p in page.packages)
     status = page.status.value if page.status is not None else None
     return ProjectFiles(name=canonicalize_name(name), files=files), status
@@ -143,24 +140,6 @@ def _to_file(p: DistributionPackage) -> DistributionFile:
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _redact(url: str) -> str:
-    """The URL without credentials, for messages."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=f"***@{host}"))
-    return url
-
-
-
-
 class IndexClient:
     """Fetches project pages from one Simple Repository API index.
 
@@ -173,7 +152,9 @@ class IndexClient:
     :param max_concurrency: requests in flight at once in :meth:`fetch_many`.
     :param retries: extra attempts after a timeout, network error, 429 or 5xx (not other 4xx).
     :param backoff: first retry delay in seconds; it doubles each attempt, with jitter.
-    :param timeout: seconds for each request (connect is capped at 10 s).
+    :param timeout: seconds for each read of a request (connect is capped at 10 s).
+    :param deadline: seconds one page may take in all, retries and a slow body included
+        (see :mod:`scanners.http`).
     :param max_retry_after: cap on a server's Retry-After, so one index cannot stall a scan.
     :param sleep: how to wait between attempts (``time.sleep``); tests pass a recorder.
     """
@@ -190,6 +171,7 @@ class IndexClient:
         backoff: float = 0.5,
         timeout: float = 30.0,
         max_retry_after: float = 60.0,
+        deadline: float = DEFAULT_DEADLINE,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if max_concurrency < 1:
@@ -203,14 +185,12 @@ class IndexClient:
         self.retries = retries
         self.backoff = backoff
         self.max_retry_after = max_retry_after
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self.timeout = timeout
+        self.deadline = deadline
+        self._policy = RetryPolicy(retries=retries, backoff=backoff, max_retry_after=max_retry_after)
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(
-            timeout=self._timeout,
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-            headers={"User-Agent": f"arch-readiness/{ANALYSER_VERSION} (+httpx)"},
-        )
+        self._http = http if http is not None else new_client(max_connections=max_concurrency)
         self._lock = threading.Lock()
         self._memo: dict[str, Future[ProjectResult]] = {}
 
@@ -247,7 +227,7 @@ class IndexClient:
                 result = self._fetch(name, canonical)
             except Exception as exc:  # noqa: BLE001 - a bug here must not kill a scan
                 _log.exception("index client failed on %s", canonical)
-                result = ProjectResult(canonical, None, f"internal error fetching {canonical}: {_one_line(exc)}", "error")
+                result = ProjectResult(canonical, None, f"internal error fetching {canonical}: {one_line(exc)}", "error")
             future.set_result(result)
         return future.result()
 
@@ -323,9 +303,9 @@ class IndexClient:
             self._cache_put(canonical, refreshed)
             return self._parse(canonical, refreshed, from_cache=True)
         if response.status_code == 404:
-            return ProjectResult(canonical, None, f"{canonical} is not on the index {_redact(self.base_url)} (HTTP 404)", "not_found")
+            return ProjectResult(canonical, None, f"{canonical} is not on the index {redact(self.base_url)} (HTTP 404)", "not_found")
         if response.status_code != 200:
-            return ProjectResult(canonical, None, f"index {_redact(url)} answered HTTP {response.status_code}", "error")
+            return ProjectResult(canonical, None, f"index {redact(url)} answered HTTP {response.status_code}", "error")
 
         page = CachedPage(
             body=response.content,
@@ -345,42 +325,25 @@ class IndexClient:
             files, status = parse_project_page(canonical, page.body, page.content_type,
                                                url=page.url or self.project_url(canonical))
         except ValueError as exc:
-            where = "cached page" if from_cache else _redact(page.url or self.project_url(canonical))
+            where = "cached page" if from_cache else redact(page.url or self.project_url(canonical))
             return ProjectResult(canonical, None, f"{where}: {exc}", "error", from_cache)
         return ProjectResult(canonical, files, None, "ok", from_cache, None, status)
 
     def _get(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.Response | None, str]:
-        """GET with retries; ``(response, "")`` or ``(None, one-line reason)``."""
-        attempts = self.retries + 1
-        reason = ""
-        for attempt in range(attempts):
-            wait: float | None = None
-            try:
-                response = self._http.get(url, headers=headers, timeout=self._timeout, follow_redirects=True)
-            except httpx.TimeoutException:
-                reason = f"index {_redact(url)} timed out after {self._timeout.read:g}s"
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                return None, f"bad index URL {_redact(url)}: {_one_line(exc)}"
-            except httpx.TooManyRedirects:
-                return None, f"index {_redact(url)}: too many redirects"
-            except (httpx.TransportError, OSError) as exc:
-                reason = f"cannot reach index {_redact(url)}: {_one_line(exc)}"
-            except httpx.HTTPError as exc:
-                return None, f"index {_redact(url)}: {_one_line(exc)}"
-            else:
-                if response.status_code not in _RETRY_STATUSES:
-                    return response, ""
-                reason = f"index {_redact(url)} answered HTTP {response.status_code}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt + 1 == attempts:
-                break
-            delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # jitter spreads out retries
-            if wait is not None:
-                delay = min(wait, self.max_retry_after)
-            _log.info("%s (attempt %d/%d); retrying in %.2fs", reason, attempt + 1, attempts, delay)
-            self._sleep(delay)
-        suffix = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
-        return None, reason + suffix
+        """GET with the shared retry policy; ``(response, "")`` or ``(None, one-line reason)``."""
+        try:
+            response = request(self._http, "GET", url, headers=headers, timeout=self.timeout, deadline=self.deadline,
+                               policy=self._policy, sleep=self._sleep)
+        except HttpError as exc:
+            where = redact(url)
+            if exc.kind == "bad_url":
+                return None, f"bad index URL {where}: {exc.detail}"
+            if exc.kind == "unreachable":
+                return None, f"cannot reach index {where}: {exc.detail}{exc.gave_up}"
+            if exc.kind in ("status", "timeout", "deadline"):
+                return None, f"index {where} {exc.detail}{exc.gave_up}"
+            return None, f"index {where}: {exc.detail}"
+        return response, ""
 
     def _cache_get(self, canonical: str) -> CachedPage | None:
         if self.cache is None:
@@ -436,7 +399,7 @@ def _pip_config_index_url(files: Iterable[Path]) -> str | None:
         except FileNotFoundError:
             continue
         except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-            _log.warning("ignoring unreadable pip configuration %s: %s", path, _one_line(exc))
+            _log.warning("ignoring unreadable pip configuration %s: %s", path, one_line(exc))
             continue
         # pip normalises option names ("index_url" == "index-url"); `pip install` reads [install] over [global].
         for section in ("global", "install"):

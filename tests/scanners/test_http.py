@@ -248,3 +248,14 @@ def test_one_line(value: BaseException | str, expected: str) -> None:
 
 def test_one_line_limit() -> None:
     assert one_line("abcdefghij", limit=8) == "abcde..."
+
+
+def test_an_index_that_trickles_its_page_ends_in_an_error_result() -> None:
+    from scanners.index import IndexClient
+
+    with ScriptedServer((200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, b"{" * 100, 5.0)) as server:
+        started = time.monotonic()
+        with IndexClient(f"http://{server.address}/simple/", deadline=1.5, timeout=30.0) as client:
+            result = client.fetch_project("six")
+    assert result.status == "error" and "timed out" in result.error and "1.5s deadline" in result.error
+    assert time.monotonic() - started < 10
