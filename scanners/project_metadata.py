@@ -23,12 +23,15 @@ from packaging.version import InvalidVersion, Version
 from pypi_simple import DistributionPackage, ProjectPage
 
 from scanners.distributions import DistributionFile
+from scanners.http import DEFAULT_DEADLINE, HttpError, RetryPolicy, one_line, request
 from scanners.index import ACCEPT
 
 __all__ = ["ProjectMetadata", "fetch_project_metadata", "metadata_from_page", "metadata_reader", "parse_core_metadata"]
 
 _log = logging.getLogger(__name__)
 _JSON = "application/vnd.pypi.simple.v1+json"
+# Metadata is extra knowledge, never needed for a verdict: one attempt, as before the shared helper.
+_ONCE = RetryPolicy(retries=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,27 +84,46 @@ def _newest_with_metadata(page: ProjectPage) -> DistributionPackage | None:
     return max(candidates, key=lambda vp: (not vp[0].is_prerelease, vp[0], vp[1].package_type == "wheel"))[1]
 
 
-def fetch_project_metadata(name: str, *, index_url: str, http: httpx.Client, timeout: float = 30.0) -> ProjectMetadata:
+def _get(http: httpx.Client, url: str, *, timeout: float, deadline: float,
+         headers: dict[str, str] | None = None) -> httpx.Response:
+    """One GET through :func:`scanners.http.request`; a 5xx comes back as an answer, like any status."""
+    try:
+        return request(http, "GET", url, headers=headers, timeout=timeout, deadline=deadline, policy=_ONCE)
+    except HttpError as exc:
+        if exc.response is not None:
+            return exc.response
+        raise
+
+
+def _unreadable(canonical: str, exc: HttpError | OSError) -> ProjectMetadata:
+    return ProjectMetadata(canonical, error=f"cannot read the metadata of {canonical}: {one_line(exc)}")
+
+
+def fetch_project_metadata(
+    name: str, *, index_url: str, http: httpx.Client, timeout: float = 30.0, deadline: float = DEFAULT_DEADLINE
+) -> ProjectMetadata:
     """Read ``name``'s project page, then the core metadata of its newest release's file.
 
-    Two requests. Never raises for HTTP or network trouble: the reason is in ``error``.
+    Two requests, each within ``deadline`` seconds. Never raises for HTTP or network trouble:
+    the reason is in ``error``.
     """
     canonical = canonicalize_name(name)
     page_url = urljoin(index_url if index_url.endswith("/") else index_url + "/", f"{canonical}/")
     try:
-        response = http.get(page_url, headers={"Accept": ACCEPT}, timeout=timeout, follow_redirects=True)
-    except (httpx.HTTPError, OSError) as exc:
-        return ProjectMetadata(canonical, error=f"cannot read the metadata of {canonical}: {type(exc).__name__}: {exc}".splitlines()[0])
+        response = _get(http, page_url, headers={"Accept": ACCEPT}, timeout=timeout, deadline=deadline)
+    except (HttpError, OSError) as exc:
+        return _unreadable(canonical, exc)
     if response.status_code != 200:
         return ProjectMetadata(canonical, error=f"{page_url} answered HTTP {response.status_code}")
     return metadata_from_page(
         canonical, body=response.content, content_type=response.headers.get("Content-Type", ""),
-        page_url=str(response.url), http=http, timeout=timeout,
+        page_url=str(response.url), http=http, timeout=timeout, deadline=deadline,
     )
 
 
 def metadata_from_page(
-    name: str, *, body: bytes, content_type: str, page_url: str, http: httpx.Client, timeout: float = 30.0
+    name: str, *, body: bytes, content_type: str, page_url: str, http: httpx.Client, timeout: float = 30.0,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> ProjectMetadata:
     """The core metadata of the newest release listed on an already fetched project page (one request).
 
@@ -118,22 +140,24 @@ def metadata_from_page(
         chosen = _newest_with_metadata(page)
         if chosen is None:
             return ProjectMetadata(canonical, error="the index serves no core metadata for this project")
-        meta = http.get(chosen.metadata_url, timeout=timeout, follow_redirects=True)
+        meta = _get(http, chosen.metadata_url, timeout=timeout, deadline=deadline)
         if meta.status_code != 200:
             return ProjectMetadata(canonical, error=f"{chosen.filename}.metadata answered HTTP {meta.status_code}")
-    except (httpx.HTTPError, OSError) as exc:
-        return ProjectMetadata(canonical, error=f"cannot read the metadata of {canonical}: {type(exc).__name__}: {exc}".splitlines()[0])
+    except (HttpError, OSError) as exc:
+        return _unreadable(canonical, exc)
     except Exception as exc:  # noqa: BLE001 - a malformed page (pydantic, JSON) is an answer, not a crash
         return ProjectMetadata(canonical, error=f"malformed project page for {canonical}: {exc}".splitlines()[0])
     urls, home = parse_core_metadata(meta.content)
     return ProjectMetadata(canonical, str(_version(chosen)), urls, home)
 
 
-def metadata_reader(http: httpx.Client, *, timeout: float = 15.0) -> Callable[[DistributionFile], bytes | None]:
+def metadata_reader(
+    http: httpx.Client, *, timeout: float = 15.0, deadline: float = DEFAULT_DEADLINE
+) -> Callable[[DistributionFile], bytes | None]:
     """``read(file) -> bytes | None``: a release file's core metadata (PEP 658 ``<url>.metadata``), memoised.
 
-    ``None`` when the index serves none for that file or cannot be reached: callers then simply
-    know less (no "upgrade the parent" advice), never fail.
+    ``None`` when the index serves none for that file or cannot be reached within ``deadline``
+    seconds: callers then simply know less (no "upgrade the parent" advice), never fail.
     """
     seen: dict[str, bytes | None] = {}
 
@@ -142,9 +166,9 @@ def metadata_reader(http: httpx.Client, *, timeout: float = 15.0) -> Callable[[D
             return None
         if file.url not in seen:
             try:
-                response = http.get(file.url.split("#", 1)[0] + ".metadata", timeout=timeout, follow_redirects=True)
+                response = _get(http, file.url.split("#", 1)[0] + ".metadata", timeout=timeout, deadline=deadline)
                 seen[file.url] = response.content if response.status_code == 200 else None
-            except (httpx.HTTPError, OSError):
+            except (HttpError, OSError):
                 seen[file.url] = None
         return seen[file.url]
 
