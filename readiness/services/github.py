@@ -21,9 +21,11 @@ from django.db import transaction
 
 from readiness.models import Repo
 from readiness.services.repos import ImportResult, repos_import
+from scanners.http import DEFAULT_DEADLINE, SERVER_ERRORS, HttpError, RetryPolicy, new_client, one_line, request
 
 __all__ = [
     "GITHUB_API_VERSION",
+    "GitHubClient",
     "GitHubError",
     "GitHubImport",
     "GitHubRepo",
@@ -39,6 +41,9 @@ GITHUB_API_VERSION = "2022-11-28"
 PER_PAGE = 100  # GitHub's maximum: 2,000 repos cost 20 requests
 # Transient failures (connection, timeout, 5xx) are retried this often, waiting 1 s, 2 s, …
 ATTEMPTS = 3
+# Not 429: GitHub's 429 and 403 are rate limits whose reset can be an hour away, so the person
+# running the import is told when to come back rather than kept waiting.
+_POLICY = RetryPolicy(retries=ATTEMPTS - 1, backoff=1.0, jitter=0.0, statuses=SERVER_ERRORS)
 # An organisation login: letters, digits and single hyphens, at most 39 characters.
 _ORG_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\Z")
 
@@ -102,27 +107,68 @@ def github_source(org: str) -> str:
     return f"github:{org.lower()}"
 
 
-def github_client(
-    *, base_url: str, token: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
-) -> httpx.Client:
-    """One pooled client for all pages of an import, with the headers GitHub asks for.
+class GitHubClient:
+    """The API's base URL and headers over an ``httpx.Client`` that may be shared with other clients.
 
-    Without a token the client still works for public repos (60 requests an hour).
+    The token travels in each request's headers, never in the shared client's, so no other
+    client can send it anywhere. Redirects are not followed (they would carry the token).
+    """
+
+    def __init__(self, *, base_url: str, headers: Mapping[str, str], http: httpx.Client, owns_http: bool,
+                 timeout: float = 10.0, deadline: float = DEFAULT_DEADLINE) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers)
+        self._http = http
+        self._owns_http = owns_http
+        self.timeout = timeout
+        self.deadline = deadline
+
+    def __repr__(self) -> str:  # never show the token
+        return f"<GitHubClient {self.base_url}>"
+
+    def get(self, url: str, *, params: Mapping[str, Any] | None, sleep: Callable[[float], None]) -> httpx.Response:
+        """GET under :data:`_POLICY`; a 5xx still answered after the last attempt raises :class:`HttpError`."""
+        return request(self._http, "GET", url, headers=self._headers, params=params, timeout=self.timeout,
+                       connect_timeout=5.0, deadline=self.deadline, policy=_POLICY, follow_redirects=False,
+                       sleep=sleep)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> GitHubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def github_client(
+    *,
+    base_url: str,
+    token: str,
+    timeout: float = 10.0,
+    deadline: float = DEFAULT_DEADLINE,
+    http: httpx.Client | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> GitHubClient:
+    """One client for all pages of an import, with the headers GitHub asks for.
+
+    ``http`` is a shared ``httpx.Client`` (``readiness.clients`` passes the process's); without
+    one the client makes and owns one (over ``transport`` when given). Without a token the
+    client still works for public repos (60 requests an hour).
     """
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": GITHUB_API_VERSION}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.Client(
-        base_url=base_url.rstrip("/"),
-        headers=headers,
-        timeout=httpx.Timeout(timeout, connect=5.0),
-        follow_redirects=False,
-        transport=transport,
-    )
+    owns = http is None
+    if http is None:
+        http = new_client() if transport is None else httpx.Client(transport=transport)
+    return GitHubClient(base_url=base_url, headers=headers, http=http, owns_http=owns, timeout=timeout, deadline=deadline)
 
 
 def github_org_repos(
-    *, client: httpx.Client, org: str, sleep: Callable[[float], None] = time.sleep
+    *, client: GitHubClient, org: str, sleep: Callable[[float], None] = time.sleep
 ) -> list[GitHubRepo]:
     """Every repository of ``org``, following the ``Link: rel="next"`` pages.
 
@@ -190,7 +236,7 @@ def github_repo_entries(
 
 def github_org_import(
     *,
-    client: httpx.Client,
+    client: GitHubClient,
     org: str,
     include_forks: bool = False,
     credentials_ref: str = "GITHUB_TOKEN",
@@ -214,24 +260,18 @@ def github_org_import(
 
 
 def _get(
-    client: httpx.Client, url: str, *, params: dict[str, Any] | None, org: str, sleep: Callable[[float], None]
+    client: GitHubClient, url: str, *, params: dict[str, Any] | None, org: str, sleep: Callable[[float], None]
 ) -> httpx.Response:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            response = client.get(url, params=params)
-        except httpx.TransportError as exc:
-            if attempt == ATTEMPTS:
-                reason = _one_line(str(exc)) or type(exc).__name__
-                raise GitHubError(f"GitHub API unreachable after {ATTEMPTS} attempts: {reason}") from None
-        else:
-            if response.status_code < 500:
-                return _checked(response, org=org)
-            if attempt == ATTEMPTS:
-                raise GitHubError(
-                    f"GitHub API answered {response.status_code} {_message(response)} after {ATTEMPTS} attempts"
-                )
-        sleep(2 ** (attempt - 1))
-    raise AssertionError("unreachable")
+    try:
+        response = client.get(url, params=params, sleep=sleep)
+    except HttpError as exc:
+        if exc.kind == "status" and exc.response is not None:
+            raise GitHubError(
+                f"GitHub API answered {exc.response.status_code} {_message(exc.response)} after {exc.attempts} attempts"
+            ) from None
+        after = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
+        raise GitHubError(f"GitHub API unreachable{after}: {exc.detail}") from None
+    return _checked(response, org=org)
 
 
 def _checked(response: httpx.Response, *, org: str) -> httpx.Response:
@@ -259,7 +299,7 @@ def _message(response: httpx.Response) -> str:
         message = response.json().get("message")
     except (ValueError, AttributeError):
         message = None
-    return _one_line(str(message))[:200] if message else response.reason_phrase
+    return one_line(str(message))[:200] if message else response.reason_phrase
 
 
 def _reset_time(response: httpx.Response) -> str:
@@ -273,10 +313,6 @@ def _reset_time(response: httpx.Response) -> str:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _typed(item: Mapping[str, Any], key: str, kind: type) -> Any:
