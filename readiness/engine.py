@@ -1,7 +1,8 @@
-"""The engine configured from Django settings: one place that builds index clients and defaults.
+"""The engine configured from Django settings: the index URL and the default targets.
 
 Management commands and services call these instead of reading settings themselves, so the
-CLI and the Celery scans always agree on the index, the targets and the caches.
+CLI and the Celery scans always agree on the index and the targets (the clients themselves
+are built in :mod:`readiness.clients`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from scanners.check import TargetDefaults
-from scanners.index import FileIndexCache, IndexClient, default_index_url
+from scanners.index import default_index_url
 
 
 def index_url() -> str:
@@ -21,25 +22,4 @@ def target_defaults() -> TargetDefaults:
         python=settings.READINESS_DEFAULT_PYTHON,
         libc=settings.READINESS_DEFAULT_LIBC,
         platforms=tuple(settings.READINESS_PLATFORMS),
-    )
-
-
-def cli_index_client(*, url: str | None = None, cache: bool = True) -> IndexClient:
-    """An index client for one command run, caching pages on disk between runs."""
-    return IndexClient(
-        url or index_url(),
-        cache=FileIndexCache(settings.VAR_DIR / "index-cache") if cache else None,
-        cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
-    )
-
-
-def shared_index_client():
-    """An index client whose cache is the database, shared by every worker (one per scan run)."""
-    from readiness.services.index_cache import DatabaseIndexClient, process_http_client
-
-    return DatabaseIndexClient(
-        index_url(),
-        http=process_http_client(),
-        cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
-        retries=settings.READINESS_INDEX_RETRIES,
     )

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from readiness.models import Repo, Scan
 from readiness.services.rollups import rollup_days
-from readiness.services.registry_cache import registry_client
+from readiness.clients import registry_client
 from readiness.services.credentials import clone_url
 from readiness.services.scans import ScanBusy, _Failed, scan_execute
 from scanners.git import GitError, commits_by_date

@@ -33,7 +33,7 @@ from readiness import engine
 from readiness.models import Repo, Scan
 from readiness.services.backfill import repo_backfill
 from readiness.services.organisation import organisation_scan
-from readiness.services.registry_cache import registry_client
+from readiness.clients import registry_client, shared_index_client
 from readiness.services.repos import repos_import
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import _Failed, scan_execute
@@ -309,7 +309,7 @@ def demo_setup(
     # locked at 15 points is fetched (or read from the database cache) and parsed once. Without
     # an index it fails fast, once per package, instead of retrying at every point.
     index = (
-        engine.shared_index_client()
+        shared_index_client()
         if problem is None
         else IndexClient(url, retries=0, timeout=_OFFLINE_TIMEOUT, max_concurrency=16)
     )

@@ -12,23 +12,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import os
 import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-
-import httpx
 
 from django.db import connection, transaction
 from django.utils import timezone
 from packaging.utils import NormalizedName, canonicalize_name
 
 from readiness.models import IndexPage
-from scanners import ANALYSER_VERSION
 from scanners.index import CachedPage, IndexClient, MemoryIndexCache, ProjectResult
 
-__all__ = ["DatabaseIndexCache", "DatabaseIndexClient", "process_http_client"]
+__all__ = ["DatabaseIndexCache", "DatabaseIndexClient"]
 
 
 class DatabaseIndexCache(MemoryIndexCache):
@@ -233,21 +229,6 @@ _LOCK_BATCH = 500  # advisory locks held at once by one session: well under Post
 _PARSED_MAX = 20_000
 _PARSED: OrderedDict[tuple, ProjectResult] = OrderedDict()
 _PARSED_LOCK = threading.Lock()
-_HTTP: tuple[int, httpx.Client] | None = None
-
-
-def process_http_client() -> httpx.Client:
-    """One HTTP client per process (connection pool and TLS context are costly to build per scan).
-
-    Keyed by process id: a Celery prefork child never uses a client made before the fork.
-    """
-    global _HTTP
-    if _HTTP is None or _HTTP[0] != os.getpid():
-        _HTTP = (os.getpid(), httpx.Client(
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-            headers={"User-Agent": f"arch-readiness/{ANALYSER_VERSION} (+httpx)"},
-        ))
-    return _HTTP[1]
 
 
 def _key(index_url: str, name: str) -> int:

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from readiness import engine
+from readiness.clients import shared_index_client
 from readiness.models import IndexPage, Repo, Scan, Verdict
 from readiness.services.credentials import clone_url
 from readiness.services.scans import scan_request
@@ -36,7 +36,7 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
     packages = _packages_by_result({s.result_scan_id for s in latest.values()})
     names = sorted(set().union(*packages.values())) if packages else []
     if names:
-        with engine.shared_index_client() as index:
+        with shared_index_client() as index:
             index.refresh(names)
             changed_at = dict(
                 IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")

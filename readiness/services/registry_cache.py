@@ -1,4 +1,4 @@
-"""Base-image lookups for scans: a registry client whose cache is the database.
+"""Base-image lookups for scans: the registry cache in the database (the client: ``readiness.clients``).
 
 Like the index cache, worker threads never touch the database: every cached answer is read
 in one query when the client is made (an organisation has hundreds of base images, not
@@ -16,9 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from readiness.models import ImagePlatformsCache
-from scanners.registry import CachedPlatforms, MemoryRegistryCache, RegistryClient
+from scanners.registry import CachedPlatforms, MemoryRegistryCache
 
-__all__ = ["DatabaseRegistryCache", "registry_client", "registry_credentials"]
+__all__ = ["DatabaseRegistryCache", "registry_credentials"]
 
 
 class DatabaseRegistryCache(MemoryRegistryCache):
@@ -70,16 +70,3 @@ def registry_credentials() -> dict[str, tuple[str, str]]:
         return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ImproperlyConfigured(f"READINESS_REGISTRY_AUTH_FILE={path}: not a Docker config.json ({type(exc).__name__})") from None
-
-
-def registry_client(*, database: bool = True) -> RegistryClient | None:
-    """A client for one run, or ``None`` when lookups are switched off (closed networks)."""
-    if not settings.READINESS_REGISTRY_LOOKUPS:
-        return None
-    return RegistryClient(
-        credentials=registry_credentials(),
-        cache=DatabaseRegistryCache() if database else None,
-        cache_period=settings.READINESS_REGISTRY_CACHE_SECONDS,
-        endpoints=settings.READINESS_REGISTRY_ENDPOINTS,
-        insecure_registries=settings.READINESS_REGISTRY_INSECURE,
-    )

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from readiness import engine
-from readiness.services.registry_cache import registry_client
+from readiness.clients import http_client, metadata_reader, registry_client, shared_index_client
 from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.credentials import clone_url
 from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit
@@ -119,7 +119,7 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
     """
     own_index = index is None
     if own_index:
-        index = engine.shared_index_client()
+        index = shared_index_client()
     own_registry = registry is None
     if own_registry:
         registry = registry_client()
@@ -143,7 +143,7 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
             progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
             deep_check=_deep_checker() if deep else None,
             image_platforms=registry.platforms_many if registry is not None else None,
-            read_metadata=_metadata_reader(),
+            read_metadata=metadata_reader(),
         )
         if registry is not None:
             registry.cache.flush()
@@ -165,22 +165,11 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
             registry.close()
 
 
-def _metadata_reader():
-    """Core metadata of release files (PEP 658): old wheels pip may refuse, "upgrade the parent"
-    advice. Shared through the database, so each file's metadata is fetched once for all scans."""
-    from readiness.services.index_cache import process_http_client
-    from readiness.services.metadata_cache import DatabaseMetadataReader
-    from scanners.project_metadata import metadata_reader
-
-    return DatabaseMetadataReader(metadata_reader(process_http_client()))
-
-
 def _deep_checker():
     """Reads wheels with HTTP range requests, on the worker's shared HTTP client."""
-    from readiness.services.index_cache import process_http_client
     from scanners.deep_check import deep_check_wheel
 
-    http = process_http_client()
+    http = http_client()
     return lambda f: deep_check_wheel(f, http=http)
 
 

@@ -63,9 +63,9 @@ def _default_fetcher() -> MetadataFetcher:
     """Reads the project page from the shared index cache when it is there (it usually is: the
     scan just used it), so only the small ``.metadata`` file is fetched."""
     from readiness.models import IndexPage
-    from readiness.services.index_cache import process_http_client
+    from readiness.clients import http_client
 
-    url, http = engine.index_url(), process_http_client()
+    url, http = engine.index_url(), http_client()
     base = url if url.endswith("/") else url + "/"
 
     def fetch(name: str) -> engine_metadata.ProjectMetadata:

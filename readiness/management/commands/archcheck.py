@@ -19,7 +19,7 @@ import contextlib
 import httpx
 
 from readiness import engine
-from readiness.services.registry_cache import registry_client
+from readiness.clients import cli_index_client, registry_client
 from scanners.deep_check import deep_check_wheel
 from scanners.project_metadata import metadata_reader
 from scanners.check import LOCKFILE_NAMES, check_snapshot, is_relevant_path
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         self._require_lockfile(snapshot, opts["source"], opts["ref"])
         interactive = opts["format"] == "table" and sys.stderr.isatty()
         registry = None if opts["no_registry"] else registry_client(database=False)
-        with engine.cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
+        with cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
                 httpx.Client(timeout=30, follow_redirects=True) as http, registry or contextlib.nullcontext():
             report = check_snapshot(
                 snapshot,

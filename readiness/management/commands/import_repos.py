@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from readiness.services.github import GitHubError, github_client, github_org_import, org_name_problem
+from readiness.clients import github_client
+from readiness.services.github import GitHubError, github_org_import, org_name_problem
 from readiness.services.repos import (
     ImportResult,
     RepoConfigError,
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         if not settings.GITHUB_TOKEN:
             self.stderr.write("warning: GITHUB_TOKEN is not set: only public repositories are listed")
         try:
-            with github_client(base_url=settings.GITHUB_API_URL, token=settings.GITHUB_TOKEN) as client:
+            with github_client() as client:
                 imported = github_org_import(
                     client=client,
                     org=opts["github_org"],
