@@ -22,7 +22,9 @@ from scanners.registry import RegistryClient
 
 __all__ = [
     "cli_index_client",
+    "github_client",
     "http_client",
+    "http_deadline",
     "metadata_reader",
     "registry_client",
     "shared_index_client",
@@ -42,12 +44,19 @@ def http_client() -> httpx.Client:
     return _HTTP[1]
 
 
+def http_deadline() -> float:
+    """Seconds one call may take in all (``READINESS_HTTP_DEADLINE``), see :mod:`scanners.http`."""
+    return float(settings.READINESS_HTTP_DEADLINE)
+
+
 def cli_index_client(*, url: str | None = None, cache: bool = True) -> IndexClient:
     """An index client for one command run, caching pages on disk between runs."""
     return IndexClient(
         url or engine.index_url(),
         cache=FileIndexCache(settings.VAR_DIR / "index-cache") if cache else None,
         cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
+        http=http_client(),
+        deadline=http_deadline(),
     )
 
 
@@ -60,6 +69,7 @@ def shared_index_client():
         http=http_client(),
         cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
         retries=settings.READINESS_INDEX_RETRIES,
+        deadline=http_deadline(),
     )
 
 
@@ -75,6 +85,7 @@ def registry_client(*, database: bool = True) -> RegistryClient | None:
         cache_period=settings.READINESS_REGISTRY_CACHE_SECONDS,
         endpoints=settings.READINESS_REGISTRY_ENDPOINTS,
         insecure_registries=settings.READINESS_REGISTRY_INSECURE,
+        http=http_client(),
     )
 
 
@@ -84,11 +95,11 @@ def metadata_reader():
     from readiness.services.metadata_cache import DatabaseMetadataReader
     from scanners.project_metadata import metadata_reader as fetching_reader
 
-    return DatabaseMetadataReader(fetching_reader(http_client()))
+    return DatabaseMetadataReader(fetching_reader(http_client(), deadline=http_deadline()))
 
 
 def github_client() -> GitHubClient:
     """The GitHub API client of ``import_repos --github-org`` (GITHUB_API_URL, GITHUB_TOKEN)."""
     from readiness.services.github import github_client as make
 
-    return make(base_url=settings.GITHUB_API_URL, token=settings.GITHUB_TOKEN)
+    return make(base_url=settings.GITHUB_API_URL, token=settings.GITHUB_TOKEN, http=http_client(), deadline=http_deadline())

@@ -156,6 +156,9 @@ READINESS_PLATFORMS = [p for p in envstr("READINESS_PLATFORMS", "linux/amd64,lin
 READINESS_INDEX_CACHE_SECONDS = envint("READINESS_INDEX_CACHE_SECONDS", 6 * 3600)
 # Extra attempts per index request after a network error or 5xx (the first retry waits 0.5 s, then doubling).
 READINESS_INDEX_RETRIES = envint("READINESS_INDEX_RETRIES", 4)
+# Seconds one HTTP call (index page, core metadata, GitHub page) may take in all, retries and a slow
+# body included: no page may take more than 60 s, however slowly a server trickles it.
+READINESS_HTTP_DEADLINE = envint("READINESS_HTTP_DEADLINE", 60)
 READINESS_GIT_CACHE_DIR = Path(envstr("READINESS_GIT_CACHE_DIR", str(VAR_DIR / "git-cache")))
 READINESS_MAX_FILE_BYTES = envint("READINESS_MAX_FILE_BYTES", 2_000_000)
 

@@ -63,18 +63,18 @@ def _default_fetcher() -> MetadataFetcher:
     """Reads the project page from the shared index cache when it is there (it usually is: the
     scan just used it), so only the small ``.metadata`` file is fetched."""
     from readiness.models import IndexPage
-    from readiness.clients import http_client
+    from readiness.clients import http_client, http_deadline
 
-    url, http = engine.index_url(), http_client()
+    url, http, deadline = engine.index_url(), http_client(), http_deadline()
     base = url if url.endswith("/") else url + "/"
 
     def fetch(name: str) -> engine_metadata.ProjectMetadata:
         page = IndexPage.objects.filter(index_url=base, name=name).only("body", "content_type", "page_url").first()
         if page is None:
-            return engine_metadata.fetch_project_metadata(name, index_url=url, http=http, timeout=15.0)
+            return engine_metadata.fetch_project_metadata(name, index_url=url, http=http, timeout=15.0, deadline=deadline)
         return engine_metadata.metadata_from_page(
             name, body=bytes(page.body), content_type=page.content_type,
-            page_url=page.page_url or f"{base}{name}/", http=http, timeout=15.0,
+            page_url=page.page_url or f"{base}{name}/", http=http, timeout=15.0, deadline=deadline,
         )
 
     return fetch

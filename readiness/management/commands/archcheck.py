@@ -16,10 +16,8 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 
 import contextlib
 
-import httpx
-
 from readiness import engine
-from readiness.clients import cli_index_client, registry_client
+from readiness.clients import cli_index_client, http_client, http_deadline, registry_client
 from scanners.deep_check import deep_check_wheel
 from scanners.project_metadata import metadata_reader
 from scanners.check import LOCKFILE_NAMES, check_snapshot, is_relevant_path
@@ -77,13 +75,14 @@ class Command(BaseCommand):
         self._require_lockfile(snapshot, opts["source"], opts["ref"])
         interactive = opts["format"] == "table" and sys.stderr.isatty()
         registry = None if opts["no_registry"] else registry_client(database=False)
+        http = http_client()
         with cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
-                httpx.Client(timeout=30, follow_redirects=True) as http, registry or contextlib.nullcontext():
+                registry or contextlib.nullcontext():
             report = check_snapshot(
                 snapshot,
                 deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
                 image_platforms=registry.platforms_many if registry is not None else None,
-                read_metadata=metadata_reader(http),
+                read_metadata=metadata_reader(http, deadline=http_deadline()),
                 index=index,
                 defaults=engine.target_defaults(),
                 platforms=platforms,
