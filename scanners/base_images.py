@@ -340,8 +340,8 @@ def lookup_base_image(reference: str) -> BaseImageFacts | None:
         debian = DEBIAN_RELEASES[suite]
         return BaseImageFacts(debian.python, "glibc", debian.libc_version, False, None, None, source)
     if repo == "debian":
-        suite = _debian_suite(tag)
-        return _distro(DEBIAN_RELEASES[suite], source=source) if suite else None
+        named = _debian_suite(tag)
+        return _distro(DEBIAN_RELEASES[named], source=source) if named else None
     if repo == "ubuntu":
         release = _ubuntu_release(tag)
         return _distro(release, source=source) if release else None

@@ -50,7 +50,7 @@ def invalid_requirements(metadata: bytes) -> list[str]:
 def required_names(metadata: bytes) -> set[str]:
     """Names the release always requires: entries behind an ``extra`` marker are installed only
     when the extra is asked for, and unparseable entries are skipped."""
-    names = set()
+    names: set[str] = set()
     for line in _requires_dist(metadata):
         try:
             requirement = Requirement(line)

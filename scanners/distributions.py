@@ -87,10 +87,10 @@ def _parse_filename(filename: str) -> tuple[FileKind, NormalizedName | None, Ver
         if lower.endswith(suffix):
             stem = filename[: -len(suffix)]
             # Legacy names are ambiguous ("foo-bar-1.0"): the version is after the last dash.
-            name, sep, version = stem.rpartition("-")
+            legacy_name, sep, legacy_version = stem.rpartition("-")
             if sep:
                 try:
-                    return "sdist", canonicalize_name(name), Version(version), frozenset()
+                    return "sdist", canonicalize_name(legacy_name), Version(legacy_version), frozenset()
                 except InvalidVersion:
                     pass
             return "other", None, None, frozenset()

@@ -80,9 +80,9 @@ def read_inputs(snapshot: RepoSnapshot, limits: CheckLimits = CheckLimits()) -> 
     packages = unique_packages(inputs.lockfiles)
     kept = _first_names(packages, limits.packages_per_repo)
     if kept is not None:
-        names = len({p.name for p in packages})
+        distinct = len({p.name for p in packages})
         inputs.problems.append(
-            f"{names:,} distinct packages in the repository's lockfiles, more than the limit of "
+            f"{distinct:,} distinct packages in the repository's lockfiles, more than the limit of "
             f"{limits.packages_per_repo:,} per repository: only the first {limits.packages_per_repo:,} are checked"
         )
         packages = [p for p in packages if p.name in kept]

@@ -139,7 +139,7 @@ def with_parent_upgrades(
     read_metadata: Callable[[DistributionFile], bytes | None],
 ) -> list[PackageResult]:
     """Put "upgrade <direct dependency> to X, which no longer needs it" first where a release says so."""
-    locked = {(r.package.lockfile, r.package.name): r.package.version for r in results}
+    locked: dict[tuple[str, str], str | None] = {(r.package.lockfile, r.package.name): r.package.version for r in results}
     wanted: dict[int, tuple[str, str, str]] = {}
     for r in results:
         if not r.via or not any(v.status in ("sdist", "none") for v in r.verdicts.values()):
@@ -162,10 +162,11 @@ def with_parent_upgrades(
                 memo[key] = parent_upgrade(parents[key[0]], key[1], key[2], read_metadata=read_metadata)
             if memo[key]:
                 parent, version, child = key
+                chain = r.via[0] if r.via else ()
                 advice = Advice(
                     "upgrade-parent",
                     f"upgrade {parent} to {memo[key]}, which no longer needs {child}",
-                    f"{r.package.name} is here because {' → '.join(r.via[0])} needs it; {parent} {memo[key]} "
+                    f"{r.package.name} is here because {' → '.join(chain)} needs it; {parent} {memo[key]} "
                     f"(locked: {version}) no longer requires {child}",
                     targets=tuple(t for t, v in r.verdicts.items() if v.status in ("sdist", "none")),
                     fix_version=memo[key],
