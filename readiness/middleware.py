@@ -32,9 +32,11 @@ def _has_nul(request: HttpRequest) -> bool:
     return False
 
 
-# request.POST parses only these; other bodies (webhook JSON) are read by their own views,
-# which check what they take out of them.
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Every form of the dashboard posts urlencoded: reading request.POST then keeps request.body
+# readable. A multipart body is left alone (parsing it here would consume the stream, and a
+# malformed one must get the answer its own view gives, e.g. 415 from the webhook endpoint);
+# other bodies (webhook JSON) are read by their own views, which check what they take.
+_FORM_TYPES = ("application/x-www-form-urlencoded",)
 
 
 class RejectNulBytes:
