@@ -6,10 +6,14 @@ image's registry knows, so :class:`RegistryClient` asks it through the OCI distr
 and reads the answer with :mod:`scanners.registry.manifests`.
 
 Fetching and deciding are separate, as in :mod:`scanners.index`: :class:`RegistryClient` does the
-I/O (auth challenges, retries, caching) and never raises for network or HTTP trouble; every
+I/O (auth challenges, caching) and never raises for network or HTTP trouble; every
 reference gets an :class:`ImagePlatforms` whose ``error`` says in one line why it could not be
 asked. :func:`scanners.registry.findings.base_image_findings` is pure and turns an answer into
 Dockerfile findings.
+
+Every request goes through :func:`scanners.http.request`, so retries, ``Retry-After``, jitter
+and the per-call deadline are the same as for the package index: a registry trickling a
+manifest ends in an answer with ``error`` at the deadline rather than holding the scan.
 
 Credentials (``{registry: (user, password)}``) are sent only to the token realm or registry
 that asks for them, and never appear in log lines, error messages or returned values; bearer
@@ -22,7 +26,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -31,8 +34,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from scanners import ANALYSER_VERSION
-from scanners.http_headers import retry_after_seconds
+from scanners.http import DEFAULT_DEADLINE, RETRY_STATUSES, HttpError, RetryPolicy, new_client, one_line, redact, request
 from scanners.image_reference import DOCKER_HUB, DOCKER_HUB_ALIASES, DOCKER_HUB_API, ImageRef, is_scratch, parse_reference
 from scanners.registry.auth import Challenge, Token, basic_authorization, parse_challenge
 from scanners.registry.cache import CachedPlatforms, RegistryCache
@@ -44,7 +46,6 @@ __all__ = ["RegistryClient", "unchecked"]
 _log = logging.getLogger("scanners.registry")
 
 _MAX_DOCUMENT = 4 * 1024 * 1024  # containerd's limit for manifests; a config blob is far smaller
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _TOKEN_LIFETIME_DEFAULT = 60.0  # the distribution spec's default when a token answer has no expires_in
 
 
@@ -57,9 +58,9 @@ def unchecked(reference: str, reason: str) -> ImagePlatforms:
     try:
         parsed = parse_reference(reference)
     except ValueError:
-        return ImagePlatforms(reference, "", "", None, None, None, None, _one_line(reason))
+        return ImagePlatforms(reference, "", "", None, None, None, None, one_line(reason))
     return ImagePlatforms(reference, parsed.registry, parsed.repository, parsed.tag, parsed.digest,
-                          None, None, _one_line(reason))
+                          None, None, one_line(reason))
 
 
 class _Failure(Exception):
@@ -77,7 +78,9 @@ class RegistryClient:
     :param cache_period: seconds a cached tag answer is used without asking. After that the
         registry is asked with ``HEAD`` (which Docker Hub does not count against pull rate
         limits) and an unchanged digest renews the entry. Digest answers never expire.
-    :param timeout: seconds per request (connect capped at 10 s).
+    :param timeout: seconds per read of one attempt (connect capped at 10 s).
+    :param deadline: seconds one request may take in all (attempts, waits and body), see
+        :mod:`scanners.http`; a registry that trickles its answer is given up on then.
     :param retries: extra attempts after a timeout, network error, 429 or 5xx.
     :param insecure_registries: registry names spoken to over plain http (test registries on
         127.0.0.1); everything else is https.
@@ -97,6 +100,7 @@ class RegistryClient:
         cache: RegistryCache | None = None,
         cache_period: float = 86400,
         timeout: float = 10,
+        deadline: float = DEFAULT_DEADLINE,
         retries: int = 2,
         insecure_registries: Collection[str] = (),
         endpoints: Mapping[str, str] | None = None,
@@ -105,26 +109,22 @@ class RegistryClient:
         max_concurrency: int = 4,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if retries < 0:
-            raise ValueError("retries must not be negative")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.cache = cache
         self.cache_period = cache_period
-        self.retries = retries
-        self.backoff = backoff
-        self.max_retry_after = max_retry_after
+        # RetryPolicy refuses negative retries; jitter 0.5 spreads retries over 0.5x to 1.5x the wait.
+        self._policy = RetryPolicy(retries=retries, backoff=backoff, jitter=0.5, max_retry_after=max_retry_after)
         self.max_concurrency = max_concurrency
         self.insecure_registries = frozenset(_registry_key(name) for name in insecure_registries)
         self._endpoints = {_registry_key(name): url.rstrip("/") for name, url in (endpoints or {}).items()}
         # Private copy, keyed the same way as references; never exposed (no repr, no attribute).
         self.__credentials = {_registry_key(name): (str(pair[0]), str(pair[1])) for name, pair in (credentials or {}).items()}
-        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._timeout = timeout
+        self._deadline = deadline
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(
-            timeout=self._timeout, headers={"User-Agent": f"arch-readiness/{ANALYSER_VERSION} (+httpx)"},
-        )
+        self._http = http if http is not None else new_client()
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str, str], Future[ImagePlatforms]] = {}
         self._tokens: dict[tuple[str, str], Token] = {}
@@ -170,7 +170,7 @@ class RegistryClient:
                 result = self._lookup(parsed)
             except Exception as exc:  # noqa: BLE001 - a bug here must not fail a scan
                 _log.exception("registry client failed on %s", parsed.key)
-                result = self._answer(parsed, error=f"internal error: {_one_line(exc)}")
+                result = self._answer(parsed, error=f"internal error: {one_line(exc)}")
             future.set_result(result)
         shared = future.result()
         # Same answer, but in the caller's own spelling of the reference.
@@ -245,7 +245,7 @@ class RegistryClient:
             document = json.loads(body)
             platforms, config_digest = platforms_from_manifest(document, media_type or "")
         except ValueError as exc:
-            raise _Failure(f"unreadable manifest for {_display(ref)}: {_one_line(exc)}") from None
+            raise _Failure(f"unreadable manifest for {_display(ref)}: {one_line(exc)}") from None
         if isinstance(document, Mapping) and isinstance(document.get("mediaType"), str):
             media_type = document["mediaType"]
         if platforms is None:
@@ -257,7 +257,7 @@ class RegistryClient:
             try:
                 platforms = (platform_from_config(json.loads(blob.content)),)
             except ValueError as exc:
-                raise _Failure(f"unreadable image config for {_display(ref)}: {_one_line(exc)}") from None
+                raise _Failure(f"unreadable image config for {_display(ref)}: {one_line(exc)}") from None
         return platforms, digest, media_type
 
     def _head_digest(self, ref: ImageRef) -> str | None:
@@ -276,7 +276,8 @@ class RegistryClient:
         authorization = self._known_authorization(ref.registry, scope)
         if authorization:
             headers["Authorization"] = authorization
-        response = self._send(method, url, headers, ref=ref)
+        too_large = f"{what} of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes"
+        response, attempts = self._send(method, url, headers, ref=ref, too_large=too_large)
         if response.status_code == 401:
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
             if challenge is None:
@@ -284,7 +285,7 @@ class RegistryClient:
             with self._lock:
                 self._challenges[ref.registry] = challenge
             headers["Authorization"] = self._authorize(ref, challenge, scope)
-            response = self._send(method, url, headers, ref=ref)
+            response, attempts = self._send(method, url, headers, ref=ref, too_large=too_large)
             if response.status_code == 401:
                 hint = "check the credentials configured for it" if ref.registry in self.__credentials else "no credentials are configured for it"
                 raise _Failure(f"auth refused: {_registry_host(ref)} denied access to {ref.repository} "
@@ -297,9 +298,9 @@ class RegistryClient:
         if status == 403:
             raise _Failure(f"auth refused: {_registry_host(ref)} forbids access to {ref.repository} (HTTP 403)")
         if status == 429:
-            raise _Failure(f"rate limited by {_registry_host(ref)} (HTTP 429, gave up after {self.retries + 1} attempts)")
+            raise _Failure(f"rate limited by {_registry_host(ref)} (HTTP 429, gave up after {attempts} attempts)")
         raise _Failure(f"{_registry_host(ref)} answered HTTP {status} for the {what} of {_display(ref)}"
-                       + (f" (gave up after {self.retries + 1} attempts)" if status in _RETRY_STATUSES else ""))
+                       + (f" (gave up after {attempts} attempts)" if status in RETRY_STATUSES else ""))
 
     def _known_authorization(self, registry: str, scope: str) -> str | None:
         """Authorization to send up front, when this registry already challenged us this run."""
@@ -340,7 +341,8 @@ class RegistryClient:
             # Never send a password in clear text, except to a registry marked insecure (loopback tests).
             if parts.scheme == "https" or _registry_key(realm_host) in self.insecure_registries:
                 headers["Authorization"] = basic_authorization(pair)
-        response = self._send("GET", url, headers, ref=None, host=realm_host)
+        response, _ = self._send("GET", url, headers, ref=None, host=realm_host,
+                                 too_large=f"token service {realm_host} sent an answer larger than {_MAX_DOCUMENT} bytes")
         if response.status_code in (401, 403):
             who = "the configured credentials" if "Authorization" in headers else "anonymous access"
             raise _Failure(f"auth refused: token service {realm_host} rejected {who} for {registry} (HTTP {response.status_code})")
@@ -360,40 +362,28 @@ class RegistryClient:
             self._tokens[(registry, scope)] = Token(value, time.monotonic() + max(lifetime - 10, 1))
         return f"Bearer {value}"
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str], *, ref: ImageRef | None,
-              host: str | None = None) -> httpx.Response:
-        """Send with retries on timeouts, network errors, 429 and 5xx; raises :class:`_Failure`."""
+    def _send(self, method: str, url: str, headers: Mapping[str, str], *, ref: ImageRef | None, too_large: str,
+              host: str | None = None) -> tuple[httpx.Response, int | None]:
+        """The answer under :mod:`scanners.http`'s policy, and the attempts made when retries ran out.
+
+        A 429 or 5xx still answered when the retries (or the deadline) run out is returned with
+        the number of attempts, for the caller to word; any other answer comes with ``None``.
+        Everything that gives no answer raises :class:`_Failure` (``too_large`` is its reason
+        for a body over the size limit).
+        """
         where = host or (_registry_host(ref) if ref else urlsplit(url).netloc)
-        attempts = self.retries + 1
-        reason = ""
-        response: httpx.Response | None = None
-        for attempt in range(attempts):
-            wait: float | None = None
-            try:
-                # Redirects are followed (Docker Hub sends blobs to a CDN); httpx drops the
-                # Authorization header when a redirect leaves the registry's origin.
-                response = self._http.request(method, url, headers=headers, timeout=self._timeout, follow_redirects=True)
-            except httpx.TimeoutException:
-                reason, response = f"{where} timed out after {self._timeout.read:g}s", None
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.TooManyRedirects) as exc:
-                raise _Failure(f"cannot ask {where}: {type(exc).__name__}") from None
-            except (httpx.TransportError, OSError) as exc:
-                reason, response = f"cannot reach {where}: {_one_line(exc)}", None
-            else:
-                if response.status_code not in _RETRY_STATUSES:
-                    return response
-                reason = f"{where} answered HTTP {response.status_code}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if attempt + 1 == attempts:
-                break
-            delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)  # jitter spreads retries out
-            if wait is not None:
-                delay = min(wait, self.max_retry_after)
-            _log.info("%s (attempt %d/%d); retrying in %.2fs", reason, attempt + 1, attempts, delay)
-            self._sleep(delay)
-        if response is not None:
-            return response  # a final 429/5xx: the caller words it
-        raise _Failure(reason + (f" (gave up after {attempts} attempts)" if attempts > 1 else ""))
+        try:
+            # Redirects are followed (Docker Hub sends blobs to a CDN); httpx drops the
+            # Authorization header when a redirect leaves the registry's origin. A HEAD has no
+            # body, and its Content-Length is the GET's, so no size limit applies to it.
+            response = request(self._http, method, url, headers=headers, timeout=self._timeout,
+                               deadline=self._deadline, policy=self._policy,
+                               max_bytes=None if method == "HEAD" else _MAX_DOCUMENT, sleep=self._sleep)
+        except HttpError as exc:
+            if exc.kind == "status" and exc.response is not None:
+                return exc.response, exc.attempts
+            raise _Failure(_failure_reason(exc, where, too_large)) from None
+        return response, None
 
     def _base_url(self, registry: str) -> str:
         if registry in self._endpoints:
@@ -407,7 +397,7 @@ class RegistryClient:
     def _answer(self, ref: ImageRef, *, platforms: tuple[str, ...] | None = None, digest: str | None = None,
                 media_type: str | None = None, error: str | None = None, from_cache: bool = False) -> ImagePlatforms:
         return ImagePlatforms(ref.reference, ref.registry, ref.repository, ref.tag, ref.digest, platforms,
-                              digest, _one_line(error) if error else None, media_type, from_cache)
+                              digest, one_line(error) if error else None, media_type, from_cache)
 
     def _from_cached(self, ref: ImageRef, entry: CachedPlatforms) -> ImagePlatforms:
         return self._answer(ref, platforms=tuple(entry.platforms), digest=entry.digest,
@@ -419,7 +409,7 @@ class RegistryClient:
         try:
             return self.cache.get(ref.registry, ref.repository, ref.lookup)
         except Exception as exc:  # noqa: BLE001 - a broken cache costs a request, not a scan
-            _log.warning("registry cache read failed for %s: %s", ref.reference, _one_line(exc))
+            _log.warning("registry cache read failed for %s: %s", ref.reference, one_line(exc))
             return None
 
     def _cache_put(self, ref: ImageRef, entry: CachedPlatforms) -> None:
@@ -428,7 +418,7 @@ class RegistryClient:
         try:
             self.cache.put(ref.registry, ref.repository, ref.lookup, entry)
         except Exception as exc:  # noqa: BLE001
-            _log.warning("registry cache write failed for %s: %s", ref.reference, _one_line(exc))
+            _log.warning("registry cache write failed for %s: %s", ref.reference, one_line(exc))
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -444,6 +434,18 @@ def _registry_key(name: str) -> str:
             key = key[len(prefix):]
     key = key.split("/", 1)[0]
     return DOCKER_HUB if key in DOCKER_HUB_ALIASES else key
+
+
+def _failure_reason(error: HttpError, where: str, too_large: str) -> str:
+    """One line for a request that gave no answer, naming the host rather than the URL."""
+    if error.kind == "too_large":
+        return too_large
+    if error.kind in ("timeout", "deadline"):
+        return f"{where} {error.detail}{error.gave_up}"
+    if error.kind == "unreachable":
+        return f"cannot reach {where}: {error.detail}{error.gave_up}"
+    # bad_url, redirects, protocol: asking again would not help. The detail may quote the URL.
+    return f"cannot ask {where}: {redact(error.detail)}"
 
 
 def _registry_host(ref: ImageRef) -> str:
@@ -462,8 +464,3 @@ def _replace_reference(answer: ImagePlatforms, reference: str) -> ImagePlatforms
         return answer
     return ImagePlatforms(reference, own.registry, own.repository, own.tag, own.digest, answer.platforms,
                           answer.resolved_digest, answer.error, answer.media_type, answer.from_cache)
-
-
-def _one_line(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text[:300] + ("…" if len(text) > 300 else "")

@@ -19,6 +19,7 @@ from scanners.http import (
     redact,
     request,
 )
+from scanners.registry import RegistryClient, base_image_findings
 from tests.support.loopback import LoopbackHTTPServer
 
 FAST = RetryPolicy(backoff=0.001)
@@ -259,3 +260,24 @@ def test_an_index_that_trickles_its_page_ends_in_an_error_result() -> None:
             result = client.fetch_project("six")
     assert result.status == "error" and "timed out" in result.error and "1.5s deadline" in result.error
     assert time.monotonic() - started < 10
+
+
+def test_a_registry_that_trickles_its_manifest_ends_in_an_unchecked_answer() -> None:
+    manifest = (200, {"Content-Type": "application/vnd.oci.image.index.v1+json"}, b"{" * 100, 5.0)
+    with ScriptedServer(manifest) as server:
+        with RegistryClient(endpoints={"docker.io": f"http://{server.address}"}, deadline=1.5, timeout=30.0) as client:
+            answer = client.platforms("python:3.12-slim")
+    assert server.hits == 1  # the deadline is not a reason to ask again
+    assert answer.platforms is None
+    assert answer.error is not None and "timed out" in answer.error and "1.5s deadline" in answer.error
+    (finding,) = base_image_findings(answer, path="Dockerfile", line=1)
+    assert (finding.rule, finding.severity) == ("base-image-unknown", "info")
+
+
+def test_a_registry_manifest_over_the_size_limit_is_refused() -> None:
+    huge = (200, {"Content-Type": "application/vnd.oci.image.index.v1+json"}, b" " * (4 * 1024 * 1024 + 1), 0)
+    with ScriptedServer(huge) as server:
+        with RegistryClient(endpoints={"docker.io": f"http://{server.address}"}) as client:
+            answer = client.platforms("python:3.12-slim")
+    assert answer.platforms is None
+    assert answer.error == "manifest of docker.io/library/python:3.12-slim is larger than 4194304 bytes"
