@@ -86,6 +86,7 @@ def registry_client(*, database: bool = True) -> RegistryClient | None:
         endpoints=settings.READINESS_REGISTRY_ENDPOINTS,
         insecure_registries=settings.READINESS_REGISTRY_INSECURE,
         http=http_client(),
+        deadline=http_deadline(),
     )
 
 
