@@ -2,7 +2,8 @@
 are one redacted line and say whether a retry may help.
 
 Credentials in URLs (``https://user:token@host/…``) never appear in messages, logs or a
-snapshot's ``source``: :func:`redact_url` is applied to every message the runner produces.
+snapshot's ``source``: :func:`redact_url` (the engine's one redactor, :func:`scanners.http.redact`)
+is applied to every message the runner produces.
 :func:`_rev_parse` lives here too because every part of the package asks it (the clone cache,
 the local-directory entry points, history): the one git question that is not about one part.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import time
@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s]*@")
+# _USERINFO is the redactor's own pattern: the clone cache keys clones by the URL without it
+# (a rotated token reuses the clone), so what is hidden and what is ignored stay the same thing.
+from scanners.http import _USERINFO, redact  # noqa: F401 - _USERINFO is re-exported for clone_cache
 
 
 # Variables that point git at another repository than the one we name: set when running
@@ -92,13 +93,9 @@ class GitError(RuntimeError):
         self.transient = transient
 
 
-def redact_url(text: str) -> str:
-    """Replace the userinfo of every URL in ``text``: ``https://user:token@host`` → ``https://***@host``.
-
-    Applied to every message this module produces, because tokens in clone URLs are the
-    usual way to reach private repositories and messages end up in logs and the database.
-    """
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+# The name callers (and scanners.git's exports) know; one redactor for git and HTTP messages alike,
+# so a token is hidden the same way wherever it turns up.
+redact_url = redact
 
 
 @dataclass(frozen=True, slots=True)
