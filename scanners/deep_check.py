@@ -10,6 +10,9 @@ wheel of 50 MB costs a few kilobytes.
 
 Parsing (:func:`parse_end_of_central_directory`, :func:`parse_central_directory`,
 :func:`macho_architectures`) is pure; :func:`deep_check_wheel` does the I/O and never raises.
+Each Range request goes through :func:`scanners.http.request`, asked once as before (a wheel
+that cannot be read is an ``error``, not worth a wait) but within the per-call deadline, so a
+file server that trickles bytes cannot hold a scan.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 import httpx
 
 from scanners.distributions import DistributionFile
+from scanners.http import DEFAULT_DEADLINE, HttpError, RetryPolicy, request
 from scanners.rules import MISLABELLED_WHEEL
 
 __all__ = [
@@ -47,6 +51,7 @@ _TAIL = 22 + 65535 + 20  # EOCD + the longest comment + the zip64 locator before
 _NATIVE = re.compile(r"\.(?:so(?:\.\d+)*|dylib|pyd)$", re.IGNORECASE)
 _MACHO_CPU = {0x01000007: "x86_64", 0x0100000C: "arm64", 7: "i386", 12: "arm"}
 _HEAD_BYTES = 4096  # enough compressed bytes to inflate a fat header (8 + 20 per slice)
+_ONCE = RetryPolicy(retries=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +160,21 @@ class _ReadError(Exception):
     pass
 
 
-def _range(http: httpx.Client, url: str, spec: str, timeout: float) -> tuple[bytes, int]:
+def _range(http: httpx.Client, url: str, spec: str, *, timeout: float, deadline: float) -> tuple[bytes, int]:
     """Bytes of one Range request and the file's total size (from Content-Range)."""
-    response = http.get(url, headers={"Range": f"bytes={spec}"}, timeout=timeout, follow_redirects=True)
+    first, _, last = spec.partition("-")
+    # A 206 is never longer than what was asked: a longer body is a server ignoring Range.
+    asked = int(last) if not first else int(last) - int(first) + 1
+    try:
+        response = request(http, "GET", url, headers={"Range": f"bytes={spec}"}, timeout=timeout, deadline=deadline,
+                           policy=_ONCE, max_bytes=asked)
+    except HttpError as exc:
+        if exc.response is not None:
+            response = exc.response  # a 5xx, asked once: worded below like any other status
+        elif exc.kind == "too_large":
+            raise _ReadError(f"the server answered more than the {asked} bytes of a Range request") from None
+        else:
+            raise _ReadError(f"{exc.detail}{exc.gave_up}") from None
     if response.status_code != 206:
         # A 200 means the server ignores Range: refuse rather than download a whole wheel.
         raise _ReadError(f"the server answered HTTP {response.status_code} to a Range request")
@@ -165,17 +182,20 @@ def _range(http: httpx.Client, url: str, spec: str, timeout: float) -> tuple[byt
     return response.content, int(total) if total.isdigit() else -1
 
 
-def deep_check_wheel(file: DistributionFile, *, http: httpx.Client, timeout: float = 30.0) -> DeepCheckResult:
+def deep_check_wheel(
+    file: DistributionFile, *, http: httpx.Client, timeout: float = 30.0, deadline: float = DEFAULT_DEADLINE
+) -> DeepCheckResult:
     """Flag native members that a pure or ``universal2`` wheel's tags contradict.
 
     A pure wheel must have no ``.so``/``.dylib``/``.pyd``; in a ``universal2`` wheel every Mach-O
     member must have both an x86_64 and an arm64 slice. Other wheels are not checked (empty
-    result). Never raises: a wheel that cannot be read gives ``error``.
+    result). Never raises: a wheel that cannot be read gives ``error``. ``timeout`` bounds each
+    read, ``deadline`` each Range request in all (see :mod:`scanners.http`).
     """
     if not needs_deep_check(file) or not file.url:
         return DeepCheckResult(file.filename)
     try:
-        tail, size = _range(http, file.url, f"-{_TAIL}", timeout)
+        tail, size = _range(http, file.url, f"-{_TAIL}", timeout=timeout, deadline=deadline)
         if size < 0:
             size = file.size or len(tail)
         found = parse_end_of_central_directory(tail, file_size=size)
@@ -186,7 +206,7 @@ def deep_check_wheel(file: DistributionFile, *, http: httpx.Client, timeout: flo
         if start >= 0 and start + cd_size <= len(tail):
             directory = tail[start:start + cd_size]
         else:
-            directory, _ = _range(http, file.url, f"{offset}-{offset + cd_size - 1}", timeout)
+            directory, _ = _range(http, file.url, f"{offset}-{offset + cd_size - 1}", timeout=timeout, deadline=deadline)
         members = parse_central_directory(directory)
         native = tuple(m for m in members if _NATIVE.search(m.name))
         problems: list[str] = []
@@ -198,7 +218,7 @@ def deep_check_wheel(file: DistributionFile, *, http: httpx.Client, timeout: flo
             for m in native:
                 if m.name.lower().endswith(".pyd"):
                     continue
-                arches = macho_architectures(_member_head(http, file.url, m, timeout))
+                arches = macho_architectures(_member_head(http, file.url, m, timeout=timeout, deadline=deadline))
                 missing = sorted({"x86_64", "arm64"} - arches)
                 if missing:
                     have = ", ".join(sorted(arches)) or "no Mach-O"
@@ -209,10 +229,11 @@ def deep_check_wheel(file: DistributionFile, *, http: httpx.Client, timeout: flo
         return DeepCheckResult(file.filename, error=f"cannot read {file.filename}: {exc}".splitlines()[0])
 
 
-def _member_head(http: httpx.Client, url: str, member: ZipMember, timeout: float) -> bytes:
+def _member_head(http: httpx.Client, url: str, member: ZipMember, *, timeout: float, deadline: float) -> bytes:
     """The first bytes of one member: its local header (for the real name/extra lengths), then data."""
     want = 30 + 1024 + min(member.compressed_size, _HEAD_BYTES)
-    data, _ = _range(http, url, f"{member.local_header_offset}-{member.local_header_offset + want - 1}", timeout)
+    start = member.local_header_offset
+    data, _ = _range(http, url, f"{start}-{start + want - 1}", timeout=timeout, deadline=deadline)
     if data[:4] != _LOCAL:
         raise _ReadError(f"no local header for {member.name}")
     name_len, extra_len = struct.unpack("<HH", data[26:30])

@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
+from scanners.deep_check import deep_check_wheel
+from scanners.distributions import DistributionFile
 from scanners.http import (
     RETRY_STATUSES,
     HttpError,
@@ -281,3 +283,23 @@ def test_a_registry_manifest_over_the_size_limit_is_refused() -> None:
             answer = client.platforms("python:3.12-slim")
     assert answer.platforms is None
     assert answer.error == "manifest of docker.io/library/python:3.12-slim is larger than 4194304 bytes"
+
+
+def test_a_wheel_whose_ranges_trickle_in_ends_in_an_error_at_the_deadline(http: httpx.Client) -> None:
+    tail = (206, {"Content-Range": "bytes 0-99/100"}, b"x" * 100, 5.0)
+    with ScriptedServer(tail) as server:
+        wheel = DistributionFile("mislabel-1.0-py3-none-any.whl", url=server.url)
+        result = deep_check_wheel(wheel, http=http, timeout=30.0, deadline=1.5)
+    assert server.hits == 1
+    assert result.problems == ()
+    assert result.error.startswith("cannot read mislabel-1.0-py3-none-any.whl: timed out")
+    assert "1.5s deadline" in result.error
+
+
+def test_a_wheel_server_that_ignores_range_is_refused_before_the_whole_wheel(http: httpx.Client) -> None:
+    whole = (200, {}, b"x" * (1024 * 1024), 0)
+    with ScriptedServer(whole) as server:
+        wheel = DistributionFile("mislabel-1.0-py3-none-any.whl", url=server.url)
+        result = deep_check_wheel(wheel, http=http)
+    assert result.error == ("cannot read mislabel-1.0-py3-none-any.whl: "
+                            "the server answered more than the 65577 bytes of a Range request")
