@@ -21,3 +21,18 @@ def test_every_environment_setting_is_in_the_readme_table():
 
 def test_the_readme_points_at_nothing_outside_the_repository():
     assert "../" not in README
+
+
+def _layout() -> str:
+    return README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_layout_names_every_module_of_the_engine_and_the_app():
+    layout = set(re.findall(r"`([a-z_]+)/?`", _layout()))
+    for package in ("scanners", "readiness"):
+        entries = {
+            p.stem for p in (ROOT / package).iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())
+        }
+        entries -= {"migrations", "wsgi", "apps"}  # Django's own boilerplate
+        assert sorted(entries - layout) == [], f"{package}/ entries missing from the README's layout"
