@@ -1,4 +1,4 @@
-"""The engine configured from Django settings: the index URL and the default targets.
+"""The engine configured from Django settings: the index URL, the default targets and the limits.
 
 Management commands and services call these instead of reading settings themselves, so the
 CLI and the Celery scans always agree on the index and the targets (the clients themselves
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from scanners.check import TargetDefaults
+from scanners.check import CheckLimits, TargetDefaults
 from scanners.index import default_index_url
 
 
@@ -22,4 +22,11 @@ def target_defaults() -> TargetDefaults:
         python=settings.READINESS_DEFAULT_PYTHON,
         libc=settings.READINESS_DEFAULT_LIBC,
         platforms=tuple(settings.READINESS_PLATFORMS),
+    )
+
+
+def check_limits() -> CheckLimits:
+    return CheckLimits(
+        packages_per_lockfile=settings.READINESS_MAX_PACKAGES_PER_LOCKFILE,
+        packages_per_repo=settings.READINESS_MAX_PACKAGES_PER_REPO,
     )
