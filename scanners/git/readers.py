@@ -72,6 +72,8 @@ class _Reader(Protocol):
 
     def read(self, runner: _Runner, path: str, max_file_bytes: int) -> str | None: ...
 
+    def changed_at(self, runner: _Runner, path: str) -> datetime | None: ...
+
 
 class _FsReader:
     """Reads files from a directory on disk (a work tree or a plain directory)."""

@@ -126,10 +126,10 @@ def platforms_from_manifest(document: Mapping[str, Any], media_type: str) -> tup
                 found.append(value)
         return tuple(found), None
     if document.get("schemaVersion") == 1 or media_type in _DOCKER_MANIFEST_V1:
-        arch = document.get("architecture")  # schema 1 carries its one architecture inline
-        if not isinstance(arch, str) or not arch:
+        inline = document.get("architecture")  # schema 1 carries its one architecture inline
+        if not isinstance(inline, str) or not inline:
             raise ValueError("schema 1 manifest has no architecture")
-        return (_platform("linux", arch, ""),), None
+        return (_platform("linux", inline, ""),), None
     if media_type in (_OCI_MANIFEST, _DOCKER_MANIFEST) or (not media_type and "config" in document):
         config = document.get("config")
         if not isinstance(config, Mapping) or not isinstance(config.get("digest"), str):
