@@ -35,6 +35,7 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from scanners.distributions import DistributionFile
+from scanners.http import redact
 from scanners.targets import NOT_SUPPORTED, Target, TagTable
 
 if TYPE_CHECKING:  # only a type here: importing the lockfile parsers is not needed to decide
@@ -371,10 +372,12 @@ def analyse_package(
         detail = package.detail or _SOURCE_WORDS.get(package.source, package.source)
         if package.source == "index":
             detail = package.detail or "the lockfile names no exact version"
-        return Verdict("unknown", None, f"{package.name} is not an exact pin from the package index: {detail}")
+        # The detail quotes the lockfile's URL; a package built elsewhere than a parser (a test, a
+        # stored lock) may still carry its token, and the reason is shown on pages and exports.
+        return Verdict("unknown", None, redact(f"{package.name} is not an exact pin from the package index: {detail}"))
     release = package.files if package.files is not None else files
     if index_error and package.files is None:
-        return Verdict("unknown", None, f"the package index could not be read for {package.name}: {index_error}")
+        return Verdict("unknown", None, redact(f"the package index could not be read for {package.name}: {index_error}"))
     if not release:
         return Verdict("unknown", None, f"the index lists no files for {package.name}=={package.version}")
     if package.files is not None or package.hashes is None:

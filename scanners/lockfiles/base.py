@@ -4,6 +4,11 @@ Parsers are pure: they take the file's path (for messages) and its text, never o
 themselves. A parser that meets a bad entry records a :class:`LockfileProblem` with the file
 and line (or key path) and carries on, so one bad line never hides the rest of the file; a
 file that cannot be read at all raises :class:`LockfileError`.
+
+Every text meant for a reader (a package's ``detail``, a problem's message, an error's) has the
+userinfo of its URLs redacted here, where it is made: lockfiles pin private packages as
+``pkg @ git+https://user:TOKEN@host/x.git``, and these texts end up in verdict reasons, pages,
+exports and ``archcheck`` output. The URLs the engine fetches from (a file's ``url``) are kept.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Literal
 from packaging.utils import NormalizedName
 
 from scanners.distributions import DistributionFile
+from scanners.http import redact
 
 __all__ = ["LockedPackage", "LockfileError", "LockfileProblem", "ParsedLockfile", "Source"]
 
@@ -58,6 +64,11 @@ class LockedPackage:
     the installer refuses it. Only files whose digest is here are candidates (pip's
     ``filter_unallowed_hashes``): a wheel uploaded after the lock was made is never installed."""
 
+    def __post_init__(self) -> None:
+        # ``detail`` is shown (verdict reasons), so a token in a VCS or URL requirement stops here.
+        if self.detail:
+            object.__setattr__(self, "detail", redact(self.detail))
+
 
 @dataclass(frozen=True, slots=True)
 class LockfileProblem:
@@ -72,6 +83,10 @@ class LockfileProblem:
     """The line a key path points into, when known: ``package[37]`` alone makes a user count
     ``[[package]]`` headers, ``poetry.lock:412: package[37].version`` takes them straight there."""
 
+    def __post_init__(self) -> None:
+        # Messages quote the line ("--index-url https://user:token@…", "cannot tell the name of …").
+        object.__setattr__(self, "message", redact(self.message))
+
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
@@ -83,7 +98,7 @@ class LockfileError(ValueError):
     def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
         self.path = path
         self.line = line
-        self.message = message
+        self.message = message = redact(message)
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {message}")
 
