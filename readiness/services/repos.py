@@ -215,10 +215,8 @@ def credentials_ref_problem(value: str) -> str | None:
 
 def _resolve_url(url: str, *, where: str, base_dir: Path) -> str:
     if "://" in url:
-        scheme, _, rest = url.partition("://")
-        authority = rest.split("/", 1)[0]
-        if "@" in authority and ":" in authority.split("@", 1)[0]:
-            # https://user:token@host/…: the token would be stored and shown in pages.
+        if _carries_credentials(url):
+            # The token would be stored in the row, and rows are shown (pages, exports, admin).
             raise RepoConfigError(
                 f"{where}.url: contains a password or token; remove it and name an environment "
                 "variable in `credentials` instead"
@@ -228,6 +226,19 @@ def _resolve_url(url: str, *, where: str, base_dir: Path) -> str:
         return url
     path = Path(url).expanduser()
     return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def _carries_credentials(url: str) -> bool:
+    """Whether the URL's userinfo may be a secret: ``user:password@`` anywhere, and a bare
+    ``name@`` too (``https://ghp_xxx@host/…`` is how a token is often pasted), except over ssh,
+    where ``ssh://git@host/…`` names the account and the key does the authenticating."""
+    scheme, _, rest = url.partition("://")
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" not in authority:
+        return False
+    userinfo = authority.rpartition("@")[0]
+    ssh = scheme.lower() in ("ssh", "git+ssh", "ssh+git")
+    return not ssh or ":" in userinfo
 
 
 def repos_import(

@@ -130,6 +130,9 @@ def test_two_files_do_not_disable_each_other(tmp_path: Path) -> None:
         (REPOS_TOML.replace('credentials = "GITHUB_TOKEN"', 'credentials = "ghp_abcdefghijklmnop0123456789"'),
          "repo[0].credentials: looks like a secret; give the NAME of the environment variable that holds the "
          "token (e.g. GITHUB_TOKEN), never the token itself"),
+        (REPOS_TOML.replace("https://github.com/", "https://ghp_abcdefghijklmnop0123456789@github.com/"),
+         "repo[0].url: contains a password or token; remove it and name an environment variable in "
+         "`credentials` instead"),
         (REPOS_TOML.replace("enabled = false", "enabled = false\nschedule = 'daily'"),
          "repo[2].schedule: unknown key (allowed: name, url, branch, team, credentials, enabled)"),
     ],

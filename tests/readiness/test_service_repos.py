@@ -145,6 +145,41 @@ def test_a_secret_in_credentials_is_refused_without_echoing_it(secret: str) -> N
     assert secret not in message
 
 
+_URL_REFUSED = "repo[0].url: contains a password or token; remove it and name an environment variable in `credentials` instead"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ghp_16C7e42F292c6912E7710c838347Ae178B4a@git.test/x.git",  # a bare token as the user name
+        "https://x-access-token:ghp_16C7e42F292c6912E7710c838347Ae178B4a@git.test/x.git",
+        "https://oauth2@git.test:8443/x.git",
+        "git+https://user:pw@git.test/x.git",
+        "ssh://git:hunter2@git.test/x.git",  # a password is a secret over ssh too
+    ],
+)
+def test_a_url_carrying_credentials_is_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(RepoConfigError) as excinfo:
+        _entries(f'[[repo]]\nname = "a"\nurl = "{url}"\n')
+    assert str(excinfo.value) == _URL_REFUSED
+    assert "ghp_" not in str(excinfo.value) and "hunter2" not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "git@git.test:acme/x.git",  # scp-like ssh: the account, not a secret
+        "ssh://git@git.test/acme/x.git",
+        "ssh://git@git.test:2222/acme/x.git",
+        "https://git.test/acme/x.git?user=a@b",  # an "@" after the host is not userinfo
+        "https://git.test/acme/x@v1.git",
+    ],
+)
+def test_ssh_accounts_and_plain_urls_are_accepted(url: str) -> None:
+    (entry,) = _entries(f'[[repo]]\nname = "a"\nurl = "{url}"\n')
+    assert entry["url"] == url
+
+
 @pytest.mark.parametrize(("value", "ok"), [("GITHUB_TOKEN", True), ("_T1", True), ("1TOKEN", False), ("A-B", False)])
 def test_credentials_ref_problem(value: str, ok: bool) -> None:
     assert (credentials_ref_problem(value) is None) is ok
