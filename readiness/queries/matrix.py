@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from readiness.models import Repo, ScanFinding, Verdict
+from scanners.http import redact
 from scanners.report import SCHEMA
 
 __all__ = ["CSV_COLUMNS", "matrix_csv_rows", "matrix_documents", "matrix_repos"]
@@ -55,7 +56,7 @@ def matrix_documents(repos: Sequence[Repo]) -> list[dict]:
             "schema": SCHEMA,
             "name": repo.name,
             "team": repo.team.name if repo.team else None,
-            "source": repo.url,
+            "source": redact(repo.url),  # never the token an old row may carry
             "commit": scan.commit or None,
             "scanned_at": scan.finished_at.isoformat() if scan.finished_at else None,
             "state": scan.state,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
 from readiness.models.rollups import repo_state
+from scanners.http import redact
 
 __all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "UnchangedRun", "repo_page", "scan_status"]
 
@@ -243,7 +244,7 @@ def repo_page(*, name: str) -> RepoPage | None:
     history = tuple(_scan_row(v) for v in Scan.objects.filter(repo_id=repo.pk).order_by("-requested_at", "-id").values(*_SCAN_FIELDS)[:HISTORY])
     return RepoPage(
         name=repo.name,
-        url=repo.url,
+        url=redact(repo.url),  # rows imported before tokens were refused may still carry one
         team=repo.team.name if repo.team else "",
         enabled=repo.enabled,
         latest=_scan_row_of(scan) if scan is not None else None,

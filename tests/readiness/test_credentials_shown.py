@@ -1,0 +1,71 @@
+"""No page, export or admin screen shows a secret, whatever a repo's row or lockfile holds.
+
+The repo is scanned for real (git CLI, fixture index): its requirements pin a private package as
+``private @ git+https://user:TOKEN@git.test/…``, so the verdict reason is the engine's own. Its row
+is then given a URL with a bare token, as rows imported before such URLs were refused may have.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from readiness.models import Repo, Team
+from readiness.services.scans import scan_request
+from tests.readiness.factories import make_user
+from tests.readiness.scan_support import repo_row
+from tests.scanners.git_helpers import make_repo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LOCK_TOKEN = "lockT0ken5ecret0123456789"
+ROW_TOKEN = "ghp_rowT0ken5ecret0123456789"
+REQUIREMENTS = (
+    "psutil==5.9.8\n"
+    "filprofiler==2022.5.0\n"
+    f"private @ git+https://user:{LOCK_TOKEN}@git.test/acme/private.git\n"
+)
+
+
+@pytest.fixture
+def leaky(tmp_path, scan_index) -> Repo:
+    path = make_repo(tmp_path, {"requirements.txt": REQUIREMENTS}, name="leaky")
+    repo = repo_row("leaky", path, team=Team.objects.create(name="payments"))
+    scan_request(repo=repo, trigger="manual")
+    repo.refresh_from_db()
+    assert repo.latest_scan is not None and repo.latest_scan.state == "done", repo.latest_scan
+    Repo.objects.filter(pk=repo.pk).update(url=f"http://{ROW_TOKEN}@git.test/acme/leaky.git")
+    repo.refresh_from_db()
+    return repo
+
+
+def _bodies(client: Client, urls: list[str]) -> dict[str, str]:
+    out = {}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        out[url] = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
+    return out
+
+
+def _assert_no_secret(bodies: dict[str, str]) -> None:
+    for url, body in bodies.items():
+        assert LOCK_TOKEN not in body, url
+        assert ROW_TOKEN not in body, url
+
+
+def test_dashboard_pages_and_exports_show_no_token(leaky: Repo, client: Client) -> None:
+    client.force_login(make_user("viewer"))
+    bodies = _bodies(client, [
+        "/", "/repos/", "/repos/leaky/", "/repos/leaky/scan.json", "/blockers/", "/packages/private/",
+        "/packages/filprofiler/", "/export/matrix.csv", "/export/matrix.json", "/export/blockers.csv",
+    ])
+    _assert_no_secret(bodies)
+    # What is shown instead: the URL with its userinfo hidden, and the package's reason naming its source.
+    page = bodies["/repos/leaky/"]
+    assert "http://***@git.test/acme/leaky.git" in page
+    assert "git+https://***@git.test/acme/private.git" in page
+    assert '"source": "http://***@git.test/acme/leaky.git"' in bodies["/export/matrix.json"]
+    assert "git+https://***@git.test/acme/private.git" in bodies["/export/matrix.json"]
+    assert "leaky" in bodies["/export/blockers.csv"] and "filprofiler" in bodies["/export/blockers.csv"]
+
