@@ -4,10 +4,15 @@ Scans are history written only by ``readiness.services.scans``, so the admin sho
 never changes them. Verdict rows are not shown (150 packages × targets per scan): the stored
 ``summary`` gives their counts. Every list loads its related rows up front (one query per
 page, whatever its length).
+
+No secret is shown: a repo's URL is shown with its userinfo redacted (rows made before tokens in
+URLs were refused may carry one) and a new one with credentials is refused as ``repos.toml`` refuses
+it; cached index pages show their index URL redacted (``PIP_INDEX_URL`` often holds a token).
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Length
@@ -16,6 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Team
+from readiness.services.repos import url_carries_credentials
+from scanners.http import redact
 
 __all__ = ["IndexPageAdmin", "RepoAdmin", "ScanAdmin", "TeamAdmin"]
 
@@ -48,8 +55,35 @@ class TeamAdmin(admin.ModelAdmin):
         return team.repo_count
 
 
+class RepoForm(forms.ModelForm):
+    """The repo's URL is edited redacted: the form shows ``https://***@host/…`` for a stored URL
+    with credentials, and a submitted value equal to that keeps the stored URL (git still needs it)."""
+
+    class Meta:
+        model = Repo
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.url:
+            self.initial["url"] = redact(self.instance.url)
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        stored = self.instance.url if self.instance.pk else ""
+        if stored and url == redact(stored):
+            return stored
+        if url_carries_credentials(url):
+            raise forms.ValidationError(
+                "contains a password or token; remove it and name an environment variable in "
+                "“credentials ref” instead"
+            )
+        return url
+
+
 @admin.register(Repo)
 class RepoAdmin(admin.ModelAdmin):
+    form = RepoForm
     list_display = ("name", "team", "enabled", "latest_state", "branch", "managed_by")
     list_filter = ("team", "enabled", "archived")
     list_select_related = ("team", "latest_scan")
@@ -112,16 +146,41 @@ class ScanAdmin(_ReadOnly, admin.ModelAdmin):
         return format_html_join("", "<div>{}: {} ({})</div>", rows)
 
 
+class _IndexFilter(admin.SimpleListFilter):
+    """Filter by index, named and linked by its redacted URL (the raw one may hold a token)."""
+
+    title = "index"
+    parameter_name = "index"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        shown = sorted({redact(u) for u in IndexPage.objects.values_list("index_url", flat=True).distinct()})
+        return [(u, u) for u in shown]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[IndexPage]) -> QuerySet[IndexPage]:
+        if not self.value():
+            return queryset
+        raw = [u for u in IndexPage.objects.values_list("index_url", flat=True).distinct() if redact(u) == self.value()]
+        return queryset.filter(index_url__in=raw)
+
+
 @admin.register(IndexPage)
 class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
-    list_display = ("name", "index_url", "content_type", "body_size", "fetched_at", "changed_at")
-    list_filter = ("index_url",)
+    list_display = ("name", "index", "content_type", "body_size", "fetched_at", "changed_at")
+    list_filter = (_IndexFilter,)
     search_fields = ("name",)
     # The body is a cached index page (up to megabytes): never loaded, never shown.
     fields = (
-        "index_url", "name", "page_url", "content_type", "body_size", "etag", "last_modified", "fetched_at", "changed_at",
+        "index", "name", "page", "content_type", "body_size", "etag", "last_modified", "fetched_at", "changed_at",
     )
-    readonly_fields = ("body_size",)
+    readonly_fields = ("index", "page", "body_size")
+
+    @admin.display(description="index URL", ordering="index_url")
+    def index(self, page: IndexPage) -> str:
+        return redact(page.index_url)
+
+    @admin.display(description="page URL")
+    def page(self, page: IndexPage) -> str:
+        return redact(page.page_url)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IndexPage]:
         return super().get_queryset(request).defer("body").annotate(body_size=Length("body"))

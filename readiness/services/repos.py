@@ -31,6 +31,7 @@ __all__ = [
     "repo_entries_from_toml_file",
     "repos_import",
     "source_for_toml",
+    "url_carries_credentials",
 ]
 
 # The fields an entry may set, named as on the model. An entry sets only the keys it has: a
@@ -215,7 +216,7 @@ def credentials_ref_problem(value: str) -> str | None:
 
 def _resolve_url(url: str, *, where: str, base_dir: Path) -> str:
     if "://" in url:
-        if _carries_credentials(url):
+        if url_carries_credentials(url):
             # The token would be stored in the row, and rows are shown (pages, exports, admin).
             raise RepoConfigError(
                 f"{where}.url: contains a password or token; remove it and name an environment "
@@ -228,7 +229,7 @@ def _resolve_url(url: str, *, where: str, base_dir: Path) -> str:
     return str(path if path.is_absolute() else (base_dir / path).resolve())
 
 
-def _carries_credentials(url: str) -> bool:
+def url_carries_credentials(url: str) -> bool:
     """Whether the URL's userinfo may be a secret: ``user:password@`` anywhere, and a bare
     ``name@`` too (``https://ghp_xxx@host/…`` is how a token is often pasted), except over ssh,
     where ``ssh://git@host/…`` names the account and the key does the authenticating."""

@@ -152,3 +152,20 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client: Client, se
     with CaptureQueriesContext(connection) as many:
         assert admin_client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_index_pages_show_their_index_url_without_its_token(admin_client: Client, seeded: dict) -> None:
+    # PIP_INDEX_URL often carries a token: the cached pages' index is shown, filtered and linked redacted.
+    now = timezone.now()
+    page = IndexPage.objects.create(
+        index_url="https://ci:idxT0ken0123@private.test/simple/", name="internal-lib", body=BODY,
+        page_url="https://ci:idxT0ken0123@private.test/simple/internal-lib/",
+        content_type="application/vnd.pypi.simple.v1+json", fetched_at=now, changed_at=now,
+    )
+    changelist = reverse("admin:readiness_indexpage_changelist")
+    for url in (changelist, reverse("admin:readiness_indexpage_change", args=[page.pk])):
+        content = admin_client.get(url).content.decode()
+        assert "idxT0ken0123" not in content
+        assert "https://***@private.test/simple/" in content
+    response = admin_client.get(changelist, {"index": "https://***@private.test/simple/"})
+    assert [p.name for p in response.context["cl"].result_list] == ["internal-lib"]

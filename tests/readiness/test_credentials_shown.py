@@ -8,7 +8,9 @@ is then given a URL with a bare token, as rows imported before such URLs were re
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 
 from readiness.models import Repo, Team
 from readiness.services.scans import scan_request
@@ -69,3 +71,28 @@ def test_dashboard_pages_and_exports_show_no_token(leaky: Repo, client: Client) 
     assert "git+https://***@git.test/acme/private.git" in bodies["/export/matrix.json"]
     assert "leaky" in bodies["/export/blockers.csv"] and "filprofiler" in bodies["/export/blockers.csv"]
 
+
+def test_admin_shows_no_token_and_keeps_the_stored_url_on_save(leaky: Repo, client: Client) -> None:
+    client.force_login(User.objects.create_superuser("root", "root@example.test", "pw"))
+    change = reverse("admin:readiness_repo_change", args=[leaky.pk])
+    bodies = _bodies(client, [
+        reverse("admin:readiness_repo_changelist"), change,
+        reverse("admin:readiness_scan_changelist"), reverse("admin:readiness_scan_change", args=[leaky.latest_scan_id]),
+    ])
+    _assert_no_secret(bodies)
+    assert 'value="http://***@git.test/acme/leaky.git"' in bodies[change]
+
+    # Saving the form as shown changes another field and leaves the URL git fetches with alone.
+    form = {"name": "leaky", "url": "http://***@git.test/acme/leaky.git", "branch": "develop",
+            "team": leaky.team_id, "enabled": "on", "credentials_ref": ""}
+    assert client.post(change, form).status_code == 302
+    leaky.refresh_from_db()
+    assert (leaky.branch, leaky.url) == ("develop", f"http://{ROW_TOKEN}@git.test/acme/leaky.git")
+
+    # A new URL with a token is refused, as repos.toml refuses it, and the page does not echo it.
+    response = client.post(change, {**form, "url": "https://x:ghp_pasted0123456789@git.test/acme/leaky.git"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "contains a password or token; remove it and name an environment variable" in body
+    leaky.refresh_from_db()
+    assert leaky.url == f"http://{ROW_TOKEN}@git.test/acme/leaky.git"
