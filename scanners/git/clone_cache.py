@@ -6,7 +6,10 @@ bare, blob-filtered partial clone under ``cache_dir/<sha256 of the URL>``: commi
 only. Later scans ``git fetch`` the one ref they need into it instead of cloning again.
 
 Credentials in the URL stay in the cached clone's ``remote.origin.url``, because git needs
-them to fetch blobs lazily later: the cache directory must be as private as the credentials.
+them to fetch blobs lazily later: the cache is therefore as private as the credentials. The
+cache directory is 0700, lock files 0600, and every clone is made with
+``core.sharedRepository=0600`` so git itself writes its files 0600 and directories 0700 on every
+later fetch too, whatever the process's umask; a clone made before that is fixed once.
 """
 
 from __future__ import annotations
@@ -43,12 +46,40 @@ def _cache_location(cache_dir: Path, url: str) -> tuple[Path, Path]:
     return Path(cache_dir) / key, Path(cache_dir) / f"{key}.lock"
 
 
+_SHARED_REPOSITORY = "0600"  # git's "files 0600, directories 0700" (it adds x where r is set)
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` exists and only its owner may enter it: mkdir's mode is cut by the umask, and a
+    cache made before this rule may be 0755, so the mode is set explicitly."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def _make_private(root: Path) -> None:
+    """Take every group and other permission off ``root`` and everything under it."""
+    for directory, subdirs, files in os.walk(root):
+        os.chmod(directory, 0o700)
+        for name in files:
+            target = os.path.join(directory, name)
+            if not os.path.islink(target):
+                os.chmod(target, os.stat(target).st_mode & 0o700 | 0o600)
+
+
+def _private_fetch_head(repo_dir: Path) -> None:
+    # The one file git writes by the umask whatever core.sharedRepository says (git 2.39).
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(repo_dir / "FETCH_HEAD", 0o600)
+
+
 @contextlib.contextmanager
 def _locked(lock_path: Path, runner: _Runner) -> Iterator[None]:
     """Hold an exclusive lock on one cached clone: two workers fetching into the same clone
     would race on FETCH_HEAD and on the clone's creation."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
+    _private_dir(lock_path.parent)
+    descriptor = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(descriptor, 0o600)  # a lock file made before this rule, or under a loose umask
+    with os.fdopen(descriptor, "a") as handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -80,6 +111,7 @@ def _remote_commit(runner: _Runner, url: str, repo_dir: Path, ref: str | None) -
         network=True,
         check=False,
     )
+    _private_fetch_head(repo_dir)
     if result.returncode == 0:
         commit = _rev_parse(runner, repo_dir, "FETCH_HEAD")
         if commit is None:
@@ -103,6 +135,7 @@ def _remote_commit(runner: _Runner, url: str, repo_dir: Path, ref: str | None) -
             cwd=repo_dir,
             network=True,
         )
+        _private_fetch_head(repo_dir)
         commit = _rev_parse(runner, repo_dir, ref)
         if commit is not None:
             return commit
@@ -112,6 +145,10 @@ def _remote_commit(runner: _Runner, url: str, repo_dir: Path, ref: str | None) -
 def _ensure_clone(runner: _Runner, url: str, repo_dir: Path) -> bool:
     """Make sure the partial clone exists; return ``True`` if it was just created."""
     if (repo_dir / "HEAD").is_file() and (repo_dir / "objects").is_dir():
+        if (repo_dir / "config").stat().st_mode & 0o077:
+            # A clone made before clones were private: from now on git keeps it so by itself.
+            runner.run(["config", "core.sharedRepository", _SHARED_REPOSITORY], cwd=repo_dir)
+            _make_private(repo_dir)
         # The URL may carry a fresh token: lazy blob fetches read it from the config.
         runner.run(["remote", "set-url", "origin", url], cwd=repo_dir)
         return False
@@ -124,11 +161,18 @@ def _ensure_clone(runner: _Runner, url: str, repo_dir: Path) -> bool:
     log.info("cloning %s", runner.label)
     try:
         runner.run(
-            ["clone", "--quiet", "--bare", "--filter=blob:none", "--", url, str(staging)],
+            [
+                "clone", "--quiet", "--bare", "--filter=blob:none",
+                # Set before the fetch: the packs and every later write come out private.
+                "--config", f"core.sharedRepository={_SHARED_REPOSITORY}",
+                "--", url, str(staging),
+            ],
             network=True,
         )
         # Run automatic gc inside the fetch that triggers it (under our lock), not detached.
         runner.run(["config", "gc.autoDetach", "false"], cwd=staging)
+        # What git wrote before the setting took effect (HEAD, config, hooks) follows the umask.
+        _make_private(staging)
         os.rename(staging, repo_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
