@@ -215,3 +215,18 @@ def test_deep_check_flags_a_mislabelled_pure_wheel(tmp_path, make_fixture_index)
     (finding,) = entry["findings"]
     assert finding["rule"] == "mislabelled-wheel" and finding["line"] == 1
     assert "mislabel==1.0" in finding["message"] and "native code" in finding["message"]
+
+
+def test_no_token_of_a_private_pin_in_json_or_table(run, tmp_path):
+    # A private package pinned with its token in the URL: the reason names its source, redacted.
+    token = "ghp_archT0ken0123456789"
+    requirements = f"six==1.16.0\nprivate @ git+https://user:{token}@git.test/acme/private.git\n"
+    repo = make_repo(tmp_path, {"requirements.txt": requirements}, name="private")
+    json_run = run(file_url(repo), "--format", "json", "--python", "3.11")
+    table_run = run(str(repo), "--python", "3.11")
+    for result in (json_run, table_run):
+        assert result.returncode == 0, result.stderr
+        assert token not in result.stdout and token not in result.stderr
+    private = next(p for p in json.loads(json_run.stdout)["packages"] if p["name"] == "private")
+    reason = private["results"]["linux/arm64"]["reason"]
+    assert "git+https://***@git.test/acme/private.git" in reason

@@ -22,6 +22,7 @@ from scanners.deep_check import deep_check_wheel
 from scanners.project_metadata import metadata_reader
 from scanners.check import LOCKFILE_NAMES, check_snapshot, is_relevant_path
 from scanners.git import GitError, fetch_snapshot
+from scanners.http import redact
 from scanners.lockfiles import detect_format
 from scanners.report import FAIL_ON, fail_on_met, render_table, report_to_json
 from scanners.targets import Target
@@ -131,7 +132,8 @@ class Command(BaseCommand):
         """No lockfile at all is bad input (exit 2): a check that saw nothing must not pass."""
         if any(detect_format(f.path) for f in (*snapshot.files, *snapshot.skipped)):
             return
-        where = f"{source} at {ref}" if ref else source
+        # The source as given may be a URL with a token: the message names it redacted.
+        where = f"{redact(source)} at {ref}" if ref else redact(source)
         raise CommandError(
             f"no lockfile found in {where} (looked for {', '.join(LOCKFILE_NAMES)})", returncode=BAD_INPUT
         )
