@@ -28,6 +28,7 @@ from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.credentials import clone_url
 from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit
 from readiness.services.index_cache import DatabaseIndexCache
+from readiness.services.scan_rows import ScanRows, scan_rows
 from readiness.services.unchanged import head_is, index_unchanged, nothing_changed, previous_done_scan, unchanged_fields
 from readiness.services.upstream import open_suggestion_packages, upstream_refresh
 from scanners import ANALYSER_VERSION
@@ -227,7 +228,9 @@ def _finish_with_report(
     scan: Scan, report: CheckReport, *, snapshot: RepoSnapshot, index_changed_at: dt.datetime | None
 ) -> Scan:
     now = timezone.now()
-    state = Scan.State.PARTIAL if report.partial else Scan.State.DONE
+    rows = scan_rows(scan.pk, report)
+    # A row left out (a value longer than its column) makes the stored answer incomplete.
+    state = Scan.State.PARTIAL if report.partial or rows.problems else Scan.State.DONE
     with transaction.atomic():
         # The final state is written first and only if the scan is still ours: a scan the
         # reaper gave up on (and queued again) is not finished behind its back. The update
@@ -242,8 +245,8 @@ def _finish_with_report(
             committed_at=snapshot.committed_at,
             analyser_version=ANALYSER_VERSION,
             targets=[_target_json(t) for t in report.targets],
-            summary=_summary_json(report),
-            error="\n".join(_errors(report))[:10_000],
+            summary=_summary_json(report, rows),
+            error="\n".join([*_errors(report), *rows.problems])[:10_000],
             index_changed_at=index_changed_at,
         )
         if not finished:
@@ -254,16 +257,9 @@ def _finish_with_report(
         Verdict.objects.filter(scan_id=scan.pk).delete()
         ScanFile.objects.filter(scan_id=scan.pk).delete()
         ScanFinding.objects.filter(scan_id=scan.pk).delete()
-        ScanFile.objects.bulk_create(
-            ScanFile(scan_id=scan.pk, path=f.path, kind=f.kind, format=f.format or "", blob_id=f.blob_id or "", error=f.error or "")
-            for f in report.files
-        )
-        ScanFinding.objects.bulk_create(
-            ScanFinding(scan_id=scan.pk, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
-            for path, findings in report.findings.items()
-            for f in findings
-        )
-        Verdict.objects.bulk_create(_verdict_rows(scan.pk, report), batch_size=VERDICT_BATCH)
+        ScanFile.objects.bulk_create(rows.files)
+        ScanFinding.objects.bulk_create(rows.findings)
+        Verdict.objects.bulk_create(rows.verdicts, batch_size=VERDICT_BATCH)
         _point_repo_at(scan)
     _refresh_upstream(report)
     scan.refresh_from_db()
@@ -288,37 +284,20 @@ def _errors(report: CheckReport) -> Iterable[str]:
     yield from report.problems
 
 
-def _summary_json(report: CheckReport) -> dict:
-    """What the scan stores per target; ``no_lockfile`` says the repo had nothing to check (not ready)."""
+def _summary_json(report: CheckReport, rows: ScanRows) -> dict:
+    """What the scan stores per target; ``no_lockfile`` says the repo had nothing to check (not ready).
+
+    A target missing a row that could not be stored is not ``complete`` (so never ``ready``):
+    its counts are the analyser's, but the answer on record lacks that package or file.
+    """
     summary = {tid: s.to_dict() for tid, s in report.summary.items()}
-    if not report.has_lockfile:
-        for s in summary.values():
+    for tid, s in summary.items():
+        if not report.has_lockfile:
             s["no_lockfile"] = True
+        if rows.all_incomplete or tid in rows.incomplete_targets:
+            s["complete"] = False
+            s["ready"] = False
     return summary
-
-
-def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
-    for result in report.packages:
-        p = result.package
-        relock = {t: a.file for a in result.advice if a.kind == "relock" for t in a.targets}
-        upstream = {t for a in result.advice if a.kind == "upstream" for t in a.targets}
-        for target_id, v in result.verdicts.items():
-            yield Verdict(
-                scan_id=scan_id,
-                package=p.name,
-                version=p.version or "",
-                target=target_id,
-                status=v.status,
-                file=v.file or "",
-                pure=v.pure,
-                fix_version=(result.fix_version or "") if v.status not in ("wheel", "n/a") else "",
-                relock_file=relock.get(target_id) or "",
-                upstream=target_id in upstream,
-                lockfile=p.lockfile,
-                direct=result.direct,
-                via=[list(c) for c in result.via[:5]] if result.via else None,
-                reason=v.reason,
-            )
 
 
 def _target_json(t) -> dict:
