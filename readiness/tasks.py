@@ -19,7 +19,7 @@ from readiness.services.enqueue import SCAN_REPOSITORY
 from readiness.services.organisation import organisation_scan
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
-from readiness.services.scans import ScanBusy, TransientScanError, scan_give_up, scan_run, scans_reap_stale
+from readiness.services.scans import ScanBusy, TransientScanError, scan_give_up, scan_run, scan_run_in_process, scans_reap_stale
 from readiness.services.upstream import upstream_refresh
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
     if unknown_kwargs:  # tasks queued by a newer/older deploy must not crash this one
         log.warning("scan_repository: ignoring unknown arguments %s", sorted(unknown_kwargs))
+    if self.request.is_eager:
+        # No broker: a retry would run at once, nested, and end in an unhandled Retry.
+        scan_run_in_process(scan_id=scan_id)
+        return
     try:
         scan_run(scan_id=scan_id)
     except (ScanBusy, TransientScanError) as exc:

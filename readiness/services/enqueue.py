@@ -15,21 +15,64 @@ because it ignores eager mode. Every process has the tasks registered because
 :class:`readiness.apps.ReadinessConfig` imports :mod:`readiness.tasks` once Django is ready; a
 name that is not registered raises ``KeyError`` before the commit, so a row is never left
 queued with no task behind it.
+
+Work queued with a ``countdown`` (a webhook's coalescing window) must not run inside the
+request that queued it: in process it runs on a timer thread once the countdown is over, so the
+request answers at once and later pushes find the scan still queued and join it. A process that
+exits before its timer fires leaves the scan queued; :func:`readiness.services.scans.scan_request`
+runs such a scan the next time one is asked for.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+import threading
+
+from celery import Task
+from django.db import connections, transaction
 
 from readiness.celery import app as celery_app
 
-__all__ = ["SCAN_REPOSITORY", "enqueue_on_commit"]
+__all__ = ["SCAN_REPOSITORY", "enqueue_on_commit", "tasks_run_in_process"]
+
+log = logging.getLogger(__name__)
 
 SCAN_REPOSITORY = "readiness.tasks.scan_repository"
 """``scan_repository(scan_id)``: claim and run one queued scan."""
 
 
+def tasks_run_in_process() -> bool:
+    """No broker: tasks run in this process (the Celery app decides; tests switch it per test)."""
+    return bool(celery_app.conf.task_always_eager)
+
+
 def enqueue_on_commit(task_name: str, args: tuple = (), *, countdown: float | None = None) -> None:
-    """Queue ``task_name(*args)`` when the current transaction commits (at once outside one)."""
+    """Queue ``task_name(*args)`` when the current transaction commits (at once outside one).
+
+    ``countdown`` (0 included): the task runs that many seconds later, never in the caller's
+    thread; in process, on a timer thread.
+    """
     task = celery_app.tasks[task_name]
-    transaction.on_commit(lambda: task.apply_async(args, countdown=countdown))
+    if countdown is not None and tasks_run_in_process():
+        transaction.on_commit(lambda: _run_later(task, args, countdown))
+    else:
+        transaction.on_commit(lambda: task.apply_async(args, countdown=countdown))
+
+
+def _run_later(task: Task, args: tuple, countdown: float) -> None:
+    # A daemon thread: it never keeps a stopping process alive (the scan then stays queued and
+    # runs at the next request for one).
+    timer = threading.Timer(max(countdown, 0), _run_in_thread, (task, args))
+    timer.daemon = True
+    timer.name = f"deferred-{task.name.rsplit('.', 1)[-1]}"
+    timer.start()
+
+
+def _run_in_thread(task: Task, args: tuple) -> None:
+    try:
+        task.apply(args, throw=True)
+    except Exception:  # noqa: BLE001 - nobody waits on this thread: the log is where it is seen
+        log.exception("deferred task %s%r failed", task.name, args)
+    finally:
+        # The thread's own database connection: closed, not left for the server to time out.
+        connections.close_all()

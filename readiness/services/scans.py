@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from readiness import engine
 from readiness.clients import http_client, metadata_reader, registry_client, shared_index_client
 from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.credentials import clone_url
-from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit
+from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit, tasks_run_in_process
 from readiness.services.index_cache import DatabaseIndexCache
 from readiness.services.scan_rows import ScanRows, scan_rows
 from readiness.services.unchanged import head_is, index_unchanged, nothing_changed, previous_done_scan, unchanged_fields
@@ -43,6 +44,7 @@ __all__ = [
     "scan_give_up",
     "scan_request",
     "scan_run",
+    "scan_run_in_process",
     "scans_reap_stale",
 ]
 
@@ -50,6 +52,10 @@ log = logging.getLogger(__name__)
 
 VERDICT_BATCH = 5000
 HEARTBEAT_EVERY = dt.timedelta(seconds=5)
+# In process (no broker) a transient failure is tried again at once, a few times, briefly: the
+# caller waits, and a remote that is down for minutes is the next run's business.
+IN_PROCESS_ATTEMPTS = 3
+IN_PROCESS_PAUSE = 1.0  # seconds before the second attempt, doubled for each later one
 
 
 class ScanBusy(Exception):
@@ -65,6 +71,11 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | 
 
     ``countdown``: seconds the task waits before it runs. Webhooks use it so that a burst of
     pushes finds this scan still queued and collapses into it.
+
+    In process (no broker), a queued scan found here without a ``countdown`` is run now: the
+    caller wants a scan now, and nothing else may ever run that one (its process exited before
+    its deferred run, or an older release left it queued). Running it twice is harmless: only
+    one run can claim it.
     """
     # The queued scan that made our insert fail may be claimed before we read it: then the
     # insert can succeed on the next attempt. Three attempts cover any realistic interleaving.
@@ -76,11 +87,33 @@ def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | 
             except IntegrityError:
                 existing = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).first()
                 if existing is not None:
+                    if countdown is None and tasks_run_in_process():
+                        enqueue_on_commit(SCAN_REPOSITORY, (existing.id,))
                     return existing
                 continue
             enqueue_on_commit(SCAN_REPOSITORY, (scan.id,), countdown=countdown)
             return scan
     raise ScanBusy(f"could not queue a scan of {repo.name}: scans of it keep being queued and claimed")
+
+
+def scan_run_in_process(*, scan_id: int, attempts: int = IN_PROCESS_ATTEMPTS) -> None:
+    """Claim and run a queued scan here and now, to a final state: the task's body without a broker.
+
+    A worker retries a transient failure minutes later, through the broker; in process there is
+    nobody to retry later, and raising would stop the caller (``scan --all`` would never reach
+    its next repo). So a transient failure, or another scan of the repo still running, is tried
+    again after a short pause, and after ``attempts`` the scan is failed with the reason.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            scan_run(scan_id=scan_id)
+            return
+        except (ScanBusy, TransientScanError) as exc:
+            if attempt == attempts:
+                scan_give_up(scan_id=scan_id, error=f"gave up after {attempts} attempts in process: {exc}")
+                return
+            log.info("scan %s, attempt %s of %s: %s; trying again", scan_id, attempt, attempts, exc)
+            time.sleep(IN_PROCESS_PAUSE * 2 ** (attempt - 1))
 
 
 def scan_claim(*, scan_id: int) -> Scan | None:

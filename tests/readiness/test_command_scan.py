@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from readiness.models import Rollup, Scan
+from readiness.models import Repo, Rollup, Scan
 from tests.readiness.scan_support import org_repos
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +78,46 @@ def test_scan_all_through_a_real_worker_waits_for_every_scan(tmp_path, scan_inde
     assert re.search(r"\[#{30}\] 6/6 0 running, 0 queued", err), err
     assert out.startswith("6 repos scanned: 6 done;")
     assert set(Scan.objects.values_list("state", flat=True)) == {Scan.State.DONE}
+
+
+# -- in process: a transient failure never stops the run, a queued scan never stays stuck ------------
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: git's connection is refused (a transient failure)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_scan_all_in_process_fails_a_dead_remote_after_retries_and_goes_on(tmp_path, scan_index, capsys) -> None:
+    port = _closed_port()
+    dead = Repo.objects.create(name="aaa-dead", url=f"http://127.0.0.1:{port}/x.git", branch="main")
+    org_repos(tmp_path, 2)  # svc-00, svc-01: scanned after the dead one
+
+    out = _run("--all")
+
+    assert out.startswith("3 repos scanned: 2 done, 1 failed;"), out
+    scan = Scan.objects.get(repo=dead)
+    assert (scan.state, scan.attempts) == (Scan.State.FAILED, 3)
+    assert scan.error.startswith("gave up after 3 attempts in process: "), scan.error
+    assert f"127.0.0.1:{port}" in scan.error and scan.finished_at is not None
+    assert Scan.objects.filter(repo__name__startswith="svc-", state=Scan.State.DONE).count() == 2
+
+    # The failed scan holds nothing up: the next request is a new scan that runs.
+    assert _run("aaa-dead").startswith("1 repos scanned: 1 failed"), out
+    assert Scan.objects.filter(repo=dead).count() == 2
+    assert not Scan.objects.filter(state__in=(Scan.State.QUEUED, Scan.State.RUNNING)).exists()
+
+
+def test_a_queued_scan_with_no_task_behind_it_runs_at_the_next_scan(tmp_path, scan_index) -> None:
+    """What an older release (or a web process stopped before its deferred scan) left behind."""
+    (repo, _), = org_repos(tmp_path, 1)
+    stuck = Scan.objects.create(repo=repo, trigger="webhook")  # queued, and no task will ever run it
+
+    out = _run(repo.name)
+
+    stuck.refresh_from_db()
+    assert stuck.state == Scan.State.DONE, stuck.error
+    assert out.startswith("1 repos scanned: 1 done;"), out
+    assert Scan.objects.filter(repo=repo).count() == 1  # it was run, not joined by a second scan
