@@ -14,7 +14,8 @@ and the parsed payload; :func:`webhook_receive` does the rest in one transaction
   default branch). Repos are never created from a webhook and never deleted with their history.
 
 Nothing slow happens here (no git, no index): the request answers in milliseconds and the scan
-runs on a Celery worker.
+runs on a Celery worker, or without a broker on a timer thread of the web process once the
+coalescing window is over (:mod:`readiness.services.enqueue`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from readiness.models import Repo, Scan, WebhookDelivery
+from readiness.services.enqueue import tasks_run_in_process
 from readiness.services.scans import scan_request
 from scanners.check import is_relevant_path
 
@@ -254,10 +256,13 @@ def _queue_scan(repo: Repo, *, reason: str, coalesce_seconds: float) -> WebhookR
     if queued is not None:
         return WebhookResult(Outcome.COALESCED, f"{reason}; joins queued scan #{queued.pk}", repo_id=repo.pk, scan_id=queued.pk)
     asked_at = timezone.now()
-    scan = scan_request(repo=repo, trigger="webhook", countdown=coalesce_seconds or None)
+    # Always a countdown, 0 included: without a broker the scan then runs on a timer thread
+    # after this request has answered, never inside it.
+    scan = scan_request(repo=repo, trigger="webhook", countdown=max(coalesce_seconds, 0))
     # scan_request returns the queued scan another request made a moment ago, if any.
     outcome = Outcome.QUEUED if scan.requested_at >= asked_at else Outcome.COALESCED
-    verb = f"scan #{scan.pk} queued, runs in {coalesce_seconds:g} s" if outcome == Outcome.QUEUED else f"joins queued scan #{scan.pk}"
+    where = " in this web process (no broker configured)" if tasks_run_in_process() else ""
+    verb = f"scan #{scan.pk} queued, runs in {coalesce_seconds:g} s{where}" if outcome == Outcome.QUEUED else f"joins queued scan #{scan.pk}"
     return WebhookResult(outcome, f"{reason}; {verb}", repo_id=repo.pk, scan_id=scan.pk)
 
 
