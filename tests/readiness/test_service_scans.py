@@ -246,6 +246,20 @@ def test_claim_is_refused_while_another_scan_runs_and_a_second_delivery_does_not
     assert Verdict.objects.filter(scan=queued).count() == 4
 
 
+def test_in_process_a_scan_refused_by_a_running_one_is_tried_again_then_failed_not_left_queued(tmp_path, scan_index) -> None:
+    """No broker: nobody would retry it later, so it ends failed with the reason, and the caller goes on."""
+    repo = repo_row("svc", make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc"))
+    running = Scan.objects.create(repo=repo, state=Scan.State.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+
+    scan = scan_request(repo=repo, trigger="manual")  # runs in process on commit; returns, never raises
+
+    scan.refresh_from_db()
+    assert (scan.state, scan.attempts) == (Scan.State.FAILED, 0)  # never claimed: the database refused it
+    assert scan.error == f"gave up after 3 attempts in process: another scan of the repository of scan {scan.pk} is running"
+    assert Scan.objects.get(pk=running.pk).state == Scan.State.RUNNING  # the running one is untouched
+    assert not Verdict.objects.filter(scan=scan).exists()
+
+
 def test_reaper_fails_a_lost_scan_and_queues_a_retry(tmp_path, scan_index) -> None:
     repo = repo_row("svc", make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc"))
     long_ago = timezone.now() - dt.timedelta(minutes=30)
