@@ -74,7 +74,7 @@ def _release_dicts(rng: random.Random, name: str, version: str, shape: str) -> l
     rp = rng.choice(_REQUIRES)
     files: list[dict[str, Any]] = []
     if shape == "native":
-        pythons = _PYTHONS[rng.randrange(0, 3):]
+        pythons = _PYTHONS[rng.randrange(0, 3) :]
         per_python = rng.randint(max(4, 20 // len(pythons) + 1), min(len(_PLATFORMS), 60 // len(pythons)))
         platforms = rng.sample(_PLATFORMS, per_python)
         files += [{"filename": f"{dist}-{version}-cp{py}-cp{py}-{plat}.whl"} for py in pythons for plat in platforms]
@@ -83,8 +83,11 @@ def _release_dicts(rng: random.Random, name: str, version: str, shape: str) -> l
         files += [{"filename": f"{dist}-{version}-cp38-abi3-{plat}.whl"} for plat in platforms]
         files += [{"filename": f"{dist}-{version}-cp{py}-cp{py}-win32.whl"} for py in _PYTHONS]
         # pad to at least 20 wheels with per-Python macOS builds, as real abi3 projects often ship
-        files += [{"filename": f"{dist}-{version}-cp{py}-cp{py}-macosx_10_{9 + i}_x86_64.whl"}
-                  for i in range(3) for py in _PYTHONS]
+        files += [
+            {"filename": f"{dist}-{version}-cp{py}-cp{py}-macosx_10_{9 + i}_x86_64.whl"}
+            for i in range(3)
+            for py in _PYTHONS
+        ]
     elif shape == "pure":
         files.append({"filename": f"{dist}-{version}-py3-none-any.whl"})
     if shape != "wheels-only" or not files:
@@ -136,7 +139,9 @@ def make_releases(count: int, seed: int = 20240601) -> dict[tuple[str, str], lis
     """``count`` distinct (name, version) releases as PEP 691 file dicts."""
     rng = random.Random(seed)
     fixtures = _fixture_shapes()
-    shapes = ["native"] * 50 + ["abi3"] * 12 + ["pure"] * 18 + ["sdist-only"] * 5 + ["wheels-only"] * 3 + ["fixture"] * 12
+    shapes = (
+        ["native"] * 50 + ["abi3"] * 12 + ["pure"] * 18 + ["sdist-only"] * 5 + ["wheels-only"] * 3 + ["fixture"] * 12
+    )
     releases: dict[tuple[str, str], list[dict[str, Any]]] = {}
     i = 0
     while len(releases) < count:
@@ -156,8 +161,12 @@ def make_releases(count: int, seed: int = 20240601) -> dict[tuple[str, str], lis
 
 def _parse(dicts: list[dict[str, Any]]) -> tuple[DistributionFile, ...]:
     return tuple(
-        DistributionFile(d["filename"], requires_python=d.get("requires-python"), yanked=d.get("yanked", False),
-                         sha256=hashlib.sha256(d["filename"].encode()).hexdigest())
+        DistributionFile(
+            d["filename"],
+            requires_python=d.get("requires-python"),
+            yanked=d.get("yanked", False),
+            sha256=hashlib.sha256(d["filename"].encode()).hexdigest(),
+        )
         for d in dicts
     )
 
@@ -165,8 +174,10 @@ def _parse(dicts: list[dict[str, Any]]) -> tuple[DistributionFile, ...]:
 def lock_hashes(releases: dict[tuple[str, str], tuple[DistributionFile, ...]], seed: int = 29) -> dict:
     """Per release, the digests a hashed lock made "before the last uploads" allows."""
     rng = random.Random(seed)
-    return {key: frozenset(f.sha256 for f in files if f.kind != "wheel" or rng.random() >= 0.15)
-            for key, files in releases.items()}
+    return {
+        key: frozenset(f.sha256 for f in files if f.kind != "wheel" or rng.random() >= 0.15)
+        for key, files in releases.items()
+    }
 
 
 def bench_analyser(
@@ -203,9 +214,26 @@ def bench_pip(
         start = time.perf_counter()
         for name, version, target, _dicts, files in sample:
             with tempfile.TemporaryDirectory() as dest:
-                cmd = [sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--no-cache-dir",
-                       "--only-binary=:all:", "-d", dest, "--index-url", server.url,
-                       "--python-version", target.python, "--implementation", "cp", "--abi", target.abi]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--isolated",
+                    "--no-deps",
+                    "--no-cache-dir",
+                    "--only-binary=:all:",
+                    "-d",
+                    dest,
+                    "--index-url",
+                    server.url,
+                    "--python-version",
+                    target.python,
+                    "--implementation",
+                    "cp",
+                    "--abi",
+                    target.abi,
+                ]
                 for platform in target.platform_tags():
                     cmd += ["--platform", platform]
                 cmd.append(f"{name}=={version}")
@@ -233,30 +261,40 @@ def main(argv: list[str] | None = None) -> int:
     t_parse = time.perf_counter() - t0
     n_files = sum(len(f) for f in parsed.values())
     wheels = [sum(f.kind == "wheel" for f in fs) for fs in parsed.values()]
-    print(f"releases: {len(parsed)} distinct (package, version), {n_files} files "
-          f"({sum(wheels) / len(wheels):.1f} wheels per release on average, max {max(wheels)}), "
-          f"parsed in {t_parse:.2f} s (not timed below)")
+    print(
+        f"releases: {len(parsed)} distinct (package, version), {n_files} files "
+        f"({sum(wheels) / len(wheels):.1f} wheels per release on average, max {max(wheels)}), "
+        f"parsed in {t_parse:.2f} s (not timed below)"
+    )
     print(f"targets: {'; '.join(t.describe() for t in TARGETS)}")
 
     rate, statuses = bench_analyser(parsed, args.passes)
     per_verdict = 1 / rate
-    print(f"analyser: {rate:,.0f} verdicts/s on one core ({per_verdict * 1e6:.2f} us per verdict, "
-          f"best of {args.passes} passes over {len(parsed) * len(TARGETS):,} verdicts); "
-          f"goal >= 50,000/s: {'met' if rate >= 50_000 else 'NOT met'}")
+    print(
+        f"analyser: {rate:,.0f} verdicts/s on one core ({per_verdict * 1e6:.2f} us per verdict, "
+        f"best of {args.passes} passes over {len(parsed) * len(TARGETS):,} verdicts); "
+        f"goal >= 50,000/s: {'met' if rate >= 50_000 else 'NOT met'}"
+    )
     print(f"verdicts: {dict(sorted(statuses.items()))}")
     hashed_rate, hashed_statuses = bench_analyser(parsed, args.passes, lock_hashes(parsed))
-    print(f"analyser, hash-checked lock: {hashed_rate:,.0f} verdicts/s on one core "
-          f"({1e6 / hashed_rate:.2f} us per verdict); goal >= 50,000/s: {'met' if hashed_rate >= 50_000 else 'NOT met'}")
+    print(
+        f"analyser, hash-checked lock: {hashed_rate:,.0f} verdicts/s on one core "
+        f"({1e6 / hashed_rate:.2f} us per verdict); goal >= 50,000/s: {'met' if hashed_rate >= 50_000 else 'NOT met'}"
+    )
     print(f"verdicts: {dict(sorted(hashed_statuses.items()))}")
 
     if args.pip_sample:
         rng = random.Random(7)
         keys = rng.sample(sorted(parsed), args.pip_sample)
-        sample = [(name, version, TARGETS[i % len(TARGETS)], raw[(name, version)], parsed[(name, version)])
-                  for i, (name, version) in enumerate(keys)]
+        sample = [
+            (name, version, TARGETS[i % len(TARGETS)], raw[(name, version)], parsed[(name, version)])
+            for i, (name, version) in enumerate(keys)
+        ]
         pip_per_verdict, agreed = bench_pip(sample)
-        print(f"pip download: {pip_per_verdict * 1000:.0f} ms per verdict over {len(sample)} verdicts "
-              f"(sequential, local index); agreed with the analyser on {agreed}/{len(sample)}")
+        print(
+            f"pip download: {pip_per_verdict * 1000:.0f} ms per verdict over {len(sample)} verdicts "
+            f"(sequential, local index); agreed with the analyser on {agreed}/{len(sample)}"
+        )
         print(f"ratio: the analyser is {pip_per_verdict / per_verdict:,.0f}x faster per verdict than pip")
     return 0
 

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.seeded_org import add_size_arguments, seeded_django  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/readiness_bench_dash"
 
 PAGES = [
@@ -44,7 +45,13 @@ PAGES = [
     "/upstream/",
     "/repos/svc-0000/scan.json",
 ]
-EXPORTS = ["/export/matrix.csv", "/export/matrix.json", "/export/blockers.csv", "/export/trends.csv", "/export/matrix.csv?team=team-3"]
+EXPORTS = [
+    "/export/matrix.csv",
+    "/export/matrix.json",
+    "/export/blockers.csv",
+    "/export/trends.csv",
+    "/export/matrix.csv?team=team-3",
+]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -60,17 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     seeded_django(args)
+    from django.contrib.auth.models import User
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
     from readiness.models import Rollup, Scan, Verdict
     from tests.readiness.factories import make_user
-    from django.contrib.auth.models import User
 
     user = User.objects.filter(username="bench").first() or make_user("bench")
     client = Client()
     client.force_login(user)
-    print(f"{Verdict.objects.count():,} verdict rows, {Scan.objects.count():,} scans, {Rollup.objects.count():,} rollups\n")
+    print(
+        f"{Verdict.objects.count():,} verdict rows, {Scan.objects.count():,} scans, {Rollup.objects.count():,} rollups\n"
+    )
 
     print(f"{'URL':45} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'bytes':>11}")
     worst = 0.0

@@ -75,9 +75,15 @@ def _git(repo: Path, *args: str, env: dict[str, str]) -> None:
 
 
 def _make_repos(root: Path, rng: random.Random, pool: dict, *, count: int, packages: int) -> list[tuple[str, Path]]:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.test",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.test"}
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.test",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.test",
+    }
     names = sorted(pool)
     out = []
     for i in range(count):
@@ -159,9 +165,27 @@ def main() -> None:
     logs = [open(tmp / f"worker-{i}.log", "wb") for i in range(args.workers)]
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel=WARNING", "--concurrency=1",
-             "--pool=prefork", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench{i}@%h"],
-            cwd=ROOT, env=env, stdout=logs[i], stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "readiness",
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=1",
+                "--pool=prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"bench{i}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[i],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         for i in range(args.workers)
     ]
@@ -199,8 +223,10 @@ def main() -> None:
     print(f"full scan wall time: {full:.1f}s ({args.repos / full:.1f} repos/s)")
     print(f"index page requests: {requests_first} for {len(distinct)} distinct packages")
     print(f"verdict rows written: {rows} ({rows / full:,.0f} rows/s)")
-    print(f"unchanged second scan: {unchanged_time:.1f}s ({unchanged}/{args.repos} unchanged, "
-          f"{requests_second} index requests; {unchanged_time / full:.2%} of the first)")
+    print(
+        f"unchanged second scan: {unchanged_time:.1f}s ({unchanged}/{args.repos} unchanged, "
+        f"{requests_second} index requests; {unchanged_time / full:.2%} of the first)"
+    )
 
 
 if __name__ == "__main__":

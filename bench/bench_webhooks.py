@@ -64,7 +64,10 @@ def _body(template: dict, *, repo_index: int, n: int) -> bytes:
     sha = hashlib.sha1(f"{repo_index}-{n}".encode()).hexdigest()
     payload.update(ref="refs/heads/main", created=False, after=sha)
     payload["repository"].update(
-        id=1000 + repo_index, name=f"svc-{repo_index:02d}", full_name=f"bench/svc-{repo_index:02d}", default_branch="main"
+        id=1000 + repo_index,
+        name=f"svc-{repo_index:02d}",
+        full_name=f"bench/svc-{repo_index:02d}",
+        default_branch="main",
     )
     commit = payload["commits"][0]
     commit.update(id=sha, added=[], modified=["requirements.txt"], removed=[])
@@ -103,8 +106,12 @@ async def _send(url: str, bodies: list[bytes], *, concurrency: int) -> tuple[lis
         async def ping() -> None:
             body = b'{"zen": "warm-up"}'
             signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-            headers = {"Content-Type": "application/json", "X-GitHub-Event": "ping",
-                       "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": signature}
+            headers = {
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "ping",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": signature,
+            }
             (await client.post(url, content=body, headers=headers)).raise_for_status()
 
         for _ in range(4):
@@ -157,8 +164,13 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     Repo.objects.bulk_create(
-        Repo(name=f"svc-{i:02d}", url=f"https://github.com/bench/svc-{i:02d}.git", branch="main",
-             github_id=1000 + i, github_full_name=f"bench/svc-{i:02d}")
+        Repo(
+            name=f"svc-{i:02d}",
+            url=f"https://github.com/bench/svc-{i:02d}.git",
+            branch="main",
+            github_id=1000 + i,
+            github_full_name=f"bench/svc-{i:02d}",
+        )
         for i in range(args.repos)
     )
 
@@ -169,15 +181,34 @@ def main() -> int:
     port = _free_port()
     log = open(tmp / "server.log", "wb")
     if args.server == "gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "readiness.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads),
-                   # per request: the time gunicorn's thread spent on it (no waiting for a thread)
-                   "--access-logfile", str(tmp / "access.log"), "--access-logformat", "%(U)s %(M)s"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "readiness.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            # per request: the time gunicorn's thread spent on it (no waiting for a thread)
+            "--access-logfile",
+            str(tmp / "access.log"),
+            "--access-logformat",
+            "%(U)s %(M)s",
+        ]
     else:
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
         command,
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -189,7 +220,9 @@ def main() -> int:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"server did not start: {(tmp / 'server.log').read_text()[-2000:]}") from None
                 time.sleep(0.1)
-        times, outcomes, wall = asyncio.run(_send(f"http://127.0.0.1:{port}/webhooks/github/", bodies, concurrency=args.concurrency))
+        times, outcomes, wall = asyncio.run(
+            _send(f"http://127.0.0.1:{port}/webhooks/github/", bodies, concurrency=args.concurrency)
+        )
     finally:
         server.terminate()
         server.wait(30)
@@ -205,21 +238,29 @@ def main() -> int:
     touched = len({json.loads(b)["repository"]["id"] for b in bodies})
     ms = [t * 1000 for t in times]
 
-    print(f"{args.deliveries} signed push deliveries over {args.repos} repos ({touched} touched), "
-          f"concurrency {args.concurrency}, {server_name} on loopback")
+    print(
+        f"{args.deliveries} signed push deliveries over {args.repos} repos ({touched} touched), "
+        f"concurrency {args.concurrency}, {server_name} on loopback"
+    )
     print(f"wall: {wall:.2f} s ({args.deliveries / wall:.0f} deliveries/s)")
-    print(f"response time: p50 {_percentile(ms, 0.5):.1f} ms, p95 {_percentile(ms, 0.95):.1f} ms, "
-          f"p99 {_percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms")
+    print(
+        f"response time: p50 {_percentile(ms, 0.5):.1f} ms, p95 {_percentile(ms, 0.95):.1f} ms, "
+        f"p99 {_percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms"
+    )
     print(f"responses: {dict(outcomes)}")
     print(f"delivery log rows: {stored}")
-    print(f"scans queued: {scans.count()} (max per repo: {max(per_repo.values(), default=0)}); "
-          f"task messages on the broker: {messages}")
+    print(
+        f"scans queued: {scans.count()} (max per repo: {max(per_repo.values(), default=0)}); "
+        f"task messages on the broker: {messages}"
+    )
     access = tmp / "access.log"
     if access.exists():
         served = [float(line.split()[1]) for line in access.read_text().splitlines() if line.startswith("/webhooks/")]
-        served = served[-len(ms):]  # the measured deliveries, after the warm-up pings
-        print(f"time inside the server (gunicorn %(M)s, whole ms): p50 {_percentile(served, 0.5):.0f} ms, "
-              f"p99 {_percentile(served, 0.99):.0f} ms")
+        served = served[-len(ms) :]  # the measured deliveries, after the warm-up pings
+        print(
+            f"time inside the server (gunicorn %(M)s, whole ms): p50 {_percentile(served, 0.5):.0f} ms, "
+            f"p99 {_percentile(served, 0.99):.0f} ms"
+        )
     ok = _percentile(ms, 0.99) < 50 and max(per_repo.values(), default=0) <= 1
     print("goal met" if ok else "goal MISSED")
     return 0 if ok else 1

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.seeded_org import add_size_arguments, seeded_django  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/readiness_bench_weekly"
 
 
@@ -37,10 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
+
     from readiness.emails import weekly_report_render
     from readiness.models import Rollup, Scan, Team, Verdict
     from readiness.queries.weekly_report import weekly_report
-    print(f"{Verdict.objects.count():,} verdict rows, {Scan.objects.count():,} scans, {Rollup.objects.count():,} rollups\n")
+
+    print(
+        f"{Verdict.objects.count():,} verdict rows, {Scan.objects.count():,} scans, {Rollup.objects.count():,} rollups\n"
+    )
 
     today = timezone.localdate()
     week = today - dt.timedelta(days=today.weekday())
@@ -65,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{scope or 'whole organisation':24} {statistics.median(times):10.1f} {queries:8d}")
     queries = {q for _, q in per_report.values()}
     total = statistics.median(totals)
-    print(f"\n{len(scopes)} reports (organisation + {len(scopes) - 1} teams), built and rendered: median {total:.2f} s, "
-          f"worst {max(totals):.2f} s (goal < 5 s): {'met' if max(totals) < 5 else 'NOT met'}")
+    print(
+        f"\n{len(scopes)} reports (organisation + {len(scopes) - 1} teams), built and rendered: median {total:.2f} s, "
+        f"worst {max(totals):.2f} s (goal < 5 s): {'met' if max(totals) < 5 else 'NOT met'}"
+    )
     print(f"queries per report: {sorted(queries)} ({'constant' if len(queries) == 1 else 'NOT constant'})")
     return 0 if max(totals) < 5 and len(queries) == 1 else 1
 

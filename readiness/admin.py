@@ -20,7 +20,19 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from readiness.models import IndexPage, Repo, Scan, ScanFile, ScanFinding, Team
+from readiness.models import (
+    IndexPage,
+    Repo,
+    Scan,
+    ScanFile,
+    ScanFinding,
+    Subscription,
+    Team,
+    WebhookDelivery,
+    WeeklyReport,
+)
+from readiness.models.rollups import repo_state
+from readiness.services.reports import STUCK_AFTER
 from readiness.services.repos import url_carries_credentials
 from scanners.http import redact
 
@@ -75,8 +87,7 @@ class RepoForm(forms.ModelForm):
             return stored
         if url_carries_credentials(url):
             raise forms.ValidationError(
-                "contains a password or token; remove it and name an environment variable in "
-                "“credentials ref” instead"
+                "contains a password or token; remove it and name an environment variable in “credentials ref” instead"
             )
         return url
 
@@ -89,8 +100,19 @@ class RepoAdmin(admin.ModelAdmin):
     list_select_related = ("team", "latest_scan")
     search_fields = ("name", "url", "github_full_name")
     fields = (
-        "name", "url", "branch", "team", "enabled", "credentials_ref",
-        "archived", "github_id", "github_full_name", "managed_by", "latest_scan", "created_at", "updated_at",
+        "name",
+        "url",
+        "branch",
+        "team",
+        "enabled",
+        "credentials_ref",
+        "archived",
+        "github_id",
+        "github_full_name",
+        "managed_by",
+        "latest_scan",
+        "created_at",
+        "updated_at",
     )
     # Set by imports and scans: an admin edit would be overwritten by the next import anyway.
     readonly_fields = ("github_id", "github_full_name", "managed_by", "latest_scan", "created_at", "updated_at")
@@ -120,9 +142,27 @@ class ScanAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ("repo__name", "commit")
     inlines = (ScanFileInline, ScanFindingInline)
     fields = (
-        "repo", "state", "trigger", "ref", "as_of", "commit", "committed_at", "requested_at", "started_at",
-        "heartbeat_at", "finished_at", "step", "progress", "error", "analyser_version", "targets",
-        "counts", "unchanged", "results_from", "task_id", "attempts",
+        "repo",
+        "state",
+        "trigger",
+        "ref",
+        "as_of",
+        "commit",
+        "committed_at",
+        "requested_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "step",
+        "progress",
+        "error",
+        "analyser_version",
+        "targets",
+        "counts",
+        "unchanged",
+        "results_from",
+        "task_id",
+        "attempts",
     )
     readonly_fields = ("counts",)
 
@@ -170,7 +210,15 @@ class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ("name",)
     # The body is a cached index page (up to megabytes): never loaded, never shown.
     fields = (
-        "index", "name", "page", "content_type", "body_size", "etag", "last_modified", "fetched_at", "changed_at",
+        "index",
+        "name",
+        "page",
+        "content_type",
+        "body_size",
+        "etag",
+        "last_modified",
+        "fetched_at",
+        "changed_at",
     )
     readonly_fields = ("index", "page", "body_size")
 
@@ -190,9 +238,7 @@ class IndexPageAdmin(_ReadOnly, admin.ModelAdmin):
         return page.body_size
 
 
-# -- weekly email report (issue 6) -----------------------------------------------------------------
-from readiness.models import Subscription, WeeklyReport  # noqa: E402
-from readiness.services.reports import STUCK_AFTER  # noqa: E402
+# -- weekly email report -----------------------------------------------------------------
 
 
 @admin.register(Subscription)
@@ -229,9 +275,7 @@ class WeeklyReportAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ("to", "subscription__user__email")
 
 
-# -- GitHub webhook deliveries (issue 7) -----------------------------------------------------------
-from readiness.models import WebhookDelivery  # noqa: E402
-from readiness.models.rollups import repo_state
+# -- GitHub webhook deliveries -----------------------------------------------------------
 
 
 @admin.register(WebhookDelivery)

@@ -103,4 +103,6 @@ def github_client() -> GitHubClient:
     """The GitHub API client of ``import_repos --github-org`` (GITHUB_API_URL, GITHUB_TOKEN)."""
     from readiness.services.github import github_client as make
 
-    return make(base_url=settings.GITHUB_API_URL, token=settings.GITHUB_TOKEN, http=http_client(), deadline=http_deadline())
+    return make(
+        base_url=settings.GITHUB_API_URL, token=settings.GITHUB_TOKEN, http=http_client(), deadline=http_deadline()
+    )

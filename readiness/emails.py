@@ -48,7 +48,10 @@ def weekly_report(*, to: str, report: WeeklyReportData) -> str:
     headers = {}
     if report.unsubscribe_url:
         # RFC 8058: mail clients show an "Unsubscribe" button that POSTs to this URL.
-        headers = {"List-Unsubscribe": f"<{report.unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        headers = {
+            "List-Unsubscribe": f"<{report.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
     connection = get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or _SMTP_TIMEOUT)
     message = EmailMultiAlternatives(rendered.subject, rendered.text, to=[to], headers=headers, connection=connection)
     message.attach_alternative(rendered.html, "text/html")

@@ -192,7 +192,9 @@ READINESS_REPORT_DAY = envstr("READINESS_REPORT_DAY", "monday").strip().lower()
 READINESS_REPORT_HOUR = envint("READINESS_REPORT_HOUR", 8)
 READINESS_REPORT_TIMEZONE = envstr("READINESS_REPORT_TIMEZONE", "UTC")
 if READINESS_REPORT_DAY not in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"):
-    raise ImproperlyConfigured(f"READINESS_REPORT_DAY={READINESS_REPORT_DAY!r} is not a day of the week (monday … sunday)")
+    raise ImproperlyConfigured(
+        f"READINESS_REPORT_DAY={READINESS_REPORT_DAY!r} is not a day of the week (monday … sunday)"
+    )
 if not 0 <= READINESS_REPORT_HOUR <= 23:
     raise ImproperlyConfigured(f"READINESS_REPORT_HOUR={READINESS_REPORT_HOUR} is not an hour (0-23)")
 try:
@@ -200,7 +202,9 @@ try:
 
     _zoneinfo.ZoneInfo(READINESS_REPORT_TIMEZONE)
 except (ValueError, _zoneinfo.ZoneInfoNotFoundError):
-    raise ImproperlyConfigured(f"READINESS_REPORT_TIMEZONE={READINESS_REPORT_TIMEZONE!r} is not a time zone name") from None
+    raise ImproperlyConfigured(
+        f"READINESS_REPORT_TIMEZONE={READINESS_REPORT_TIMEZONE!r} is not a time zone name"
+    ) from None
 CELERY_BEAT_SCHEDULE["weekly-reports"] = {"task": "readiness.tasks.send_weekly_reports", "schedule": 3600}
 
 # GitHub webhooks. Pushes within this many seconds of the first one give one scan:
@@ -244,7 +248,8 @@ if READINESS_HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("READINESS_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = envbool("READINESS_HSTS_PRELOAD", True)
     SILENCED_SYSTEM_CHECKS = [
-        check for check, chosen in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS), ("security.W021", SECURE_HSTS_PRELOAD))
+        check
+        for check, chosen in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS), ("security.W021", SECURE_HSTS_PRELOAD))
         if not chosen
     ]
     SESSION_COOKIE_SECURE = True

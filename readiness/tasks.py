@@ -19,7 +19,14 @@ from readiness.services.enqueue import SCAN_REPOSITORY
 from readiness.services.organisation import organisation_scan
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
-from readiness.services.scans import ScanBusy, TransientScanError, scan_give_up, scan_run, scan_run_in_process, scans_reap_stale
+from readiness.services.scans import (
+    ScanBusy,
+    TransientScanError,
+    scan_give_up,
+    scan_run,
+    scan_run_in_process,
+    scans_reap_stale,
+)
 from readiness.services.upstream import upstream_refresh
 
 log = logging.getLogger(__name__)

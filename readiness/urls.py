@@ -1,9 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from readiness.views import blockers, email_settings, exports, overview, package, repo, repos, trends
-from readiness.views import webhooks
-from readiness.views import upstream
+from readiness.views import (
+    blockers,
+    email_settings,
+    exports,
+    overview,
+    package,
+    repo,
+    repos,
+    trends,
+    upstream,
+    webhooks,
+)
 
 # Stable URLs: weekly emails and chat messages link to them.
 dashboard = (
@@ -26,7 +35,11 @@ dashboard = (
         path("settings/email/", email_settings.email_settings, name="email-settings"),
         path("settings/email/save/", email_settings.email_settings_save, name="email-settings-save"),
         path("settings/email/subscribe/", email_settings.email_subscribe_other, name="email-subscribe-other"),
-        path("settings/email/<int:subscription_id>/unsubscribe/", email_settings.email_unsubscribe_other, name="email-unsubscribe-other"),
+        path(
+            "settings/email/<int:subscription_id>/unsubscribe/",
+            email_settings.email_unsubscribe_other,
+            name="email-unsubscribe-other",
+        ),
         path("email/unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),
     ],
     "readiness",

@@ -61,6 +61,7 @@ AdviceKind = Literal[
     "relock", "upgrade-parent", "upgrade", "build", "build-deps", "replace", "change-image", "upstream"
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class Advice:
     """One way out for one package, with the targets it helps.
@@ -124,8 +125,10 @@ def relock_command(lock_format: str, generated_by: str | None, *, name: str, has
     if lock_format == "pylock.toml":
         if command.startswith("uv export"):
             return f"uv lock --upgrade-package {name} && {command}"
-        return ("pip lock writes only the files of the machine it runs on: run it on every target (for "
-                "linux/arm64, in an arm64 container), or write the lock with uv export --format pylock.toml")
+        return (
+            "pip lock writes only the files of the machine it runs on: run it on every target (for "
+            "linux/arm64, in an arm64 container), or write the lock with uv export --format pylock.toml"
+        )
     return "re-create the lockfile with the tool that wrote it"
 
 
@@ -178,16 +181,25 @@ def relock_advice(
         when.append(f"{package.lockfile} last changed {_day(locked_at)}")
     command = relock_command(lock_format, generated_by, name=package.name, hashed=package.hashes is not None)
     leaves = "the lock's hashes leave it out" if package.files is None else "the lock's file list leaves it out"
-    detail = (f"{files}{' (' + ', '.join(when) + ')' if when else ''} is on the index for the locked "
-              f"{package.name} {package.version}, but {leaves}. "
-              f"Refresh the lock without changing versions: {command}")
-    return Advice("relock", f"re-lock: {package.version} has a wheel for {', '.join(ids)} now", detail,
-                  targets=ids, file=wheel.filename, uploaded_at=wheel.upload_time, locked_at=locked_at,
-                  command=command)
+    detail = (
+        f"{files}{' (' + ', '.join(when) + ')' if when else ''} is on the index for the locked "
+        f"{package.name} {package.version}, but {leaves}. "
+        f"Refresh the lock without changing versions: {command}"
+    )
+    return Advice(
+        "relock",
+        f"re-lock: {package.version} has a wheel for {', '.join(ids)} now",
+        detail,
+        targets=ids,
+        file=wheel.filename,
+        uploaded_at=wheel.upload_time,
+        locked_at=locked_at,
+        command=command,
+    )
 
 
 def _day(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d")
 
 
 # --------------------------------------------------------------------------- 1. upgrade
@@ -209,7 +221,11 @@ metadata, see :mod:`scanners.core_metadata`); without one, every release with wh
 
 
 def fix_version(
-    project: ProjectFiles, locked_version: str, targets: Sequence[Target], *, installable: InstallableCheck | None = None
+    project: ProjectFiles,
+    locked_version: str,
+    targets: Sequence[Target],
+    *,
+    installable: InstallableCheck | None = None,
 ) -> str | None:
     """The lowest release newer than ``locked_version`` with a wheel on every one of ``targets``.
 
@@ -236,7 +252,11 @@ def fix_version(
 
 
 def upgrade_advice(
-    project: ProjectFiles, locked_version: str, targets: Sequence[Target], *, installable: InstallableCheck | None = None
+    project: ProjectFiles,
+    locked_version: str,
+    targets: Sequence[Target],
+    *,
+    installable: InstallableCheck | None = None,
 ) -> Advice | None:
     """:func:`fix_version` as advice, saying whether it is a major-version jump.
 
@@ -251,12 +271,20 @@ def upgrade_advice(
     jump = new.major > locked.major
     ids = tuple(t.id for t in targets)
     if jump:
-        detail = (f"{fix} is the first release with a wheel on {', '.join(ids)}; it is a major-version jump "
-                  f"from {locked_version}: no {locked.major}.x release has one, so expect API changes")
+        detail = (
+            f"{fix} is the first release with a wheel on {', '.join(ids)}; it is a major-version jump "
+            f"from {locked_version}: no {locked.major}.x release has one, so expect API changes"
+        )
     else:
         detail = f"{fix} is the first release with a wheel on {', '.join(ids)}, in the same {locked.major}.x series"
-    return Advice("upgrade", f"upgrade to {fix}" + (" (major version)" if jump else ""), detail,
-                  targets=ids, fix_version=fix, major_jump=jump)
+    return Advice(
+        "upgrade",
+        f"upgrade to {fix}" + (" (major version)" if jump else ""),
+        detail,
+        targets=ids,
+        fix_version=fix,
+        major_jump=jump,
+    )
 
 
 # --------------------------------------------------------------------------- 4. image
@@ -290,7 +318,9 @@ def parent_upgrade(
         if version <= locked or (version.is_prerelease and not locked.is_prerelease):
             continue
         files = [f for f in parent.release(version) if not f.is_yanked and f.url]
-        chosen = next((f for f in files if f.kind == "wheel"), None) or next((f for f in files if f.kind == "sdist"), None)
+        chosen = next((f for f in files if f.kind == "wheel"), None) or next(
+            (f for f in files if f.kind == "sdist"), None
+        )
         if chosen is None:
             continue
         body = read_metadata(chosen)
@@ -321,8 +351,14 @@ def glibc_variant(base_image: str | None) -> str | None:
 
 
 def _glibc_twin(target: Target) -> Target:
-    return Target(platform=target.platform, python=target.python, libc="glibc", libc_version="2.36",
-                  origin=target.origin, id=target.id)
+    return Target(
+        platform=target.platform,
+        python=target.python,
+        libc="glibc",
+        libc_version="2.36",
+        origin=target.origin,
+        id=target.id,
+    )
 
 
 # --------------------------------------------------------------------------- 5. upstream
@@ -368,22 +404,44 @@ def advise(
     if sdist:
         ids = tuple(t.id for t in sdist)
         if image is not None and image.installs_compiler:
-            out.append(Advice("build", "builds from source", f"{image.path} installs a compiler, so pip builds "
-                              f"{name} from its sdist on {', '.join(ids)}: slower builds, but not a blocker", targets=ids))
+            out.append(
+                Advice(
+                    "build",
+                    "builds from source",
+                    f"{image.path} installs a compiler, so pip builds "
+                    f"{name} from its sdist on {', '.join(ids)}: slower builds, but not a blocker",
+                    targets=ids,
+                )
+            )
         else:
             manager = "apk" if any(t.libc == "musl" for t in sdist) else "apt"
             packages, deps = build_packages(name, package_manager=manager)
             command = "apk add --no-cache" if manager == "apk" else "apt-get install -y --no-install-recommends"
             extra = f"; it also needs {deps.note}" if deps is not None and deps.note else ""
             where = image.path if image is not None else "the image"
-            out.append(Advice("build-deps", f"add {' '.join(packages)} to the image",
-                              f"{where} has no C compiler, so building {name} from source fails; add "
-                              f"`{command} {' '.join(packages)}` before the pip install{extra}",
-                              targets=ids, packages=packages, source=deps.source if deps else ""))
+            out.append(
+                Advice(
+                    "build-deps",
+                    f"add {' '.join(packages)} to the image",
+                    f"{where} has no C compiler, so building {name} from source fails; add "
+                    f"`{command} {' '.join(packages)}` before the pip install{extra}",
+                    targets=ids,
+                    packages=packages,
+                    source=deps.source if deps else "",
+                )
+            )
 
     for r in replacements_for(name):
-        out.append(Advice("replace", f"replace with {r.replacement}", r.why,
-                          targets=tuple(t.id for t in failing), replacement=r.replacement, source=r.source))
+        out.append(
+            Advice(
+                "replace",
+                f"replace with {r.replacement}",
+                r.why,
+                targets=tuple(t.id for t in failing),
+                replacement=r.replacement,
+                source=r.source,
+            )
+        )
 
     musl = [t for t in failing if t.libc == "musl"]
     if musl and project is not None:
@@ -394,15 +452,27 @@ def advise(
             variant = glibc_variant(base)
             ids = tuple(t.id for t in glibc_ok)
             title = f"change the image to {variant}" if variant else "change the image to a glibc one"
-            out.append(Advice("change-image", title,
-                              f"{name}=={version} has manylinux wheels but no musllinux wheel for {', '.join(ids)}: "
-                              f"a glibc base image{f' ({variant} instead of {base})' if variant else ''} installs it from a wheel",
-                              targets=ids, image=variant))
+            out.append(
+                Advice(
+                    "change-image",
+                    title,
+                    f"{name}=={version} has manylinux wheels but no musllinux wheel for {', '.join(ids)}: "
+                    f"a glibc base image{f' ({variant} instead of {base})' if variant else ''} installs it from a wheel",
+                    targets=ids,
+                    image=variant,
+                )
+            )
 
     upstream = [t for t in failing if _no_release_has_wheel(project, t)]
     if upstream:
         tags = missing_platform_tags(upstream)
-        out.append(Advice("upstream", f"ask upstream for {', '.join(tags)} wheels",
-                          f"no release of {name} has a wheel for {', '.join(t.describe() for t in upstream)}",
-                          targets=tuple(t.id for t in upstream), platform_tags=tags))
+        out.append(
+            Advice(
+                "upstream",
+                f"ask upstream for {', '.join(tags)} wheels",
+                f"no release of {name} has a wheel for {', '.join(t.describe() for t in upstream)}",
+                targets=tuple(t.id for t in upstream),
+                platform_tags=tags,
+            )
+        )
     return tuple(out)

@@ -36,7 +36,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from scanners.distributions import DistributionFile
 from scanners.http import redact
-from scanners.targets import NOT_SUPPORTED, Target, TagTable
+from scanners.targets import NOT_SUPPORTED, TagTable, Target
 
 if TYPE_CHECKING:  # only a type here: importing the lockfile parsers is not needed to decide
     from scanners.lockfiles.base import LockedPackage
@@ -197,9 +197,17 @@ def decide(
                 matched = True
             y = f.yanked
             if y is False or y is None:
-                if best is None or rank < best_rank or (rank == best_rank and _build_tag(f.filename) >= _build_tag(best.filename)):
+                if (
+                    best is None
+                    or rank < best_rank
+                    or (rank == best_rank and _build_tag(f.filename) >= _build_tag(best.filename))
+                ):
                     best, best_rank = f, rank
-            elif best_y is None or rank < best_y_rank or (rank == best_y_rank and _build_tag(f.filename) >= _build_tag(best_y.filename)):
+            elif (
+                best_y is None
+                or rank < best_y_rank
+                or (rank == best_y_rank and _build_tag(f.filename) >= _build_tag(best_y.filename))
+            ):
                 best_y, best_y_rank = f, rank
         elif kind == "sdist":
             spec = f.requires_python
@@ -315,7 +323,9 @@ def _none_verdict(
 def _other_pythons(files: Sequence[DistributionFile], target: Target) -> str:
     """Say so when wheels for the target's platform exist, but only for other Pythons (an old pin on a new image)."""
     family = f"{'manylinux' if target.libc == 'glibc' else 'musllinux'} {target.arch}"
-    interpreters = {t.interpreter for f in files if f.kind == "wheel" for t in f.tags if _platform_family(t.platform) == family}
+    interpreters = {
+        t.interpreter for f in files if f.kind == "wheel" for t in f.tags if _platform_family(t.platform) == family
+    }
     if not interpreters:
         return ""
     ordered = sorted(interpreters, key=lambda i: (len(i), i))
@@ -364,7 +374,9 @@ def analyse_package(
     """
     try:
         if not applies(package.markers, target):
-            return Verdict("n/a", None, f"not installed on {target.describe()}: the lockfile's markers are {package.markers!r}")
+            return Verdict(
+                "n/a", None, f"not installed on {target.describe()}: the lockfile's markers are {package.markers!r}"
+            )
     except ValueError as exc:
         where = f"{package.lockfile}:{package.line}" if package.line else package.lockfile
         return Verdict("unknown", None, f"{where}: {str(exc).splitlines()[0]}")
@@ -377,7 +389,9 @@ def analyse_package(
         return Verdict("unknown", None, redact(f"{package.name} is not an exact pin from the package index: {detail}"))
     release = package.files if package.files is not None else files
     if index_error and package.files is None:
-        return Verdict("unknown", None, redact(f"the package index could not be read for {package.name}: {index_error}"))
+        return Verdict(
+            "unknown", None, redact(f"the package index could not be read for {package.name}: {index_error}")
+        )
     if not release:
         return Verdict("unknown", None, f"the index lists no files for {package.name}=={package.version}")
     if package.files is not None or package.hashes is None:
@@ -385,7 +399,8 @@ def analyse_package(
     if not package.hashes:
         where = f"{package.lockfile}:{package.line}" if package.line else package.lockfile
         return Verdict(
-            "none", None,
+            "none",
+            None,
             f"{where} has no --hash while other lines have one: in hash-checking mode pip refuses to install from the file",
         )
     return decide(release, target, pinned=True, allowed_hashes=package.hashes)

@@ -41,31 +41,57 @@ TOOLCHAIN: Mapping[str, tuple[str, ...]] = {
 
 # As of 2026-11; each source is the project's own installation page.
 BUILD_DEPS: Mapping[str, BuildDeps] = {
-    "psycopg2": BuildDeps(("libpq-dev",), ("libpq-dev",),
-                          "psycopg2 docs, Installation > Build prerequisites (www.psycopg.org/docs/install.html)"),
-    "psycopg": BuildDeps(("libpq-dev",), ("libpq-dev",),
-                         "psycopg 3 docs, Installation > Local installation (www.psycopg.org/psycopg3/docs/basic/install.html)"),
-    "mysqlclient": BuildDeps(("default-libmysqlclient-dev", "pkg-config"), ("mariadb-dev", "pkgconf"),
-                             "mysqlclient README, Install > Linux (github.com/PyMySQL/mysqlclient)"),
-    "lxml": BuildDeps(("libxml2-dev", "libxslt1-dev"), ("libxml2-dev", "libxslt-dev"),
-                      "lxml docs, Installing lxml > Requirements (lxml.de/installation.html)"),
-    "cffi": BuildDeps(("libffi-dev",), ("libffi-dev",),
-                      "cffi docs, Installation and Status (cffi.readthedocs.io/en/latest/installation.html)"),
-    "cryptography": BuildDeps(("libssl-dev", "libffi-dev", "cargo"), ("openssl-dev", "libffi-dev", "cargo"),
-                              "cryptography docs, Installation > Building cryptography on Linux "
-                              "(cryptography.io/en/latest/installation/)", note="a Rust toolchain (cargo)"),
-    "bcrypt": BuildDeps(("cargo",), ("cargo",),
-                        "bcrypt README, Installation (github.com/pyca/bcrypt)", note="a Rust toolchain (cargo)"),
-    "pillow": BuildDeps(("libjpeg-dev", "zlib1g-dev"), ("jpeg-dev", "zlib-dev"),
-                        "Pillow docs, Installation > Building from source (pillow.readthedocs.io)"),
-    "pyzmq": BuildDeps(("libzmq3-dev",), ("zeromq-dev",),
-                       "pyzmq docs, Building pyzmq (pyzmq.readthedocs.io)"),
-    "psutil": BuildDeps((), ("linux-headers",),
-                        "psutil INSTALL.rst, Linux / Alpine (github.com/giampaolo/psutil)"),
-    "pyyaml": BuildDeps(("libyaml-dev",), ("yaml-dev",),
-                        "PyYAML README, installation with the LibYAML bindings (github.com/yaml/pyyaml)"),
-    "python-ldap": BuildDeps(("libldap2-dev", "libsasl2-dev"), ("openldap-dev",),
-                             "python-ldap docs, Installing from source > Build prerequisites"),
+    "psycopg2": BuildDeps(
+        ("libpq-dev",),
+        ("libpq-dev",),
+        "psycopg2 docs, Installation > Build prerequisites (www.psycopg.org/docs/install.html)",
+    ),
+    "psycopg": BuildDeps(
+        ("libpq-dev",),
+        ("libpq-dev",),
+        "psycopg 3 docs, Installation > Local installation (www.psycopg.org/psycopg3/docs/basic/install.html)",
+    ),
+    "mysqlclient": BuildDeps(
+        ("default-libmysqlclient-dev", "pkg-config"),
+        ("mariadb-dev", "pkgconf"),
+        "mysqlclient README, Install > Linux (github.com/PyMySQL/mysqlclient)",
+    ),
+    "lxml": BuildDeps(
+        ("libxml2-dev", "libxslt1-dev"),
+        ("libxml2-dev", "libxslt-dev"),
+        "lxml docs, Installing lxml > Requirements (lxml.de/installation.html)",
+    ),
+    "cffi": BuildDeps(
+        ("libffi-dev",),
+        ("libffi-dev",),
+        "cffi docs, Installation and Status (cffi.readthedocs.io/en/latest/installation.html)",
+    ),
+    "cryptography": BuildDeps(
+        ("libssl-dev", "libffi-dev", "cargo"),
+        ("openssl-dev", "libffi-dev", "cargo"),
+        "cryptography docs, Installation > Building cryptography on Linux (cryptography.io/en/latest/installation/)",
+        note="a Rust toolchain (cargo)",
+    ),
+    "bcrypt": BuildDeps(
+        ("cargo",), ("cargo",), "bcrypt README, Installation (github.com/pyca/bcrypt)", note="a Rust toolchain (cargo)"
+    ),
+    "pillow": BuildDeps(
+        ("libjpeg-dev", "zlib1g-dev"),
+        ("jpeg-dev", "zlib-dev"),
+        "Pillow docs, Installation > Building from source (pillow.readthedocs.io)",
+    ),
+    "pyzmq": BuildDeps(("libzmq3-dev",), ("zeromq-dev",), "pyzmq docs, Building pyzmq (pyzmq.readthedocs.io)"),
+    "psutil": BuildDeps((), ("linux-headers",), "psutil INSTALL.rst, Linux / Alpine (github.com/giampaolo/psutil)"),
+    "pyyaml": BuildDeps(
+        ("libyaml-dev",),
+        ("yaml-dev",),
+        "PyYAML README, installation with the LibYAML bindings (github.com/yaml/pyyaml)",
+    ),
+    "python-ldap": BuildDeps(
+        ("libldap2-dev", "libsasl2-dev"),
+        ("openldap-dev",),
+        "python-ldap docs, Installing from source > Build prerequisites",
+    ),
 }
 
 

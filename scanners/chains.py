@@ -78,7 +78,9 @@ class DependencyGraph:
         return sorted(set(found), key=lambda c: (len(c), c))[:limit]
 
 
-def lockfile_graph(packages: Sequence[LockedPackage], *, direct_names: Collection[str] | None = None) -> DependencyGraph:
+def lockfile_graph(
+    packages: Sequence[LockedPackage], *, direct_names: Collection[str] | None = None
+) -> DependencyGraph:
     """The graph of one lockfile's packages.
 
     ``direct_names`` (from the project's manifest) win over the lockfile's own ``direct``

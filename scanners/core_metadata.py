@@ -19,7 +19,7 @@ from scanners.distributions import DistributionFile
 
 __all__ = ["VALIDATED_UPLOADS_SINCE", "invalid_requirements", "may_be_invalid", "required_names"]
 
-VALIDATED_UPLOADS_SINCE = dt.datetime(2023, 6, 1, tzinfo=dt.timezone.utc)
+VALIDATED_UPLOADS_SINCE = dt.datetime(2023, 6, 1, tzinfo=dt.UTC)
 """The public index parses each upload's Requires-Dist with ``packaging``; since ``packaging`` 22
 (December 2022) dropped the legacy specifiers, newer uploads cannot carry them. Only files
 uploaded earlier (or of unknown date) are worth reading for invalid metadata."""

@@ -86,16 +86,16 @@ def parse_end_of_central_directory(tail: bytes, *, file_size: int) -> tuple[int,
     at = tail.rfind(_EOCD)
     if at < 0 or len(tail) - at < 22:
         return None
-    _sig, _disk, _cd_disk, _n_disk, _n, size, offset, _clen = struct.unpack("<4sHHHHIIH", tail[at:at + 22])
+    _sig, _disk, _cd_disk, _n_disk, _n, size, offset, _clen = struct.unpack("<4sHHHHIIH", tail[at : at + 22])
     if offset == 0xFFFFFFFF or size == 0xFFFFFFFF:
         loc = at - 20
-        if loc < 0 or tail[loc:loc + 4] != _ZIP64_LOCATOR:
+        if loc < 0 or tail[loc : loc + 4] != _ZIP64_LOCATOR:
             return None
-        (z64_offset,) = struct.unpack("<Q", tail[loc + 8:loc + 16])
+        (z64_offset,) = struct.unpack("<Q", tail[loc + 8 : loc + 16])
         start = len(tail) - (file_size - z64_offset)
-        if start < 0 or tail[start:start + 4] != _ZIP64_EOCD:
+        if start < 0 or tail[start : start + 4] != _ZIP64_EOCD:
             return None
-        size, offset = struct.unpack("<QQ", tail[start + 40:start + 56])
+        size, offset = struct.unpack("<QQ", tail[start + 40 : start + 56])
     return offset, size
 
 
@@ -103,13 +103,13 @@ def parse_central_directory(data: bytes) -> tuple[ZipMember, ...]:
     """Every member named in a central directory; stops quietly at the first malformed record."""
     members = []
     pos = 0
-    while pos + 46 <= len(data) and data[pos:pos + 4] == _CENTRAL:
-        (method,) = struct.unpack("<H", data[pos + 10:pos + 12])
-        (csize,) = struct.unpack("<I", data[pos + 20:pos + 24])
-        name_len, extra_len, comment_len = struct.unpack("<HHH", data[pos + 28:pos + 34])
-        (local,) = struct.unpack("<I", data[pos + 42:pos + 46])
-        name = data[pos + 46:pos + 46 + name_len].decode("utf-8", "replace")
-        extra = data[pos + 46 + name_len:pos + 46 + name_len + extra_len]
+    while pos + 46 <= len(data) and data[pos : pos + 4] == _CENTRAL:
+        (method,) = struct.unpack("<H", data[pos + 10 : pos + 12])
+        (csize,) = struct.unpack("<I", data[pos + 20 : pos + 24])
+        name_len, extra_len, comment_len = struct.unpack("<HHH", data[pos + 28 : pos + 34])
+        (local,) = struct.unpack("<I", data[pos + 42 : pos + 46])
+        name = data[pos + 46 : pos + 46 + name_len].decode("utf-8", "replace")
+        extra = data[pos + 46 + name_len : pos + 46 + name_len + extra_len]
         if csize == 0xFFFFFFFF or local == 0xFFFFFFFF:
             csize, local = _zip64_extra(extra, csize, local)
         members.append(ZipMember(name, method, csize, local))
@@ -120,9 +120,9 @@ def parse_central_directory(data: bytes) -> tuple[ZipMember, ...]:
 def _zip64_extra(extra: bytes, csize: int, local: int) -> tuple[int, int]:
     pos = 0
     while pos + 4 <= len(extra):
-        tag, size = struct.unpack("<HH", extra[pos:pos + 4])
+        tag, size = struct.unpack("<HH", extra[pos : pos + 4])
         if tag == 1:
-            values = list(struct.unpack(f"<{size // 8}Q", extra[pos + 4:pos + 4 + size - size % 8]))
+            values = list(struct.unpack(f"<{size // 8}Q", extra[pos + 4 : pos + 4 + size - size % 8]))
             # Order: uncompressed, compressed, local offset; only the ones set to 0xFFFFFFFF are present.
             if values and csize == 0xFFFFFFFF:
                 values.pop(0)  # the uncompressed size comes first whenever it overflowed too
@@ -147,7 +147,7 @@ def macho_architectures(head: bytes) -> frozenset[str]:
             at = 8 + i * step
             if at + 4 > len(head):
                 break
-            (cpu,) = struct.unpack(">I", head[at:at + 4])
+            (cpu,) = struct.unpack(">I", head[at : at + 4])
             arches.add(_MACHO_CPU.get(cpu, hex(cpu)))
         return frozenset(arches)
     if len(head) >= 8 and head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"):
@@ -166,8 +166,16 @@ def _range(http: httpx.Client, url: str, spec: str, *, timeout: float, deadline:
     # A 206 is never longer than what was asked: a longer body is a server ignoring Range.
     asked = int(last) if not first else int(last) - int(first) + 1
     try:
-        response = request(http, "GET", url, headers={"Range": f"bytes={spec}"}, timeout=timeout, deadline=deadline,
-                           policy=_ONCE, max_bytes=asked)
+        response = request(
+            http,
+            "GET",
+            url,
+            headers={"Range": f"bytes={spec}"},
+            timeout=timeout,
+            deadline=deadline,
+            policy=_ONCE,
+            max_bytes=asked,
+        )
     except HttpError as exc:
         if exc.response is not None:
             response = exc.response  # a 5xx, asked once: worded below like any other status
@@ -204,16 +212,20 @@ def deep_check_wheel(
         offset, cd_size = found
         start = len(tail) - (size - offset)
         if start >= 0 and start + cd_size <= len(tail):
-            directory = tail[start:start + cd_size]
+            directory = tail[start : start + cd_size]
         else:
-            directory, _ = _range(http, file.url, f"{offset}-{offset + cd_size - 1}", timeout=timeout, deadline=deadline)
+            directory, _ = _range(
+                http, file.url, f"{offset}-{offset + cd_size - 1}", timeout=timeout, deadline=deadline
+            )
         members = parse_central_directory(directory)
         native = tuple(m for m in members if _NATIVE.search(m.name))
         problems: list[str] = []
         if file.is_pure and native:
             shown = ", ".join(m.name for m in native[:3]) + (f" and {len(native) - 3} more" if len(native) > 3 else "")
-            problems.append(f"{file.filename} is tagged pure Python but contains native code ({shown}): "
-                            "it installs everywhere and fails at import on other platforms")
+            problems.append(
+                f"{file.filename} is tagged pure Python but contains native code ({shown}): "
+                "it installs everywhere and fails at import on other platforms"
+            )
         elif not file.is_pure:
             for m in native:
                 if m.name.lower().endswith(".pyd"):
@@ -222,8 +234,10 @@ def deep_check_wheel(
                 missing = sorted({"x86_64", "arm64"} - arches)
                 if missing:
                     have = ", ".join(sorted(arches)) or "no Mach-O"
-                    problems.append(f"{file.filename} is tagged universal2 but {m.name} has {have} slices only "
-                                    f"(missing {', '.join(missing)}): it fails at import on those Macs")
+                    problems.append(
+                        f"{file.filename} is tagged universal2 but {m.name} has {have} slices only "
+                        f"(missing {', '.join(missing)}): it fails at import on those Macs"
+                    )
         return DeepCheckResult(file.filename, tuple(problems), tuple(m.name for m in native))
     except (httpx.HTTPError, OSError, _ReadError, struct.error, zlib.error, ValueError) as exc:
         return DeepCheckResult(file.filename, error=f"cannot read {file.filename}: {exc}".splitlines()[0])
@@ -237,7 +251,7 @@ def _member_head(http: httpx.Client, url: str, member: ZipMember, *, timeout: fl
     if data[:4] != _LOCAL:
         raise _ReadError(f"no local header for {member.name}")
     name_len, extra_len = struct.unpack("<HH", data[26:30])
-    body = data[30 + name_len + extra_len:][: member.compressed_size]
+    body = data[30 + name_len + extra_len :][: member.compressed_size]
     if member.method == 0:
         return body[:_HEAD_BYTES]
     if member.method == 8:

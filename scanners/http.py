@@ -205,12 +205,23 @@ def request(
         limits = httpx.Timeout(read, connect=min(read, connect_timeout))
         retry_after: float | None = None
         try:
-            response = _attempt(http, method, url, headers=headers, params=params, timeout=limits,
-                                follow_redirects=follow_redirects, deadline_at=deadline_at, max_bytes=max_bytes)
+            response = _attempt(
+                http,
+                method,
+                url,
+                headers=headers,
+                params=params,
+                timeout=limits,
+                follow_redirects=follow_redirects,
+                deadline_at=deadline_at,
+                max_bytes=max_bytes,
+            )
         except _DeadlinePassed:
             raise _deadline_error(url, deadline, attempt) from None
         except _TooLarge:
-            raise HttpError("too_large", url=url, detail=f"answer larger than {max_bytes} bytes", attempts=attempt) from None
+            raise HttpError(
+                "too_large", url=url, detail=f"answer larger than {max_bytes} bytes", attempts=attempt
+            ) from None
         except httpx.TimeoutException:
             if read < timeout or time.monotonic() >= deadline_at:
                 raise _deadline_error(url, deadline, attempt) from None
@@ -226,15 +237,22 @@ def request(
         else:
             if response.status_code not in policy.statuses:
                 return response
-            failure = HttpError("status", url=url, detail=f"answered HTTP {response.status_code}",
-                                attempts=attempt, response=response)
+            failure = HttpError(
+                "status", url=url, detail=f"answered HTTP {response.status_code}", attempts=attempt, response=response
+            )
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if attempt == attempts:
             break
         delay = policy.delay(attempt, retry_after)
         if time.monotonic() + delay >= deadline_at:
-            _log.info("%s (attempt %d/%d); not retrying: waiting %.2fs would pass the %gs deadline",
-                      failure, attempt, attempts, delay, deadline)
+            _log.info(
+                "%s (attempt %d/%d); not retrying: waiting %.2fs would pass the %gs deadline",
+                failure,
+                attempt,
+                attempts,
+                delay,
+                deadline,
+            )
             break
         _log.info("%s (attempt %d/%d); retrying in %.2fs", failure, attempt, attempts, delay)
         sleep(delay)
@@ -243,8 +261,12 @@ def request(
 
 
 def _deadline_error(url: str, deadline: float, attempts: int) -> HttpError:
-    return HttpError("deadline", url=url, detail=f"timed out: no complete answer within the {deadline:g}s deadline",
-                     attempts=max(attempts, 1))
+    return HttpError(
+        "deadline",
+        url=url,
+        detail=f"timed out: no complete answer within the {deadline:g}s deadline",
+        attempts=max(attempts, 1),
+    )
 
 
 def _attempt(
@@ -260,8 +282,9 @@ def _attempt(
     max_bytes: int | None,
 ) -> httpx.Response:
     """One request, its body streamed with the deadline (and size) checked between chunks."""
-    with http.stream(method, url, headers=headers, params=params, timeout=timeout,
-                     follow_redirects=follow_redirects) as streamed:
+    with http.stream(
+        method, url, headers=headers, params=params, timeout=timeout, follow_redirects=follow_redirects
+    ) as streamed:
         declared = streamed.headers.get("Content-Length", "")
         if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
             raise _TooLarge

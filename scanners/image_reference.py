@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["DOCKER_HUB", "DOCKER_HUB_ALIASES", "DOCKER_HUB_API", "ImageRef", "is_scratch", "parse_reference", "split_reference"]
+__all__ = [
+    "DOCKER_HUB",
+    "DOCKER_HUB_ALIASES",
+    "DOCKER_HUB_API",
+    "ImageRef",
+    "is_scratch",
+    "parse_reference",
+    "split_reference",
+]
 
 DOCKER_HUB = "docker.io"
 """The registry name references without a host mean."""
@@ -76,7 +84,7 @@ def split_reference(reference: str) -> tuple[str, str | None, str | None]:
     tag = None
     colon, slash = name.rfind(":"), name.rfind("/")
     if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
+        name, tag = name[:colon], name[colon + 1 :]
     return name, tag, digest
 
 
@@ -98,7 +106,9 @@ def parse_reference(ref: str) -> ImageRef:
         if not _DIGEST.fullmatch(digest):
             raise ValueError(f"invalid reference format: bad digest in {text!r}")
         if digest.startswith("sha256:") and not _SHA256.fullmatch(digest):
-            raise ValueError(f"invalid checksum digest length or format in {text!r} (sha256 needs 64 lower-case hex digits)")
+            raise ValueError(
+                f"invalid checksum digest length or format in {text!r} (sha256 needs 64 lower-case hex digits)"
+            )
     if tag is not None and not _TAG.fullmatch(tag):
         raise ValueError(f"invalid reference format: bad tag {tag!r} in {text!r}")
     first, _, rest = name.partition("/")
@@ -117,7 +127,9 @@ def parse_reference(ref: str) -> ImageRef:
     if not _PATH.fullmatch(path):
         raise ValueError(f"invalid reference format: {text!r}")
     if len(registry) + 1 + len(path) > _NAME_TOTAL_LENGTH_MAX:
-        raise ValueError(f"invalid reference format: repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters")
+        raise ValueError(
+            f"invalid reference format: repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters"
+        )
     if tag is None and digest is None:
         tag = "latest"
     return ImageRef(reference=ref, registry=registry, repository=path, tag=tag, digest=digest)

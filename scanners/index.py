@@ -34,8 +34,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pypi_simple import PYPI_SIMPLE_ENDPOINT, DistributionPackage, ProjectPage
 
 from scanners.distributions import DistributionFile, ProjectFiles
-from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
 from scanners.http import DEFAULT_DEADLINE, HttpError, RetryPolicy, new_client, one_line, redact, request
+from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
 
 __all__ = [
     "ACCEPT",
@@ -52,11 +52,13 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-ACCEPT = ", ".join([
-    "application/vnd.pypi.simple.v1+json",
-    "application/vnd.pypi.simple.v1+html;q=0.2",
-    "text/html;q=0.01",
-])
+ACCEPT = ", ".join(
+    [
+        "application/vnd.pypi.simple.v1+json",
+        "application/vnd.pypi.simple.v1+html;q=0.2",
+        "text/html;q=0.01",
+    ]
+)
 """The Accept header pip sends: JSON preferred, HTML accepted from older indexes."""
 
 _JSON_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -227,7 +229,9 @@ class IndexClient:
                 result = self._fetch(name, canonical)
             except Exception as exc:  # noqa: BLE001 - a bug here must not kill a scan
                 _log.exception("index client failed on %s", canonical)
-                result = ProjectResult(canonical, None, f"internal error fetching {canonical}: {one_line(exc)}", "error")
+                result = ProjectResult(
+                    canonical, None, f"internal error fetching {canonical}: {one_line(exc)}", "error"
+                )
             future.set_result(result)
         return future.result()
 
@@ -267,7 +271,7 @@ class IndexClient:
             return ProjectResult(canonical, None, f"{given!r} is not a valid project name", "error")
         url = self.project_url(canonical)
         cached = self._cache_get(canonical)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if cached is not None and (now - cached.fetched_at).total_seconds() < self.cache_period:
             parsed = self._parse(canonical, cached, from_cache=True)
             if parsed.status == "ok":
@@ -297,13 +301,15 @@ class IndexClient:
                 content_type=cached.content_type,
                 etag=response.headers.get("ETag", cached.etag),
                 last_modified=response.headers.get("Last-Modified", cached.last_modified),
-                fetched_at=dt.datetime.now(dt.timezone.utc),
+                fetched_at=dt.datetime.now(dt.UTC),
                 url=cached.url,
             )
             self._cache_put(canonical, refreshed)
             return self._parse(canonical, refreshed, from_cache=True)
         if response.status_code == 404:
-            return ProjectResult(canonical, None, f"{canonical} is not on the index {redact(self.base_url)} (HTTP 404)", "not_found")
+            return ProjectResult(
+                canonical, None, f"{canonical} is not on the index {redact(self.base_url)} (HTTP 404)", "not_found"
+            )
         if response.status_code != 200:
             return ProjectResult(canonical, None, f"index {redact(url)} answered HTTP {response.status_code}", "error")
 
@@ -312,7 +318,7 @@ class IndexClient:
             content_type=response.headers.get("Content-Type", ""),
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
-            fetched_at=dt.datetime.now(dt.timezone.utc),
+            fetched_at=dt.datetime.now(dt.UTC),
             url=str(response.url),
         )
         result = self._parse(canonical, page, from_cache=False)
@@ -322,8 +328,9 @@ class IndexClient:
 
     def _parse(self, canonical: NormalizedName, page: CachedPage, *, from_cache: bool) -> ProjectResult:
         try:
-            files, status = parse_project_page(canonical, page.body, page.content_type,
-                                               url=page.url or self.project_url(canonical))
+            files, status = parse_project_page(
+                canonical, page.body, page.content_type, url=page.url or self.project_url(canonical)
+            )
         except ValueError as exc:
             where = "cached page" if from_cache else redact(page.url or self.project_url(canonical))
             return ProjectResult(canonical, None, f"{where}: {exc}", "error", from_cache)
@@ -332,8 +339,16 @@ class IndexClient:
     def _get(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.Response | None, str]:
         """GET with the shared retry policy; ``(response, "")`` or ``(None, one-line reason)``."""
         try:
-            response = request(self._http, "GET", url, headers=headers, timeout=self.timeout, deadline=self.deadline,
-                               policy=self._policy, sleep=self._sleep)
+            response = request(
+                self._http,
+                "GET",
+                url,
+                headers=headers,
+                timeout=self.timeout,
+                deadline=self.deadline,
+                policy=self._policy,
+                sleep=self._sleep,
+            )
         except HttpError as exc:
             where = redact(url)
             if exc.kind == "bad_url":

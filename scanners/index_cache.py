@@ -101,9 +101,15 @@ class FileIndexCache:
                 return None
             fetched = dt.datetime.fromisoformat(meta["fetched_at"])
             if fetched.tzinfo is None:
-                fetched = fetched.replace(tzinfo=dt.timezone.utc)
-            return CachedPage(body=body, content_type=meta["content_type"], etag=meta.get("etag"),
-                              last_modified=meta.get("last_modified"), fetched_at=fetched, url=meta.get("url"))
+                fetched = fetched.replace(tzinfo=dt.UTC)
+            return CachedPage(
+                body=body,
+                content_type=meta["content_type"],
+                etag=meta.get("etag"),
+                last_modified=meta.get("last_modified"),
+                fetched_at=fetched,
+                url=meta.get("url"),
+            )
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -112,9 +118,16 @@ class FileIndexCache:
 
     def put(self, index_url: str, name: str, page: CachedPage) -> None:
         body_path, meta_path = self._paths(index_url, name)
-        meta = {"index_url": index_url, "name": name, "content_type": page.content_type, "etag": page.etag,
-                "last_modified": page.last_modified, "fetched_at": page.fetched_at.isoformat(),
-                "url": page.url, "sha256": hashlib.sha256(page.body).hexdigest()}
+        meta = {
+            "index_url": index_url,
+            "name": name,
+            "content_type": page.content_type,
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "fetched_at": page.fetched_at.isoformat(),
+            "url": page.url,
+            "sha256": hashlib.sha256(page.body).hexdigest(),
+        }
         try:
             body_path.parent.mkdir(parents=True, exist_ok=True)
             _atomic_write(body_path, page.body)

@@ -78,14 +78,17 @@ def _version(p: DistributionPackage) -> Version | None:
 
 def _newest_with_metadata(page: ProjectPage) -> DistributionPackage | None:
     """The newest non-yanked release's file with metadata; final releases before pre-releases, wheels first."""
-    candidates = [(v, p) for p in page.packages if p.has_metadata and not p.is_yanked and (v := _version(p)) is not None]
+    candidates = [
+        (v, p) for p in page.packages if p.has_metadata and not p.is_yanked and (v := _version(p)) is not None
+    ]
     if not candidates:
         return None
     return max(candidates, key=lambda vp: (not vp[0].is_prerelease, vp[0], vp[1].package_type == "wheel"))[1]
 
 
-def _get(http: httpx.Client, url: str, *, timeout: float, deadline: float,
-         headers: dict[str, str] | None = None) -> httpx.Response:
+def _get(
+    http: httpx.Client, url: str, *, timeout: float, deadline: float, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """One GET through :func:`scanners.http.request`; a 5xx comes back as an answer, like any status."""
     try:
         return request(http, "GET", url, headers=headers, timeout=timeout, deadline=deadline, policy=_ONCE)
@@ -116,13 +119,24 @@ def fetch_project_metadata(
     if response.status_code != 200:
         return ProjectMetadata(canonical, error=f"{page_url} answered HTTP {response.status_code}")
     return metadata_from_page(
-        canonical, body=response.content, content_type=response.headers.get("Content-Type", ""),
-        page_url=str(response.url), http=http, timeout=timeout, deadline=deadline,
+        canonical,
+        body=response.content,
+        content_type=response.headers.get("Content-Type", ""),
+        page_url=str(response.url),
+        http=http,
+        timeout=timeout,
+        deadline=deadline,
     )
 
 
 def metadata_from_page(
-    name: str, *, body: bytes, content_type: str, page_url: str, http: httpx.Client, timeout: float = 30.0,
+    name: str,
+    *,
+    body: bytes,
+    content_type: str,
+    page_url: str,
+    http: httpx.Client,
+    timeout: float = 30.0,
     deadline: float = DEFAULT_DEADLINE,
 ) -> ProjectMetadata:
     """The core metadata of the newest release listed on an already fetched project page (one request).

@@ -39,14 +39,19 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
                 "direct": r.direct,
                 "via": [list(chain) for chain in r.via] if r.via is not None else None,
                 "advice": [
-                    {"kind": a.kind, "title": a.title, "detail": a.detail, "targets": list(a.targets),
-                     **({"fix_version": a.fix_version, "major": a.major_jump} if a.kind == "upgrade" else {}),
-                     **({"fix_version": a.fix_version} if a.kind == "upgrade-parent" else {}),
-                     **({"packages": list(a.packages)} if a.packages else {}),
-                     **({"replacement": a.replacement} if a.replacement else {}),
-                     **({"image": a.image} if a.image else {}),
-                     **({"platform_tags": list(a.platform_tags)} if a.platform_tags else {}),
-                     **(_relock_json(a) if a.kind == "relock" else {})}
+                    {
+                        "kind": a.kind,
+                        "title": a.title,
+                        "detail": a.detail,
+                        "targets": list(a.targets),
+                        **({"fix_version": a.fix_version, "major": a.major_jump} if a.kind == "upgrade" else {}),
+                        **({"fix_version": a.fix_version} if a.kind == "upgrade-parent" else {}),
+                        **({"packages": list(a.packages)} if a.packages else {}),
+                        **({"replacement": a.replacement} if a.replacement else {}),
+                        **({"image": a.image} if a.image else {}),
+                        **({"platform_tags": list(a.platform_tags)} if a.platform_tags else {}),
+                        **(_relock_json(a) if a.kind == "relock" else {}),
+                    }
                     for a in r.advice
                 ],
                 "results": {
@@ -71,9 +76,7 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
             }
             for path, findings in sorted(report.findings.items())
         ],
-        "files": [
-            {"path": f.path, "kind": f.kind, "format": f.format, "error": f.error} for f in report.files
-        ],
+        "files": [{"path": f.path, "kind": f.kind, "format": f.format, "error": f.error} for f in report.files],
         "problems": list(report.problems),
         "summary": {target_id: s.to_dict() for target_id, s in report.summary.items()},
     }
@@ -144,7 +147,9 @@ def render_table(report: CheckReport, *, colour: bool = False) -> str:
         rows.append((r.package.name, r.package.version or "-", statuses, note))
     widths = [max([len(header[0])] + [len(r[0]) for r in rows]), max([len(header[1])] + [len(r[1]) for r in rows])]
     col = max([len(i) for i in ids] + [11])
-    lines.append("  ".join([header[0].ljust(widths[0]), header[1].ljust(widths[1]), *(i.ljust(col) for i in ids), header[-1]]))
+    lines.append(
+        "  ".join([header[0].ljust(widths[0]), header[1].ljust(widths[1]), *(i.ljust(col) for i in ids), header[-1]])
+    )
     for name, version, statuses, note in rows:
         cells = [_cell(s, colour) + " " * (col - len(_SYMBOLS[s]) - 1 - len(s)) for s in statuses]
         lines.append("  ".join([name.ljust(widths[0]), version.ljust(widths[1]), *cells, note]).rstrip())
@@ -168,4 +173,3 @@ def render_table(report: CheckReport, *, colour: bool = False) -> str:
             state = "builds from source"
         lines.append(f"{target_id}: {state} ({counts or 'no packages'}; {s.blockers} blockers)")
     return "\n".join(lines)
-

@@ -109,9 +109,7 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.platform not in ARCHITECTURES:
-            raise ValueError(
-                f"unknown platform {self.platform!r}: expected one of {', '.join(ARCHITECTURES)}"
-            )
+            raise ValueError(f"unknown platform {self.platform!r}: expected one of {', '.join(ARCHITECTURES)}")
         if not isinstance(self.python, str) or not _PYTHON_RE.match(self.python):
             raise ValueError(f"invalid Python version {self.python!r}: expected 3.N or 3.N.M, such as 3.11 or 3.11.9")
         if self.libc not in DEFAULT_LIBC_VERSIONS:

@@ -85,8 +85,22 @@ class Tracker:
         return f"{self.repo_url}/-/issues?" + urlencode({"search": terms}, quote_via=quote)
 
 
-_TRACKER_LABELS = ("issues", "issue tracker", "bug tracker", "bugs", "tracker", "source", "source code",
-                   "repository", "code", "github", "gitlab", "homepage", "home", "home page")
+_TRACKER_LABELS = (
+    "issues",
+    "issue tracker",
+    "bug tracker",
+    "bugs",
+    "tracker",
+    "source",
+    "source code",
+    "repository",
+    "code",
+    "github",
+    "gitlab",
+    "homepage",
+    "home",
+    "home page",
+)
 
 
 def find_tracker(project_urls: Sequence[tuple[str, str]], home_page: str | None = None) -> Tracker | None:
@@ -96,12 +110,15 @@ def find_tracker(project_urls: Sequence[tuple[str, str]], home_page: str | None 
     (and the legacy Home-page field): a tracker label is the most specific, a home page may be
     a documentation site. Labels are compared normalised (case, spaces, dashes), as PEP 753 says.
     """
+
     def norm(label: str) -> str:
         return re.sub(r"[\s_\-.:]+", " ", label).strip().lower()
 
     ranked = sorted(
-        ((_TRACKER_LABELS.index(norm(label)) if norm(label) in _TRACKER_LABELS else len(_TRACKER_LABELS), url)
-         for label, url in project_urls),
+        (
+            (_TRACKER_LABELS.index(norm(label)) if norm(label) in _TRACKER_LABELS else len(_TRACKER_LABELS), url)
+            for label, url in project_urls
+        ),
         key=lambda p: p[0],
     )
     urls = [url for _, url in ranked] + ([home_page] if home_page else [])
@@ -169,7 +186,9 @@ def draft_upstream_issue(
     name = canonicalize_name(package)
     tags = tuple(sorted(set(platform_tags)))
     pys = tuple(sorted(set(pythons), key=_python_key))
-    arch_words = " and ".join(sorted({"aarch64" if "aarch64" in t else ("x86_64" if "x86_64" in t else t) for t in tags}))
+    arch_words = " and ".join(
+        sorted({"aarch64" if "aarch64" in t else ("x86_64" if "x86_64" in t else t) for t in tags})
+    )
     title = f"Wheels for {arch_words} Linux ({', '.join(tags)})"
     cp = ", ".join(f"CPython {p} (`cp{p.replace('.', '')}`)" for p in pys) or "the supported CPython versions"
     lines = [

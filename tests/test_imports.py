@@ -149,13 +149,7 @@ def test_cycle_finder_finds_a_known_cycle_and_no_false_one() -> None:
 
 
 def test_import_reader_sees_function_level_relative_and_submodule_imports() -> None:
-    source = (
-        "import x.y\n"
-        "from . import sibling\n"
-        "from ..other import thing\n"
-        "def f():\n"
-        "    from pkg.sub import helper\n"
-    )
+    source = "import x.y\nfrom . import sibling\nfrom ..other import thing\ndef f():\n    from pkg.sub import helper\n"
     names = imported_names(source, "pkg.sub.mod", is_package=False)
     assert {"x.y", "pkg.sub.sibling", "pkg.other", "pkg.other.thing", "pkg.sub.helper"} <= names
     assert "pkg.mine" in imported_names("from .mine import a\n", "pkg", is_package=True)

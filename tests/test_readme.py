@@ -11,7 +11,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_every_environment_setting_is_in_the_readme_table():
     settings = (ROOT / "readiness" / "settings.py").read_text()
-    names = set(re.findall(r'env(?:str|int|bool|secret)\("([A-Z][A-Z0-9_]+)"', settings))
+    names = set(re.findall(r'env(?:str|int|bool|secret)\(\s*"([A-Z][A-Z0-9_]+)"', settings))
     names |= set(re.findall(r'os\.environ\.get\("([A-Z][A-Z0-9_]+)"', settings))
     table = README.split("## Configuration (environment variables)", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
@@ -31,7 +31,8 @@ def test_the_layout_names_every_module_of_the_engine_and_the_app():
     layout = set(re.findall(r"`([a-z_]+)/?`", _layout()))
     for package in ("scanners", "readiness"):
         entries = {
-            p.stem for p in (ROOT / package).iterdir()
+            p.stem
+            for p in (ROOT / package).iterdir()
             if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())
         }
         entries -= {"migrations", "wsgi", "apps"}  # Django's own boilerplate

@@ -9,6 +9,18 @@ from readiness.models.scans import Scan, ScanFile, ScanFinding, Verdict
 from readiness.models.upstream import ProjectMetadata, UpstreamSuggestion
 from readiness.models.webhooks import WebhookDelivery
 
-__all__ = ["IndexPage", "Repo", "Rollup", "Scan", "ScanFile", "ScanFinding", "Subscription", "Team", "Verdict", "WebhookDelivery", "WeeklyReport"]
+__all__ = [
+    "IndexPage",
+    "Repo",
+    "Rollup",
+    "Scan",
+    "ScanFile",
+    "ScanFinding",
+    "Subscription",
+    "Team",
+    "Verdict",
+    "WebhookDelivery",
+    "WeeklyReport",
+]
 __all__ += ["ProjectMetadata", "UpstreamSuggestion"]
 __all__ += ["CoreMetadata", "ImagePlatformsCache"]

@@ -20,5 +20,7 @@ class ImagePlatformsCache(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["registry", "repository", "reference"], name="one_answer_per_image_reference")
+            models.UniqueConstraint(
+                fields=["registry", "repository", "reference"], name="one_answer_per_image_reference"
+            )
         ]

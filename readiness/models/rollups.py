@@ -33,7 +33,9 @@ class Rollup(models.Model):
     ready = models.PositiveIntegerField(default=0)
     builds_from_source = models.PositiveIntegerField(default=0)
     blocked = models.PositiveIntegerField(default=0)
-    unknown = models.PositiveIntegerField(default=0, help_text="repos whose answer was incomplete (never counted ready)")
+    unknown = models.PositiveIntegerField(
+        default=0, help_text="repos whose answer was incomplete (never counted ready)"
+    )
     blockers = models.PositiveIntegerField(default=0)
 
     class Meta:

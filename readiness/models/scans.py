@@ -119,7 +119,8 @@ class Verdict(models.Model):
     pure = models.BooleanField(default=False)
     fix_version = models.CharField(max_length=100, blank=True)
     relock_file = models.CharField(
-        max_length=300, blank=True,
+        max_length=300,
+        blank=True,
         help_text="a wheel of the same version that the lock leaves out: re-locking (no version change) fixes this cell",
     )
     upstream = models.BooleanField(
@@ -142,5 +143,7 @@ class Verdict(models.Model):
             models.Index(fields=["scan", "package"], condition=Q(status="none"), name="verdict_none_by_scan"),
             # The next actions read the blocking and the re-lockable rows together: the same
             # predicate, so the planner finds those rows without reading the healthy ones.
-            models.Index(fields=["scan"], condition=Q(status="none") | ~Q(relock_file=""), name="verdict_actionable_by_scan"),
+            models.Index(
+                fields=["scan"], condition=Q(status="none") | ~Q(relock_file=""), name="verdict_actionable_by_scan"
+            ),
         ]

@@ -52,11 +52,15 @@ class UpstreamSuggestion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-repos_blocked", "package"]
-        constraints = [models.UniqueConstraint(fields=["package", "platform_tags"], name="one_suggestion_per_package_gap")]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "platform_tags"], name="one_suggestion_per_package_gap")
+        ]
         indexes = [models.Index(fields=["status", "-repos_blocked"])]
 
     def __str__(self) -> str:

@@ -41,8 +41,17 @@ from scanners.rules import finding_fix
 __all__ = ["BLOCKER_CSV_COLUMNS", "NextAction", "blocker_csv_rows", "finding_fix", "next_actions", "package_fix_kind"]
 
 # Cheapest first: among actions that unblock as many repos, the one with the least work leads.
-_COST = {"relock": 0, "upgrade": 1, "replace": 2, "platform-pin": 3, "compiler": 4, "glibc-image": 5,
-         "base-image": 6, "finding": 7, "upstream": 8}
+_COST = {
+    "relock": 0,
+    "upgrade": 1,
+    "replace": 2,
+    "platform-pin": 3,
+    "compiler": 4,
+    "glibc-image": 5,
+    "base-image": 6,
+    "finding": 7,
+    "upstream": 8,
+}
 _SDIST_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 _MACOS_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*) only installs on macOS")
 
@@ -126,8 +135,19 @@ def _verdict_rows(team: str | None):
         Verdict.objects.filter(scan_id__in=scans)
         .filter(Q(status=Verdict.Status.NONE) | ~Q(relock_file=""))
         .annotate(scan_targets=Cast("scan__targets", TextField()))
-        .values_list("package", "version", "target", "status", "fix_version", "relock_file", "lockfile",
-                     "scan__repo__name", "scan__repo__team__name", "scan_targets", "via")
+        .values_list(
+            "package",
+            "version",
+            "target",
+            "status",
+            "fix_version",
+            "relock_file",
+            "lockfile",
+            "scan__repo__name",
+            "scan__repo__team__name",
+            "scan_targets",
+            "via",
+        )
         .distinct()
     )
 
@@ -151,7 +171,9 @@ def _collect(team: str | None) -> tuple[dict[tuple, NextAction], list[_Blocker]]
         return found
 
     pulled: set[tuple] = set()
-    for package, version, target, status, fix, relock, lockfile, repo, team_name, scan_targets, via in _verdict_rows(team):
+    for package, version, target, status, fix, relock, lockfile, repo, team_name, scan_targets, via in _verdict_rows(
+        team
+    ):
         kind = package_fix_kind(package, fix_version=fix, relock_file=relock, musl='"musl"' in (scan_targets or ""))
         if kind == "relock":
             a = action("relock", ("relock",))
@@ -181,9 +203,12 @@ def _collect(team: str | None) -> tuple[dict[tuple, NextAction], list[_Blocker]]
     if relock is not None:
         n = len(relock.repos)
         relock.title = f"re-lock (new wheels for the same versions) in {n} repo{'s' if n != 1 else ''}"
-        relock.detail = ("the index now has wheels for the locked versions of " + ", ".join(relock.package_names[:5])
-                         + (f" and {len(relock.packages) - 5} more" if len(relock.packages) > 5 else "")
-                         + ": refreshing the lock changes no version")
+        relock.detail = (
+            "the index now has wheels for the locked versions of "
+            + ", ".join(relock.package_names[:5])
+            + (f" and {len(relock.packages) - 5} more" if len(relock.packages) > 5 else "")
+            + ": refreshing the lock changes no version"
+        )
 
     for rule, path, line, message, repo, team_name in _finding_rows(team):
         kind = _FINDING_KINDS.get(rule)
@@ -223,7 +248,9 @@ def _finding_titles(a: NextAction) -> None:
     if a.kind == "compiler":
         needed = ", ".join(a.package_names[:4]) + (f" and {len(a.packages) - 4} more" if len(a.packages) > 4 else "")
         a.title = f"add a C compiler to {files}" + (f" (needed by {needed})" if needed else "")
-        a.detail = "these images build packages from source but have no compiler: pip fails with \"command 'gcc' failed\""
+        a.detail = (
+            "these images build packages from source but have no compiler: pip fails with \"command 'gcc' failed\""
+        )
     elif a.kind == "platform-pin":
         a.title = f"remove --platform=linux/amd64 from {files}"
         a.detail = "a pinned FROM runs under emulation on arm64 hosts, or not at all"

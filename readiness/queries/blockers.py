@@ -38,6 +38,7 @@ __all__ = [
     "finding_fix",
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class BlockerGroup:
     """One (version, target, fix version) of a blocking package, and what to do about it."""
@@ -102,12 +103,20 @@ def _major_jump(version: str, fix_version: str) -> bool:
 
 
 def _group_fix(
-    *, package: str = "", version: str = "", fix_version: str, target: str, repos: int, musl_repos: int,
+    *,
+    package: str = "",
+    version: str = "",
+    fix_version: str,
+    target: str,
+    repos: int,
+    musl_repos: int,
     relock_file: str = "",
 ) -> tuple[str, str]:
     """The advice of scanners.advice in its order (:func:`readiness.queries.actions.package_fix_kind`),
     worded for a row of the package's own table."""
-    kind = package_fix_kind(package, fix_version=fix_version, relock_file=relock_file, musl=bool(musl_repos) and musl_repos == repos)
+    kind = package_fix_kind(
+        package, fix_version=fix_version, relock_file=relock_file, musl=bool(musl_repos) and musl_repos == repos
+    )
     if kind == "relock":
         return kind, f"re-lock: {version} has a wheel for {target} now ({relock_file})"
     if kind == "upgrade":
@@ -123,7 +132,9 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
     """Blocking packages ranked by repos affected, each with its groups, fixes and the direct
     dependencies that pull it in (3 queries: ranking, groups, dependency chains)."""
     none_rows = Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE)
-    ranked_qs = none_rows.values("package").annotate(repos=Count("scan_id", distinct=True)).order_by("-repos", "package")
+    ranked_qs = (
+        none_rows.values("package").annotate(repos=Count("scan_id", distinct=True)).order_by("-repos", "package")
+    )
     ranked = list(ranked_qs[:limit] if limit else ranked_qs)
     if not ranked:
         return []
@@ -141,17 +152,31 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
     )
     for row in rows:
         kind, fix = _group_fix(
-            package=row["package"], version=row["version"], fix_version=row["fix_version"], target=row["target"],
-            repos=row["repos"], musl_repos=row["musl"], relock_file=row["relock_file"],
+            package=row["package"],
+            version=row["version"],
+            fix_version=row["fix_version"],
+            target=row["target"],
+            repos=row["repos"],
+            musl_repos=row["musl"],
+            relock_file=row["relock_file"],
         )
         groups[row["package"]].append(
-            BlockerGroup(version=row["version"], target=row["target"], fix_version=row["fix_version"], repos=row["repos"],
-                         fix_kind=kind, fix=fix, relock_file=row["relock_file"])
+            BlockerGroup(
+                version=row["version"],
+                target=row["target"],
+                fix_version=row["fix_version"],
+                repos=row["repos"],
+                fix_kind=kind,
+                fix=fix,
+                relock_file=row["relock_file"],
+            )
         )
     parents = _pulled_in_by(detail)
     return [
         PackageBlockers(
-            package=r["package"], repos=r["repos"], groups=tuple(groups[r["package"]]),
+            package=r["package"],
+            repos=r["repos"],
+            groups=tuple(groups[r["package"]]),
             pulled_in_by=tuple(parents[r["package"]].most_common(3)),
         )
         for r in ranked
@@ -185,7 +210,11 @@ def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
     for rule, names in by_rule.items():
         # For a missing compiler the example names the package, so the fix can name its libraries.
         kind, fix = finding_fix(rule, example=example[rule])
-        out.append(FindingBlocker(rule=rule, repos=len(names), example=example[rule], fix_kind=kind, fix=fix, repo_names=tuple(names)))
+        out.append(
+            FindingBlocker(
+                rule=rule, repos=len(names), example=example[rule], fix_kind=kind, fix=fix, repo_names=tuple(names)
+            )
+        )
     out.sort(key=lambda f: (-f.repos, f.rule))
     return out
 

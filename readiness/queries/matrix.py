@@ -69,7 +69,20 @@ def matrix_documents(repos: Sequence[Repo]) -> list[dict]:
     rows = (
         Verdict.objects.filter(scan_id__in=by_result)
         .order_by("scan_id", "package", "version", "lockfile", "target")
-        .values_list("scan_id", "package", "version", "lockfile", "target", "status", "file", "fix_version", "pure", "reason", "direct", "via")
+        .values_list(
+            "scan_id",
+            "package",
+            "version",
+            "lockfile",
+            "target",
+            "status",
+            "file",
+            "fix_version",
+            "pure",
+            "reason",
+            "direct",
+            "via",
+        )
         .iterator(chunk_size=5000)
     )
     for scan_id, package, version, lockfile, target, status, file, fix, pure, reason, direct, via in rows:
@@ -77,15 +90,27 @@ def matrix_documents(repos: Sequence[Repo]) -> list[dict]:
         entry = packages[repo_id].get((package, version, lockfile))
         if entry is None:
             entry = packages[repo_id][(package, version, lockfile)] = {
-                "name": package, "version": version or None, "lockfile": lockfile, "direct": direct,
-                "via": via if via is not None else ([] if direct else None), "results": {}
+                "name": package,
+                "version": version or None,
+                "lockfile": lockfile,
+                "direct": direct,
+                "via": via if via is not None else ([] if direct else None),
+                "results": {},
             }
             docs[repo_id]["packages"].append(entry)
-        entry["results"][target] = {"status": status, "file": file or None, "fix_version": fix or None, "pure": pure, "reason": reason}
+        entry["results"][target] = {
+            "status": status,
+            "file": file or None,
+            "fix_version": fix or None,
+            "pure": pure,
+            "reason": reason,
+        }
     findings: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     scan_to_repo = {r.latest_scan_id: r.pk for r in repos}
-    for scan_id, path, line, rule, severity, message in ScanFinding.objects.filter(scan_id__in=scan_to_repo.keys() | by_result.keys()).order_by("path", "line").values_list(
-        "scan_id", "path", "line", "rule", "severity", "message"
+    for scan_id, path, line, rule, severity, message in (
+        ScanFinding.objects.filter(scan_id__in=scan_to_repo.keys() | by_result.keys())
+        .order_by("path", "line")
+        .values_list("scan_id", "path", "line", "rule", "severity", "message")
     ):
         repo_id = scan_to_repo.get(scan_id) or by_result[scan_id]
         findings[repo_id][path].append({"rule": rule, "line": line, "severity": severity, "message": message})

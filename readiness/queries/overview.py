@@ -71,7 +71,12 @@ class TargetReadiness:
         return None if self.last_week is None else self.unknown - self.last_week.unknown
 
     def count(self, state: str) -> int:
-        return {"ready": self.ready, "sdist": self.builds_from_source, "blocked": self.blocked, "unknown": self.unknown}[state]
+        return {
+            "ready": self.ready,
+            "sdist": self.builds_from_source,
+            "blocked": self.blocked,
+            "unknown": self.unknown,
+        }[state]
 
     @property
     def segments(self) -> list[tuple[str, int, float, float]]:
@@ -89,8 +94,12 @@ class TargetReadiness:
     @property
     def legend(self) -> list[tuple[str, int, int | None]]:
         """``(state, repos, change since last week or None)`` for every state, zero counts included."""
-        changes = {"ready": self.ready_change, "sdist": self.builds_from_source_change,
-                   "blocked": self.blocked_change, "unknown": self.unknown_change}
+        changes = {
+            "ready": self.ready_change,
+            "sdist": self.builds_from_source_change,
+            "blocked": self.blocked_change,
+            "unknown": self.unknown_change,
+        }
         return [(s, self.count(s), changes[s]) for s in STATE_ORDER]
 
     @property
@@ -130,7 +139,9 @@ class OverviewPage:
 
 def target_readiness(summaries: list[dict]) -> dict[str, dict[str, int]]:
     """Count repos per target and state from stored summaries (pure: tested without a database)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"repos": 0, "ready": 0, "sdist": 0, "blocked": 0, "unknown": 0})
+    counts: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"repos": 0, "ready": 0, "sdist": 0, "blocked": 0, "unknown": 0}
+    )
     for summary in summaries:
         for target, s in (summary or {}).items():
             if not isinstance(s, dict):
@@ -160,8 +171,13 @@ def overview_page(*, team: str | None, today: dt.date | None = None) -> Overview
             last_week[series.target] = before[-1]
     targets = tuple(
         TargetReadiness(
-            target=t, repos=c["repos"], ready=c["ready"], builds_from_source=c["sdist"], blocked=c["blocked"],
-            unknown=c["unknown"], last_week=last_week.get(t),
+            target=t,
+            repos=c["repos"],
+            ready=c["ready"],
+            builds_from_source=c["sdist"],
+            blocked=c["blocked"],
+            unknown=c["unknown"],
+            last_week=last_week.get(t),
         )
         for t, c in sorted(target_readiness(summaries).items())
     )

@@ -80,7 +80,9 @@ def package_page(*, name: str, team: str | None) -> PackagePage:
             fixes[row["version"]].add(row["fix_version"])
     repos: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for version, repo, team_name in (
-        rows.values_list("version", "scan__repo__name", "scan__repo__team__name").distinct().order_by("version", "scan__repo__name")
+        rows.values_list("version", "scan__repo__name", "scan__repo__team__name")
+        .distinct()
+        .order_by("version", "scan__repo__name")
     ):
         repos[version].append((repo, team_name or ""))
     target_tuple = tuple(sorted(targets))

@@ -61,7 +61,9 @@ class MatrixRow:
     @property
     def problem_cells(self) -> tuple[tuple[str, Cell], ...]:
         """``(target, cell)`` for the targets where this package is a problem (its reason says why)."""
-        return tuple(c for c in self.cells_by_target if c[1] is not None and c[1].status in ("none", "sdist", "unknown"))
+        return tuple(
+            c for c in self.cells_by_target if c[1] is not None and c[1].status in ("none", "sdist", "unknown")
+        )
 
     @property
     def worst(self) -> str:
@@ -189,7 +191,20 @@ class UnchangedRun:
         return True
 
 
-_SCAN_FIELDS = ("id", "state", "trigger", "requested_at", "finished_at", "as_of", "commit", "step", "progress", "error", "unchanged", "summary")
+_SCAN_FIELDS = (
+    "id",
+    "state",
+    "trigger",
+    "requested_at",
+    "finished_at",
+    "as_of",
+    "commit",
+    "step",
+    "progress",
+    "error",
+    "unchanged",
+    "summary",
+)
 
 
 def _scan_row(values: dict) -> ScanRow:
@@ -216,12 +231,24 @@ def repo_page(*, name: str) -> RepoPage | None:
         via: dict[tuple[str, str, str], tuple[tuple[str, ...], ...]] = {}
         seen_targets: set[str] = {t["id"] for t in scan.targets if isinstance(t, dict) and "id" in t}
         rows = Verdict.objects.filter(scan_id=result_id).values_list(
-            "package", "version", "lockfile", "direct", "target", "status", "file", "fix_version", "reason", "pure",
-            "via", "relock_file",
+            "package",
+            "version",
+            "lockfile",
+            "direct",
+            "target",
+            "status",
+            "file",
+            "fix_version",
+            "reason",
+            "pure",
+            "via",
+            "relock_file",
         )
         for package, version, lockfile, is_direct, target, status, file, fix, reason, pure, chains, relock in rows:
             key = (package, version, lockfile)
-            cells[key][target] = Cell(status=status, file=file, fix_version=fix, reason=reason, pure=pure, relock_file=relock)
+            cells[key][target] = Cell(
+                status=status, file=file, fix_version=fix, reason=reason, pure=pure, relock_file=relock
+            )
             direct[key] = is_direct
             if chains:
                 via[key] = tuple(tuple(c) for c in chains)
@@ -229,10 +256,14 @@ def repo_page(*, name: str) -> RepoPage | None:
         targets = tuple(sorted(seen_targets))
         matrix = [
             MatrixRow(
-                package=p, version=v, lockfile=lf, direct=direct[(p, v, lf)],
+                package=p,
+                version=v,
+                lockfile=lf,
+                direct=direct[(p, v, lf)],
                 cells=tuple(by_target.get(t) for t in targets),
                 cells_by_target=tuple((t, by_target.get(t)) for t in targets),
-                via=via.get((p, v, lf), ((),))[0], other_chains=via.get((p, v, lf), ((),))[1:],
+                via=via.get((p, v, lf), ((),))[0],
+                other_chains=via.get((p, v, lf), ((),))[1:],
             )
             for (p, v, lf), by_target in cells.items()
         ]
@@ -241,7 +272,10 @@ def repo_page(*, name: str) -> RepoPage | None:
             FindingRow(path=f.path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
             for f in ScanFinding.objects.filter(scan_id__in={scan.pk, result_id}).order_by("path", "line", "rule")
         )
-    history = tuple(_scan_row(v) for v in Scan.objects.filter(repo_id=repo.pk).order_by("-requested_at", "-id").values(*_SCAN_FIELDS)[:HISTORY])
+    history = tuple(
+        _scan_row(v)
+        for v in Scan.objects.filter(repo_id=repo.pk).order_by("-requested_at", "-id").values(*_SCAN_FIELDS)[:HISTORY]
+    )
     return RepoPage(
         name=repo.name,
         url=redact(repo.url),  # rows imported before tokens were refused may still carry one

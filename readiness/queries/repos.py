@@ -62,7 +62,7 @@ class ReposPage:
 def parse_sort(value: str | None, *, targets: tuple[str, ...]) -> str | None:
     """``name``, ``-team``, ``target:linux/arm64`` …; ``None`` when it is not a column."""
     key = (value or "").removeprefix("-")
-    if key in _SIMPLE_SORTS or (key.startswith("target:") and key[len("target:"):] in targets):
+    if key in _SIMPLE_SORTS or (key.startswith("target:") and key[len("target:") :] in targets):
         return value
     return None
 
@@ -75,8 +75,8 @@ def _sort_key(column: str):
     if column == "blockers":
         return lambda r: (r.blockers, r.name)
     if column == "scanned":
-        return lambda r: (r.scanned_at is not None, r.scanned_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc), r.name)
-    target = column[len("target:"):]
+        return lambda r: (r.scanned_at is not None, r.scanned_at or dt.datetime.min.replace(tzinfo=dt.UTC), r.name)
+    target = column[len("target:") :]
     return lambda r: (_STATE_ORDER[r.states.get(target)], r.name)
 
 
@@ -91,7 +91,9 @@ def repos_page(*, team: str | None, q: str = "", state: str = "", sort: str = "n
         qs = qs.filter(name__icontains=q)
     rows = []
     targets: set[str] = set()
-    values = qs.order_by("name").values_list("name", "team__name", "latest_scan__finished_at", "latest_scan__state", "latest_scan__summary")
+    values = qs.order_by("name").values_list(
+        "name", "team__name", "latest_scan__finished_at", "latest_scan__state", "latest_scan__summary"
+    )
     for name, team_name, finished, scan_state, summary in values:
         summary = summary if isinstance(summary, dict) else {}
         per_target = {t: s for t, s in summary.items() if isinstance(s, dict)}

@@ -41,7 +41,16 @@ PERIODS = ("4w", "12w", "26w", "52w")
 DEFAULT_PERIOD = "12w"
 _PERIOD_RE = re.compile(r"^(\d{1,3})w$")
 TRENDS_CSV_COLUMNS = [
-    "day", "scope", "team", "target", "repos", "ready", "builds_from_source", "blocked", "unknown", "blockers",
+    "day",
+    "scope",
+    "team",
+    "target",
+    "repos",
+    "ready",
+    "builds_from_source",
+    "blocked",
+    "unknown",
+    "blockers",
 ]
 
 
@@ -148,8 +157,13 @@ class TrendsPage:
 
 def _point(row: dict) -> TrendPoint:
     return TrendPoint(
-        day=row["day"], repos=row["repos"], ready=row["ready"], builds_from_source=row["builds_from_source"],
-        blocked=row["blocked"], blockers=row["blockers"], unknown=row["unknown"],
+        day=row["day"],
+        repos=row["repos"],
+        ready=row["ready"],
+        builds_from_source=row["builds_from_source"],
+        blocked=row["blocked"],
+        blockers=row["blockers"],
+        unknown=row["unknown"],
     )
 
 
@@ -173,7 +187,10 @@ def _team_series(*, team: str | None, since: dt.date) -> list[Series]:
     lines: dict[tuple[str, str], list[TrendPoint]] = defaultdict(list)
     for row in qs.order_by("team__name", "target", "day").values("team__name", *_FIELDS):
         lines[(row["team__name"], row["target"])].append(_point(row))
-    return [Series(name=f"{name} · {target}", target=target, points=tuple(p), team=name) for (name, target), p in lines.items()]
+    return [
+        Series(name=f"{name} · {target}", target=target, points=tuple(p), team=name)
+        for (name, target), p in lines.items()
+    ]
 
 
 def _weekly_blockers(*, team: str | None, since: dt.date, today: dt.date) -> list[WeekBlockers]:
@@ -192,7 +209,9 @@ def _weekly_blockers(*, team: str | None, since: dt.date, today: dt.date) -> lis
     params: list = [Rollup.Scope.REPO.value, *days]
     team_sql = ""
     if team:
-        team_sql = f" AND r.repo_id IN (SELECT p.id FROM {repo} p JOIN {team_table} t ON t.id = p.team_id WHERE t.name = %s)"
+        team_sql = (
+            f" AND r.repo_id IN (SELECT p.id FROM {repo} p JOIN {team_table} t ON t.id = p.team_id WHERE t.name = %s)"
+        )
         params.append(team)
     sql = f"""
         SELECT day,
@@ -248,4 +267,15 @@ def trends_csv_rows(*, team: str | None, weeks: int = 12, today: dt.date | None 
 
 
 def _csv_row(p: TrendPoint, scope: str, team: str, target: str) -> list:
-    return [p.day.isoformat(), scope, team, target, p.repos, p.ready, p.builds_from_source, p.blocked, p.unknown, p.blockers]
+    return [
+        p.day.isoformat(),
+        scope,
+        team,
+        target,
+        p.repos,
+        p.ready,
+        p.builds_from_source,
+        p.blocked,
+        p.unknown,
+        p.blockers,
+    ]

@@ -17,8 +17,11 @@ from readiness.queries.scope import result_scan_ids
 __all__ = ["UpstreamPage", "package_suggestions", "upstream_suggestions"]
 
 _STATUS_ORDER = Case(
-    When(status="open", then=Value(0)), When(status="filed", then=Value(1)), When(status="dismissed", then=Value(2)),
-    default=Value(3), output_field=IntegerField(),
+    When(status="open", then=Value(0)),
+    When(status="filed", then=Value(1)),
+    When(status="dismissed", then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
 )
 
 
@@ -49,4 +52,8 @@ def upstream_suggestions(*, team: str | None) -> UpstreamPage:
 
 def package_suggestions(*, name: str) -> tuple[UpstreamSuggestion, ...]:
     """The suggestions of one package (usually one). 1 query."""
-    return tuple(UpstreamSuggestion.objects.filter(package=canonicalize_name(name)).annotate(order=_STATUS_ORDER).order_by("order"))
+    return tuple(
+        UpstreamSuggestion.objects.filter(package=canonicalize_name(name))
+        .annotate(order=_STATUS_ORDER)
+        .order_by("order")
+    )

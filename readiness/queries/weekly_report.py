@@ -213,7 +213,9 @@ def _url(site_root: str, name: str, *args: str, team: str | None = None) -> str:
     return f"{site_root}{reverse(f'readiness:{name}', args=args)}{query}"
 
 
-def _repo_changes(current: list[tuple[int, str, dict | None]], before: dict[tuple[int, str], str], *, site_root: str) -> tuple[list[RepoChange], list[RepoChange]]:
+def _repo_changes(
+    current: list[tuple[int, str, dict | None]], before: dict[tuple[int, str], str], *, site_root: str
+) -> tuple[list[RepoChange], list[RepoChange]]:
     """Repos whose state on some target moved to ``ready`` / ``blocked`` since the rollup a week ago.
 
     A (repo, target) with no rollup a week ago (a repo added or first scanned this week) is not a
@@ -273,15 +275,22 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
     before_states: dict[tuple[int, str], str] = {}
     if compared_with is not None:
         rows = Rollup.objects.filter(scope=Rollup.Scope.REPO, day=compared_with, repo_id__in=repos.values("id"))
-        for repo_id, target, ready, blocked, unknown in rows.values_list("repo_id", "target", "ready", "blocked", "unknown"):
+        for repo_id, target, ready, blocked, unknown in rows.values_list(
+            "repo_id", "target", "ready", "blocked", "unknown"
+        ):
             before_states[(repo_id, target)] = (
                 "ready" if ready else "blocked" if blocked else "unknown" if unknown else "sdist"
             )
     targets = tuple(
         TargetWeek(
             now=TargetReadiness(
-                target=t, repos=c["repos"], ready=c["ready"], builds_from_source=c["sdist"], blocked=c["blocked"],
-                unknown=c["unknown"], last_week=last_week.get(t),
+                target=t,
+                repos=c["repos"],
+                ready=c["ready"],
+                builds_from_source=c["sdist"],
+                blocked=c["blocked"],
+                unknown=c["unknown"],
+                last_week=last_week.get(t),
             ),
             history=history.get(t, ()),
         )
@@ -302,8 +311,13 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
         newly_blocked_total=len(blocked),
         next_actions=tuple(
             ActionLine(
-                title=a.title, detail=a.detail, repos=len(a.repos), targets=tuple(a.target_names),
-                url=_url(site_root, "package", a.package, team=team) if a.package else _url(site_root, "blockers", team=team),
+                title=a.title,
+                detail=a.detail,
+                repos=len(a.repos),
+                targets=tuple(a.target_names),
+                url=_url(site_root, "package", a.package, team=team)
+                if a.package
+                else _url(site_root, "blockers", team=team),
                 pulled_in_by=tuple(a.pulled_in_by),
             )
             for a in actions[:TOP_ACTIONS]
@@ -312,8 +326,7 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
         ask_upstream=tuple(upstream[:TOP_UPSTREAM]),
         ask_upstream_total=len(upstream),
         links={
-            name: _url(site_root, name, team=team)
-            for name in ("overview", "blockers", "trends", "upstream", "repos")
+            name: _url(site_root, name, team=team) for name in ("overview", "blockers", "trends", "upstream", "repos")
         },
     )
 
@@ -339,7 +352,9 @@ def weekly_report(
             cache[team] = weekly_report_section(team=team, today=today, site_root=site_root)
         sections.append(cache[team])
     return WeeklyReportData(
-        week=week, sections=tuple(sections), settings_url=f"{site_root}{reverse('readiness:email-settings')}",
+        week=week,
+        sections=tuple(sections),
+        settings_url=f"{site_root}{reverse('readiness:email-settings')}",
         unsubscribe_url=unsubscribe_url,
     )
 
@@ -368,9 +383,14 @@ class EmailSettingsPage:
 
 def _row(sub: Subscription) -> SubscriptionRow:
     return SubscriptionRow(
-        id=sub.pk, email=sub.user.email, username=sub.user.get_username(), scope=sub.scope,
-        teams=tuple(t.name for t in sub.teams.all()), active=sub.active,
-        last_week=iso_week_label(sub.last_week) if sub.last_week else "", last_state=sub.last_state or "",
+        id=sub.pk,
+        email=sub.user.email,
+        username=sub.user.get_username(),
+        scope=sub.scope,
+        teams=tuple(t.name for t in sub.teams.all()),
+        active=sub.active,
+        last_week=iso_week_label(sub.last_week) if sub.last_week else "",
+        last_state=sub.last_state or "",
     )
 
 

@@ -8,10 +8,10 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from readiness.models import Repo, Scan
-from readiness.services.rollups import rollup_days
 from readiness.clients import registry_client
+from readiness.models import Repo, Scan
 from readiness.services.credentials import clone_url
+from readiness.services.rollups import rollup_days
 from readiness.services.scans import ScanBusy, _Failed, scan_execute
 from scanners.git import GitError, commits_by_date
 
@@ -31,12 +31,19 @@ def repo_backfill(
     settings.READINESS_GIT_CACHE_DIR.mkdir(parents=True, exist_ok=True)
     try:
         points = commits_by_date(
-            clone_url(repo), repo.branch or None, since=since, every=every, until=until, cache_dir=settings.READINESS_GIT_CACHE_DIR
+            clone_url(repo),
+            repo.branch or None,
+            since=since,
+            every=every,
+            until=until,
+            cache_dir=settings.READINESS_GIT_CACHE_DIR,
         )
     except GitError as exc:
         raise _Failed(str(exc).replace(clone_url(repo), repo.url)) from None
     done_points = set(
-        Scan.objects.filter(repo=repo, trigger="backfill", state__in=Scan.FINISHED_WITH_RESULTS).values_list("as_of", flat=True)
+        Scan.objects.filter(repo=repo, trigger="backfill", state__in=Scan.FINISHED_WITH_RESULTS).values_list(
+            "as_of", flat=True
+        )
     )
     scans = []
     # One registry client for every point: a base image (or an unreachable registry) is asked once.
@@ -49,7 +56,9 @@ def repo_backfill(
                 continue
             try:
                 with transaction.atomic():
-                    scan = Scan.objects.create(repo=repo, trigger="backfill", ref=commit, as_of=as_of, state=Scan.State.RUNNING)
+                    scan = Scan.objects.create(
+                        repo=repo, trigger="backfill", ref=commit, as_of=as_of, state=Scan.State.RUNNING
+                    )
             except IntegrityError:
                 raise ScanBusy(f"{repo.name}: a scan is running; backfill it again when it has finished") from None
             scans.append(scan_execute(scan=scan, index=index, registry=registry))

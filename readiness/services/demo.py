@@ -30,10 +30,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from readiness import engine
+from readiness.clients import registry_client, shared_index_client
 from readiness.models import Repo, Scan
 from readiness.services.backfill import repo_backfill
 from readiness.services.organisation import organisation_scan
-from readiness.clients import registry_client, shared_index_client
 from readiness.services.repos import repos_import
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import _Failed, scan_execute
@@ -163,7 +163,9 @@ def _read_example(history: Path) -> Example:
     )
 
 
-def demo_build_repos(*, examples_dir: Path, target_dir: Path, force: bool = False, now: dt.datetime | None = None) -> list[Path]:
+def demo_build_repos(
+    *, examples_dir: Path, target_dir: Path, force: bool = False, now: dt.datetime | None = None
+) -> list[Path]:
     """Make ``target_dir/<name>`` a git repo with the dated history of each example; return their paths.
 
     Idempotent: a repo whose stamp (a hash of its example's files) matches is kept as it is,
@@ -284,16 +286,24 @@ def demo_setup(
     url = engine.index_url()
     problem = index_problem(url)
     if problem:
-        progress(f"WARNING: the package index {url} cannot be reached ({problem}); verdicts will be "
-                 "'unknown'. Set READINESS_INDEX_URL to an index this machine can reach.")
+        progress(
+            f"WARNING: the package index {url} cannot be reached ({problem}); verdicts will be "
+            "'unknown'. Set READINESS_INDEX_URL to an index this machine can reach."
+        )
 
     progress(f"building git repositories from {examples_dir} into {repos_dir}")
     examples = {e.name: e for e in demo_examples(examples_dir)}
     paths = demo_build_repos(examples_dir=examples_dir, target_dir=repos_dir, force=rebuild)
 
     entries = [
-        {"name": p.name, "url": str(p.resolve()), "branch": BRANCH, "team": examples[p.name].team or None,
-         "credentials_ref": "", "enabled": True}
+        {
+            "name": p.name,
+            "url": str(p.resolve()),
+            "branch": BRANCH,
+            "team": examples[p.name].team or None,
+            "credentials_ref": "",
+            "enabled": True,
+        }
         for p in paths
     ]
     imported = repos_import(entries=entries, source=DEMO_SOURCE, disable_missing=True)
@@ -319,7 +329,9 @@ def demo_setup(
         for i, repo in enumerate(repos, 1):
             since = _first_commit_date(repos_dir / repo.name)
             try:
-                scans = repo_backfill(repo=repo, since=since, every=dt.timedelta(weeks=1), index=index, registry=registry)
+                scans = repo_backfill(
+                    repo=repo, since=since, every=dt.timedelta(weeks=1), index=index, registry=registry
+                )
             except _Failed as exc:
                 failed.append(f"{repo.name}: backfill: {exc}")
                 progress(f"backfill {i}/{len(repos)} {repo.name}: failed: {exc}")

@@ -114,8 +114,16 @@ class GitHubClient:
     client can send it anywhere. Redirects are not followed (they would carry the token).
     """
 
-    def __init__(self, *, base_url: str, headers: Mapping[str, str], http: httpx.Client, owns_http: bool,
-                 timeout: float = 10.0, deadline: float = DEFAULT_DEADLINE) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        headers: Mapping[str, str],
+        http: httpx.Client,
+        owns_http: bool,
+        timeout: float = 10.0,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._http = http
@@ -128,9 +136,19 @@ class GitHubClient:
 
     def get(self, url: str, *, params: Mapping[str, Any] | None, sleep: Callable[[float], None]) -> httpx.Response:
         """GET under :data:`_POLICY`; a 5xx still answered after the last attempt raises :class:`HttpError`."""
-        return request(self._http, "GET", url, headers=self._headers, params=params, timeout=self.timeout,
-                       connect_timeout=5.0, deadline=self.deadline, policy=_POLICY, follow_redirects=False,
-                       sleep=sleep)
+        return request(
+            self._http,
+            "GET",
+            url,
+            headers=self._headers,
+            params=params,
+            timeout=self.timeout,
+            connect_timeout=5.0,
+            deadline=self.deadline,
+            policy=_POLICY,
+            follow_redirects=False,
+            sleep=sleep,
+        )
 
     def close(self) -> None:
         if self._owns_http:
@@ -164,7 +182,9 @@ def github_client(
     owns = http is None
     if http is None:
         http = new_client() if transport is None else httpx.Client(transport=transport)
-    return GitHubClient(base_url=base_url, headers=headers, http=http, owns_http=owns, timeout=timeout, deadline=deadline)
+    return GitHubClient(
+        base_url=base_url, headers=headers, http=http, owns_http=owns, timeout=timeout, deadline=deadline
+    )
 
 
 def github_org_repos(

@@ -137,7 +137,9 @@ class DatabaseIndexClient(IndexClient):
     def __init__(self, base_url: str, **kwargs) -> None:
         super().__init__(base_url, cache=DatabaseIndexCache(), **kwargs)
 
-    def fetch_many(self, names: Iterable[str], *, progress: Callable[[int, int], None] | None = None) -> dict[str, ProjectResult]:
+    def fetch_many(
+        self, names: Iterable[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, ProjectResult]:
         names = list(names)
         canonical = sorted({canonicalize_name(n) for n in names})
         self.cache.preload(self.base_url, canonical)

@@ -29,10 +29,7 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
     on a quiet night that is most of the organisation.
     """
     targets = list(repos) if repos is not None else list(Repo.objects.filter(enabled=True))
-    latest = {
-        s.repo_id: s
-        for s in Scan.objects.filter(id__in=[r.latest_scan_id for r in targets if r.latest_scan_id])
-    }
+    latest = {s.repo_id: s for s in Scan.objects.filter(id__in=[r.latest_scan_id for r in targets if r.latest_scan_id])}
     packages = _packages_by_result({s.result_scan_id for s in latest.values()})
     names = sorted(set().union(*packages.values())) if packages else []
     if names:
@@ -59,7 +56,9 @@ def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = N
 def _packages_by_result(result_ids: set[int]) -> dict[int, set[str]]:
     packages: dict[int, set[str]] = defaultdict(set)
     if result_ids:
-        for scan_id, name in Verdict.objects.filter(scan_id__in=result_ids).values_list("scan_id", "package").distinct():
+        for scan_id, name in (
+            Verdict.objects.filter(scan_id__in=result_ids).values_list("scan_id", "package").distinct()
+        ):
             packages[scan_id].add(name)
     return packages
 

@@ -25,9 +25,10 @@ class DatabaseRegistryCache(MemoryRegistryCache):
     def __init__(self) -> None:
         super().__init__()
         self._entries.update(
-            ((row.registry, row.repository, row.reference), CachedPlatforms(
-                tuple(row.platforms), row.digest or None, row.media_type or None, row.fetched_at
-            ))
+            (
+                (row.registry, row.repository, row.reference),
+                CachedPlatforms(tuple(row.platforms), row.digest or None, row.media_type or None, row.fetched_at),
+            )
             for row in ImagePlatformsCache.objects.all()
         )
         self._dirty: dict[tuple[str, str, str], CachedPlatforms] = {}
@@ -43,10 +44,14 @@ class DatabaseRegistryCache(MemoryRegistryCache):
         with transaction.atomic():
             for (registry, repository, reference), entry in dirty.items():
                 ImagePlatformsCache.objects.update_or_create(
-                    registry=registry, repository=repository, reference=reference,
+                    registry=registry,
+                    repository=repository,
+                    reference=reference,
                     defaults={
-                        "platforms": list(entry.platforms), "digest": entry.digest or "",
-                        "media_type": entry.media_type or "", "fetched_at": entry.fetched_at,
+                        "platforms": list(entry.platforms),
+                        "digest": entry.digest or "",
+                        "media_type": entry.media_type or "",
+                        "fetched_at": entry.fetched_at,
                     },
                 )
         return len(dirty)
@@ -69,4 +74,6 @@ def registry_credentials() -> dict[str, tuple[str, str]]:
             out[host.removeprefix("https://").split("/")[0]] = (user, password)
         return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ImproperlyConfigured(f"READINESS_REGISTRY_AUTH_FILE={path}: not a Docker config.json ({type(exc).__name__})") from None
+        raise ImproperlyConfigured(
+            f"READINESS_REGISTRY_AUTH_FILE={path}: not a Docker config.json ({type(exc).__name__})"
+        ) from None

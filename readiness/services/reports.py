@@ -119,7 +119,9 @@ def subscribe_email(*, email: str, teams: Sequence[str] = ()) -> tuple[Subscript
 
 def subscription_unsubscribe(*, subscription_id: int) -> bool:
     """Deactivate a subscription; ``False`` when it was already inactive or is gone. Idempotent."""
-    return bool(Subscription.objects.filter(pk=subscription_id, active=True).update(active=False, updated_at=timezone.now()))
+    return bool(
+        Subscription.objects.filter(pk=subscription_id, active=True).update(active=False, updated_at=timezone.now())
+    )
 
 
 def unsubscribe_token(subscription_id: int) -> str:
@@ -195,12 +197,19 @@ def report_claim(*, subscription_id: int, week: dt.date, now: dt.datetime | None
     try:
         with transaction.atomic():
             return WeeklyReport.objects.create(
-                subscription_id=subscription_id, week=week, state=WeeklyReport.State.SENDING, attempts=1, claimed_at=now,
+                subscription_id=subscription_id,
+                week=week,
+                state=WeeklyReport.State.SENDING,
+                attempts=1,
+                claimed_at=now,
             )
     except IntegrityError:
         pass
     claimed = WeeklyReport.objects.filter(
-        subscription_id=subscription_id, week=week, state=WeeklyReport.State.FAILED, attempts__lt=MAX_ATTEMPTS,
+        subscription_id=subscription_id,
+        week=week,
+        state=WeeklyReport.State.FAILED,
+        attempts__lt=MAX_ATTEMPTS,
     ).update(state=WeeklyReport.State.SENDING, attempts=F("attempts") + 1, claimed_at=now, error="")
     return WeeklyReport.objects.get(subscription_id=subscription_id, week=week) if claimed else None
 
@@ -244,17 +253,34 @@ def reports_send_due(*, now: dt.datetime | None = None, schedule: ReportSchedule
     return SendResult(week=week, sent=tuple(sent), failed=tuple(failed), skipped=skipped)
 
 
-def _send_claimed(report: WeeklyReport, sub: Subscription, *, today: dt.date, cache: dict[str | None, ReportSection]) -> bool:
+def _send_claimed(
+    report: WeeklyReport, sub: Subscription, *, today: dt.date, cache: dict[str | None, ReportSection]
+) -> bool:
     """Build and send one claimed report, recording the outcome on its row; True when it went out."""
     teams = [t.name for t in sub.teams.all()] if sub.scope == Subscription.Scope.TEAMS else None
     try:
-        data = weekly_report(teams=teams, week=report.week, today=today, unsubscribe_url=unsubscribe_url(sub.pk), cache=cache)
+        data = weekly_report(
+            teams=teams, week=report.week, today=today, unsubscribe_url=unsubscribe_url(sub.pk), cache=cache
+        )
         subject = emails.weekly_report(to=sub.user.email, report=data)
     except Exception as exc:  # noqa: BLE001  any failure (SMTP down, refused address) is recorded, retried later
-        log.warning("weekly report %s for %s failed (attempt %s): %s", iso_week_label(report.week), sub.user.email, report.attempts, exc)
+        log.warning(
+            "weekly report %s for %s failed (attempt %s): %s",
+            iso_week_label(report.week),
+            sub.user.email,
+            report.attempts,
+            exc,
+        )
         _record(report, state=WeeklyReport.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], to=sub.user.email)
         return False
-    _record(report, state=WeeklyReport.State.SENT, sent_at=timezone.now(), to=sub.user.email, subject=subject[:300], error="")
+    _record(
+        report,
+        state=WeeklyReport.State.SENT,
+        sent_at=timezone.now(),
+        to=sub.user.email,
+        subject=subject[:300],
+        error="",
+    )
     return True
 
 
@@ -272,7 +298,9 @@ class ResendRefused(ValueError):
     """The report cannot be sent again; the message says why and what to do instead."""
 
 
-def report_resend(*, report_id: int, now: dt.datetime | None = None, schedule: ReportSchedule | None = None) -> WeeklyReport:
+def report_resend(
+    *, report_id: int, now: dt.datetime | None = None, schedule: ReportSchedule | None = None
+) -> WeeklyReport:
     """Send one stuck (or given-up) report again, on an operator's word that it did not arrive.
 
     Refused for a report that was sent, one still being sent (younger than ``STUCK_AFTER``) and
@@ -288,7 +316,9 @@ def report_resend(*, report_id: int, now: dt.datetime | None = None, schedule: R
     if report.state == WeeklyReport.State.SENT:
         raise ResendRefused(f"{label} was sent at {report.sent_at:%Y-%m-%d %H:%M %Z}: nothing to resend")
     if report.state == WeeklyReport.State.FAILED and report.attempts < MAX_ATTEMPTS:
-        raise ResendRefused(f"{label} failed and is retried by the next hourly run (attempt {report.attempts} of {MAX_ATTEMPTS})")
+        raise ResendRefused(
+            f"{label} failed and is retried by the next hourly run (attempt {report.attempts} of {MAX_ATTEMPTS})"
+        )
     if report.state == WeeklyReport.State.SENDING and report.claimed_at and report.claimed_at > now - STUCK_AFTER:
         raise ResendRefused(f"{label} is being sent right now (claimed at {report.claimed_at:%H:%M %Z}): wait for it")
     claimed = WeeklyReport.objects.filter(pk=report.pk, state=report.state, attempts=report.attempts).update(
@@ -302,7 +332,9 @@ def report_resend(*, report_id: int, now: dt.datetime | None = None, schedule: R
     return report
 
 
-def report_preview(*, team: str | None, now: dt.datetime | None = None, schedule: ReportSchedule | None = None) -> emails.RenderedEmail:
+def report_preview(
+    *, team: str | None, now: dt.datetime | None = None, schedule: ReportSchedule | None = None
+) -> emails.RenderedEmail:
     """Render (never send) this week's report for the organisation or one team, for ``--preview``."""
     now = now or timezone.now()
     schedule = schedule or ReportSchedule.from_settings()

@@ -272,9 +272,7 @@ def repos_import(
     return result
 
 
-def _import(
-    *, entries: Sequence[Mapping[str, Any]], source: str, disable_missing: bool, dry_run: bool
-) -> ImportResult:
+def _import(*, entries: Sequence[Mapping[str, Any]], source: str, disable_missing: bool, dry_run: bool) -> ImportResult:
     names = [entry["name"] for entry in entries]
     github_ids = [entry["github_id"] for entry in entries if entry.get("github_id") is not None]
     # Two queries load every row an entry could match; locked so a concurrent import of the
@@ -306,9 +304,7 @@ def _import(
                 "remove it there (or disable it) before importing it from here"
             )
         if repo.name != entry["name"] and entry["name"] in by_name and by_name[entry["name"]].pk != repo.pk:
-            raise RepoImportError(
-                f"{entry['name']}: GitHub renamed {repo.name!r} to a name another repo already has"
-            )
+            raise RepoImportError(f"{entry['name']}: GitHub renamed {repo.name!r} to a name another repo already has")
         edits = _edits(repo, wanted, source=source)
         if not edits:
             unchanged.append(repo.name)

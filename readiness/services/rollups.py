@@ -30,7 +30,7 @@ def rollup_days(*, day: dt.date | None = None, since: dt.date | None = None, unt
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     if not days:
         return 0
-    end_of = {d: dt.datetime.combine(d + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc) for d in days}
+    end_of = {d: dt.datetime.combine(d + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC) for d in days}
 
     enabled = dict(Repo.objects.filter(enabled=True).values_list("id", "team_id"))
     history: dict[int, list[tuple[dt.datetime, dict]]] = defaultdict(list)

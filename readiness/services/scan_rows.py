@@ -82,9 +82,7 @@ def _too_long(row: models.Model) -> str:
             value = getattr(row, column.attname)
             if isinstance(value, str) and len(value) > column.max_length:
                 words = _COLUMN_WORDS.get(column.name, column.verbose_name)
-                reasons.append(
-                    f"{words} too long to store ({len(value)} characters; at most {column.max_length})"
-                )
+                reasons.append(f"{words} too long to store ({len(value)} characters; at most {column.max_length})")
     return ", ".join(reasons)
 
 
@@ -97,13 +95,22 @@ def _quote(value: str) -> str:
 
 def _file_rows(scan_id: int, report: CheckReport) -> Iterator[ScanFile]:
     for f in report.files:
-        yield ScanFile(scan_id=scan_id, path=f.path, kind=f.kind, format=f.format or "", blob_id=f.blob_id or "", error=f.error or "")
+        yield ScanFile(
+            scan_id=scan_id,
+            path=f.path,
+            kind=f.kind,
+            format=f.format or "",
+            blob_id=f.blob_id or "",
+            error=f.error or "",
+        )
 
 
 def _finding_rows(scan_id: int, report: CheckReport) -> Iterator[ScanFinding]:
     for path, findings in report.findings.items():
         for f in findings:
-            yield ScanFinding(scan_id=scan_id, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
+            yield ScanFinding(
+                scan_id=scan_id, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message
+            )
 
 
 def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:

@@ -66,7 +66,9 @@ class TransientScanError(Exception):
     """A failure that may go away (network, git server): the task retries with backoff."""
 
 
-def scan_request(*, repo: Repo, trigger: str, ref: str = "", countdown: float | None = None, deep: bool = False) -> Scan:
+def scan_request(
+    *, repo: Repo, trigger: str, ref: str = "", countdown: float | None = None, deep: bool = False
+) -> Scan:
     """Queue a scan of ``repo``; if one is already queued, that one is returned (no second scan).
 
     ``countdown``: seconds the task waits before it runs. Webhooks use it so that a burst of
@@ -162,7 +164,12 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
         # A deep scan reads wheels the previous answer never opened: it is never "unchanged".
         previous = None if deep else previous_done_scan(scan)
         # Ask the remote for its head first (no fetch): an unchanged repo stops here.
-        if snapshot is None and previous is not None and head_is(scan, previous.commit) and index_unchanged(previous, index):
+        if (
+            snapshot is None
+            and previous is not None
+            and head_is(scan, previous.commit)
+            and index_unchanged(previous, index)
+        ):
             return _finish_unchanged(scan, previous)
         if snapshot is None:
             snapshot = _fetch(scan)
@@ -334,7 +341,14 @@ def _summary_json(report: CheckReport, rows: ScanRows) -> dict:
 
 
 def _target_json(t) -> dict:
-    return {"id": t.id, "platform": t.platform, "python": t.python, "libc": t.libc, "libc_version": t.libc_version, "origin": t.origin}
+    return {
+        "id": t.id,
+        "platform": t.platform,
+        "python": t.python,
+        "libc": t.libc,
+        "libc_version": t.libc_version,
+        "origin": t.origin,
+    }
 
 
 def _point_repo_at(scan: Scan) -> None:
@@ -344,7 +358,9 @@ def _point_repo_at(scan: Scan) -> None:
         return
     if scan.as_of is not None:
         # Backfill: only becomes current when the repo has nothing newer.
-        newer = Scan.objects.filter(repo_id=scan.repo_id, state__in=Scan.FINISHED_WITH_RESULTS, as_of__isnull=True).exists()
+        newer = Scan.objects.filter(
+            repo_id=scan.repo_id, state__in=Scan.FINISHED_WITH_RESULTS, as_of__isnull=True
+        ).exists()
         if newer:
             return
     Repo.objects.filter(id=scan.repo_id).update(latest_scan_id=scan.pk)
@@ -361,7 +377,9 @@ def _requeue_or_fail(scan: Scan, error: str) -> None:
     """A transient failure: back to ``queued`` for the task's retry, unless another scan is queued now."""
     try:
         with transaction.atomic():
-            Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(state=Scan.State.QUEUED, error=error, step="")
+            Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(
+                state=Scan.State.QUEUED, error=error, step=""
+            )
     except IntegrityError:
         _finish_failed(scan, f"{error} (a newer scan is queued)")
 

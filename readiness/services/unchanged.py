@@ -88,9 +88,7 @@ def index_unchanged(previous: Scan, index) -> bool:
     """Whether :func:`answer_still_good` holds for ``previous`` now, its index pages revalidated first."""
     if not answer_complete(previous):
         return False  # before any query or index request
-    names = list(
-        Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct()
-    )
+    names = list(Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct())
     changed_at: dict[str, dt.datetime | None] = {}
     if names and previous.index_changed_at is not None:  # otherwise the rule needs no page
         if not isinstance(getattr(index, "cache", None), DatabaseIndexCache):
@@ -129,9 +127,7 @@ def scans_record_unchanged(*, previous: list[Scan], trigger: str) -> list[Scan]:
     and that no index page behind the answer moved, so a task per repo would only repeat that.
     """
     now = timezone.now()
-    scans = [
-        Scan(repo_id=p.repo_id, trigger=trigger, started_at=now, **unchanged_fields(p)) for p in previous
-    ]
+    scans = [Scan(repo_id=p.repo_id, trigger=trigger, started_at=now, **unchanged_fields(p)) for p in previous]
     with transaction.atomic():
         Scan.objects.bulk_create(scans)
         by_repo = {s.repo_id: s.pk for s in scans}

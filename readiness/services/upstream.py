@@ -35,12 +35,17 @@ from readiness import engine
 from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
 from scanners import project_metadata as engine_metadata
-from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
 from scanners.targets import Target
+from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
 
 __all__ = [
-    "MarkError", "MetadataFetcher", "RefreshResult", "open_suggestion_packages", "project_metadata_for",
-    "upstream_mark", "upstream_refresh",
+    "MarkError",
+    "MetadataFetcher",
+    "RefreshResult",
+    "open_suggestion_packages",
+    "project_metadata_for",
+    "upstream_mark",
+    "upstream_refresh",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,14 +61,24 @@ class RefreshResult:
     resolved: int
 
 
-_DRAFT_FIELDS = ("repos_blocked", "versions", "pythons", "targets", "title", "body", "new_issue_url", "search_url", "tracker_url")
+_DRAFT_FIELDS = (
+    "repos_blocked",
+    "versions",
+    "pythons",
+    "targets",
+    "title",
+    "body",
+    "new_issue_url",
+    "search_url",
+    "tracker_url",
+)
 
 
 def _default_fetcher() -> MetadataFetcher:
     """Reads the project page from the shared index cache when it is there (it usually is: the
     scan just used it), so only the small ``.metadata`` file is fetched."""
-    from readiness.models import IndexPage
     from readiness.clients import http_client, http_deadline
+    from readiness.models import IndexPage
 
     url, http, deadline = engine.index_url(), http_client(), http_deadline()
     base = url if url.endswith("/") else url + "/"
@@ -71,10 +86,17 @@ def _default_fetcher() -> MetadataFetcher:
     def fetch(name: str) -> engine_metadata.ProjectMetadata:
         page = IndexPage.objects.filter(index_url=base, name=name).only("body", "content_type", "page_url").first()
         if page is None:
-            return engine_metadata.fetch_project_metadata(name, index_url=url, http=http, timeout=15.0, deadline=deadline)
+            return engine_metadata.fetch_project_metadata(
+                name, index_url=url, http=http, timeout=15.0, deadline=deadline
+            )
         return engine_metadata.metadata_from_page(
-            name, body=bytes(page.body), content_type=page.content_type,
-            page_url=page.page_url or f"{base}{name}/", http=http, timeout=15.0, deadline=deadline,
+            name,
+            body=bytes(page.body),
+            content_type=page.content_type,
+            page_url=page.page_url or f"{base}{name}/",
+            http=http,
+            timeout=15.0,
+            deadline=deadline,
         )
 
     return fetch
@@ -96,8 +118,13 @@ def project_metadata_for(
             meta = fetch(name)
             row, _ = ProjectMetadata.objects.update_or_create(
                 package=name,
-                defaults=dict(version=meta.version, project_urls=[list(p) for p in meta.project_urls],
-                              home_page=meta.home_page[:1000], error=meta.error, fetched_at=now),
+                defaults=dict(
+                    version=meta.version,
+                    project_urls=[list(p) for p in meta.project_urls],
+                    home_page=meta.home_page[:1000],
+                    error=meta.error,
+                    fetched_at=now,
+                ),
             )
             rows[name] = row
     return rows
@@ -105,13 +132,20 @@ def project_metadata_for(
 
 def _target(data: dict) -> Target | None:
     try:
-        return Target(platform=data["platform"], python=data["python"], libc=data.get("libc", "glibc"),
-                      libc_version=data.get("libc_version", ""), id=data.get("id", ""))
+        return Target(
+            platform=data["platform"],
+            python=data["python"],
+            libc=data.get("libc", "glibc"),
+            libc_version=data.get("libc_version", ""),
+            id=data.get("id", ""),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: MetadataFetcher | None = None) -> RefreshResult:
+def upstream_refresh(
+    *, packages: Iterable[str] | None = None, fetch_metadata: MetadataFetcher | None = None
+) -> RefreshResult:
     """Recompute the suggestions of ``packages`` (all when ``None``) from the current results.
 
     Queries: the blocked (package, version, target, scan targets) groups; repos per package; the
@@ -137,7 +171,9 @@ def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: M
                 parsed[row["scan_targets"]] = json.loads(row["scan_targets"] or "[]")
             except ValueError:
                 parsed[row["scan_targets"]] = []
-        data = next((t for t in parsed[row["scan_targets"]] if isinstance(t, dict) and t.get("id") == row["target"]), None)
+        data = next(
+            (t for t in parsed[row["scan_targets"]] if isinstance(t, dict) and t.get("id") == row["target"]), None
+        )
         target = _target(data) if data else None
         if target is None:
             continue
@@ -146,7 +182,9 @@ def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: M
         gap["pythons"].add(".".join(target.python.split(".")[:2]))
         gap["versions"].add(row["version"])
         gap["targets"].add(target.id)
-    repos = dict(blocked.values("package").annotate(n=Count("scan_id", distinct=True)).values_list("package", "n").order_by())
+    repos = dict(
+        blocked.values("package").annotate(n=Count("scan_id", distinct=True)).values_list("package", "n").order_by()
+    )
     metadata = project_metadata_for(gaps, fetch=fetch_metadata)
 
     existing = UpstreamSuggestion.objects.all() if only is None else UpstreamSuggestion.objects.filter(package__in=only)
@@ -156,15 +194,27 @@ def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: M
     for package, gap in sorted(gaps.items()):
         meta = metadata.get(package)
         draft = draft_upstream_issue(
-            package=package, platform_tags=sorted(gap["tags"]), pythons=sorted(gap["pythons"]),
-            repos_blocked=repos.get(package, 0), versions=sorted(gap["versions"]),
-            project_urls=[tuple(p) for p in (meta.project_urls if meta else [])], home_page=meta.home_page if meta else None,
+            package=package,
+            platform_tags=sorted(gap["tags"]),
+            pythons=sorted(gap["pythons"]),
+            repos_blocked=repos.get(package, 0),
+            versions=sorted(gap["versions"]),
+            project_urls=[tuple(p) for p in (meta.project_urls if meta else [])],
+            home_page=meta.home_page if meta else None,
         )
         key = (package, " ".join(draft.platform_tags))
         seen.add(key)
-        fields = dict(repos_blocked=draft.repos_blocked, versions=sorted(gap["versions"]), pythons=list(draft.pythons),
-                      targets=sorted(gap["targets"]), title=draft.title[:300], body=draft.body, new_issue_url=draft.new_issue_url,
-                      search_url=draft.search_url, tracker_url=draft.tracker.repo_url if draft.tracker else "")
+        fields = dict(
+            repos_blocked=draft.repos_blocked,
+            versions=sorted(gap["versions"]),
+            pythons=list(draft.pythons),
+            targets=sorted(gap["targets"]),
+            title=draft.title[:300],
+            body=draft.body,
+            new_issue_url=draft.new_issue_url,
+            search_url=draft.search_url,
+            tracker_url=draft.tracker.repo_url if draft.tracker else "",
+        )
         suggestion = by_key.get(key)
         if suggestion is None:
             create.append(UpstreamSuggestion(package=package, platform_tags=key[1], **fields))
@@ -185,10 +235,19 @@ def upstream_refresh(*, packages: Iterable[str] | None = None, fetch_metadata: M
         # A draft nobody acted on whose gap changed shape (another target joined) is replaced by the new key.
         superseded = [s.pk for s in gone if s.package in gaps and s.status == UpstreamSuggestion.Status.OPEN]
         UpstreamSuggestion.objects.filter(pk__in=superseded).delete()
-        to_resolve = [s.pk for s in gone if s.package not in gaps and s.status in (UpstreamSuggestion.Status.OPEN, UpstreamSuggestion.Status.FILED)]
+        to_resolve = [
+            s.pk
+            for s in gone
+            if s.package not in gaps and s.status in (UpstreamSuggestion.Status.OPEN, UpstreamSuggestion.Status.FILED)
+        ]
         if to_resolve:
             resolved = UpstreamSuggestion.objects.filter(pk__in=to_resolve).update(
-                status=UpstreamSuggestion.Status.RESOLVED, repos_blocked=0, updated_at=now, status_changed_at=now, status_changed_by=None)
+                status=UpstreamSuggestion.Status.RESOLVED,
+                repos_blocked=0,
+                updated_at=now,
+                status_changed_at=now,
+                status_changed_by=None,
+            )
     return RefreshResult(created=len(create), updated=len(update), resolved=resolved)
 
 
@@ -220,5 +279,7 @@ def upstream_mark(*, suggestion_id: int, status: str, user, upstream_url: str = 
         suggestion.upstream_url = upstream_url[:1000] if status == UpstreamSuggestion.Status.FILED else ""
         suggestion.status_changed_at = timezone.now()
         suggestion.status_changed_by = user if getattr(user, "is_authenticated", False) else None
-        suggestion.save(update_fields=["status", "upstream_url", "status_changed_at", "status_changed_by", "updated_at"])
+        suggestion.save(
+            update_fields=["status", "upstream_url", "status_changed_at", "status_changed_by", "updated_at"]
+        )
     return suggestion

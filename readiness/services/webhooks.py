@@ -204,7 +204,9 @@ def webhook_receive(
         if not WebhookDelivery.objects.filter(delivery_id=delivery_id).exists():
             raise
         log.info("webhook delivery %s (%s) already seen: nothing done", delivery_id, event)
-        return WebhookResult(outcome="already seen", detail=f"delivery {delivery_id} was received before", duplicate=True)
+        return WebhookResult(
+            outcome="already seen", detail=f"delivery {delivery_id} was received before", duplicate=True
+        )
     return result
 
 
@@ -226,7 +228,9 @@ def _ping(payload: Mapping[str, Any]) -> WebhookResult:
     repository = payload.get("repository")
     repo = repo_for_repository(repository) if isinstance(repository, Mapping) else None
     zen = payload.get("zen")
-    return WebhookResult(Outcome.OK, f"pong: {zen}" if isinstance(zen, str) else "pong", repo_id=repo.pk if repo else None)
+    return WebhookResult(
+        Outcome.OK, f"pong: {zen}" if isinstance(zen, str) else "pong", repo_id=repo.pk if repo else None
+    )
 
 
 def _push(payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResult:
@@ -235,7 +239,9 @@ def _push(payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResu
     if repo is None:
         return _unknown(repository)
     if not repo.enabled or repo.archived:
-        return WebhookResult(Outcome.IGNORED, f"repo {repo.name} is {'archived' if repo.archived else 'disabled'}", repo_id=repo.pk)
+        return WebhookResult(
+            Outcome.IGNORED, f"repo {repo.name} is {'archived' if repo.archived else 'disabled'}", repo_id=repo.pk
+        )
     default_branch = repository.get("default_branch")
     tracked = repo.branch or (default_branch if isinstance(default_branch, str) else "")
     decision = push_decision(payload, tracked_branch=tracked)
@@ -254,7 +260,9 @@ def _queue_scan(repo: Repo, *, reason: str, coalesce_seconds: float) -> WebhookR
     # read sees the scan a concurrent delivery queued and the log says "coalesced", not "queued".
     queued = Scan.objects.filter(repo=repo, state=Scan.State.QUEUED).only("id").first()
     if queued is not None:
-        return WebhookResult(Outcome.COALESCED, f"{reason}; joins queued scan #{queued.pk}", repo_id=repo.pk, scan_id=queued.pk)
+        return WebhookResult(
+            Outcome.COALESCED, f"{reason}; joins queued scan #{queued.pk}", repo_id=repo.pk, scan_id=queued.pk
+        )
     asked_at = timezone.now()
     # Always a countdown, 0 included: without a broker the scan then runs on a timer thread
     # after this request has answered, never inside it.
@@ -262,7 +270,11 @@ def _queue_scan(repo: Repo, *, reason: str, coalesce_seconds: float) -> WebhookR
     # scan_request returns the queued scan another request made a moment ago, if any.
     outcome = Outcome.QUEUED if scan.requested_at >= asked_at else Outcome.COALESCED
     where = " in this web process (no broker configured)" if tasks_run_in_process() else ""
-    verb = f"scan #{scan.pk} queued, runs in {coalesce_seconds:g} s{where}" if outcome == Outcome.QUEUED else f"joins queued scan #{scan.pk}"
+    verb = (
+        f"scan #{scan.pk} queued, runs in {coalesce_seconds:g} s{where}"
+        if outcome == Outcome.QUEUED
+        else f"joins queued scan #{scan.pk}"
+    )
     return WebhookResult(outcome, f"{reason}; {verb}", repo_id=repo.pk, scan_id=scan.pk)
 
 
@@ -293,11 +305,15 @@ def _repository(action: str, payload: Mapping[str, Any], *, coalesce_seconds: fl
             changed = _save(repo, credentials_ref="GITHUB_TOKEN")
             return _updated(repo, changed, "now private: clones with the GITHUB_TOKEN token")
         if not repo.credentials_ref:
-            return WebhookResult(Outcome.IGNORED, "now private: set a credentials_ref or its scans will fail", repo_id=repo.pk)
+            return WebhookResult(
+                Outcome.IGNORED, "now private: set a credentials_ref or its scans will fail", repo_id=repo.pk
+            )
         return WebhookResult(Outcome.IGNORED, "now private: already clones with credentials", repo_id=repo.pk)
     if action == "publicized":
         return WebhookResult(Outcome.IGNORED, "now public: nothing to change", repo_id=repo.pk)
-    return WebhookResult(Outcome.IGNORED, f"repository {action or '(no action)'} does not affect scans", repo_id=repo.pk)
+    return WebhookResult(
+        Outcome.IGNORED, f"repository {action or '(no action)'} does not affect scans", repo_id=repo.pk
+    )
 
 
 def _moved(
@@ -318,7 +334,9 @@ def _moved(
     return _updated(repo, changed, detail)
 
 
-def _edited(repo: Repo, repository: Mapping[str, Any], payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResult:
+def _edited(
+    repo: Repo, repository: Mapping[str, Any], payload: Mapping[str, Any], *, coalesce_seconds: float
+) -> WebhookResult:
     changes = payload.get("changes")
     changes = changes if isinstance(changes, Mapping) else {}
     if "default_branch" not in changes:
@@ -327,7 +345,9 @@ def _edited(repo: Repo, repository: Mapping[str, Any], payload: Mapping[str, Any
     new = _field(repository, "default_branch", str, path="repository.default_branch")
     old = changes["default_branch"].get("from") if isinstance(changes["default_branch"], Mapping) else None
     if repo.branch and repo.branch != old:
-        return WebhookResult(Outcome.IGNORED, f"default branch is now {new}; the repo tracks {repo.branch}", repo_id=repo.pk)
+        return WebhookResult(
+            Outcome.IGNORED, f"default branch is now {new}; the repo tracks {repo.branch}", repo_id=repo.pk
+        )
     if repo.branch:
         _save(repo, branch=new)
     detail = f"default branch {old or '?'} → {new}"
@@ -410,7 +430,7 @@ def _renamed_urls(repository: Mapping[str, Any], *, old: str, new: str) -> dict[
         index = new_url.lower().rfind(new.lower())
         if index < 0:
             continue
-        old_url = new_url[:index] + old + new_url[index + len(new):]
+        old_url = new_url[:index] + old + new_url[index + len(new) :]
         mapping[old_url] = new_url
     return mapping
 

@@ -42,7 +42,12 @@ def _badge(kind: str, key: str, table: dict[str, tuple[str, str, str]]) -> SafeS
     icon, label, help_text = table.get(key, ("?", key or "—", ""))
     css = _CSS.get(key, key if key in table else "other")
     return format_html(
-        '<span class="badge {}-{}" title="{}"><span aria-hidden="true">{}</span> {}</span>', kind, css, help_text, icon, label
+        '<span class="badge {}-{}" title="{}"><span aria-hidden="true">{}</span> {}</span>',
+        kind,
+        css,
+        help_text,
+        icon,
+        label,
     )
 
 
@@ -66,8 +71,12 @@ def state_badge(state: str) -> SafeString:
 
 @register.filter
 def severity_badge(severity: str) -> SafeString:
-    return format_html('<span class="badge severity-{}"><span aria-hidden="true">{}</span> {}</span>',
-                       severity if severity in _SEVERITY else "other", _SEVERITY.get(severity, "•"), severity)
+    return format_html(
+        '<span class="badge severity-{}"><span aria-hidden="true">{}</span> {}</span>',
+        severity if severity in _SEVERITY else "other",
+        _SEVERITY.get(severity, "•"),
+        severity,
+    )
 
 
 @register.filter
@@ -75,9 +84,13 @@ def when(value: dt.datetime | None) -> SafeString | str:
     """An absolute time in UTC with the relative age beside it ("2025-03-04 10:12 UTC · 3 h ago")."""
     if value is None:
         return "never"
-    value = value.astimezone(dt.timezone.utc)
-    return format_html('<time datetime="{}">{} UTC</time> <span class="age">· {}</span>',
-                       value.isoformat(), value.strftime("%Y-%m-%d %H:%M"), _age(timezone.now() - value))
+    value = value.astimezone(dt.UTC)
+    return format_html(
+        '<time datetime="{}">{} UTC</time> <span class="age">· {}</span>',
+        value.isoformat(),
+        value.strftime("%Y-%m-%d %H:%M"),
+        _age(timezone.now() - value),
+    )
 
 
 def _age(delta: dt.timedelta) -> str:

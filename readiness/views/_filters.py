@@ -28,7 +28,12 @@ class Filters:
         return "?" + urlencode({"team": self.team}) if self.team else ""
 
     def context(self) -> dict:
-        return {"team": self.team or "", "teams": self.teams, "unknown_team": self.unknown_team, "team_query": self.query}
+        return {
+            "team": self.team or "",
+            "teams": self.teams,
+            "unknown_team": self.unknown_team,
+            "team_query": self.query,
+        }
 
 
 def page_filters(request: HttpRequest) -> Filters:

@@ -13,5 +13,8 @@ __all__ = ["blockers"]
 @viewer_required
 def blockers(request: HttpRequest) -> HttpResponse:
     filters = page_filters(request)
-    return render(request, "readiness/blockers.html", {**filters.context(), "page": blockers_page(team=filters.team), "nav": "blockers"})
-
+    return render(
+        request,
+        "readiness/blockers.html",
+        {**filters.context(), "page": blockers_page(team=filters.team), "nav": "blockers"},
+    )

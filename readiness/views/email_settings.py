@@ -29,7 +29,11 @@ def _teams(request: HttpRequest) -> list[str]:
 @viewer_required
 def email_settings(request: HttpRequest) -> HttpResponse:
     page = email_settings_page(user=request.user, is_admin=can_trigger_scans(request.user))
-    return render(request, "readiness/email_settings.html", {"page": page, "nav": "email", "is_admin": can_trigger_scans(request.user)})
+    return render(
+        request,
+        "readiness/email_settings.html",
+        {"page": page, "nav": "email", "is_admin": can_trigger_scans(request.user)},
+    )
 
 
 @viewer_required
@@ -53,7 +57,9 @@ def email_settings_save(request: HttpRequest) -> HttpResponse:
     except UnknownTeams as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"You will receive the weekly report for {', '.join(teams) or 'the whole organisation'}.")
+        messages.success(
+            request, f"You will receive the weekly report for {', '.join(teams) or 'the whole organisation'}."
+        )
     return redirect("readiness:email-settings")
 
 
@@ -93,4 +99,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         subscription_unsubscribe(subscription_id=sub.pk)
         return render(request, "readiness/unsubscribe.html", {"state": "done", "email": sub.user.email})
-    return render(request, "readiness/unsubscribe.html", {"state": "confirm" if sub.active else "already", "email": sub.user.email})
+    return render(
+        request,
+        "readiness/unsubscribe.html",
+        {"state": "confirm" if sub.active else "already", "email": sub.user.email},
+    )

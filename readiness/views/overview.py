@@ -14,4 +14,8 @@ __all__ = ["overview"]
 def overview(request: HttpRequest) -> HttpResponse:
     filters = page_filters(request)
     page = overview_page(team=filters.team)
-    return render(request, "readiness/overview.html", {**filters.context(), "page": page, "trend_chart": page.trend_chart(), "nav": "overview"})
+    return render(
+        request,
+        "readiness/overview.html",
+        {**filters.context(), "page": page, "trend_chart": page.trend_chart(), "nav": "overview"},
+    )

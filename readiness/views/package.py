@@ -6,9 +6,9 @@ from django.shortcuts import render
 from readiness.access import viewer_required
 from readiness.queries.package import package_page
 from readiness.queries.upstream import package_suggestions
+from readiness.views._filters import page_filters
 from scanners.build_deps import build_packages
 from scanners.replacements import replacements_for
-from readiness.views._filters import page_filters
 
 __all__ = ["package_detail"]
 

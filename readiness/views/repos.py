@@ -19,8 +19,13 @@ def repo_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     state = request.GET.get("state", "")
     state = state if state in STATES else ""
-    page = repos_page(team=filters.team, q=q, state=state, sort=request.GET.get("sort", "name"),
-                      target=request.GET.get("target", "")[:64])
+    page = repos_page(
+        team=filters.team,
+        q=q,
+        state=state,
+        sort=request.GET.get("sort", "name"),
+        target=request.GET.get("target", "")[:64],
+    )
     paginator = Paginator(page.rows, PER_PAGE)
     # get_page() turns a bad or out-of-range ?page= into the first or last page instead of an error.
     rows = paginator.get_page(request.GET.get("page"))

@@ -22,7 +22,11 @@ __all__ = ["upstream", "upstream_mark_view"]
 @viewer_required
 def upstream(request: HttpRequest) -> HttpResponse:
     filters = page_filters(request)
-    return render(request, "readiness/upstream.html", {**filters.context(), "page": upstream_suggestions(team=filters.team), "nav": "upstream"})
+    return render(
+        request,
+        "readiness/upstream.html",
+        {**filters.context(), "page": upstream_suggestions(team=filters.team), "nav": "upstream"},
+    )
 
 
 @viewer_required
@@ -30,9 +34,17 @@ def upstream(request: HttpRequest) -> HttpResponse:
 def upstream_mark_view(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = get_object_or_404(UpstreamSuggestion, pk=pk)
     try:
-        upstream_mark(suggestion_id=suggestion.pk, status=request.POST.get("status", ""), user=request.user,
-                      upstream_url=request.POST.get("upstream_url", ""))
+        upstream_mark(
+            suggestion_id=suggestion.pk,
+            status=request.POST.get("status", ""),
+            user=request.user,
+            upstream_url=request.POST.get("upstream_url", ""),
+        )
     except MarkError as exc:
         return HttpResponseBadRequest(str(exc))
     team = request.POST.get("team", "")
-    return redirect(reverse("readiness:upstream") + ("?" + urlencode({"team": team}) if team else "") + f"#suggestion-{suggestion.pk}")
+    return redirect(
+        reverse("readiness:upstream")
+        + ("?" + urlencode({"team": team}) if team else "")
+        + f"#suggestion-{suggestion.pk}"
+    )

@@ -51,9 +51,13 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     if not webhook_signature_valid(secret=secret, body=body, signature=signature):
         log.warning(
             "GitHub webhook refused: %s signature from %s (delivery %s)",
-            "missing" if not signature else "wrong", request.META.get("REMOTE_ADDR", "?"), delivery_id or "-",
+            "missing" if not signature else "wrong",
+            request.META.get("REMOTE_ADDR", "?"),
+            delivery_id or "-",
         )
-        return _answer(401, error="missing X-Hub-Signature-256" if not signature else "X-Hub-Signature-256 does not match")
+        return _answer(
+            401, error="missing X-Hub-Signature-256" if not signature else "X-Hub-Signature-256 does not match"
+        )
 
     event = request.headers.get("X-GitHub-Event", "")
     if not event or not delivery_id:

@@ -48,10 +48,14 @@ def collect_findings(
         for r in results:
             sdist_targets = frozenset(tid for tid, v in r.verdicts.items() if v.status == "sdist")
             if sdist_targets:
-                for f in verdict_findings(primary, sdist_packages=[(r.package.name, r.package.version or "")], package_names=()):
+                for f in verdict_findings(
+                    primary, sdist_packages=[(r.package.name, r.package.version or "")], package_names=()
+                ):
                     scope[id(f)] = sdist_targets
                     extra.append(f)
-        extra.extend(verdict_findings(primary, sdist_packages=(), package_names=sorted({r.package.name for r in results})))
+        extra.extend(
+            verdict_findings(primary, sdist_packages=(), package_names=sorted({r.package.name for r in results}))
+        )
         findings[primary.path] = findings[primary.path] + tuple(dedupe(extra))
     return findings, scope
 
@@ -73,8 +77,13 @@ def deep_findings(
             if f.filename not in checked:
                 checked[f.filename] = deep_check(f)
             for problem in checked[f.filename].problems:
-                finding = Finding(r.package.lockfile, r.package.line or 1, MISLABELLED_WHEEL.id, MISLABELLED_WHEEL.severity,
-                                  f"{r.package.name}=={r.package.version}: {problem}")
+                finding = Finding(
+                    r.package.lockfile,
+                    r.package.line or 1,
+                    MISLABELLED_WHEEL.id,
+                    MISLABELLED_WHEEL.severity,
+                    f"{r.package.name}=={r.package.version}: {problem}",
+                )
                 if finding not in out.setdefault(r.package.lockfile, []):
                     out[r.package.lockfile].append(finding)
     return {path: tuple(fs) for path, fs in out.items()}

@@ -168,4 +168,6 @@ def primary_image(images: Sequence[ImageContext]) -> ImageContext | None:
     known = [i for i in images if i.python]
     if not known:
         return None
-    return min(known, key=lambda i: (posixpath.basename(i.path) != "Dockerfile", i.path.count("/"), len(i.path), i.path))
+    return min(
+        known, key=lambda i: (posixpath.basename(i.path) != "Dockerfile", i.path.count("/"), len(i.path), i.path)
+    )

@@ -53,8 +53,16 @@ def check_snapshot(
     targets = resolve_targets(inputs.images, platforms=platforms, defaults=defaults, python=python, libc=libc)
     results, projects, index_errors = decide_verdicts(inputs, targets, index, progress, read_metadata)
     results = attach_remedies(
-        results, projects=projects, index_errors=index_errors, targets=targets, inputs=inputs, snapshot=snapshot,
-        index=index, progress=progress, fix_cache=fix_cache if fix_cache is not None else {}, read_metadata=read_metadata,
+        results,
+        projects=projects,
+        index_errors=index_errors,
+        targets=targets,
+        inputs=inputs,
+        snapshot=snapshot,
+        index=index,
+        progress=progress,
+        fix_cache=fix_cache if fix_cache is not None else {},
+        read_metadata=read_metadata,
     )
     findings, scope = collect_findings(
         inputs.images, results, targets, projects, image_platforms=image_platforms, deep_check=deep_check

@@ -40,7 +40,9 @@ def attach_remedies(
     ``projects`` grows with the index pages fetched here: fix versions need a package's full
     release list also when its lockfile gave the files.
     """
-    needs_fix = [r for r in results if r.package.version and any(v.status in ("sdist", "none") for v in r.verdicts.values())]
+    needs_fix = [
+        r for r in results if r.package.version and any(v.status in ("sdist", "none") for v in r.verdicts.values())
+    ]
     more = sorted({r.package.name for r in needs_fix} - projects.keys() - index_errors.keys())
     if more:
         # Errors here are not recorded: the verdicts came from the lockfile, only advice is missing.
@@ -48,11 +50,14 @@ def attach_remedies(
     fixable = {id(r) for r in needs_fix}
     primary = primary_image(inputs.images) or (inputs.images[0] if inputs.images else None)
     installable = metadata_check(read_metadata) if read_metadata is not None else None
-    results = [with_fix(r, projects, targets, fix_cache, primary, installable) if id(r) in fixable else r for r in results]
+    results = [
+        with_fix(r, projects, targets, fix_cache, primary, installable) if id(r) in fixable else r for r in results
+    ]
     if read_metadata is not None:
         results = with_parent_upgrades(results, projects, index, progress, read_metadata)
     results = with_relock(results, projects, targets, inputs.lockfiles, snapshot)
     return [settle_upstream(r) for r in results]
+
 
 def with_fix(
     result: PackageResult,
@@ -71,8 +76,13 @@ def with_fix(
     if project is not None and key not in cache:
         cache[key] = fix_version(project, result.package.version, applicable, installable=installable)
     advice = advise(
-        project, name=result.package.name, version=result.package.version,
-        verdicts=result.verdicts, targets=targets, image=image, installable=installable,
+        project,
+        name=result.package.name,
+        version=result.package.version,
+        verdicts=result.verdicts,
+        targets=targets,
+        image=image,
+        installable=installable,
     )
     return PackageResult(result.package, result.verdicts, cache.get(key), result.direct, result.via, advice)
 
@@ -90,14 +100,21 @@ def with_relock(
     out = []
     for r in results:
         project = projects.get(r.package.name)
-        if project is None or not r.package.version or not any(v.status in ("sdist", "none") for v in r.verdicts.values()):
+        if (
+            project is None
+            or not r.package.version
+            or not any(v.status in ("sdist", "none") for v in r.verdicts.values())
+        ):
             out.append(r)
             continue
         lockfile = lockfiles.get(r.package.lockfile)  # a file pulled in with -r is also parsed on its own
         if r.package.lockfile not in locked_at:
             locked_at[r.package.lockfile] = snapshot.changed_at(r.package.lockfile)
         advice = relock_advice(
-            r.package, r.verdicts, targets, project.release(r.package.version),
+            r.package,
+            r.verdicts,
+            targets,
+            project.release(r.package.version),
             lock_format=lockfile.format if lockfile else detect_format(r.package.lockfile) or "",
             generated_by=lockfile.generated_by if lockfile else None,
             locked_at=locked_at[r.package.lockfile],
@@ -111,7 +128,7 @@ def with_relock(
 
 
 def settle_upstream(result: PackageResult) -> PackageResult:
-    """"Ask upstream" only when no fix is in the team's hands: a known replacement, or upgrading the
+    """ "Ask upstream" only when no fix is in the team's hands: a known replacement, or upgrading the
     dependency that pulls the package in, is the advice instead (the dashboard's suggestions follow
     the same verdict rows, so the CLI and the pages never disagree)."""
     kinds = {a.kind for a in result.advice}
@@ -139,7 +156,9 @@ def with_parent_upgrades(
     read_metadata: Callable[[DistributionFile], bytes | None],
 ) -> list[PackageResult]:
     """Put "upgrade <direct dependency> to X, which no longer needs it" first where a release says so."""
-    locked: dict[tuple[str, str], str | None] = {(r.package.lockfile, r.package.name): r.package.version for r in results}
+    locked: dict[tuple[str, str], str | None] = {
+        (r.package.lockfile, r.package.name): r.package.version for r in results
+    }
     wanted: dict[int, tuple[str, str, str]] = {}
     for r in results:
         if not r.via or not any(v.status in ("sdist", "none") for v in r.verdicts.values()):

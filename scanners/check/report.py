@@ -15,7 +15,18 @@ from scanners.lockfiles import detect_format
 from scanners.lockfiles.base import LockedPackage
 from scanners.targets import Target
 
-__all__ = ["CheckLimits", "CheckReport", "FoundFile", "LOCKFILE_NAMES", "PackageResult", "Progress", "ProjectSource", "STATUSES", "TargetDefaults", "TargetSummary"]
+__all__ = [
+    "CheckLimits",
+    "CheckReport",
+    "FoundFile",
+    "LOCKFILE_NAMES",
+    "PackageResult",
+    "Progress",
+    "ProjectSource",
+    "STATUSES",
+    "TargetDefaults",
+    "TargetSummary",
+]
 
 
 STATUSES = ("wheel", "sdist", "none", "unknown", "n/a")
@@ -78,8 +89,15 @@ class PackageResult:
 
 
 LOCKFILE_NAMES = (
-    "requirements*.txt", "requirements/*.txt", "constraints*.txt", "poetry.lock", "uv.lock",
-    "Pipfile.lock", "pdm.lock", "pylock.toml", "pylock.*.toml",
+    "requirements*.txt",
+    "requirements/*.txt",
+    "constraints*.txt",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile.lock",
+    "pdm.lock",
+    "pylock.toml",
+    "pylock.*.toml",
 )
 """The lockfile names a check looks for (:func:`scanners.lockfiles.detect_format`), for messages."""
 

@@ -17,8 +17,16 @@ from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.lockfiles.base import LockedPackage, ParsedLockfile
 from scanners.targets import Target
 
-__all__ = ["decide_verdicts", "dependency_graphs", "fetch", "metadata_check", "old_chosen_wheels", "read_all", "release_files", "with_metadata_pip_accepts"]
-
+__all__ = [
+    "decide_verdicts",
+    "dependency_graphs",
+    "fetch",
+    "metadata_check",
+    "old_chosen_wheels",
+    "read_all",
+    "release_files",
+    "with_metadata_pip_accepts",
+]
 
 
 def decide_verdicts(
@@ -40,7 +48,9 @@ def decide_verdicts(
         release = project.release(package.version) if project and package.version else None
         error = index_errors.get(package.name)
         verdicts = {
-            t.id: analyse_package(package, t, files=package.files if package.files is not None else release, index_error=error)
+            t.id: analyse_package(
+                package, t, files=package.files if package.files is not None else release, index_error=error
+            )
             for t in targets
         }
         graph = graphs.get(package.lockfile)
@@ -52,7 +62,10 @@ def decide_verdicts(
         results = with_metadata_pip_accepts(results, projects, read_metadata)
     return results, projects, index_errors
 
-def dependency_graphs(parsed: Sequence[ParsedLockfile], manifests: Mapping[str, set[str]]) -> dict[str, DependencyGraph]:
+
+def dependency_graphs(
+    parsed: Sequence[ParsedLockfile], manifests: Mapping[str, set[str]]
+) -> dict[str, DependencyGraph]:
     """One dependency graph per lockfile path; a lockfile silent on what is direct borrows its
     directory's manifest (poetry.lock, pdm.lock and Pipfile.lock record no such thing)."""
     graphs: dict[str, DependencyGraph] = {}
@@ -69,7 +82,9 @@ def dependency_graphs(parsed: Sequence[ParsedLockfile], manifests: Mapping[str, 
     return graphs
 
 
-def fetch(index: ProjectSource | None, names: Sequence[str], progress: Progress | None) -> tuple[dict[str, ProjectFiles], dict[str, str]]:
+def fetch(
+    index: ProjectSource | None, names: Sequence[str], progress: Progress | None
+) -> tuple[dict[str, ProjectFiles], dict[str, str]]:
     if not names:
         return {}, {}
     if index is None:
@@ -82,7 +97,9 @@ def fetch(index: ProjectSource | None, names: Sequence[str], progress: Progress 
         if answer is not None and answer.files is not None:
             projects[name] = answer.files
         else:
-            errors[name] = answer.error if answer is not None and answer.error else f"the index gave no answer for {name}"
+            errors[name] = (
+                answer.error if answer is not None and answer.error else f"the index gave no answer for {name}"
+            )
     return projects, errors
 
 
@@ -95,7 +112,9 @@ def with_metadata_pip_accepts(
     then ignores the whole version (:mod:`scanners.core_metadata`). Only wheels uploaded before
     the index validated uploads are read, each once."""
     wanted = [f for r in results for f in old_chosen_wheels(r, projects)]
-    invalid = {f.filename: invalid_requirements(body) for f, body in zip(wanted, read_all(wanted, read_metadata)) if body}
+    invalid = {
+        f.filename: invalid_requirements(body) for f, body in zip(wanted, read_all(wanted, read_metadata)) if body
+    }
     out = []
     for r in results:
         verdicts = dict(r.verdicts)
@@ -103,7 +122,8 @@ def with_metadata_pip_accepts(
             bad = invalid.get(v.file or "") if v.status == "wheel" else None
             if bad:
                 verdicts[tid] = Verdict(
-                    "none", None,
+                    "none",
+                    None,
                     f"pip 24.1 and newer ignore {r.package.name} {r.package.version}: the metadata of {v.file} has an "
                     f"invalid requirement {bad[0]!r}, so pip fails with 'No matching distribution' (older pip installs it)",
                     native_elsewhere=v.native_elsewhere,
@@ -112,8 +132,11 @@ def with_metadata_pip_accepts(
     return out
 
 
-def metadata_check(read_metadata: Callable[[DistributionFile], bytes | None]) -> Callable[[Sequence[DistributionFile]], bool]:
+def metadata_check(
+    read_metadata: Callable[[DistributionFile], bytes | None],
+) -> Callable[[Sequence[DistributionFile]], bool]:
     """For fix versions: pip accepts a release unless one of its chosen old wheels has invalid metadata."""
+
     def installable(wheels: Sequence[DistributionFile]) -> bool:
         for f in wheels:
             if may_be_invalid(f):

@@ -25,6 +25,7 @@ __all__ = ["MACOS_ONLY_PACKAGES", "compiler_hint", "verdict_findings"]
 MACOS_ONLY_PACKAGES: frozenset[str] = frozenset({"tensorflow-macos", "tensorflow-metal", "pyobjc", "pyobjc-core"})
 _MACOS_ONLY_PREFIXES = ("pyobjc-framework-",)
 
+
 def compiler_hint(image: ImageContext) -> str:
     """What to add to the Dockerfile so pip can build an sdist, for this image's distribution."""
     facts = lookup_base_image(image.base_image) if image.base_image else None
@@ -40,7 +41,9 @@ def compiler_hint(image: ImageContext) -> str:
         # build_deps.TOOLCHAIN has no row for them: Fedora and EL have no one meta-package to name.
         return f"`RUN {manager} install -y gcc gcc-c++ make{' python3-devel' if headers else ''}`"
     if manager == "apt" or image.libc == "glibc":
-        return f"`RUN apt-get update && apt-get install -y --no-install-recommends {_toolchain('apt', headers=headers)}`"
+        return (
+            f"`RUN apt-get update && apt-get install -y --no-install-recommends {_toolchain('apt', headers=headers)}`"
+        )
     return (
         f"`RUN apt-get install -y {_toolchain('apt', headers=True)}` (Debian/Ubuntu) or "
         f"`RUN apk add {_toolchain('apk', headers=True)}` (Alpine)"

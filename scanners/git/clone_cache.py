@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from scanners.git.runner import _USERINFO, _Runner, _rev_parse
+from scanners.git.runner import _USERINFO, _rev_parse, _Runner
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _private_dir(path: Path) -> None:
 
 def _make_private(root: Path) -> None:
     """Take every group and other permission off ``root`` and everything under it."""
-    for directory, subdirs, files in os.walk(root):
+    for directory, _subdirs, files in os.walk(root):
         os.chmod(directory, 0o700)
         for name in files:
             target = os.path.join(directory, name)
@@ -129,8 +129,12 @@ def _remote_commit(runner: _Runner, url: str, repo_dir: Path, ref: str | None) -
         # among the commits we hold, so bring every branch and tag up to date and look again.
         runner.run(
             [
-                "fetch", "--quiet", "--filter=blob:none", "origin",
-                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                "fetch",
+                "--quiet",
+                "--filter=blob:none",
+                "origin",
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
             ],
             cwd=repo_dir,
             network=True,
@@ -162,10 +166,16 @@ def _ensure_clone(runner: _Runner, url: str, repo_dir: Path) -> bool:
     try:
         runner.run(
             [
-                "clone", "--quiet", "--bare", "--filter=blob:none",
+                "clone",
+                "--quiet",
+                "--bare",
+                "--filter=blob:none",
                 # Set before the fetch: the packs and every later write come out private.
-                "--config", f"core.sharedRepository={_SHARED_REPOSITORY}",
-                "--", url, str(staging),
+                "--config",
+                f"core.sharedRepository={_SHARED_REPOSITORY}",
+                "--",
+                url,
+                str(staging),
             ],
             network=True,
         )

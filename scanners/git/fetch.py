@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scanners.git.clone_cache import _FULL_SHA, _cache_location, _is_remote, _locked, _remote_commit
 from scanners.git.local import _local_directory, _local_git, _walk, _work_tree_files
 from scanners.git.readers import _FsReader, _Reader, _Selection, _TreeReader
-from scanners.git.runner import _Runner, _rev_parse, _start
+from scanners.git.runner import _rev_parse, _Runner, _start
 from scanners.git.snapshot import RepoSnapshot
-
 
 DEFAULT_MAX_FILE_BYTES = 2_000_000
 """Real lockfiles stay well under this; anything bigger is generated data, not worth parsing."""

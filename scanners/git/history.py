@@ -8,12 +8,12 @@ fetches file contents.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scanners.git.clone_cache import _cache_location, _is_remote, _locked, _remote_commit
 from scanners.git.local import _local_directory, _local_git
-from scanners.git.runner import _Runner, _rev_parse, _start
+from scanners.git.runner import _rev_parse, _Runner, _start
 
 
 def _last_change(runner: _Runner, cwd: Path, rev: str, path: str) -> datetime | None:

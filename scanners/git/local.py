@@ -15,10 +15,7 @@ from pathlib import Path
 
 from scanners.git.runner import _Runner
 
-
-SKIPPED_DIRECTORIES = frozenset(
-    {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", "site-packages"}
-)
+SKIPPED_DIRECTORIES = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", "site-packages"})
 """Directories that hold installed packages, caches or git's own data, never the project's
 lockfiles. A ``requirements.txt`` inside ``site-packages`` belongs to somebody else's package."""
 
@@ -44,9 +41,7 @@ def _local_git(runner: _Runner, directory: Path) -> _LocalGit | None:
     A subdirectory of a work tree counts: it is scanned on its own (a service inside a
     monorepo), with paths relative to it.
     """
-    result = runner.run(
-        ["rev-parse", "--is-inside-work-tree", "--show-prefix"], cwd=directory, check=False
-    )
+    result = runner.run(["rev-parse", "--is-inside-work-tree", "--show-prefix"], cwd=directory, check=False)
     if result.returncode != 0:
         if b"not a git repository" in result.stderr:
             return None
@@ -60,9 +55,7 @@ def _local_git(runner: _Runner, directory: Path) -> _LocalGit | None:
 def _work_tree_files(runner: _Runner, directory: Path) -> list[str]:
     # Tracked files plus new files not yet added, but not ignored ones: what the developer
     # would commit. Paths come out relative to ``directory``.
-    result = runner.run(
-        ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=directory
-    )
+    result = runner.run(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=directory)
     paths = dict.fromkeys(os.fsdecode(p) for p in result.stdout.split(b"\0") if p)
     return [path for path in paths if not _in_skipped_directory(path)]
 

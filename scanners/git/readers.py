@@ -47,7 +47,7 @@ def _decode(data: bytes) -> str | None:
     if b"\0" in data:
         return None
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -328,9 +328,7 @@ class _TreeReader:
         them lazily one by one, a round trip (and a process) per file."""
         if not self._partial or len(oids) < 2:
             return  # a single blob costs one request either way
-        listing = runner.run(
-            ["rev-list", "--objects", "--missing=print", "--no-walk", self._commit], cwd=self._git_dir
-        )
+        listing = runner.run(["rev-list", "--objects", "--missing=print", "--no-walk", self._commit], cwd=self._git_dir)
         missing = {line[1:] for line in listing.stdout.decode().splitlines() if line.startswith("?")}
         needed = [oid for oid in oids if oid in missing]
         if not needed:
@@ -338,8 +336,14 @@ class _TreeReader:
         log.debug("fetching %d blobs of %s", len(needed), runner.label)
         runner.run(
             [
-                "fetch", "--quiet", "origin", "--no-tags", "--no-write-fetch-head",
-                "--recurse-submodules=no", "--filter=blob:none", "--stdin",
+                "fetch",
+                "--quiet",
+                "origin",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--recurse-submodules=no",
+                "--filter=blob:none",
+                "--stdin",
             ],
             cwd=self._git_dir,
             stdin="".join(f"{oid}\n" for oid in needed).encode(),
@@ -360,6 +364,6 @@ def _parse_batch(runner: _Runner, output: bytes) -> dict[str, bytes]:
             raise runner.error(f"object {header[0] if header else '?'} could not be fetched", transient=True)
         oid, _kind, size = header
         start = newline + 1
-        blobs[oid] = output[start:start + int(size)]
+        blobs[oid] = output[start : start + int(size)]
         position = start + int(size) + 1
     return blobs

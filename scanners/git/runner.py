@@ -23,7 +23,6 @@ from pathlib import Path
 # (a rotated token reuses the clone), so what is hidden and what is ignored stay the same thing.
 from scanners.http import _USERINFO, redact  # noqa: F401 - _USERINFO is re-exported for clone_cache
 
-
 # Variables that point git at another repository than the one we name: set when running
 # inside a git hook or a CI step, they would silently make every command read the wrong repo.
 _REPO_ENV_VARS = frozenset(
@@ -189,7 +188,7 @@ def _first_error_line(stderr: bytes) -> str:
     for line in lines:
         for prefix in ("fatal: ", "error: "):
             if line.startswith(prefix):
-                return line[len(prefix):]
+                return line[len(prefix) :]
     return lines[-1] if lines else ""
 
 

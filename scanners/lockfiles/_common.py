@@ -8,12 +8,12 @@ into a :class:`LockfileProblem` with a key path such as ``package[3].files[0]``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 import json
 import posixpath
 import re
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -172,9 +172,7 @@ def requirement_source(
     return "index", None
 
 
-def with_lines(
-    problems: list[LockfileProblem], text: str, *, key: str, count: int
-) -> tuple[LockfileProblem, ...]:
+def with_lines(problems: list[LockfileProblem], text: str, *, key: str, count: int) -> tuple[LockfileProblem, ...]:
     """Give each problem under ``key[i]`` the line of that ``[[key]]`` header, so that a
     message names file and line and not only a key path."""
     headers = array_table_lines(text, key)

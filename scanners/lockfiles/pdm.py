@@ -29,7 +29,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
-from scanners.lockfiles._graph import Edge, Node, bind_extras, marker_text, reach_from_project
 from scanners.lockfiles._common import (
     canonical_name,
     distribution_file,
@@ -45,6 +44,7 @@ from scanners.lockfiles._common import (
     url_basename,
     with_lines,
 )
+from scanners.lockfiles._graph import Edge, Node, bind_extras, marker_text, reach_from_project
 from scanners.lockfiles.base import LockedPackage, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_pdm_lock"]
@@ -86,8 +86,10 @@ def parse_pdm_lock(path: str, text: str) -> ParsedLockfile:
 def _edge_markers(packages: list[LockedPackage], edges: dict[NormalizedName, list[Edge]]) -> list[LockedPackage]:
     """Package markers from the dependency edges, for locks that do not inherit them."""
     needed = {e.name for es in edges.values() for e in es}
-    nodes = [Node(index=i, name=p.name, version=p.version, is_root=False, edges=edges.get(p.name, []))
-             for i, p in enumerate(packages)]
+    nodes = [
+        Node(index=i, name=p.name, version=p.version, is_root=False, edges=edges.get(p.name, []))
+        for i, p in enumerate(packages)
+    ]
     reach = reach_from_project(nodes, [Edge(p.name, marker=p.markers) for p in packages if p.name not in needed])
     return [replace(p, markers=marker_text(reach[i])) if i in reach else p for i, p in enumerate(packages)]
 

@@ -35,20 +35,20 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from scanners.distributions import DistributionFile
-from scanners.lockfiles._graph import NEVER, Edge, Node, bind_extras, marker_text, reach_from_project
 from scanners.lockfiles._common import (
     canonical_name,
     distribution_file,
     load_toml,
     normalise_marker,
-    str_field,
     or_markers,
     package_tables,
     sha256_of,
+    str_field,
     str_items,
     tool_metadata,
     with_lines,
 )
+from scanners.lockfiles._graph import NEVER, Edge, Node, bind_extras, marker_text, reach_from_project
 from scanners.lockfiles.base import LockedPackage, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_poetry_lock"]
@@ -99,8 +99,13 @@ def parse_poetry_lock(path: str, text: str, *, read_file: ReadFile | None = None
         roots = _project_roots(path, read_file, problems)
         packages = _edge_markers(path, packages, dependencies, extras, roots, problems)
     located = with_lines(problems, text, key="package", count=len(raw_packages))
-    return ParsedLockfile(path=path, format="poetry.lock", packages=tuple(packages), problems=located,
-                          generated_by=_poetry_generation(lock_version))
+    return ParsedLockfile(
+        path=path,
+        format="poetry.lock",
+        packages=tuple(packages),
+        problems=located,
+        generated_by=_poetry_generation(lock_version),
+    )
 
 
 def _poetry_generation(lock_version: object) -> str:
@@ -121,7 +126,9 @@ def _dependencies(path: str, raw: object, *, location: str, problems: list[Lockf
         specs = spec if isinstance(spec, list) else [spec]
         for item in specs:
             if isinstance(item, dict):
-                found.append(_dependency(path, name, item, location=f"{location}.dependencies.{key}", problems=problems))
+                found.append(
+                    _dependency(path, name, item, location=f"{location}.dependencies.{key}", problems=problems)
+                )
             else:
                 found.append(_Dependency(name, None))
     return found
@@ -216,7 +223,9 @@ def _project_roots(path: str, read_file: ReadFile | None, problems: list[Lockfil
     try:
         data = load_toml(manifest, text)
     except ValueError as exc:
-        problems.append(LockfileProblem(path, None, f"{manifest} not read for the project's roots: {exc}", severity="info"))
+        problems.append(
+            LockfileProblem(path, None, f"{manifest} not read for the project's roots: {exc}", severity="info")
+        )
         return None
     tool = _table(data, "tool")
     poetry = _table(tool, "poetry")
@@ -240,11 +249,13 @@ def _project_roots(path: str, read_file: ReadFile | None, problems: list[Lockfil
             requirement = Requirement(line)
         except InvalidRequirement:
             continue
-        roots.append(_Dependency(
-            canonicalize_name(requirement.name),
-            str(requirement.marker) if requirement.marker else None,
-            extras=frozenset(canonicalize_name(e) for e in requirement.extras),
-        ))
+        roots.append(
+            _Dependency(
+                canonicalize_name(requirement.name),
+                str(requirement.marker) if requirement.marker else None,
+                extras=frozenset(canonicalize_name(e) for e in requirement.extras),
+            )
+        )
     return roots or None
 
 
@@ -295,17 +306,24 @@ def _edge_markers(
     out = []
     for i, p in enumerate(packages):
         if i not in reach:
-            problems.append(LockfileProblem(
-                path, None, f"{p.name} {p.version} is not reachable from the project's dependencies", severity="info",
-                line=p.line,
-            ))
+            problems.append(
+                LockfileProblem(
+                    path,
+                    None,
+                    f"{p.name} {p.version} is not reachable from the project's dependencies",
+                    severity="info",
+                    line=p.line,
+                )
+            )
             out.append(p)
         else:
             out.append(replace(p, markers=marker_text(reach[i])))
     return out
 
 
-def _followed(deps: list[_Dependency], asked: frozenset[str] | None, members: dict[str, set[NormalizedName]]) -> list[_Dependency]:
+def _followed(
+    deps: list[_Dependency], asked: frozenset[str] | None, members: dict[str, set[NormalizedName]]
+) -> list[_Dependency]:
     """The dependencies a package pulls in when asked for ``asked`` extras (``None``: unknown, all)."""
     if asked is None:
         return deps

@@ -79,9 +79,14 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
             continue
         packages.append(_package(path, package, line=line_for(header_lines, original, total)))
     located = with_lines(problems, text, key="packages", count=total)
-    return ParsedLockfile(path=path, format="pylock.toml", packages=tuple(packages), problems=located,
-                          # uv export writes the command it ran into the header; pip lock writes none.
-                          generated_by=header_command(text, ("uv export",)) or lock.created_by)
+    return ParsedLockfile(
+        path=path,
+        format="pylock.toml",
+        packages=tuple(packages),
+        problems=located,
+        # uv export writes the command it ran into the header; pip lock writes none.
+        generated_by=header_command(text, ("uv export",)) or lock.created_by,
+    )
 
 
 def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
@@ -106,7 +111,9 @@ def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
                 distribution_file(
                     # The URL names the file the installer downloads; uv export writes a normalised
                     # ``name`` ("markupsafe-3.0.2-…") beside a URL that keeps the real one ("MarkupSafe-…").
-                    (url_basename(entry.url) if entry.url else None) or entry.name or url_basename(str(entry.path or "")),
+                    (url_basename(entry.url) if entry.url else None)
+                    or entry.name
+                    or url_basename(str(entry.path or "")),
                     url=entry.url,
                     sha256=entry.hashes.get("sha256"),
                     size=entry.size,

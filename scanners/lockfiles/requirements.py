@@ -148,7 +148,8 @@ def _hash_checking(path: str, packages: list[LockedPackage], problems: list[Lock
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         problems.append(
             LockfileProblem(
-                path, None,
+                path,
+                None,
                 f"hash-checking mode is on (some lines have --hash) but {shown}{more} have none: "
                 "pip refuses to install anything from this file until every pin has its hashes",
             )
@@ -325,14 +326,18 @@ def _hashes(path: str, location: str, options: list[str], problems: list[Lockfil
     for value in values:
         match = _HASH_RE.match(value)
         if match is None:
-            problems.append(LockfileProblem(path, location, f"invalid --hash value {value!r}: expected sha256:<hex digest>"))
+            problems.append(
+                LockfileProblem(path, location, f"invalid --hash value {value!r}: expected sha256:<hex digest>")
+            )
         elif match.group(1) == "sha256":
             digests.add(match.group(2).lower())
         else:
             others = True
     if not digests and others:
         problems.append(
-            LockfileProblem(path, location, "only sha384/sha512 hashes: files are not matched against them", severity="info")
+            LockfileProblem(
+                path, location, "only sha384/sha512 hashes: files are not matched against them", severity="info"
+            )
         )
         return None
     return frozenset(digests)
@@ -368,7 +373,9 @@ def _parse_requirement_line(path: str, number: int, line: str, *, state: _State,
         )
     pins = [s for s in req.specifier if s.operator in ("==", "===") and not s.version.endswith(".*")]
     if len(pins) == 1 and len(req.specifier) == 1:
-        return _entry(path, number, name, pins[0].version, source="index", markers=markers, extras=extras, hashes=hashes)
+        return _entry(
+            path, number, name, pins[0].version, source="index", markers=markers, extras=extras, hashes=hashes
+        )
     detail = f"specifier {req.specifier}" if req.specifier else "no version specifier"
     return _entry(path, number, name, None, source="unpinned", markers=markers, extras=extras, detail=detail)
 

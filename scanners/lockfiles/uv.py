@@ -18,7 +18,6 @@ from typing import Any
 from packaging.utils import NormalizedName, canonicalize_name
 
 from scanners.distributions import DistributionFile
-from scanners.lockfiles._graph import Edge, Node, marker_text, propagate
 from scanners.lockfiles._common import (
     canonical_name,
     distribution_file,
@@ -33,9 +32,11 @@ from scanners.lockfiles._common import (
     url_basename,
     with_lines,
 )
+from scanners.lockfiles._graph import Edge, Node, marker_text, propagate
 from scanners.lockfiles.base import LockedPackage, LockfileError, LockfileProblem, ParsedLockfile, Source
 
 __all__ = ["parse_uv_lock"]
+
 
 def parse_uv_lock(path: str, text: str) -> ParsedLockfile:
     """Parse a uv.lock. :raises LockfileError: not TOML, empty, binary, or not a uv lock."""

@@ -34,4 +34,3 @@ __all__ = [
     "platforms_from_manifest",
     "unchecked",
 ]
-

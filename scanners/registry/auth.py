@@ -35,8 +35,10 @@ def parse_challenge(header: str) -> Challenge | None:
     scheme = scheme.lower()
     if scheme not in ("bearer", "basic"):
         return None
-    params = {match[1].lower(): (match[2] if match[2] is not None else match[3]).replace('\\"', '"')
-              for match in _CHALLENGE_PARAM.finditer(rest)}
+    params = {
+        match[1].lower(): (match[2] if match[2] is not None else match[3]).replace('\\"', '"')
+        for match in _CHALLENGE_PARAM.finditer(rest)
+    }
     if scheme == "bearer" and not params.get("realm"):
         return None
     return Challenge(scheme, params)

@@ -34,8 +34,24 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from scanners.http import DEFAULT_DEADLINE, RETRY_STATUSES, HttpError, RetryPolicy, new_client, one_line, redact, request
-from scanners.image_reference import DOCKER_HUB, DOCKER_HUB_ALIASES, DOCKER_HUB_API, ImageRef, is_scratch, parse_reference
+from scanners.http import (
+    DEFAULT_DEADLINE,
+    RETRY_STATUSES,
+    HttpError,
+    RetryPolicy,
+    new_client,
+    one_line,
+    redact,
+    request,
+)
+from scanners.image_reference import (
+    DOCKER_HUB,
+    DOCKER_HUB_ALIASES,
+    DOCKER_HUB_API,
+    ImageRef,
+    is_scratch,
+    parse_reference,
+)
 from scanners.registry.auth import Challenge, Token, basic_authorization, parse_challenge
 from scanners.registry.cache import CachedPlatforms, RegistryCache
 from scanners.registry.manifests import ACCEPT_MANIFESTS, ImagePlatforms, platform_from_config, platforms_from_manifest
@@ -59,8 +75,9 @@ def unchecked(reference: str, reason: str) -> ImagePlatforms:
         parsed = parse_reference(reference)
     except ValueError:
         return ImagePlatforms(reference, "", "", None, None, None, None, one_line(reason))
-    return ImagePlatforms(reference, parsed.registry, parsed.repository, parsed.tag, parsed.digest,
-                          None, None, one_line(reason))
+    return ImagePlatforms(
+        reference, parsed.registry, parsed.repository, parsed.tag, parsed.digest, None, None, one_line(reason)
+    )
 
 
 class _Failure(Exception):
@@ -119,7 +136,9 @@ class RegistryClient:
         self.insecure_registries = frozenset(_registry_key(name) for name in insecure_registries)
         self._endpoints = {_registry_key(name): url.rstrip("/") for name, url in (endpoints or {}).items()}
         # Private copy, keyed the same way as references; never exposed (no repr, no attribute).
-        self.__credentials = {_registry_key(name): (str(pair[0]), str(pair[1])) for name, pair in (credentials or {}).items()}
+        self.__credentials = {
+            _registry_key(name): (str(pair[0]), str(pair[1])) for name, pair in (credentials or {}).items()
+        }
         self._timeout = timeout
         self._deadline = deadline
         self._sleep = sleep
@@ -206,7 +225,7 @@ class RegistryClient:
 
     def _lookup(self, ref: ImageRef) -> ImagePlatforms:
         cached = self._cache_get(ref)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if cached is not None:
             age = (now - cached.fetched_at).total_seconds()
             if ref.digest is not None or age < self.cache_period:
@@ -223,16 +242,21 @@ class RegistryClient:
             reason = str(failure)
             if cached is not None:
                 # A stale answer beats none: base images rarely drop an architecture.
-                _log.warning("%s: %s; using the answer cached at %s", ref.reference, reason,
-                             cached.fetched_at.isoformat(timespec="seconds"))
+                _log.warning(
+                    "%s: %s; using the answer cached at %s",
+                    ref.reference,
+                    reason,
+                    cached.fetched_at.isoformat(timespec="seconds"),
+                )
                 return self._from_cached(ref, cached)
             return self._answer(ref, error=reason)
         self._cache_put(ref, CachedPlatforms(platforms, digest, media_type, now))
         return self._answer(ref, platforms=platforms, digest=digest, media_type=media_type)
 
     def _fetch(self, ref: ImageRef) -> tuple[tuple[str, ...], str | None, str | None]:
-        response = self._request(ref, "GET", f"/v2/{ref.repository}/manifests/{ref.lookup}",
-                                 accept=ACCEPT_MANIFESTS, what="manifest")
+        response = self._request(
+            ref, "GET", f"/v2/{ref.repository}/manifests/{ref.lookup}", accept=ACCEPT_MANIFESTS, what="manifest"
+        )
         body = response.content
         if len(body) > _MAX_DOCUMENT:
             raise _Failure(f"manifest of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes")
@@ -250,8 +274,13 @@ class RegistryClient:
             media_type = document["mediaType"]
         if platforms is None:
             assert config_digest is not None
-            blob = self._request(ref, "GET", f"/v2/{ref.repository}/blobs/{config_digest}",
-                                 accept="application/json, */*", what="image config")
+            blob = self._request(
+                ref,
+                "GET",
+                f"/v2/{ref.repository}/blobs/{config_digest}",
+                accept="application/json, */*",
+                what="image config",
+            )
             if len(blob.content) > _MAX_DOCUMENT:
                 raise _Failure(f"image config of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes")
             try:
@@ -262,8 +291,9 @@ class RegistryClient:
 
     def _head_digest(self, ref: ImageRef) -> str | None:
         """The tag's current digest, from a HEAD (free of Docker Hub's pull rate limit)."""
-        response = self._request(ref, "HEAD", f"/v2/{ref.repository}/manifests/{ref.lookup}",
-                                 accept=ACCEPT_MANIFESTS, what="manifest")
+        response = self._request(
+            ref, "HEAD", f"/v2/{ref.repository}/manifests/{ref.lookup}", accept=ACCEPT_MANIFESTS, what="manifest"
+        )
         return response.headers.get("Docker-Content-Digest")
 
     # -- HTTP with auth and retries -------------------------------------------------------------
@@ -281,26 +311,38 @@ class RegistryClient:
         if response.status_code == 401:
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
             if challenge is None:
-                raise _Failure(f"{_registry_host(ref)} refused access to {ref.repository} (HTTP 401 without a usable challenge)")
+                raise _Failure(
+                    f"{_registry_host(ref)} refused access to {ref.repository} (HTTP 401 without a usable challenge)"
+                )
             with self._lock:
                 self._challenges[ref.registry] = challenge
             headers["Authorization"] = self._authorize(ref, challenge, scope)
             response, attempts = self._send(method, url, headers, ref=ref, too_large=too_large)
             if response.status_code == 401:
-                hint = "check the credentials configured for it" if ref.registry in self.__credentials else "no credentials are configured for it"
-                raise _Failure(f"auth refused: {_registry_host(ref)} denied access to {ref.repository} "
-                               f"(HTTP 401; private or missing repository, {hint})")
+                hint = (
+                    "check the credentials configured for it"
+                    if ref.registry in self.__credentials
+                    else "no credentials are configured for it"
+                )
+                raise _Failure(
+                    f"auth refused: {_registry_host(ref)} denied access to {ref.repository} "
+                    f"(HTTP 401; private or missing repository, {hint})"
+                )
         status = response.status_code
         if status == 200:
             return response
         if status == 404:
-            raise _Failure(f"not found: {_display(ref)} has no {what} {path.rsplit('/', 1)[1]!r} on {_registry_host(ref)} (HTTP 404)")
+            raise _Failure(
+                f"not found: {_display(ref)} has no {what} {path.rsplit('/', 1)[1]!r} on {_registry_host(ref)} (HTTP 404)"
+            )
         if status == 403:
             raise _Failure(f"auth refused: {_registry_host(ref)} forbids access to {ref.repository} (HTTP 403)")
         if status == 429:
             raise _Failure(f"rate limited by {_registry_host(ref)} (HTTP 429, gave up after {attempts} attempts)")
-        raise _Failure(f"{_registry_host(ref)} answered HTTP {status} for the {what} of {_display(ref)}"
-                       + (f" (gave up after {attempts} attempts)" if status in RETRY_STATUSES else ""))
+        raise _Failure(
+            f"{_registry_host(ref)} answered HTTP {status} for the {what} of {_display(ref)}"
+            + (f" (gave up after {attempts} attempts)" if status in RETRY_STATUSES else "")
+        )
 
     def _known_authorization(self, registry: str, scope: str) -> str | None:
         """Authorization to send up front, when this registry already challenged us this run."""
@@ -323,7 +365,9 @@ class RegistryClient:
         if challenge.scheme == "basic":
             pair = self.__credentials.get(ref.registry)
             if pair is None:
-                raise _Failure(f"auth refused: {_registry_host(ref)} requires credentials and none are configured for {ref.registry}")
+                raise _Failure(
+                    f"auth refused: {_registry_host(ref)} requires credentials and none are configured for {ref.registry}"
+                )
             return basic_authorization(pair)
         return self._bearer(ref.registry, challenge, challenge.params.get("scope") or scope)
 
@@ -341,11 +385,19 @@ class RegistryClient:
             # Never send a password in clear text, except to a registry marked insecure (loopback tests).
             if parts.scheme == "https" or _registry_key(realm_host) in self.insecure_registries:
                 headers["Authorization"] = basic_authorization(pair)
-        response, _ = self._send("GET", url, headers, ref=None, host=realm_host,
-                                 too_large=f"token service {realm_host} sent an answer larger than {_MAX_DOCUMENT} bytes")
+        response, _ = self._send(
+            "GET",
+            url,
+            headers,
+            ref=None,
+            host=realm_host,
+            too_large=f"token service {realm_host} sent an answer larger than {_MAX_DOCUMENT} bytes",
+        )
         if response.status_code in (401, 403):
             who = "the configured credentials" if "Authorization" in headers else "anonymous access"
-            raise _Failure(f"auth refused: token service {realm_host} rejected {who} for {registry} (HTTP {response.status_code})")
+            raise _Failure(
+                f"auth refused: token service {realm_host} rejected {who} for {registry} (HTTP {response.status_code})"
+            )
         if response.status_code == 429:
             raise _Failure(f"rate limited by token service {realm_host} (HTTP 429)")
         if response.status_code != 200:
@@ -362,8 +414,16 @@ class RegistryClient:
             self._tokens[(registry, scope)] = Token(value, time.monotonic() + max(lifetime - 10, 1))
         return f"Bearer {value}"
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str], *, ref: ImageRef | None, too_large: str,
-              host: str | None = None) -> tuple[httpx.Response, int | None]:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        ref: ImageRef | None,
+        too_large: str,
+        host: str | None = None,
+    ) -> tuple[httpx.Response, int | None]:
         """The answer under :mod:`scanners.http`'s policy, and the attempts made when retries ran out.
 
         A 429 or 5xx still answered when the retries (or the deadline) run out is returned with
@@ -376,9 +436,17 @@ class RegistryClient:
             # Redirects are followed (Docker Hub sends blobs to a CDN); httpx drops the
             # Authorization header when a redirect leaves the registry's origin. A HEAD has no
             # body, and its Content-Length is the GET's, so no size limit applies to it.
-            response = request(self._http, method, url, headers=headers, timeout=self._timeout,
-                               deadline=self._deadline, policy=self._policy,
-                               max_bytes=None if method == "HEAD" else _MAX_DOCUMENT, sleep=self._sleep)
+            response = request(
+                self._http,
+                method,
+                url,
+                headers=headers,
+                timeout=self._timeout,
+                deadline=self._deadline,
+                policy=self._policy,
+                max_bytes=None if method == "HEAD" else _MAX_DOCUMENT,
+                sleep=self._sleep,
+            )
         except HttpError as exc:
             if exc.kind == "status" and exc.response is not None:
                 return exc.response, exc.attempts
@@ -394,14 +462,33 @@ class RegistryClient:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _answer(self, ref: ImageRef, *, platforms: tuple[str, ...] | None = None, digest: str | None = None,
-                media_type: str | None = None, error: str | None = None, from_cache: bool = False) -> ImagePlatforms:
-        return ImagePlatforms(ref.reference, ref.registry, ref.repository, ref.tag, ref.digest, platforms,
-                              digest, one_line(error) if error else None, media_type, from_cache)
+    def _answer(
+        self,
+        ref: ImageRef,
+        *,
+        platforms: tuple[str, ...] | None = None,
+        digest: str | None = None,
+        media_type: str | None = None,
+        error: str | None = None,
+        from_cache: bool = False,
+    ) -> ImagePlatforms:
+        return ImagePlatforms(
+            ref.reference,
+            ref.registry,
+            ref.repository,
+            ref.tag,
+            ref.digest,
+            platforms,
+            digest,
+            one_line(error) if error else None,
+            media_type,
+            from_cache,
+        )
 
     def _from_cached(self, ref: ImageRef, entry: CachedPlatforms) -> ImagePlatforms:
-        return self._answer(ref, platforms=tuple(entry.platforms), digest=entry.digest,
-                            media_type=entry.media_type, from_cache=True)
+        return self._answer(
+            ref, platforms=tuple(entry.platforms), digest=entry.digest, media_type=entry.media_type, from_cache=True
+        )
 
     def _cache_get(self, ref: ImageRef) -> CachedPlatforms | None:
         if self.cache is None:
@@ -431,7 +518,7 @@ def _registry_key(name: str) -> str:
     key = name.strip().lower()
     for prefix in ("https://", "http://"):
         if key.startswith(prefix):
-            key = key[len(prefix):]
+            key = key[len(prefix) :]
     key = key.split("/", 1)[0]
     return DOCKER_HUB if key in DOCKER_HUB_ALIASES else key
 
@@ -462,5 +549,15 @@ def _replace_reference(answer: ImagePlatforms, reference: str) -> ImagePlatforms
         own = parse_reference(reference)
     except ValueError:
         return answer
-    return ImagePlatforms(reference, own.registry, own.repository, own.tag, own.digest, answer.platforms,
-                          answer.resolved_digest, answer.error, answer.media_type, answer.from_cache)
+    return ImagePlatforms(
+        reference,
+        own.registry,
+        own.repository,
+        own.tag,
+        own.digest,
+        answer.platforms,
+        answer.resolved_digest,
+        answer.error,
+        answer.media_type,
+        answer.from_cache,
+    )

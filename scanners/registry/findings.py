@@ -36,20 +36,38 @@ def base_image_findings(
     wanted = normalise_platform(wanted)
     if image_platforms.platforms is None:
         reason = image_platforms.error or "no answer"
-        return [Finding(path, line, "base-image-unknown", "info",
-                        f"Could not check which platforms {image} provides ({reason}); "
-                        f"whether it exists for {wanted} is unknown.")]
+        return [
+            Finding(
+                path,
+                line,
+                "base-image-unknown",
+                "info",
+                f"Could not check which platforms {image} provides ({reason}); "
+                f"whether it exists for {wanted} is unknown.",
+            )
+        ]
     if wanted in image_platforms.platforms:
         return []
     available = ", ".join(image_platforms.platforms) or "none"
     if len(image_platforms.platforms) <= 1 and not image_platforms.is_index:
-        message = (f"{image} is a single-platform image for {available}: there is no {wanted} variant, "
-                   f"so `docker build --platform {wanted}` fails. Use a multi-platform tag or build this image for {wanted}.")
+        message = (
+            f"{image} is a single-platform image for {available}: there is no {wanted} variant, "
+            f"so `docker build --platform {wanted}` fails. Use a multi-platform tag or build this image for {wanted}."
+        )
     else:
-        message = (f"{image} is not published for {wanted} (the registry lists: {available}). "
-                   f"Use a tag or image that includes {wanted}.")
-    return [Finding(path, line, "base-image-no-arm64" if wanted == "linux/arm64" else "base-image-no-platform",
-                    "blocker", message)]
+        message = (
+            f"{image} is not published for {wanted} (the registry lists: {available}). "
+            f"Use a tag or image that includes {wanted}."
+        )
+    return [
+        Finding(
+            path,
+            line,
+            "base-image-no-arm64" if wanted == "linux/arm64" else "base-image-no-platform",
+            "blocker",
+            message,
+        )
+    ]
 
 
 def dockerfile_base_image_findings(

@@ -30,8 +30,10 @@ _OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 _DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 _OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 _DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-_DOCKER_MANIFEST_V1 = ("application/vnd.docker.distribution.manifest.v1+json",
-                       "application/vnd.docker.distribution.manifest.v1+prettyjws")
+_DOCKER_MANIFEST_V1 = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
 _IMAGE_CONFIGS = ("application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json")
 
 ACCEPT_MANIFESTS = ", ".join([_OCI_INDEX, _DOCKER_LIST, _OCI_MANIFEST, _DOCKER_MANIFEST])
@@ -39,8 +41,14 @@ ACCEPT_MANIFESTS = ", ".join([_OCI_INDEX, _DOCKER_LIST, _OCI_MANIFEST, _DOCKER_M
 
 # containerd's platform normalisation (platforms/database.go): architecture aliases and the
 # default variants that are dropped, so "arm64/v8" and "aarch64" are both "arm64".
-_ARCH_ALIASES = {"x86_64": ("amd64", ""), "x86-64": ("amd64", ""), "aarch64": ("arm64", ""),
-                 "armhf": ("arm", "v7"), "armel": ("arm", "v6"), "i386": ("386", "")}
+_ARCH_ALIASES = {
+    "x86_64": ("amd64", ""),
+    "x86-64": ("amd64", ""),
+    "aarch64": ("arm64", ""),
+    "armhf": ("arm", "v7"),
+    "armel": ("arm", "v6"),
+    "i386": ("386", ""),
+}
 _DEFAULT_VARIANTS = {"arm64": "v8", "amd64": "v1"}
 
 

@@ -11,8 +11,18 @@ from tests.readiness.factories import make_user, seed_org
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PAGES = [
-    "/", "/repos/", "/repos/svc-0000/", "/blockers/", "/trends/", "/upstream/", "/packages/grpcio/",
-    "/settings/email/", "/admin/", "/admin/readiness/repo/", "/admin/readiness/repo/add/", "/no-such-page/",
+    "/",
+    "/repos/",
+    "/repos/svc-0000/",
+    "/blockers/",
+    "/trends/",
+    "/upstream/",
+    "/packages/grpcio/",
+    "/settings/email/",
+    "/admin/",
+    "/admin/readiness/repo/",
+    "/admin/readiness/repo/add/",
+    "/no-such-page/",
 ]
 
 

@@ -5,8 +5,8 @@ No stylesheet, script or image: what the browser shows is what inline-styled tab
 
 from __future__ import annotations
 
-import time_machine
 import pytest
+import time_machine
 
 from readiness.services.reports import reports_send_due, subscribe_email
 from tests.readiness.factories import seed_org
@@ -37,9 +37,7 @@ def test_weekly_email_html_renders_bars_and_sparklines(page, screenshot, setting
     # The stacked bar's parts have the widths of their shares (160 px table: 70 % blocked is ~112 px).
     bars = page.locator("table.bar")
     assert bars.count() == 4
-    widths = {
-        part: page.locator(f"td.bar-{part}").first.bounding_box()["width"] for part in ("ready", "blocked")
-    }
+    widths = {part: page.locator(f"td.bar-{part}").first.bounding_box()["width"] for part in ("ready", "blocked")}
     assert all(w > 5 for w in widths.values())
     total = bars.first.bounding_box()["width"]
     assert 150 <= total <= 170

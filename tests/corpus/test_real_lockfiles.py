@@ -71,13 +71,32 @@ def _copy(source: Path, repo: Path) -> Path:
 
 def _archcheck(repo: Path, source_md: Path, index: FixtureIndexServer, base: Path) -> dict:
     python, libc, version = _TARGETS.search(source_md.read_text()).groups()
-    env = {**os.environ, "READINESS_INDEX_URL": index.url, "READINESS_VAR_DIR": str(base / "var"),
-           "READINESS_REGISTRY_LOOKUPS": "0"}
+    env = {
+        **os.environ,
+        "READINESS_INDEX_URL": index.url,
+        "READINESS_VAR_DIR": str(base / "var"),
+        "READINESS_REGISTRY_LOOKUPS": "0",
+    }
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "manage.py", "archcheck", str(repo), "--format", "json", "--python", python,
-         "--libc", f"{libc}:{version}", "--no-registry"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "manage.py",
+            "archcheck",
+            str(repo),
+            "--format",
+            "json",
+            "--python",
+            python,
+            "--libc",
+            f"{libc}:{version}",
+            "--no-registry",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -111,19 +130,30 @@ ROWS = [
     ("mealie", "pyyaml", "linux/amd64", "wheel", "PyYAML-5.4.1-cp39-cp39-manylinux1_x86_64.whl"),
     # pdm.lock with inherit_metadata markers.
     ("pydantic", "astunparse", "linux/arm64", "n/a", None),
-    ("pydantic", "pydantic-core", "linux/arm64", "wheel",
-     "pydantic_core-2.26.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"),
+    (
+        "pydantic",
+        "pydantic-core",
+        "linux/arm64",
+        "wheel",
+        "pydantic_core-2.26.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    ),
     # uv.lock workspace: dkimpy ships only an sdist.
     ("fastapi-template", "dkimpy", "linux/arm64", "sdist", "dkimpy-1.1.8.tar.gz"),
     # pylock.toml from uv export: the file is the URL's (MarkupSafe-…), not uv's normalised name.
-    ("comfy-cli", "markupsafe", "linux/arm64", "wheel",
-     "MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"),
+    (
+        "comfy-cli",
+        "markupsafe",
+        "linux/arm64",
+        "wheel",
+        "MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    ),
     ("comfy-cli", "colorama", "linux/amd64", "n/a", None),
 ]
 
 
-@pytest.mark.parametrize(("repo", "package", "target", "status", "file"), ROWS,
-                         ids=[f"{r}-{p}-{t}" for r, p, t, _s, _f in ROWS])
+@pytest.mark.parametrize(
+    ("repo", "package", "target", "status", "file"), ROWS, ids=[f"{r}-{p}-{t}" for r, p, t, _s, _f in ROWS]
+)
 def test_rows_agree_with_pip(checked, repo, package, target, status, file):
     assert _result(checked(repo), package, target) == (status, file)
 
@@ -131,8 +161,12 @@ def test_rows_agree_with_pip(checked, repo, package, target, status, file):
 @pytest.mark.parametrize(
     ("repo", "package", "wheel", "command"),
     [
-        ("warehouse", "markupsafe", "MarkupSafe-1.1.1-cp38-cp38-manylinux2014_aarch64.whl",
-         "pip-compile --allow-unsafe --generate-hashes --output-file=requirements/main.txt requirements/main.in --no-reuse-hashes"),
+        (
+            "warehouse",
+            "markupsafe",
+            "MarkupSafe-1.1.1-cp38-cp38-manylinux2014_aarch64.whl",
+            "pip-compile --allow-unsafe --generate-hashes --output-file=requirements/main.txt requirements/main.in --no-reuse-hashes",
+        ),
         ("paperless-ngx", "livereload", "livereload-2.6.3-py2.py3-none-any.whl", "pipenv lock"),
     ],
 )

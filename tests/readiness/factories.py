@@ -98,12 +98,19 @@ def seed_org(
     team_rows = Team.objects.bulk_create([Team(name=f"team-{k}") for k in range(teams)])
     repo_rows = Repo.objects.bulk_create(
         [
-            Repo(name=f"{prefix}-{r:04d}", url=f"https://git.example.test/acme/{prefix}-{r:04d}.git", team=team_rows[r % teams] if teams else None)
+            Repo(
+                name=f"{prefix}-{r:04d}",
+                url=f"https://git.example.test/acme/{prefix}-{r:04d}.git",
+                team=team_rows[r % teams] if teams else None,
+            )
             for r in range(repos)
         ],
         batch_size=_BATCH,
     )
-    target_json = [{"id": t, "platform": t, "python": "3.12", "libc": "glibc", "libc_version": "2.36", "origin": "default"} for t in targets]
+    target_json = [
+        {"id": t, "platform": t, "python": "3.12", "libc": "glibc", "libc_version": "2.36", "origin": "default"}
+        for t in targets
+    ]
     scans: list[Scan] = []
     for r, repo in enumerate(repo_rows):
         summary = _summary(r, pkgs, targets)
@@ -111,10 +118,19 @@ def seed_org(
             finished = now - dt.timedelta(weeks=w, minutes=r % 600)
             scans.append(
                 Scan(
-                    repo=repo, state=Scan.State.DONE, trigger="schedule", commit=f"{r:08x}{w:032x}",
-                    requested_at=finished - dt.timedelta(minutes=1), started_at=finished - dt.timedelta(minutes=1),
-                    finished_at=finished, heartbeat_at=finished, progress=100, analyser_version="1",
-                    targets=target_json, summary=summary, unchanged=bool(r % 2 and w == 0 and weeks > 1),
+                    repo=repo,
+                    state=Scan.State.DONE,
+                    trigger="schedule",
+                    commit=f"{r:08x}{w:032x}",
+                    requested_at=finished - dt.timedelta(minutes=1),
+                    started_at=finished - dt.timedelta(minutes=1),
+                    finished_at=finished,
+                    heartbeat_at=finished,
+                    progress=100,
+                    analyser_version="1",
+                    targets=target_json,
+                    summary=summary,
+                    unchanged=bool(r % 2 and w == 0 and weeks > 1),
                 )
             )
     scans = Scan.objects.bulk_create(scans, batch_size=_BATCH)
@@ -125,7 +141,7 @@ def seed_org(
     holders: dict[int, Scan] = {}
     pointing: list[Scan] = []
     for r, repo in enumerate(repo_rows):
-        own = scans[r * weeks:(r + 1) * weeks]
+        own = scans[r * weeks : (r + 1) * weeks]
         latest_scan = own[-1]
         latest[repo.name] = latest_scan
         repo.latest_scan = latest_scan
@@ -147,8 +163,16 @@ def seed_org(
                 status, file, fix = _cell(r, name, t)
                 verdicts.append(
                     Verdict(
-                        scan_id=holder.pk, package=name, version=version, target=t, status=status, file=file,
-                        fix_version=fix, lockfile="uv.lock", direct=i < 5, pure=False,
+                        scan_id=holder.pk,
+                        package=name,
+                        version=version,
+                        target=t,
+                        status=status,
+                        file=file,
+                        fix_version=fix,
+                        lockfile="uv.lock",
+                        direct=i < 5,
+                        pure=False,
                         reason=f"{status} for {t}",
                         # as the engine stores it: no release has a wheel and nothing else helps
                         upstream=status == "none" and not fix,
@@ -159,8 +183,14 @@ def seed_org(
                 verdicts = []
         if r % 4 == 0:
             findings.append(
-                ScanFinding(scan_id=holder.pk, path="Dockerfile", line=1, rule="platform-pinned", severity="blocker",
-                            message="FROM --platform=linux/amd64 pins the final image to linux/amd64: it is emulated on arm64 hosts")
+                ScanFinding(
+                    scan_id=holder.pk,
+                    path="Dockerfile",
+                    line=1,
+                    rule="platform-pinned",
+                    severity="blocker",
+                    message="FROM --platform=linux/amd64 pins the final image to linux/amd64: it is emulated on arm64 hosts",
+                )
             )
     Verdict.objects.bulk_create(verdicts, batch_size=_BATCH)
     ScanFinding.objects.bulk_create(findings, batch_size=_BATCH)
@@ -198,8 +228,15 @@ def _seed_rollups(repos, pkgs, targets, *, weeks: int, teams, today: dt.date) ->
 
 def _rollup(day, scope, target, counts, *, repo_id=None, team_id=None) -> Rollup:
     return Rollup(
-        day=day, scope=scope, repo_id=repo_id, team_id=team_id, target=target, repos=counts.get("repos", 0),
-        ready=counts.get("ready", 0), builds_from_source=counts.get("sdist", 0), blocked=counts.get("blocked", 0),
+        day=day,
+        scope=scope,
+        repo_id=repo_id,
+        team_id=team_id,
+        target=target,
+        repos=counts.get("repos", 0),
+        ready=counts.get("ready", 0),
+        builds_from_source=counts.get("sdist", 0),
+        blocked=counts.get("blocked", 0),
         blockers=counts.get("blockers", 0),
     )
 

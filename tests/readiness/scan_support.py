@@ -48,11 +48,15 @@ ORG_LAYOUTS: tuple[RepoLayout, ...] = (
         frozenset({"requests", "pyyaml", "orjson"}),
         "slim",
     ),
-    RepoLayout({"services/api/requirements.txt": "psutil==5.9.8\nnumpy==2.2.6\n"}, frozenset({"psutil", "numpy"}), "default"),
+    RepoLayout(
+        {"services/api/requirements.txt": "psutil==5.9.8\nnumpy==2.2.6\n"}, frozenset({"psutil", "numpy"}), "default"
+    ),
 )
 
 
-def org_repos(tmp_path: Path, count: int, *, teams: tuple[str, ...] = ("payments", "search")) -> list[tuple[Repo, RepoLayout]]:
+def org_repos(
+    tmp_path: Path, count: int, *, teams: tuple[str, ...] = ("payments", "search")
+) -> list[tuple[Repo, RepoLayout]]:
     """``count`` git repositories cycling through :data:`ORG_LAYOUTS`, each configured as a Repo row."""
     team_rows = [Team.objects.get_or_create(name=t)[0] for t in teams]
     out = []

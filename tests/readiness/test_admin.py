@@ -44,7 +44,11 @@ def _seed_repo(name: str, team: Team | None) -> Repo:
     repo.save(update_fields=["latest_scan"])
     ScanFile.objects.create(scan=scan, path="uv.lock", kind="lockfile", format="uv")
     ScanFinding.objects.create(
-        scan=scan, path="Dockerfile", line=1, rule="platform-pinned", severity="blocker",
+        scan=scan,
+        path="Dockerfile",
+        line=1,
+        rule="platform-pinned",
+        severity="blocker",
         message="FROM --platform=linux/amd64 pins the image to amd64",
     )
     Verdict.objects.create(scan=scan, package="psutil", version="5.9.8", target="linux/arm64", status="sdist")
@@ -59,8 +63,12 @@ def seeded() -> dict[str, object]:
     Scan.objects.create(repo=repo, state=Scan.State.QUEUED)
     now = timezone.now()
     page = IndexPage.objects.create(
-        index_url="https://index.test/simple/", name="psutil", body=BODY,
-        content_type="application/vnd.pypi.simple.v1+json", fetched_at=now, changed_at=now - dt.timedelta(days=1),
+        index_url="https://index.test/simple/",
+        name="psutil",
+        body=BODY,
+        content_type="application/vnd.pypi.simple.v1+json",
+        fetched_at=now,
+        changed_at=now - dt.timedelta(days=1),
     )
     return {"team": team, "repo": repo, "scan": repo.latest_scan, "page": page}
 
@@ -114,14 +122,19 @@ def test_scan_page_is_read_only_with_inlines_and_counts(admin_client: Client, se
 def test_read_only_models_refuse_add_change_delete(admin_client: Client, seeded: dict, model: str) -> None:
     obj = seeded["scan"] if model == "scan" else seeded["page"]
     assert admin_client.get(reverse(f"admin:readiness_{model}_add")).status_code == 403
-    assert admin_client.post(reverse(f"admin:readiness_{model}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse(f"admin:readiness_{model}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
+    )
     assert admin_client.post(reverse(f"admin:readiness_{model}_change", args=[obj.pk]), {}).status_code == 403
     assert type(obj).objects.filter(pk=obj.pk).exists()
 
 
 def test_index_page_shows_size_not_body(admin_client: Client, seeded: dict) -> None:
     page = seeded["page"]
-    for url in (reverse("admin:readiness_indexpage_changelist"), reverse("admin:readiness_indexpage_change", args=[page.pk])):
+    for url in (
+        reverse("admin:readiness_indexpage_changelist"),
+        reverse("admin:readiness_indexpage_change", args=[page.pk]),
+    ):
         content = admin_client.get(url).content.decode()
         assert "psutil" in content
         assert str(len(BODY)) in content
@@ -132,8 +145,14 @@ def test_repo_can_be_edited(admin_client: Client, seeded: dict) -> None:
     repo = seeded["repo"]
     response = admin_client.post(
         reverse("admin:readiness_repo_change", args=[repo.pk]),
-        {"name": repo.name, "url": repo.url, "branch": "develop", "team": seeded["team"].pk,
-         "enabled": "on", "credentials_ref": "GITHUB_TOKEN"},
+        {
+            "name": repo.name,
+            "url": repo.url,
+            "branch": "develop",
+            "team": seeded["team"].pk,
+            "enabled": "on",
+            "credentials_ref": "GITHUB_TOKEN",
+        },
     )
     assert response.status_code == 302
     repo.refresh_from_db()
@@ -158,9 +177,13 @@ def test_index_pages_show_their_index_url_without_its_token(admin_client: Client
     # PIP_INDEX_URL often carries a token: the cached pages' index is shown, filtered and linked redacted.
     now = timezone.now()
     page = IndexPage.objects.create(
-        index_url="https://ci:idxT0ken0123@private.test/simple/", name="internal-lib", body=BODY,
+        index_url="https://ci:idxT0ken0123@private.test/simple/",
+        name="internal-lib",
+        body=BODY,
         page_url="https://ci:idxT0ken0123@private.test/simple/internal-lib/",
-        content_type="application/vnd.pypi.simple.v1+json", fetched_at=now, changed_at=now,
+        content_type="application/vnd.pypi.simple.v1+json",
+        fetched_at=now,
+        changed_at=now,
     )
     changelist = reverse("admin:readiness_indexpage_changelist")
     for url in (changelist, reverse("admin:readiness_indexpage_change", args=[page.pk])):

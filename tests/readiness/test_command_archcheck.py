@@ -30,7 +30,11 @@ def run(tmp_path, fixture_index):
         env.pop("DATABASE_URL", None)  # archcheck needs no database
         return subprocess.run(
             [sys.executable, "manage.py", "archcheck", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     return run
@@ -49,8 +53,12 @@ def test_json_contract(run, repo):
     assert doc["commit"] == git(repo, "rev-parse", "HEAD")
     assert [t["id"] for t in doc["targets"]] == ["linux/amd64", "linux/arm64"]
     assert doc["targets"][1] == {
-        "id": "linux/arm64", "platform": "linux/arm64", "python": "3.11",
-        "libc": "glibc", "libc_version": doc["targets"][1]["libc_version"], "origin": "Dockerfile:1",
+        "id": "linux/arm64",
+        "platform": "linux/arm64",
+        "python": "3.11",
+        "libc": "glibc",
+        "libc_version": doc["targets"][1]["libc_version"],
+        "origin": "Dockerfile:1",
     }
     packages = {p["name"]: p for p in doc["packages"]}
     psutil = packages["psutil"]
@@ -111,8 +119,16 @@ def test_bad_input_exits_2_with_one_line(run, repo, args, message):
 def test_flags_override_the_dockerfile(run, repo):
     result = run(str(repo), "--python", "3.12", "--libc", "musl:1.2", "--platform", "linux/arm64", "--format", "json")
     doc = json.loads(result.stdout)
-    assert doc["targets"] == [{"id": "linux/arm64", "platform": "linux/arm64", "python": "3.12",
-                               "libc": "musl", "libc_version": "1.2", "origin": "flag"}]
+    assert doc["targets"] == [
+        {
+            "id": "linux/arm64",
+            "platform": "linux/arm64",
+            "python": "3.12",
+            "libc": "musl",
+            "libc_version": "1.2",
+            "origin": "flag",
+        }
+    ]
 
 
 def test_git_url_at_a_ref(run, tmp_path, repo):
@@ -150,14 +166,26 @@ def test_dead_index_gives_unknown_and_warnings(run, repo, tmp_path):
 @pytest.mark.parametrize(("fail_on", "code"), [("none", 0), ("sdist", 0), ("unknown", 1)])
 def test_fail_on_unknown_during_an_index_outage(run, tmp_path, fail_on, code):
     repo = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\n"}, name="outage")
-    result = run(str(repo), "--index-url", "http://127.0.0.1:9/simple/", "--no-index-cache", "--format", "json",
-                 "--python", "3.11", "--fail-on", fail_on)
+    result = run(
+        str(repo),
+        "--index-url",
+        "http://127.0.0.1:9/simple/",
+        "--no-index-cache",
+        "--format",
+        "json",
+        "--python",
+        "3.11",
+        "--fail-on",
+        fail_on,
+    )
     assert result.returncode == code, result.stderr
     assert json.loads(result.stdout)["summary"]["linux/arm64"]["complete"] is False
 
 
 def test_no_lockfile_is_bad_input(run, tmp_path):
-    repo = make_repo(tmp_path, {"README.md": "nothing to lock\n", "Dockerfile": "FROM python:3.12-slim\n"}, name="empty")
+    repo = make_repo(
+        tmp_path, {"README.md": "nothing to lock\n", "Dockerfile": "FROM python:3.12-slim\n"}, name="empty"
+    )
     result = run(str(repo), "--format", "json")
     assert result.returncode == 2
     assert result.stdout == ""
@@ -169,7 +197,9 @@ def test_no_lockfile_is_bad_input(run, tmp_path):
 
 
 def test_unreadable_lockfiles_are_incomplete_not_ready(run, tmp_path):
-    repo = make_repo(tmp_path, {"requirements.txt": b"\x00\x01binary\xff", "poetry.lock": "this is [not toml"}, name="bin")
+    repo = make_repo(
+        tmp_path, {"requirements.txt": b"\x00\x01binary\xff", "poetry.lock": "this is [not toml"}, name="bin"
+    )
     result = run(str(repo), "--format", "json", "--python", "3.11")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
@@ -183,26 +213,46 @@ def test_unreadable_lockfiles_are_incomplete_not_ready(run, tmp_path):
 
 def test_fail_on_help_says_what_each_level_means(run):
     result = run("--help")
-    for line in ("none     a blocker", "sdist    also a package pip would build from source", "unknown  also an incomplete answer"):
+    for line in (
+        "none     a blocker",
+        "sdist    also a package pip would build from source",
+        "unknown  also an incomplete answer",
+    ):
         assert line in result.stdout
 
 
 def test_deep_check_flags_a_mislabelled_pure_wheel(tmp_path, make_fixture_index):
     """``--deep`` reads the chosen pure wheel with range requests and reports the native code it hides."""
     index = make_fixture_index()
-    index.add_project("mislabel", [{
-        "filename": "mislabel-1.0-py3-none-any.whl",
-        "x-members": [("mislabel/__init__.py", b""), ("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")],
-    }])
+    index.add_project(
+        "mislabel",
+        [
+            {
+                "filename": "mislabel-1.0-py3-none-any.whl",
+                "x-members": [
+                    ("mislabel/__init__.py", b""),
+                    ("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF"),
+                ],
+            }
+        ],
+    )
     repo = make_repo(tmp_path, {"requirements.txt": "mislabel==1.0\nsix==1.16.0\n"}, name="deep")
-    env = {**os.environ, "READINESS_INDEX_URL": index.url, "READINESS_VAR_DIR": str(tmp_path / "var"),
-           "READINESS_REGISTRY_LOOKUPS": "0"}
+    env = {
+        **os.environ,
+        "READINESS_INDEX_URL": index.url,
+        "READINESS_VAR_DIR": str(tmp_path / "var"),
+        "READINESS_REGISTRY_LOOKUPS": "0",
+    }
     env.pop("DATABASE_URL", None)
 
     def run(*extra):
         out = subprocess.run(
             [sys.executable, "manage.py", "archcheck", str(repo), "--format", "json", "--python", "3.12", *extra],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)

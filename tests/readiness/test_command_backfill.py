@@ -25,8 +25,11 @@ def history(tmp_path, scan_index):
     path = make_repo(tmp_path, {}, name="svc")
     for week in range(WEEKS):
         psutil = "5.9.8" if week < 26 else "6.0.0"
-        commit_files(path, {"requirements.txt": f"psutil=={psutil}\nsix==1.16.0\n# week {week}\n"},
-                     date=start + dt.timedelta(weeks=week))
+        commit_files(
+            path,
+            {"requirements.txt": f"psutil=={psutil}\nsix==1.16.0\n# week {week}\n"},
+            date=start + dt.timedelta(weeks=week),
+        )
     return repo_row("svc", path), start
 
 
@@ -50,7 +53,9 @@ def test_one_point_per_week_with_rollups_and_a_rerun_adds_nothing(history) -> No
     assert [a["sdist"] for a in arm] == [1] * 26 + [0] * 27  # psutil 6.0.0 has arm64 wheels
     repo.refresh_from_db()
     assert repo.latest_scan_id == scans[-1].pk  # the newest point is the current state
-    days = set(Rollup.objects.filter(scope=Rollup.Scope.REPO, repo=repo, target="linux/arm64").values_list("day", flat=True))
+    days = set(
+        Rollup.objects.filter(scope=Rollup.Scope.REPO, repo=repo, target="linux/arm64").values_list("day", flat=True)
+    )
     assert {s.as_of.date() for s in scans} <= days
     first_week = Rollup.objects.get(scope=Rollup.Scope.ORG, target="linux/arm64", day=start.date())
     last_week = Rollup.objects.get(scope=Rollup.Scope.ORG, target="linux/arm64", day=scans[-1].as_of.date())
@@ -89,7 +94,10 @@ def test_weeks_without_a_commit_reuse_the_previous_rows(tmp_path, scan_index) ->
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(("svc", "--since", "last year"), "expected YYYY-MM-DD"), (("nope", "--since", "2024-01-01"), "unknown repositories")],
+    [
+        (("svc", "--since", "last year"), "expected YYYY-MM-DD"),
+        (("nope", "--since", "2024-01-01"), "unknown repositories"),
+    ],
 )
 def test_bad_input_exits_2(history, args, message) -> None:
     with pytest.raises(CommandError) as excinfo:

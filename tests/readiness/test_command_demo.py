@@ -60,7 +60,9 @@ def test_demo_builds_scans_and_is_idempotent(demo_settings):
 
     # Backfilled points every week across the history, oldest first; then one current scan per repo.
     for repo in repos:
-        points = list(Scan.objects.filter(repo=repo, trigger="backfill").order_by("as_of").values_list("as_of", flat=True))
+        points = list(
+            Scan.objects.filter(repo=repo, trigger="backfill").order_by("as_of").values_list("as_of", flat=True)
+        )
         assert len(points) >= 8
         assert all(b - a == dt.timedelta(weeks=1) for a, b in zip(points, points[1:]))
         repo.refresh_from_db()
@@ -70,8 +72,14 @@ def test_demo_builds_scans_and_is_idempotent(demo_settings):
     old, new = (Scan.objects.filter(repo=payments, trigger="backfill").order_by("as_of")[i] for i in (0, 12))
     assert (old.as_of.date() - new.as_of.date()).days == -84
     # The history is real: psutil went from 5.9.8 to 6.0.0 ten weeks ago.
-    assert Verdict.objects.filter(scan=old.result_scan_id, package="psutil").values_list("version", flat=True).first() == "5.9.8"
-    assert Verdict.objects.filter(scan=new.result_scan_id, package="psutil").values_list("version", flat=True).first() == "6.0.0"
+    assert (
+        Verdict.objects.filter(scan=old.result_scan_id, package="psutil").values_list("version", flat=True).first()
+        == "5.9.8"
+    )
+    assert (
+        Verdict.objects.filter(scan=new.result_scan_id, package="psutil").values_list("version", flat=True).first()
+        == "6.0.0"
+    )
     # A package the fixture index records gets a real verdict; one it lacks is unknown.
     current = payments.latest_scan.result_scan_id
     assert set(Verdict.objects.filter(scan=current, package="psutil").values_list("status", flat=True)) == {"wheel"}
@@ -112,7 +120,9 @@ def test_demo_without_an_index_completes_with_unknown_verdicts(settings, tmp_pat
     assert "as demo / " in out.getvalue()
     repo = Repo.objects.get(name="legacy-billing")
     assert repo.latest_scan.state in Scan.FINISHED_WITH_RESULTS
-    assert set(Verdict.objects.filter(scan=repo.latest_scan.result_scan_id).values_list("status", flat=True)) == {"unknown"}
+    assert set(Verdict.objects.filter(scan=repo.latest_scan.result_scan_id).values_list("status", flat=True)) == {
+        "unknown"
+    }
 
 
 def test_build_repos_dates_commits_and_rebuilds_only_changed_examples(tmp_path):
@@ -163,9 +173,14 @@ def _only(tmp_path: Path, name: str) -> Path:
         ("colour = 'red'\n[[step]]\ndir = 's'\nmessage = 'm'\n", "colour: unknown key"),
         ("[[step]]\ndir = 'missing'\nmessage = 'm'\n", "step[0].dir: 'missing' is not a directory"),
         ("[[step]]\ndir = 's'\n", "step[0].message: missing"),
-        ("[[step]]\ndir = 's'\nmessage = 'm'\nweeks_ago = -1\n", "step[0]: weeks_ago and days_ago must be whole numbers"),
-        ("[[step]]\ndir = 's'\nmessage = 'm'\nweeks_ago = 1\n[[step]]\ndir = 's'\nmessage = 'n'\nweeks_ago = 2\n",
-         "step[1]: older than the step before it"),
+        (
+            "[[step]]\ndir = 's'\nmessage = 'm'\nweeks_ago = -1\n",
+            "step[0]: weeks_ago and days_ago must be whole numbers",
+        ),
+        (
+            "[[step]]\ndir = 's'\nmessage = 'm'\nweeks_ago = 1\n[[step]]\ndir = 's'\nmessage = 'n'\nweeks_ago = 2\n",
+            "step[1]: older than the step before it",
+        ),
         ("[[step]]\ndir = 's'\nmessage = 'm'\nremove = ['../x']\n", "step[0].remove: must be a list of paths inside"),
         ("[[step]\n", "history.toml: "),
     ],

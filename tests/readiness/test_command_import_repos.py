@@ -87,7 +87,9 @@ def test_import_then_rerun_changes_nothing(tmp_path: Path, monkeypatch: pytest.M
 def test_removed_entry_is_disabled(tmp_path: Path) -> None:
     path = _write(tmp_path / "repos.toml", REPOS_TOML)
     _run(str(path))
-    without_ledger = REPOS_TOML.replace('name = "ledger"\nurl = "checkouts/ledger"\nteam = "payments"\n\n[[repo]]\n', "")
+    without_ledger = REPOS_TOML.replace(
+        'name = "ledger"\nurl = "checkouts/ledger"\nteam = "payments"\n\n[[repo]]\n', ""
+    )
     _write(path, without_ledger.replace('branch = "main"', 'branch = "release"'))
     output = _run(str(path))
     assert output.splitlines() == [
@@ -127,14 +129,20 @@ def test_two_files_do_not_disable_each_other(tmp_path: Path) -> None:
     [
         (REPOS_TOML + '\n[[repo]]\nname = "x"\n', "repo[3].url: missing"),
         (REPOS_TOML + '\n[[repo]]\nname = "web"\nurl = "/x"\n', "repo[3].name: 'web' is already used by repo[2]"),
-        (REPOS_TOML.replace('credentials = "GITHUB_TOKEN"', 'credentials = "ghp_abcdefghijklmnop0123456789"'),
-         "repo[0].credentials: looks like a secret; give the NAME of the environment variable that holds the "
-         "token (e.g. GITHUB_TOKEN), never the token itself"),
-        (REPOS_TOML.replace("https://github.com/", "https://ghp_abcdefghijklmnop0123456789@github.com/"),
-         "repo[0].url: contains a password or token; remove it and name an environment variable in "
-         "`credentials` instead"),
-        (REPOS_TOML.replace("enabled = false", "enabled = false\nschedule = 'daily'"),
-         "repo[2].schedule: unknown key (allowed: name, url, branch, team, credentials, enabled)"),
+        (
+            REPOS_TOML.replace('credentials = "GITHUB_TOKEN"', 'credentials = "ghp_abcdefghijklmnop0123456789"'),
+            "repo[0].credentials: looks like a secret; give the NAME of the environment variable that holds the "
+            "token (e.g. GITHUB_TOKEN), never the token itself",
+        ),
+        (
+            REPOS_TOML.replace("https://github.com/", "https://ghp_abcdefghijklmnop0123456789@github.com/"),
+            "repo[0].url: contains a password or token; remove it and name an environment variable in "
+            "`credentials` instead",
+        ),
+        (
+            REPOS_TOML.replace("enabled = false", "enabled = false\nschedule = 'daily'"),
+            "repo[2].schedule: unknown key (allowed: name, url, branch, team, credentials, enabled)",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, toml: str, error: str, cli) -> None:

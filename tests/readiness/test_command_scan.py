@@ -112,7 +112,7 @@ def test_scan_all_in_process_fails_a_dead_remote_after_retries_and_goes_on(tmp_p
 
 def test_a_queued_scan_with_no_task_behind_it_runs_at_the_next_scan(tmp_path, scan_index) -> None:
     """What an older release (or a web process stopped before its deferred scan) left behind."""
-    (repo, _), = org_repos(tmp_path, 1)
+    ((repo, _),) = org_repos(tmp_path, 1)
     stuck = Scan.objects.create(repo=repo, trigger="webhook")  # queued, and no task will ever run it
 
     out = _run(repo.name)

@@ -25,14 +25,24 @@ def _run(*args) -> str:
     [
         ((), "org", [], "subscribed to the whole organisation (user created)"),
         (("--team", "team-1"), "teams", ["team-1"], "subscribed to team-1 (user created)"),
-        (("--team", "team-2", "--team", "team-0"), "teams", ["team-0", "team-2"], "subscribed to team-0, team-2 (user created)"),
+        (
+            ("--team", "team-2", "--team", "team-0"),
+            "teams",
+            ["team-0", "team-2"],
+            "subscribed to team-0, team-2 (user created)",
+        ),
     ],
 )
 def test_subscribes_and_creates_the_user(args, scope, teams, says):
     seed_org(repos=3)
     assert says in _run("em@example.test", *args)
     sub = Subscription.objects.get()
-    assert (sub.user.email, sub.scope, sorted(t.name for t in sub.teams.all()), sub.active) == ("em@example.test", scope, teams, True)
+    assert (sub.user.email, sub.scope, sorted(t.name for t in sub.teams.all()), sub.active) == (
+        "em@example.test",
+        scope,
+        teams,
+        True,
+    )
     assert not sub.user.has_usable_password()
 
 
@@ -52,7 +62,10 @@ def test_existing_user_with_that_address_is_reused():
     assert Subscription.objects.get().user.username == "alice"
 
 
-@pytest.mark.parametrize(("args", "error"), [(("not-an-address",), "is not an email address"), (("x@example.test", "--team", "nope"), "unknown team")])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [(("not-an-address",), "is not an email address"), (("x@example.test", "--team", "nope"), "unknown team")],
+)
 def test_bad_input_is_a_clear_error_and_writes_nothing(args, error):
     with pytest.raises(CommandError, match=error):
         _run(*args)

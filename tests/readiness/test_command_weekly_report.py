@@ -25,7 +25,13 @@ def _run(*args) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize(("team", "title", "link"), [(None, "== Whole organisation: 10 repos", "/blockers/"), ("team-2", "== Team team-2: 3 repos", "/blockers/?team=team-2")])
+@pytest.mark.parametrize(
+    ("team", "title", "link"),
+    [
+        (None, "== Whole organisation: 10 repos", "/blockers/"),
+        ("team-2", "== Team team-2: 3 repos", "/blockers/?team=team-2"),
+    ],
+)
 def test_preview_writes_html_and_prints_text(tmp_path, settings, team, title, link):
     settings.SITE_ROOT = "http://readiness.test"
     seed_org(repos=10, weeks=4)

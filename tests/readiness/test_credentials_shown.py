@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LOCK_TOKEN = "lockT0ken5ecret0123456789"
 ROW_TOKEN = "ghp_rowT0ken5ecret0123456789"
 REQUIREMENTS = (
-    "psutil==5.9.8\n"
-    "filprofiler==2022.5.0\n"
-    f"private @ git+https://user:{LOCK_TOKEN}@git.test/acme/private.git\n"
+    f"psutil==5.9.8\nfilprofiler==2022.5.0\nprivate @ git+https://user:{LOCK_TOKEN}@git.test/acme/private.git\n"
 )
 
 
@@ -58,10 +56,21 @@ def _assert_no_secret(bodies: dict[str, str]) -> None:
 
 def test_dashboard_pages_and_exports_show_no_token(leaky: Repo, client: Client) -> None:
     client.force_login(make_user("viewer"))
-    bodies = _bodies(client, [
-        "/", "/repos/", "/repos/leaky/", "/repos/leaky/scan.json", "/blockers/", "/packages/private/",
-        "/packages/filprofiler/", "/export/matrix.csv", "/export/matrix.json", "/export/blockers.csv",
-    ])
+    bodies = _bodies(
+        client,
+        [
+            "/",
+            "/repos/",
+            "/repos/leaky/",
+            "/repos/leaky/scan.json",
+            "/blockers/",
+            "/packages/private/",
+            "/packages/filprofiler/",
+            "/export/matrix.csv",
+            "/export/matrix.json",
+            "/export/blockers.csv",
+        ],
+    )
     _assert_no_secret(bodies)
     # What is shown instead: the URL with its userinfo hidden, and the package's reason naming its source.
     page = bodies["/repos/leaky/"]
@@ -75,16 +84,27 @@ def test_dashboard_pages_and_exports_show_no_token(leaky: Repo, client: Client) 
 def test_admin_shows_no_token_and_keeps_the_stored_url_on_save(leaky: Repo, client: Client) -> None:
     client.force_login(User.objects.create_superuser("root", "root@example.test", "pw"))
     change = reverse("admin:readiness_repo_change", args=[leaky.pk])
-    bodies = _bodies(client, [
-        reverse("admin:readiness_repo_changelist"), change,
-        reverse("admin:readiness_scan_changelist"), reverse("admin:readiness_scan_change", args=[leaky.latest_scan_id]),
-    ])
+    bodies = _bodies(
+        client,
+        [
+            reverse("admin:readiness_repo_changelist"),
+            change,
+            reverse("admin:readiness_scan_changelist"),
+            reverse("admin:readiness_scan_change", args=[leaky.latest_scan_id]),
+        ],
+    )
     _assert_no_secret(bodies)
     assert 'value="http://***@git.test/acme/leaky.git"' in bodies[change]
 
     # Saving the form as shown changes another field and leaves the URL git fetches with alone.
-    form = {"name": "leaky", "url": "http://***@git.test/acme/leaky.git", "branch": "develop",
-            "team": leaky.team_id, "enabled": "on", "credentials_ref": ""}
+    form = {
+        "name": "leaky",
+        "url": "http://***@git.test/acme/leaky.git",
+        "branch": "develop",
+        "team": leaky.team_id,
+        "enabled": "on",
+        "credentials_ref": "",
+    }
     assert client.post(change, form).status_code == 302
     leaky.refresh_from_db()
     assert (leaky.branch, leaky.url) == ("develop", f"http://{ROW_TOKEN}@git.test/acme/leaky.git")

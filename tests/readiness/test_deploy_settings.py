@@ -21,13 +21,26 @@ ROOT = Path(__file__).resolve().parents[2]
 def _check_deploy(tmp_path, **env: str) -> str:
     # A deployment's environment, not the test run's (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE).
     environment = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("READINESS_", "DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"))
     }
-    environment.update(READINESS_VAR_DIR=str(tmp_path), DEBUG="0", ALLOWED_HOSTS="readiness.example.test",
-                       SECRET_KEY=secrets.token_urlsafe(60), **env)
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120, check=False)
+    environment.update(
+        READINESS_VAR_DIR=str(tmp_path),
+        DEBUG="0",
+        ALLOWED_HOSTS="readiness.example.test",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        **env,
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return done.stdout + done.stderr
 
 
@@ -53,7 +66,10 @@ def test_every_response_carries_the_security_headers(client):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
-    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in CONTENT_SECURITY_POLICY
+        and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"

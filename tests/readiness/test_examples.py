@@ -24,7 +24,11 @@ def _id(path: Path) -> str:
 
 @pytest.mark.parametrize("path", LOCKFILES, ids=_id)
 def test_lockfile_parses_without_problems(path):
-    parsed = parse_lockfile(path.name, path.read_text(encoding="utf-8"), read_file=lambda p: (path.parent / p).read_text() if (path.parent / p).is_file() else None)
+    parsed = parse_lockfile(
+        path.name,
+        path.read_text(encoding="utf-8"),
+        read_file=lambda p: (path.parent / p).read_text() if (path.parent / p).is_file() else None,
+    )
     assert parsed.problems == ()
     assert len(parsed.packages) >= 3
     assert all(p.name and p.version for p in parsed.packages)
@@ -46,8 +50,15 @@ def test_the_blockers_the_demo_is_about_are_locked():
         for path in LOCKFILES
         for p in parse_lockfile(path.name, path.read_text(encoding="utf-8")).packages
     }
-    for wanted in [("psutil", "5.9.8"), ("psutil", "6.0.0"), ("filprofiler", "2022.5.0"), ("tensorflow-macos", "2.15.0"),
-                   ("numpy", "1.18.5"), ("psycopg2", "2.9.9"), ("grpcio", "1.38.1")]:
+    for wanted in [
+        ("psutil", "5.9.8"),
+        ("psutil", "6.0.0"),
+        ("filprofiler", "2022.5.0"),
+        ("tensorflow-macos", "2.15.0"),
+        ("numpy", "1.18.5"),
+        ("psycopg2", "2.9.9"),
+        ("grpcio", "1.38.1"),
+    ]:
         assert wanted in locked
 
 

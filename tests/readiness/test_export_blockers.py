@@ -25,8 +25,24 @@ def test_one_row_per_repo_and_blocker_with_its_action(viewer_client):
     # grpcio blocks the even repos, filprofiler every third, a pinned Dockerfile every fourth.
     assert len(rows) - 1 == 6 + 4 + 3
     assert rows[1:4] == [
-        ["svc-0000", "team-0", "", "platform-pinned", "Dockerfile:1", "platform-pin", "remove --platform=linux/amd64 from 3 Dockerfiles"],
-        ["svc-0000", "team-0", "linux/arm64", "filprofiler==2022.5.0", "uv.lock", "upstream", "ask upstream for filprofiler wheels"],
+        [
+            "svc-0000",
+            "team-0",
+            "",
+            "platform-pinned",
+            "Dockerfile:1",
+            "platform-pin",
+            "remove --platform=linux/amd64 from 3 Dockerfiles",
+        ],
+        [
+            "svc-0000",
+            "team-0",
+            "linux/arm64",
+            "filprofiler==2022.5.0",
+            "uv.lock",
+            "upstream",
+            "ask upstream for filprofiler wheels",
+        ],
         ["svc-0000", "team-0", "linux/arm64", "grpcio==1.30.0", "uv.lock", "upgrade", "upgrade grpcio to 1.60.0"],
     ]
     assert {r[0] for r in rows[1:] if r[3] == "grpcio==1.30.0"} == {f"svc-{i:04d}" for i in range(0, 12, 2)}

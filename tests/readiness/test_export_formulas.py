@@ -27,17 +27,31 @@ def hostile_org(db) -> Repo:
     team = Team.objects.create(name=TEAM)
     repo = Repo.objects.create(name=REPO, url="https://git.example.test/x.git", team=team)
     scan = Scan.objects.create(
-        repo=repo, state=Scan.State.DONE,
-        summary={"linux/arm64": {"wheel": 0, "sdist": 0, "none": 1, "unknown": 0, "n/a": 0, "blockers": 2, "ready": False}},
+        repo=repo,
+        state=Scan.State.DONE,
+        summary={
+            "linux/arm64": {"wheel": 0, "sdist": 0, "none": 1, "unknown": 0, "n/a": 0, "blockers": 2, "ready": False}
+        },
     )
     Repo.objects.filter(pk=repo.pk).update(latest_scan=scan)
-    Verdict.objects.create(scan=scan, package=PACKAGE, version="1.0", target="linux/arm64", status="none",
-                           file="\tx.whl", lockfile="\rrequirements.txt", reason=REASON)
-    ScanFinding.objects.create(scan=scan, path="=Dockerfile", line=1, rule="platform-pinned", severity="blocker",
-                               message="@pinned")
+    Verdict.objects.create(
+        scan=scan,
+        package=PACKAGE,
+        version="1.0",
+        target="linux/arm64",
+        status="none",
+        file="\tx.whl",
+        lockfile="\rrequirements.txt",
+        reason=REASON,
+    )
+    ScanFinding.objects.create(
+        scan=scan, path="=Dockerfile", line=1, rule="platform-pinned", severity="blocker", message="@pinned"
+    )
     today = timezone.localdate()
     for day in (today - dt.timedelta(days=7), today):
-        Rollup.objects.create(day=day, scope=Rollup.Scope.TEAM, team=team, target="linux/arm64", repos=1, blocked=1, blockers=2)
+        Rollup.objects.create(
+            day=day, scope=Rollup.Scope.TEAM, team=team, target="linux/arm64", repos=1, blocked=1, blockers=2
+        )
         Rollup.objects.create(day=day, scope=Rollup.Scope.ORG, target="linux/arm64", repos=1, blocked=1, blockers=2)
     return repo
 

@@ -43,14 +43,19 @@ def test_csv_team_filter(viewer_client):
 def test_json_documents(viewer_client):
     seed_org(repos=2, packages=3)
     docs = json.loads(_body(viewer_client.get("/export/matrix.json")))
-    assert [(d["schema"], d["name"], d["team"]) for d in docs] == [("archcheck/1", "svc-0000", "team-0"), ("archcheck/1", "svc-0001", "team-1")]
+    assert [(d["schema"], d["name"], d["team"]) for d in docs] == [
+        ("archcheck/1", "svc-0000", "team-0"),
+        ("archcheck/1", "svc-0001", "team-1"),
+    ]
     grpcio = next(p for p in docs[0]["packages"] if p["name"] == "grpcio")
     assert grpcio["results"]["linux/arm64"]["status"] == "none"
     assert docs[0]["dockerfiles"][0]["findings"][0]["rule"] == "platform-pinned"
 
 
 def test_empty_exports(viewer_client):
-    assert _body(viewer_client.get("/export/matrix.csv")) == "repo,team,package,version,target,status,file,fix_version\r\n"
+    assert (
+        _body(viewer_client.get("/export/matrix.csv")) == "repo,team,package,version,target,status,file,fix_version\r\n"
+    )
     assert json.loads(_body(viewer_client.get("/export/matrix.json"))) == []
 
 

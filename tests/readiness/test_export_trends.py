@@ -21,7 +21,16 @@ def test_org_and_team_rows(viewer_client):
     seed_org(repos=6, weeks=2, teams=2)
     rows = _rows(viewer_client.get("/export/trends.csv?period=2w"))
     assert rows[0] == [
-        "day", "scope", "team", "target", "repos", "ready", "builds_from_source", "blocked", "unknown", "blockers",
+        "day",
+        "scope",
+        "team",
+        "target",
+        "repos",
+        "ready",
+        "builds_from_source",
+        "blocked",
+        "unknown",
+        "blockers",
     ]
     today = timezone.localdate().isoformat()
     assert [today, "org", "", "linux/amd64", "6", "6", "0", "0", "0", "0"] in rows

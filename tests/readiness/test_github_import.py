@@ -51,7 +51,13 @@ class Sleeps(list):
 def test_follows_three_pages_with_the_github_headers(api: GitHubApiServer, client: httpx.Client) -> None:
     repos = github_org_repos(client=client, org="acme")
     assert [r.name for r in repos] == [
-        "payments-api", "web-frontend", "old-billing", "requests", "ml-pipeline", "legacy-batch", "infra-tools",
+        "payments-api",
+        "web-frontend",
+        "old-billing",
+        "requests",
+        "ml-pipeline",
+        "legacy-batch",
+        "infra-tools",
     ]
     assert [(r.path, r.query) for r in api.requests] == [
         ("/orgs/acme/repos", {"per_page": "100", "type": "all"}),
@@ -90,18 +96,29 @@ def test_items_are_read_from_the_recorded_shape(index: int, expected: GitHubRepo
 @pytest.mark.parametrize(
     ("include_forks", "imported", "skipped"),
     [
-        (False, ACTIVE, [("acme/old-billing", "archived"), ("acme/requests", "fork"), ("acme/legacy-batch", "disabled")]),
-        (True, ["payments-api", "web-frontend", "requests", "ml-pipeline", "infra-tools"],
-         [("acme/old-billing", "archived"), ("acme/legacy-batch", "disabled")]),
+        (
+            False,
+            ACTIVE,
+            [("acme/old-billing", "archived"), ("acme/requests", "fork"), ("acme/legacy-batch", "disabled")],
+        ),
+        (
+            True,
+            ["payments-api", "web-frontend", "requests", "ml-pipeline", "infra-tools"],
+            [("acme/old-billing", "archived"), ("acme/legacy-batch", "disabled")],
+        ),
     ],
 )
-def test_entries_skip_archived_disabled_and_optionally_forks(include_forks: bool, imported: list[str], skipped: list) -> None:
+def test_entries_skip_archived_disabled_and_optionally_forks(
+    include_forks: bool, imported: list[str], skipped: list
+) -> None:
     repos = [GitHubRepo.from_api(item, where="x") for page in load_org_pages("acme") for item in page]
     entries, left_out = github_repo_entries(repos, include_forks=include_forks, credentials_ref="GH_READ")
     assert [e["name"] for e in entries] == imported
     assert left_out == skipped
     assert {e["name"]: e["credentials_ref"] for e in entries if e["credentials_ref"]} == {
-        "web-frontend": "GH_READ", "ml-pipeline": "GH_READ", "infra-tools": "GH_READ",
+        "web-frontend": "GH_READ",
+        "ml-pipeline": "GH_READ",
+        "infra-tools": "GH_READ",
     }
 
 
@@ -133,17 +150,41 @@ def test_a_malformed_item_names_its_page_and_index() -> None:
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ({"status": 401, "body": {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}},
-         "GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN"),
-        ({"status": 403, "headers": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1893456000"}},
-         "GitHub API rate limit exhausted (403); it resets at 2030-01-01 00:00:00 UTC"),
-        ({"status": 429, "headers": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1893456000"}},
-         "GitHub API rate limit exhausted (429); it resets at 2030-01-01 00:00:00 UTC"),
-        ({"status": 403, "headers": {"Retry-After": "60"}, "body": {"message": "You have exceeded a secondary rate limit."}},
-         "GitHub secondary rate limit (403): retry after 60 seconds"),
-        ({"status": 429, "headers": {"Retry-After": "30"}}, "GitHub secondary rate limit (429): retry after 30 seconds"),
-        ({"status": 403, "body": {"message": "Resource not accessible by personal access token"}},
-         "GitHub refused access to acme's repositories (403 Resource not accessible by personal access token)"),
+        (
+            {
+                "status": 401,
+                "body": {
+                    "message": "Bad credentials",
+                    "documentation_url": "https://docs.github.com/rest",
+                    "status": "401",
+                },
+            },
+            "GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN",
+        ),
+        (
+            {"status": 403, "headers": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1893456000"}},
+            "GitHub API rate limit exhausted (403); it resets at 2030-01-01 00:00:00 UTC",
+        ),
+        (
+            {"status": 429, "headers": {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1893456000"}},
+            "GitHub API rate limit exhausted (429); it resets at 2030-01-01 00:00:00 UTC",
+        ),
+        (
+            {
+                "status": 403,
+                "headers": {"Retry-After": "60"},
+                "body": {"message": "You have exceeded a secondary rate limit."},
+            },
+            "GitHub secondary rate limit (403): retry after 60 seconds",
+        ),
+        (
+            {"status": 429, "headers": {"Retry-After": "30"}},
+            "GitHub secondary rate limit (429): retry after 30 seconds",
+        ),
+        (
+            {"status": 403, "body": {"message": "Resource not accessible by personal access token"}},
+            "GitHub refused access to acme's repositories (403 Resource not accessible by personal access token)",
+        ),
         ({"status": 422, "body": {"message": "Validation\nFailed"}}, "GitHub API answered 422 Validation Failed"),
     ],
 )
@@ -212,7 +253,12 @@ def test_import_creates_the_active_repos_then_changes_nothing(client: httpx.Clie
     assert imported.result.created == tuple(ACTIVE)
     repo = Repo.objects.get(name="ml-pipeline")
     assert (repo.url, repo.branch, repo.github_id, repo.github_full_name, repo.managed_by, repo.credentials_ref) == (
-        "https://github.com/acme/ml-pipeline.git", "develop", 700000202, "acme/ml-pipeline", "github:acme", "GITHUB_TOKEN",
+        "https://github.com/acme/ml-pipeline.git",
+        "develop",
+        700000202,
+        "acme/ml-pipeline",
+        "github:acme",
+        "GITHUB_TOKEN",
     )
     assert Repo.objects.get(name="payments-api").credentials_ref == ""
 
@@ -244,7 +290,12 @@ def test_a_new_default_branch_and_a_rename_update_the_same_row() -> None:
     Repo.objects.filter(name="payments-api").update(team=team)  # chosen in the admin
     pages = copy.deepcopy(load_org_pages("acme"))
     item = pages[0][0]
-    item.update(name="payments", full_name="acme/payments", clone_url="https://github.com/acme/payments.git", default_branch="trunk")
+    item.update(
+        name="payments",
+        full_name="acme/payments",
+        clone_url="https://github.com/acme/payments.git",
+        default_branch="trunk",
+    )
     with GitHubApiServer(token=TOKEN, pages=pages) as server, github_client(base_url=server.url, token=TOKEN) as c:
         result = github_org_import(client=c, org="acme").result
     assert result.updated == ("payments",)

@@ -21,7 +21,10 @@ ROOT = "http://readiness.test"
 def _block_repo_on_arm(name: str) -> None:
     """Repo ``name`` (ready on arm64 until now) gets a blocker in its latest scan: newly blocked."""
     scan = Scan.objects.get(pk=Repo.objects.get(name=name).latest_scan_id)
-    scan.summary = {**scan.summary, "linux/arm64": {**scan.summary["linux/arm64"], "none": 1, "blockers": 1, "ready": False}}
+    scan.summary = {
+        **scan.summary,
+        "linux/arm64": {**scan.summary["linux/arm64"], "none": 1, "blockers": 1, "ready": False},
+    }
     scan.save(update_fields=["summary"])
 
 
@@ -31,7 +34,12 @@ def test_numbers_per_target_and_change_since_last_week():
     arm, amd = (next(t for t in s.targets if t.target == name) for name in ("linux/arm64", "linux/amd64"))
     # Same fixture as the overview test: arm64 7 blocked, 2 from source, 1 ready; amd64 10 ready, 9 a week ago.
     assert (arm.now.repos, arm.now.ready, arm.now.builds_from_source, arm.now.blocked) == (10, 1, 2, 7)
-    assert (amd.now.ready, amd.now.last_week.ready, amd.ready_change_label, amd.pct_change_label) == (10, 9, "+1 repo", "+10 pts")
+    assert (amd.now.ready, amd.now.last_week.ready, amd.ready_change_label, amd.pct_change_label) == (
+        10,
+        9,
+        "+1 repo",
+        "+10 pts",
+    )
     assert (arm.ready_change_label, arm.blocked_change_label) == ("±0 repos", "±0")
     assert s.headline is arm
     assert s.compared_with == timezone.localdate() - dt.timedelta(days=7)
@@ -46,13 +54,15 @@ def test_became_ready_and_newly_blocked_repos_with_links():
     s = weekly_report_section(team=None, today=timezone.localdate(), site_root=ROOT)
     # svc-0004 had one more blocker on every target until a week ago (factories docstring).
     assert [(r.name, r.targets) for r in s.became_ready] == [("svc-0004", ("linux/amd64",))]
-    assert [(r.name, r.targets, r.url) for r in s.newly_blocked] == [("svc-0005", ("linux/arm64",), f"{ROOT}/repos/svc-0005/")]
+    assert [(r.name, r.targets, r.url) for r in s.newly_blocked] == [
+        ("svc-0005", ("linux/arm64",), f"{ROOT}/repos/svc-0005/")
+    ]
     assert (s.became_ready_total, s.newly_blocked_total) == (1, 1)
 
 
 def test_next_actions_and_upstream_candidates_link_to_the_team_pages():
-    from scanners.project_metadata import ProjectMetadata
     from readiness.services.upstream import upstream_refresh
+    from scanners.project_metadata import ProjectMetadata
 
     seed_org(repos=12)
     upstream_refresh(fetch_metadata=lambda name: ProjectMetadata(name, error="not asked in this test"))
@@ -60,14 +70,17 @@ def test_next_actions_and_upstream_candidates_link_to_the_team_pages():
     # team-1 = repos 1, 4, 7, 10: grpcio blocks 4 and 10, 4 has a pinned Dockerfile; filprofiler
     # blocks none of them (r % 3 == 0). The same actions as the team's overview, in its order.
     assert [(a.title, a.repos) for a in s.next_actions] == [
-        ("upgrade grpcio to 1.60.0", 2), ("remove --platform=linux/amd64 from 1 Dockerfile", 1),
+        ("upgrade grpcio to 1.60.0", 2),
+        ("remove --platform=linux/amd64 from 1 Dockerfile", 1),
     ]
     assert s.next_actions[0].url == f"{ROOT}/packages/grpcio/?team=team-1"
     assert s.next_actions[1].url == f"{ROOT}/blockers/?team=team-1"
     assert s.actions_total == 2
     assert s.ask_upstream == ()
     org = weekly_report_section(team=None, today=timezone.localdate(), site_root=ROOT)
-    assert [(u.package, u.version, u.targets, u.repos) for u in org.ask_upstream] == [("filprofiler", "2022.5.0", ("linux/arm64",), 4)]
+    assert [(u.package, u.version, u.targets, u.repos) for u in org.ask_upstream] == [
+        ("filprofiler", "2022.5.0", ("linux/arm64",), 4)
+    ]
     assert org.ask_upstream[0].url == f"{ROOT}/packages/filprofiler/"
     assert s.links == {
         "overview": f"{ROOT}/?team=team-1",
@@ -115,4 +128,6 @@ def test_the_email_shows_the_overviews_next_actions(team):
     overview = overview_page(team=team)
     section = weekly_report_section(team=team, today=timezone.localdate(), site_root=ROOT)
     assert section.next_actions
-    assert [(a.title, a.repos) for a in section.next_actions] == [(a.title, len(a.repos)) for a in overview.next_actions[:5]]
+    assert [(a.title, a.repos) for a in section.next_actions] == [
+        (a.title, len(a.repos)) for a in overview.next_actions[:5]
+    ]

@@ -40,7 +40,9 @@ def scan(repos, django_capture_on_commit_callbacks):
         return organisation_scan(trigger="manual", repos=repos)
 
 
-def test_scan_flags_an_amd64_only_base_image_once_per_image(db, tmp_path, scan_index, registry, django_capture_on_commit_callbacks):
+def test_scan_flags_an_amd64_only_base_image_once_per_image(
+    db, tmp_path, scan_index, registry, django_capture_on_commit_callbacks
+):
     legacy = repo_row("legacy", make_repo(tmp_path / "a", {"Dockerfile": LEGACY, "requirements.txt": "six==1.16.0\n"}))
     multi = repo_row("multi", make_repo(tmp_path / "b", {"Dockerfile": MULTI_STAGE}))
     slim = repo_row("slim", make_repo(tmp_path / "c", {"Dockerfile": SLIM}))
@@ -65,7 +67,9 @@ def test_scan_flags_an_amd64_only_base_image_once_per_image(db, tmp_path, scan_i
     assert registry.paths() == []  # one lookup per distinct image across the organisation
 
 
-def test_registry_down_is_info_not_a_failed_scan(db, tmp_path, scan_index, registry, settings, django_capture_on_commit_callbacks):
+def test_registry_down_is_info_not_a_failed_scan(
+    db, tmp_path, scan_index, registry, settings, django_capture_on_commit_callbacks
+):
     settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": "http://127.0.0.1:9"}
     settings.READINESS_REGISTRY_INSECURE = ["127.0.0.1:9"]
     repo = repo_row("offline", make_repo(tmp_path, {"Dockerfile": LEGACY}))
@@ -88,7 +92,11 @@ def test_archcheck_reports_the_base_image(tmp_path, registry, fixture_index):
     env.pop("DATABASE_URL", None)
     run = lambda *extra: subprocess.run(  # noqa: E731
         [sys.executable, "manage.py", "archcheck", str(repo), "--format", "json", "--fail-on", "none", *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     result = run()
     assert result.returncode == 1, result.stderr  # the base image is a blocker on arm64
@@ -96,7 +104,12 @@ def test_archcheck_reports_the_base_image(tmp_path, registry, fixture_index):
     assert [f["rule"] for f in dockerfile["findings"] if f["rule"].startswith("base-image")] == ["base-image-no-arm64"]
     offline = run("--no-registry")
     assert offline.returncode == 0
-    assert not [f for d in json.loads(offline.stdout)["dockerfiles"] for f in d["findings"] if f["rule"].startswith("base-image")]
+    assert not [
+        f
+        for d in json.loads(offline.stdout)["dockerfiles"]
+        for f in d["findings"]
+        if f["rule"].startswith("base-image")
+    ]
 
 
 def test_backfill_asks_a_failing_registry_once_not_at_every_point(db, tmp_path, scan_index, registry, settings):
@@ -105,16 +118,21 @@ def test_backfill_asks_a_failing_registry_once_not_at_every_point(db, tmp_path, 
     from readiness.services.backfill import repo_backfill
     from tests.scanners.git_helpers import commit_files
 
-    path = make_repo(tmp_path, {"Dockerfile": LEGACY}, date=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
+    path = make_repo(tmp_path, {"Dockerfile": LEGACY}, date=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     for week in (2, 3):
-        commit_files(path, {"requirements.txt": f"six==1.16.0  # week {week}\n"},
-                     date=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc) + dt.timedelta(weeks=week - 1))
+        commit_files(
+            path,
+            {"requirements.txt": f"six==1.16.0  # week {week}\n"},
+            date=dt.datetime(2026, 1, 5, tzinfo=dt.UTC) + dt.timedelta(weeks=week - 1),
+        )
     repo = repo_row("history", path)
     registry.fail(503, times=1000)  # the registry is down for the whole backfill
     registry.clear_requests()
     scans = repo_backfill(
-        repo=repo, since=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc), every=dt.timedelta(weeks=1),
-        until=dt.datetime(2026, 1, 20, tzinfo=dt.timezone.utc),
+        repo=repo,
+        since=dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+        every=dt.timedelta(weeks=1),
+        until=dt.datetime(2026, 1, 20, tzinfo=dt.UTC),
     )
     assert len(scans) == 3
     for s in scans:

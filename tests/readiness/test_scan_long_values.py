@@ -26,8 +26,16 @@ LOCK_1100 = "/".join(["e" * 199] * 6) + "/requirements.txt"  # > 1000: not even 
 @pytest.mark.parametrize(
     ("files", "problem", "file_stored"),
     [
-        ({"requirements.txt": f"six==1.16.0\n{LONG_NAME}==1.0\n"}, "name too long to store (201 characters; at most 200)", True),
-        ({"requirements.txt": f"six==1.16.0\npsutil=={LONG_VERSION}\n"}, "version too long to store (101 characters; at most 100)", True),
+        (
+            {"requirements.txt": f"six==1.16.0\n{LONG_NAME}==1.0\n"},
+            "name too long to store (201 characters; at most 200)",
+            True,
+        ),
+        (
+            {"requirements.txt": f"six==1.16.0\npsutil=={LONG_VERSION}\n"},
+            "version too long to store (101 characters; at most 100)",
+            True,
+        ),
         (
             {"requirements.txt": "six==1.16.0\n", LOCK_604: "psutil==5.9.8\n"},
             f"lockfile path too long to store ({len(LOCK_604)} characters; at most 500)",
@@ -55,7 +63,8 @@ def test_a_value_too_long_for_its_column_is_a_recorded_problem_and_the_rest_is_s
     assert "DataError" not in scan.error
     # The other package of the repo is stored, for every target, and the repo points at the scan.
     assert set(Verdict.objects.filter(scan=scan, package="six").values_list("target", "status")) == {
-        ("linux/amd64", "wheel"), ("linux/arm64", "wheel")
+        ("linux/amd64", "wheel"),
+        ("linux/arm64", "wheel"),
     }
     assert repo.latest_scan_id == scan.pk
     assert ScanFile.objects.filter(scan=scan, path="requirements.txt").exists()
@@ -78,7 +87,9 @@ def test_the_problem_quotes_a_long_name_shortened_and_says_it_once(tmp_path, sca
     scan.refresh_from_db()
     lines = [line for line in scan.error.splitlines() if "not stored" in line]
     # Two targets, two rows left out, one sentence; the 201 characters are quoted with an ellipsis.
-    assert lines == [f"requirements.txt: package {'a' * 30}…{'a' * 30} 1.0 not stored: name too long to store (201 characters; at most 200)"]
+    assert lines == [
+        f"requirements.txt: package {'a' * 30}…{'a' * 30} 1.0 not stored: name too long to store (201 characters; at most 200)"
+    ]
 
 
 def test_a_scan_without_long_values_is_done_and_complete(tmp_path, scan_index) -> None:

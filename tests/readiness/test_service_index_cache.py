@@ -45,12 +45,18 @@ def test_changed_at_moves_only_when_the_body_changes(scan_index) -> None:
     first = fetch("six")
     revalidated = fetch("six")  # cache period over: a conditional request, answered 304
     page = scan_index.project_page("six")
-    scan_index.add_project("six", [{"filename": f["filename"]} for f in page["files"]] + [{"filename": "six-1.17.0.tar.gz"}])
+    scan_index.add_project(
+        "six", [{"filename": f["filename"]} for f in page["files"]] + [{"filename": "six-1.17.0.tar.gz"}]
+    )
     uploaded = fetch("six")
 
     assert scan_index.page_requests("six")[1].headers.get("if-none-match") == first.etag
     assert revalidated.fetched_at > first.fetched_at
-    assert (revalidated.changed_at, bytes(revalidated.body), revalidated.etag) == (first.changed_at, bytes(first.body), first.etag)
+    assert (revalidated.changed_at, bytes(revalidated.body), revalidated.etag) == (
+        first.changed_at,
+        bytes(first.body),
+        first.etag,
+    )
     assert uploaded.changed_at > first.changed_at
     assert b"six-1.17.0.tar.gz" in bytes(uploaded.body) and uploaded.etag != first.etag
     assert IndexPage.objects.count() == 1

@@ -24,10 +24,14 @@ def test_each_file_is_fetched_once_then_read_from_the_database():
 
     files = [_file("a-1-py3-none-any.whl", "aa"), _file("b-1-py3-none-any.whl"), _file("none-1-py3-none-any.whl", "cc")]
     first = DatabaseMetadataReader(fetch).read_many(files)
-    assert first == {"a-1-py3-none-any.whl": b"Name: a-1-py3-none-any.whl\n",
-                     "b-1-py3-none-any.whl": b"Name: b-1-py3-none-any.whl\n", "none-1-py3-none-any.whl": None}
+    assert first == {
+        "a-1-py3-none-any.whl": b"Name: a-1-py3-none-any.whl\n",
+        "b-1-py3-none-any.whl": b"Name: b-1-py3-none-any.whl\n",
+        "none-1-py3-none-any.whl": None,
+    }
     assert sorted(CoreMetadata.objects.values_list("key", flat=True)) == [
-        "https://index.test/files/b-1-py3-none-any.whl", "sha256:aa",  # no digest: keyed by the URL without fragment
+        "https://index.test/files/b-1-py3-none-any.whl",
+        "sha256:aa",  # no digest: keyed by the URL without fragment
     ]
     # A new reader (another scan, another worker): stored bodies come from the database; a file
     # without metadata is asked again, never remembered as having none.

@@ -8,7 +8,9 @@ from tests.readiness.scan_support import org_repos
 from tests.scanners.git_helpers import commit_files
 
 
-def test_second_run_records_unchanged_repos_and_rescans_the_moved_one(db, tmp_path, scan_index, django_capture_on_commit_callbacks):
+def test_second_run_records_unchanged_repos_and_rescans_the_moved_one(
+    db, tmp_path, scan_index, django_capture_on_commit_callbacks
+):
     repos = org_repos(tmp_path, 4)
     with django_capture_on_commit_callbacks(execute=True):  # eager: every queued scan runs on commit
         first = organisation_scan(trigger="schedule")
@@ -46,10 +48,15 @@ def test_deep_scan_records_a_mislabelled_wheel(db, tmp_path, scan_index, django_
     from tests.readiness.scan_support import repo_row
     from tests.scanners.git_helpers import make_repo
 
-    scan_index.add_project("mislabel", [{
-        "filename": "mislabel-1.0-py3-none-any.whl",
-        "x-members": [("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")],
-    }])
+    scan_index.add_project(
+        "mislabel",
+        [
+            {
+                "filename": "mislabel-1.0-py3-none-any.whl",
+                "x-members": [("mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF")],
+            }
+        ],
+    )
     repo = repo_row("deep", make_repo(tmp_path, {"requirements.txt": "mislabel==1.0\n"}))
     with django_capture_on_commit_callbacks(execute=True):
         (plain,) = organisation_scan(trigger="manual", repos=[repo])
@@ -69,8 +76,15 @@ def test_upstream_metadata_reuses_the_cached_project_page(db, tmp_path, scan_ind
     from tests.scanners.git_helpers import make_repo
 
     # amd64 wheels only, in every release: only upstream can help (and no replacement is known).
-    scan_index.add_project("never-arm", [{"filename": "never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-                                          "x-metadata": ["Project-URL: Issues, https://github.com/example-org/never-arm/issues"]}])
+    scan_index.add_project(
+        "never-arm",
+        [
+            {
+                "filename": "never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+                "x-metadata": ["Project-URL: Issues, https://github.com/example-org/never-arm/issues"],
+            }
+        ],
+    )
     repo = repo_row("svc", make_repo(tmp_path, {"requirements.txt": "never-arm==1.0\n"}))
     scan_index.clear_requests()
     with django_capture_on_commit_callbacks(execute=True):

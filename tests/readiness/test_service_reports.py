@@ -27,7 +27,7 @@ from tests.support.smtp_server import SmtpServer, free_port
 
 pytestmark = pytest.mark.django_db
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MONDAY_9 = dt.datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # ISO week 2025-W10
 ROOT = "http://readiness.test"
 
@@ -108,7 +108,16 @@ def test_report_arrives_with_subject_both_parts_numbers_links_and_unsubscribe(sm
     assert "1. upgrade grpcio to 1.60.0 (5 repos on linux/arm64)" in text
     assert "- filprofiler 2022.5.0 on linux/arm64, 4 repos: http://readiness.test/packages/filprofiler/" in text
     assert "Dashboard: http://readiness.test/" in text
-    for fact in ("10.0%", "1/10 repos", "svc-0004", "grpcio", "upgrade grpcio to 1.60.0", "filprofiler", "Became ready (1)", "Newly blocked (0)"):
+    for fact in (
+        "10.0%",
+        "1/10 repos",
+        "svc-0004",
+        "grpcio",
+        "upgrade grpcio to 1.60.0",
+        "filprofiler",
+        "Became ready (1)",
+        "Newly blocked (0)",
+    ):
         assert fact in html, fact
     assert 'class="bar-ready" style="width:10.0%' in html and 'class="bar-blocked" style="width:70.0%' in html
     hrefs = re.findall(r'href="([^"]+)"', html)
@@ -143,7 +152,9 @@ def test_two_beat_firings_and_a_later_hour_send_one_email_per_subscription(smtp,
     with time_machine.travel(dt.datetime(2025, 3, 5, 14, 0, tzinfo=UTC), tick=False):
         assert send_weekly_reports()["sent"] == 0
     assert sorted(smtp.recipients) == ["cto@example.test", "lead@example.test"]
-    assert list(WeeklyReport.objects.order_by().values_list("state", "attempts", "week").distinct()) == [("sent", 1, dt.date(2025, 3, 3))]
+    assert list(WeeklyReport.objects.order_by().values_list("state", "attempts", "week").distinct()) == [
+        ("sent", 1, dt.date(2025, 3, 3))
+    ]
     lead = next(m for m in smtp.messages if m["To"] == "lead@example.test").get_body(("plain",)).get_content()
     assert "== Team team-0:" in lead and "== Team team-2:" in lead
     with time_machine.travel(MONDAY_9 + dt.timedelta(weeks=1), tick=False):

@@ -100,23 +100,36 @@ def test_local_paths_resolve_against_the_file_directory(url: str, expected: str)
     ("text", "error"),
     [
         ('[[repo]]\nname = "a"\n', "repo[0].url: missing"),
-        ('[[repo]]\nname = "a"\nurl = "x"\n[[repo]]\nname = "b"\nurl = "y"\n[[repo]]\nname = "c"\n'
-         '[[repo]]\nurl = "z"\n', "repo[2].url: missing"),
+        (
+            '[[repo]]\nname = "a"\nurl = "x"\n[[repo]]\nname = "b"\nurl = "y"\n[[repo]]\nname = "c"\n'
+            '[[repo]]\nurl = "z"\n',
+            "repo[2].url: missing",
+        ),
         ('[[repo]]\nurl = "x"\n', "repo[0].name: missing"),
         ('[[repo]]\nname = ""\nurl = "x"\n', "repo[0].name: empty"),
         ('[[repo]]\nname = " a"\nurl = "x"\n', "repo[0].name: ' a' has leading or trailing whitespace"),
         ('[[repo]]\nname = 3\nurl = "x"\n', "repo[0].name: must be a string, not int"),
         ('[[repo]]\nname = "a"\nurl = "x"\nbranch = "my branch"\n', "repo[0].branch: 'my branch' is not a branch name"),
         ('[[repo]]\nname = "a"\nurl = "x"\nenabled = "yes"\n', "repo[0].enabled: must be true or false, not str"),
-        ('[[repo]]\nname = "a"\nurl = "x"\nowner = "me"\n', "repo[0].owner: unknown key (allowed: name, url, branch, team, credentials, enabled)"),
-        ('[[repo]]\nname = "a"\nurl = "x"\n[[repo]]\nname = "a"\nurl = "y"\n', "repo[1].name: 'a' is already used by repo[0]"),
+        (
+            '[[repo]]\nname = "a"\nurl = "x"\nowner = "me"\n',
+            "repo[0].owner: unknown key (allowed: name, url, branch, team, credentials, enabled)",
+        ),
+        (
+            '[[repo]]\nname = "a"\nurl = "x"\n[[repo]]\nname = "a"\nurl = "y"\n',
+            "repo[1].name: 'a' is already used by repo[0]",
+        ),
         ('title = "x"\n[[repo]]\nname = "a"\nurl = "x"\n', "title: unknown key (the file holds [[repo]] tables only)"),
         ("", "repo: missing (the file lists no [[repo]] entries)"),
         ('repo = "a"\n', "repo: must be an array of tables ([[repo]])"),
-        ('[[repo]]\nname = "a"\nurl = "https://bob:hunter2@git.example/a.git"\n',
-         "repo[0].url: contains a password or token; remove it and name an environment variable in `credentials` instead"),
-        ('[[repo]]\nname = "a"\nurl = "x"\ncredentials = "GITHUB TOKEN"\n',
-         "repo[0].credentials: not an environment variable name (letters, digits and _; e.g. GITHUB_TOKEN)"),
+        (
+            '[[repo]]\nname = "a"\nurl = "https://bob:hunter2@git.example/a.git"\n',
+            "repo[0].url: contains a password or token; remove it and name an environment variable in `credentials` instead",
+        ),
+        (
+            '[[repo]]\nname = "a"\nurl = "x"\ncredentials = "GITHUB TOKEN"\n',
+            "repo[0].credentials: not an environment variable name (letters, digits and _; e.g. GITHUB_TOKEN)",
+        ),
         ('[[repo]]\nname = "a"\nurl = "x"\nteam = "' + "t" * 101 + '"\n', "repo[0].team: longer than 100 characters"),
     ],
 )
@@ -145,7 +158,9 @@ def test_a_secret_in_credentials_is_refused_without_echoing_it(secret: str) -> N
     assert secret not in message
 
 
-_URL_REFUSED = "repo[0].url: contains a password or token; remove it and name an environment variable in `credentials` instead"
+_URL_REFUSED = (
+    "repo[0].url: contains a password or token; remove it and name an environment variable in `credentials` instead"
+)
 
 
 @pytest.mark.parametrize(

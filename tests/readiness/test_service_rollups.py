@@ -24,8 +24,9 @@ def test_repo_state(summary, state) -> None:
 
 
 def _scan(repo, arm, *, at, as_of=None, state=Scan.State.DONE):
-    return Scan.objects.create(repo=repo, state=state, finished_at=at, as_of=as_of,
-                               summary={"linux/amd64": READY, "linux/arm64": arm})
+    return Scan.objects.create(
+        repo=repo, state=state, finished_at=at, as_of=as_of, summary={"linux/amd64": READY, "linux/arm64": arm}
+    )
 
 
 def _counts(**where):

@@ -105,7 +105,8 @@ def test_unchanged_second_scan_reuses_the_rows(tmp_path, scan_index) -> None:
     assert second.summary == Scan.objects.get(pk=first.pk).summary
     matrix = list(matrix_csv_rows(matrix_repos()))
     assert sorted(row[2:6] for row in matrix) == sorted(
-        [p, v, t, s] for p, v, t, s in Verdict.objects.filter(scan=first).values_list("package", "version", "target", "status")
+        [p, v, t, s]
+        for p, v, t, s in Verdict.objects.filter(scan=first).values_list("package", "version", "target", "status")
     )
 
     third = scan_request(repo=repo, trigger="manual")  # unchanged again: still points at the first rows
@@ -117,7 +118,9 @@ def test_new_commit_is_analysed_again(tmp_path, scan_index) -> None:
     path = make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc")
     repo = repo_row("svc", path)
     first = scan_request(repo=repo, trigger="manual")
-    commit = commit_files(path, {"requirements.txt": "psutil==6.0.0\nsix==1.16.0\n"}, date=dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    commit = commit_files(
+        path, {"requirements.txt": "psutil==6.0.0\nsix==1.16.0\n"}, date=dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    )
 
     second = scan_request(repo=repo, trigger="manual")
 
@@ -134,7 +137,9 @@ def test_changed_index_page_makes_the_same_commit_analysed_again(tmp_path, scan_
     first = scan_request(repo=repo, trigger="manual")
     unchanged = scan_request(repo=repo, trigger="manual")
     page = scan_index.project_page("six")
-    scan_index.add_project("six", [{"filename": f["filename"]} for f in page["files"]] + [{"filename": "six-1.17.0-py2.py3-none-any.whl"}])
+    scan_index.add_project(
+        "six", [{"filename": f["filename"]} for f in page["files"]] + [{"filename": "six-1.17.0-py2.py3-none-any.whl"}]
+    )
 
     after_upload = scan_request(repo=repo, trigger="manual")
 
@@ -178,7 +183,12 @@ def test_index_down_gives_partial_then_recovery_fills_in(tmp_path, scan_index) -
     [
         (None, "file:///nonexistent/repo.git", Scan.State.FAILED, "nonexistent"),
         ({"poetry.lock": "[[package]\nname = 'x'\n"}, None, Scan.State.PARTIAL, "poetry.lock"),
-        ({"requirements.txt": "six==1.16.0\n", "pylock.toml": "not = [valid\n"}, None, Scan.State.PARTIAL, "pylock.toml"),
+        (
+            {"requirements.txt": "six==1.16.0\n", "pylock.toml": "not = [valid\n"},
+            None,
+            Scan.State.PARTIAL,
+            "pylock.toml",
+        ),
     ],
     ids=["bad-url", "malformed-poetry-lock", "malformed-pylock"],
 )
@@ -234,7 +244,9 @@ def test_database_refuses_a_second_queued_or_running_scan(tmp_path, state) -> No
 
 def test_claim_is_refused_while_another_scan_runs_and_a_second_delivery_does_nothing(tmp_path, scan_index) -> None:
     repo = repo_row("svc", make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc"))
-    running = Scan.objects.create(repo=repo, state=Scan.State.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+    running = Scan.objects.create(
+        repo=repo, state=Scan.State.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
     queued = Scan.objects.create(repo=repo)
 
     with pytest.raises(ScanBusy):
@@ -246,16 +258,23 @@ def test_claim_is_refused_while_another_scan_runs_and_a_second_delivery_does_not
     assert Verdict.objects.filter(scan=queued).count() == 4
 
 
-def test_in_process_a_scan_refused_by_a_running_one_is_tried_again_then_failed_not_left_queued(tmp_path, scan_index) -> None:
+def test_in_process_a_scan_refused_by_a_running_one_is_tried_again_then_failed_not_left_queued(
+    tmp_path, scan_index
+) -> None:
     """No broker: nobody would retry it later, so it ends failed with the reason, and the caller goes on."""
     repo = repo_row("svc", make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc"))
-    running = Scan.objects.create(repo=repo, state=Scan.State.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+    running = Scan.objects.create(
+        repo=repo, state=Scan.State.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
 
     scan = scan_request(repo=repo, trigger="manual")  # runs in process on commit; returns, never raises
 
     scan.refresh_from_db()
     assert (scan.state, scan.attempts) == (Scan.State.FAILED, 0)  # never claimed: the database refused it
-    assert scan.error == f"gave up after 3 attempts in process: another scan of the repository of scan {scan.pk} is running"
+    assert (
+        scan.error
+        == f"gave up after 3 attempts in process: another scan of the repository of scan {scan.pk} is running"
+    )
     assert Scan.objects.get(pk=running.pk).state == Scan.State.RUNNING  # the running one is untouched
     assert not Verdict.objects.filter(scan=scan).exists()
 
@@ -265,7 +284,9 @@ def test_reaper_fails_a_lost_scan_and_queues_a_retry(tmp_path, scan_index) -> No
     long_ago = timezone.now() - dt.timedelta(minutes=30)
     lost = Scan.objects.create(repo=repo, state=Scan.State.RUNNING, started_at=long_ago, heartbeat_at=long_ago)
     alive = repo_row("alive", make_repo(tmp_path, ORG_LAYOUTS[1].files, name="alive"))
-    beating = Scan.objects.create(repo=alive, state=Scan.State.RUNNING, started_at=long_ago, heartbeat_at=timezone.now())
+    beating = Scan.objects.create(
+        repo=alive, state=Scan.State.RUNNING, started_at=long_ago, heartbeat_at=timezone.now()
+    )
 
     reaped = scans_reap_stale(older_than=dt.timedelta(minutes=10))
 

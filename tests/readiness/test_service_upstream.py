@@ -17,12 +17,18 @@ from tests.scanners.git_helpers import commit_files, make_repo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NEVER_ARM = [{"filename": f"never_arm-{v}-cp312-cp312-manylinux_2_17_x86_64.whl",
-              "x-metadata": ["Project-URL: Bug Tracker, https://github.com/example-org/never-arm/issues"]}
-             for v in ("1.0", "1.5")]
+NEVER_ARM = [
+    {
+        "filename": f"never_arm-{v}-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "x-metadata": ["Project-URL: Bug Tracker, https://github.com/example-org/never-arm/issues"],
+    }
+    for v in ("1.0", "1.5")
+]
 SLOW_ARM = [{"filename": "slow_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}]
-SLOW_ARM_FIXED = SLOW_ARM + [{"filename": "slow_arm-1.1-cp312-cp312-manylinux_2_17_x86_64.whl"},
-                             {"filename": "slow_arm-1.1-cp312-cp312-manylinux_2_17_aarch64.whl"}]
+SLOW_ARM_FIXED = SLOW_ARM + [
+    {"filename": "slow_arm-1.1-cp312-cp312-manylinux_2_17_x86_64.whl"},
+    {"filename": "slow_arm-1.1-cp312-cp312-manylinux_2_17_aarch64.whl"},
+]
 SLIM = "FROM python:3.12-slim\nRUN pip install -r requirements.txt\n"
 
 
@@ -67,10 +73,14 @@ def test_one_suggestion_per_package_across_repos_with_tracker_link(tmp_path, ind
         "/files/never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl.metadata",
         "/files/never_arm-1.5-cp312-cp312-manylinux_2_17_x86_64.whl.metadata",
     ]
-    assert ProjectMetadata.objects.get(package="never-arm").project_urls == [["Bug Tracker", "https://github.com/example-org/never-arm/issues"]]
+    assert ProjectMetadata.objects.get(package="never-arm").project_urls == [
+        ["Bug Tracker", "https://github.com/example-org/never-arm/issues"]
+    ]
 
 
-@pytest.mark.parametrize(("status", "url"), [("filed", "https://github.com/example-org/never-arm/issues/12"), ("dismissed", "")])
+@pytest.mark.parametrize(
+    ("status", "url"), [("filed", "https://github.com/example-org/never-arm/issues/12"), ("dismissed", "")]
+)
 def test_marks_survive_rescans(tmp_path, index, status, url):
     path, repo = _repo(tmp_path, "svc", "never-arm==1.0\n")
     _scan(repo)
@@ -91,7 +101,9 @@ def test_resolved_when_a_release_ships_the_wheels(tmp_path, index):
     path, repo = _repo(tmp_path, "svc", "slow-arm==1.0\n")
     _scan(repo)
     suggestion = UpstreamSuggestion.objects.get(package="slow-arm")
-    upstream_mark(suggestion_id=suggestion.pk, status="filed", user=None, upstream_url="https://gitlab.com/g/slow-arm/-/issues/3")
+    upstream_mark(
+        suggestion_id=suggestion.pk, status="filed", user=None, upstream_url="https://gitlab.com/g/slow-arm/-/issues/3"
+    )
     index.add_project("slow-arm", SLOW_ARM_FIXED)
     commit_files(path, {"requirements.txt": "slow-arm==1.0\n\n"})
     scan = _scan(repo)
@@ -99,7 +111,9 @@ def test_resolved_when_a_release_ships_the_wheels(tmp_path, index):
     assert (suggestion.status, suggestion.repos_blocked) == ("resolved", 0)
     assert suggestion.upstream_url == "https://gitlab.com/g/slow-arm/-/issues/3"  # the history stays
     # The repo now shows the upgrade.
-    assert Verdict.objects.get(scan_id=scan.result_scan_id, package="slow-arm", target="linux/arm64").fix_version == "1.1"
+    assert (
+        Verdict.objects.get(scan_id=scan.result_scan_id, package="slow-arm", target="linux/arm64").fix_version == "1.1"
+    )
 
 
 def test_a_package_no_repo_locks_any_more_is_resolved_by_the_next_scan(tmp_path, index):
@@ -112,7 +126,9 @@ def test_a_package_no_repo_locks_any_more_is_resolved_by_the_next_scan(tmp_path,
     assert upstream_refresh().resolved == 0  # the daily full refresh finds nothing left to do
 
 
-@pytest.mark.parametrize(("status", "url", "error"), [("resolved", "", "status must be"), ("filed", "javascript:alert(1)", "https://")])
+@pytest.mark.parametrize(
+    ("status", "url", "error"), [("resolved", "", "status must be"), ("filed", "javascript:alert(1)", "https://")]
+)
 def test_bad_marks_are_refused(tmp_path, index, status, url, error):
     _scan(_repo(tmp_path, "svc", "never-arm==1.0\n")[1])
     suggestion = UpstreamSuggestion.objects.get()
@@ -140,18 +156,21 @@ def test_only_packages_nothing_else_fixes_are_drafted(tmp_path, index):
     """A replaceable package (psycopg2), one a parent upgrade removes (c-lib), an sdist-only one
     with no wheel anywhere (srconly) and one no current scan locks any more (gone-pkg): only
     srconly is asked upstream, by the dashboard and by archcheck alike."""
+    import httpx
+
     from scanners.check import TargetDefaults, check_snapshot, is_relevant_path
     from scanners.git import fetch_snapshot
     from scanners.index import IndexClient
     from scanners.project_metadata import metadata_reader
-    import httpx
 
     for name, files in (("parent-pkg", PARENT), ("c-lib", C_LIB), ("srconly", SRC_ONLY), ("gone-pkg", GONE)):
         index.add_project(name, files)
     path, repo = _repo(tmp_path, "svc", RULES_REQUIREMENTS)
     _scan(repo)
     assert {s.package for s in UpstreamSuggestion.objects.filter(status="open")} == {"srconly", "gone-pkg"}
-    commit_files(path, {"requirements.txt": RULES_REQUIREMENTS.replace("gone-pkg==1.0\n    # via -r requirements.in\n", "")})
+    commit_files(
+        path, {"requirements.txt": RULES_REQUIREMENTS.replace("gone-pkg==1.0\n    # via -r requirements.in\n", "")}
+    )
     _scan(repo)
     assert {s.package for s in UpstreamSuggestion.objects.filter(status="open")} == {"srconly"}
     assert UpstreamSuggestion.objects.get(package="gone-pkg").status == "resolved"
@@ -160,8 +179,12 @@ def test_only_packages_nothing_else_fixes_are_drafted(tmp_path, index):
 
     snapshot = fetch_snapshot(str(path), wanted=is_relevant_path, cache_dir=tmp_path / "git")
     with IndexClient(index.url) as client, httpx.Client() as http:
-        report = check_snapshot(snapshot, index=client, read_metadata=metadata_reader(http),
-                                defaults=TargetDefaults(python="3.12", libc="glibc:2.36"))
+        report = check_snapshot(
+            snapshot,
+            index=client,
+            read_metadata=metadata_reader(http),
+            defaults=TargetDefaults(python="3.12", libc="glibc:2.36"),
+        )
     kinds = {r.package.name: [a.kind for a in r.advice] for r in report.packages}
     assert "upstream" in kinds["srconly"]
     assert "replace" in kinds["psycopg2"] and "upstream" not in kinds["psycopg2"]

@@ -25,13 +25,19 @@ from readiness.services.webhooks import (
 from scanners.check import is_relevant_path
 from tests.readiness.webhook_support import load, load_shared, needs_shared, push_payload
 
-GITHUB_VECTOR = ("It's a Secret to Everybody", b"Hello, World!", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+GITHUB_VECTOR = (
+    "It's a Secret to Everybody",
+    b"Hello, World!",
+    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+)
 LEDGER_ID = 581204377  # RowanPike/Ledger-Sync in the push, privatized and publicized fixtures
 BILLING_ID = 603918245  # Northwind-Apps/Billing-Api in the ping, created, renamed, transferred and edited fixtures
 
 
 def _receive(event: str, payload: dict, *, delivery: str | None = None, window: float = 30):
-    return webhook_receive(event=event, delivery_id=delivery or str(uuid.uuid4()), payload=payload, coalesce_seconds=window)
+    return webhook_receive(
+        event=event, delivery_id=delivery or str(uuid.uuid4()), payload=payload, coalesce_seconds=window
+    )
 
 
 # -- signatures ------------------------------------------------------------------------------------
@@ -106,7 +112,12 @@ def _commit(added=(), modified=(), removed=()) -> dict:
     ("payload", "tracked", "scan", "reason_part"),
     [
         (_push(), "main", True, "requirements.txt modified"),
-        (_push(commits=[_commit(added=["README.md"]), _commit(removed=["docker/Dockerfile"])]), "main", True, "docker/Dockerfile removed"),
+        (
+            _push(commits=[_commit(added=["README.md"]), _commit(removed=["docker/Dockerfile"])]),
+            "main",
+            True,
+            "docker/Dockerfile removed",
+        ),
         (_push(commits=[_commit(added=["uv.lock"])]), "main", True, "uv.lock added"),
         (_push(commits=[_commit(modified=["pyproject.toml"])]), "main", True, "pyproject.toml modified"),
         (_push(commits=[_commit(modified=["src/app.py", "README.md"])]), "main", False, "no lockfile"),
@@ -165,7 +176,9 @@ def test_push_decision_on_github_examples(name, tracked, scan, reason_part) -> N
     ],
 )
 def test_repo_matched(fields) -> None:
-    Repo.objects.create(name="decoy", url="https://github.com/RowanPike/Other.git", github_id=7, github_full_name="RowanPike/Other")
+    Repo.objects.create(
+        name="decoy", url="https://github.com/RowanPike/Other.git", github_id=7, github_full_name="RowanPike/Other"
+    )
     repo = Repo.objects.create(name="hello", **{"url": "/srv/git/hello", **fields})
     assert repo_for_repository(load("push/payload")["repository"]) == repo
 
@@ -201,7 +214,10 @@ def test_burst_of_pushes_gives_one_scan_of_the_branch_head() -> None:
     assert {r.scan_id for r in results} == {scan.pk}
     # No commit pinned: the scan fetches the head when it runs, the newest commit of the burst.
     assert (scan.state, scan.trigger, scan.ref) == (Scan.State.QUEUED, "webhook", "")
-    assert list(WebhookDelivery.objects.values_list("outcome", flat=True).distinct().order_by("outcome")) == ["coalesced", "queued"]
+    assert list(WebhookDelivery.objects.values_list("outcome", flat=True).distinct().order_by("outcome")) == [
+        "coalesced",
+        "queued",
+    ]
     assert WebhookDelivery.objects.filter(repo=repo, scan=scan).count() == 10
 
 
@@ -234,7 +250,12 @@ def test_redelivery_does_nothing_new() -> None:
     ("repo_fields", "payload", "outcome", "detail_part"),
     [
         ({}, push_payload(github_id=1, full_name="acme/svc", modified=("src/app.py",)), "ignored", "no lockfile"),
-        ({}, push_payload(github_id=1, full_name="acme/svc", ref="refs/heads/feature"), "ignored", "not the tracked branch"),
+        (
+            {},
+            push_payload(github_id=1, full_name="acme/svc", ref="refs/heads/feature"),
+            "ignored",
+            "not the tracked branch",
+        ),
         ({"enabled": False}, push_payload(github_id=1, full_name="acme/svc"), "ignored", "is disabled"),
         ({"archived": True}, push_payload(github_id=1, full_name="acme/svc"), "ignored", "is archived"),
         ({}, push_payload(github_id=2, full_name="acme/other"), "unknown-repo", "acme/other"),
@@ -280,40 +301,85 @@ def _derived(action: str, **repository) -> dict:
     [
         # renamed: Repo.name stays (stable dashboard URL); full name and GitHub URL follow.
         (
-            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Old-Name", "url": "https://github.com/Northwind-Apps/Old-Name.git"},
+            {
+                "github_id": BILLING_ID,
+                "github_full_name": "Northwind-Apps/Old-Name",
+                "url": "https://github.com/Northwind-Apps/Old-Name.git",
+            },
             load("repository/renamed"),
-            {"name": "svc", "github_full_name": "Northwind-Apps/Billing-Api", "url": "https://github.com/Northwind-Apps/Billing-Api.git"},
+            {
+                "name": "svc",
+                "github_full_name": "Northwind-Apps/Billing-Api",
+                "url": "https://github.com/Northwind-Apps/Billing-Api.git",
+            },
             "updated",
         ),
         (
-            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Old-Name", "url": "git@github.com:Northwind-Apps/Old-Name.git"},
+            {
+                "github_id": BILLING_ID,
+                "github_full_name": "Northwind-Apps/Old-Name",
+                "url": "git@github.com:Northwind-Apps/Old-Name.git",
+            },
             load("repository/renamed"),
             {"github_full_name": "Northwind-Apps/Billing-Api", "url": "git@github.com:Northwind-Apps/Billing-Api.git"},
             "updated",
         ),
         # a URL that is not GitHub's (a mirror) is left alone
         (
-            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Old-Name", "url": "https://mirror.example/old.git"},
+            {
+                "github_id": BILLING_ID,
+                "github_full_name": "Northwind-Apps/Old-Name",
+                "url": "https://mirror.example/old.git",
+            },
             load("repository/renamed"),
             {"github_full_name": "Northwind-Apps/Billing-Api", "url": "https://mirror.example/old.git"},
             "updated",
         ),
         # found by its old name (no id yet): the rename's "from" names it
         (
-            {"github_full_name": "Northwind-Apps/Billing-Service", "url": "https://github.com/Northwind-Apps/Billing-Service"},
+            {
+                "github_full_name": "Northwind-Apps/Billing-Service",
+                "url": "https://github.com/Northwind-Apps/Billing-Service",
+            },
             load("repository/renamed"),
-            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Billing-Api", "url": "https://github.com/Northwind-Apps/Billing-Api"},
+            {
+                "github_id": BILLING_ID,
+                "github_full_name": "Northwind-Apps/Billing-Api",
+                "url": "https://github.com/Northwind-Apps/Billing-Api",
+            },
             "updated",
         ),
         (
-            {"github_full_name": "tallis-okafor/Billing-Api", "url": "https://github.com/tallis-okafor/Billing-Api.git"},
+            {
+                "github_full_name": "tallis-okafor/Billing-Api",
+                "url": "https://github.com/tallis-okafor/Billing-Api.git",
+            },
             load("repository/transferred"),
-            {"github_id": BILLING_ID, "github_full_name": "Northwind-Apps/Billing-Api", "url": "https://github.com/Northwind-Apps/Billing-Api.git"},
+            {
+                "github_id": BILLING_ID,
+                "github_full_name": "Northwind-Apps/Billing-Api",
+                "url": "https://github.com/Northwind-Apps/Billing-Api.git",
+            },
             "updated",
         ),
-        ({"github_id": LEDGER_ID}, _derived("archived", archived=True), {"archived": True, "enabled": False}, "updated"),
-        ({"github_id": LEDGER_ID, "archived": True, "enabled": False}, _derived("unarchived"), {"archived": False, "enabled": True}, "updated"),
-        ({"github_id": LEDGER_ID, "enabled": False}, _derived("unarchived"), {"archived": False, "enabled": False}, "ignored"),
+        (
+            {"github_id": LEDGER_ID},
+            _derived("archived", archived=True),
+            {"archived": True, "enabled": False},
+            "updated",
+        ),
+        (
+            {"github_id": LEDGER_ID, "archived": True, "enabled": False},
+            _derived("unarchived"),
+            {"archived": False, "enabled": True},
+            "updated",
+        ),
+        (
+            {"github_id": LEDGER_ID, "enabled": False},
+            _derived("unarchived"),
+            {"archived": False, "enabled": False},
+            "ignored",
+        ),
         ({"github_id": LEDGER_ID}, _derived("deleted"), {"enabled": False, "github_id": LEDGER_ID}, "updated"),
         (
             {"github_id": LEDGER_ID, "managed_by": "github:RowanPike"},
@@ -322,7 +388,12 @@ def _derived(action: str, **repository) -> dict:
             "updated",
         ),
         ({"github_id": LEDGER_ID}, load("repository/privatized"), {"credentials_ref": ""}, "ignored"),
-        ({"github_id": LEDGER_ID, "credentials_ref": "TOKEN"}, load("repository/publicized"), {"credentials_ref": "TOKEN"}, "ignored"),
+        (
+            {"github_id": LEDGER_ID, "credentials_ref": "TOKEN"},
+            load("repository/publicized"),
+            {"credentials_ref": "TOKEN"},
+            "ignored",
+        ),
         ({"github_id": BILLING_ID, "branch": "main"}, load("repository/edited"), {"branch": "main"}, "ignored"),
     ],
 )
@@ -334,7 +405,12 @@ def test_repository_event_updates_the_repo(before, payload, after, outcome) -> N
     assert {k: getattr(repo, k) for k in after} == after
     assert Scan.objects.count() == 0
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.event, delivery.action, delivery.repo_id, delivery.outcome) == ("repository", payload["action"], repo.pk, outcome)
+    assert (delivery.event, delivery.action, delivery.repo_id, delivery.outcome) == (
+        "repository",
+        payload["action"],
+        repo.pk,
+        outcome,
+    )
 
 
 @pytest.mark.django_db
@@ -397,4 +473,6 @@ def test_the_same_delivery_twice_at_once_is_recorded_once(settings) -> None:
         thread.join()
 
     assert sorted(r.duplicate for r in results) == [False, True]
-    assert list(WebhookDelivery.objects.values_list("delivery_id", "outcome", "repo_id")) == [("same-id", "ok", repo.pk)]
+    assert list(WebhookDelivery.objects.values_list("delivery_id", "outcome", "repo_id")) == [
+        ("same-id", "ok", repo.pk)
+    ]

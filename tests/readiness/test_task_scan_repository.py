@@ -56,9 +56,20 @@ def test_worker_scans_twenty_repos_end_to_end(tmp_path, scan_index, celery_worke
     # Four repos share each layout: every repo of a layout gets the same answers.
     by_layout = {}
     for repo, layout in repos:
-        cells = sorted(Verdict.objects.filter(scan__repo=repo).values_list("package", "version", "target", "status", "fix_version"))
-        assert by_layout.setdefault(layout.files["requirements.txt"] if "requirements.txt" in layout.files else repr(layout.files), cells) == cells
-    psutil_arm = set(Verdict.objects.filter(package="psutil", version="5.9.8", target="linux/arm64").values_list("status", "fix_version"))
+        cells = sorted(
+            Verdict.objects.filter(scan__repo=repo).values_list("package", "version", "target", "status", "fix_version")
+        )
+        assert (
+            by_layout.setdefault(
+                layout.files["requirements.txt"] if "requirements.txt" in layout.files else repr(layout.files), cells
+            )
+            == cells
+        )
+    psutil_arm = set(
+        Verdict.objects.filter(package="psutil", version="5.9.8", target="linux/arm64").values_list(
+            "status", "fix_version"
+        )
+    )
     assert psutil_arm == {("sdist", "6.0.0")}
     assert set(Verdict.objects.filter(package="filprofiler").values_list("status", flat=True)) == {"none"}
     # Two worker processes, 20 repos, one request per distinct package (advisory locks in PostgreSQL).
@@ -66,7 +77,9 @@ def test_worker_scans_twenty_repos_end_to_end(tmp_path, scan_index, celery_worke
     assert len(requested) == len(distinct) == 8, requested
 
 
-def test_worker_killed_mid_scan_leaves_no_half_scan_and_a_new_worker_completes_it(tmp_path, scan_index, celery_worker) -> None:
+def test_worker_killed_mid_scan_leaves_no_half_scan_and_a_new_worker_completes_it(
+    tmp_path, scan_index, celery_worker
+) -> None:
     repo = repo_row("svc", make_repo(tmp_path, ORG_LAYOUTS[3].files, name="svc"))
     scan_index.delay(2.0)  # three packages: the scan sits in its index step for seconds
 

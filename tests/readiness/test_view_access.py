@@ -8,8 +8,20 @@ from tests.readiness.factories import seed_org, viewer_client  # noqa: F401  (fi
 
 pytestmark = pytest.mark.django_db
 
-URLS = ["/", "/repos/", "/repos/svc-0000/", "/repos/svc-0000/scan.json", "/packages/grpcio/", "/blockers/", "/trends/",
-        "/upstream/", "/export/matrix.csv", "/export/matrix.json", "/export/blockers.csv", "/export/trends.csv"]
+URLS = [
+    "/",
+    "/repos/",
+    "/repos/svc-0000/",
+    "/repos/svc-0000/scan.json",
+    "/packages/grpcio/",
+    "/blockers/",
+    "/trends/",
+    "/upstream/",
+    "/export/matrix.csv",
+    "/export/matrix.json",
+    "/export/blockers.csv",
+    "/export/trends.csv",
+]
 
 
 @pytest.mark.parametrize("url", URLS)

@@ -31,7 +31,9 @@ NUL_URLS = [
 
 @pytest.fixture
 def org(db):
-    Repo.objects.create(name="payments", url="https://git.example.test/payments.git", team=Team.objects.create(name="pay"))
+    Repo.objects.create(
+        name="payments", url="https://git.example.test/payments.git", team=Team.objects.create(name="pay")
+    )
 
 
 @pytest.mark.parametrize("url", NUL_URLS)

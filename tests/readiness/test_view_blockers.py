@@ -16,12 +16,20 @@ pytestmark = pytest.mark.django_db
 def _musl_repo(name: str, package: str, *, fix: str = "") -> Repo:
     repo = Repo.objects.create(name=name, url=f"/srv/git/{name}")
     scan = Scan.objects.create(
-        repo=repo, state=Scan.State.DONE, summary={},
-        targets=[{"id": "linux/arm64", "platform": "linux/arm64", "python": "3.12", "libc": "musl", "libc_version": "1.2"}],
+        repo=repo,
+        state=Scan.State.DONE,
+        summary={},
+        targets=[
+            {"id": "linux/arm64", "platform": "linux/arm64", "python": "3.12", "libc": "musl", "libc_version": "1.2"}
+        ],
     )
     Repo.objects.filter(pk=repo.pk).update(latest_scan=scan)
-    Verdict.objects.create(scan=scan, package=package, version="1.0", target="linux/arm64", status="none", fix_version=fix)
-    ScanFinding.objects.create(scan=scan, path="docker/Dockerfile", line=7, rule="no-compiler-for-sdist", severity="blocker", message="add gcc")
+    Verdict.objects.create(
+        scan=scan, package=package, version="1.0", target="linux/arm64", status="none", fix_version=fix
+    )
+    ScanFinding.objects.create(
+        scan=scan, path="docker/Dockerfile", line=7, rule="no-compiler-for-sdist", severity="blocker", message="add gcc"
+    )
     return repo
 
 
@@ -42,7 +50,10 @@ def test_blockers_grouped_ranked_with_fixes(viewer_client):
     ]
     assert filprofiler.fix == "ask upstream for a wheel for linux/arm64"
     assert orjson.groups[0].fix_kind == "base-image"
-    assert [(f.rule, f.repos, f.fix_kind) for f in page.findings] == [("platform-pinned", 3, "base-image"), ("no-compiler-for-sdist", 1, "compiler")]
+    assert [(f.rule, f.repos, f.fix_kind) for f in page.findings] == [
+        ("platform-pinned", 3, "base-image"),
+        ("no-compiler-for-sdist", 1, "compiler"),
+    ]
     assert page.findings[0].repo_names == ("svc-0000", "svc-0004", "svc-0008")
 
 
@@ -68,7 +79,12 @@ def test_disabled_repos_do_not_count(viewer_client):
 
 @pytest.mark.parametrize(
     ("rule", "kind"),
-    [("platform-pinned", "base-image"), ("no-compiler-for-sdist", "compiler"), ("macos-only-package", "marker"), ("new-rule", "see-finding")],
+    [
+        ("platform-pinned", "base-image"),
+        ("no-compiler-for-sdist", "compiler"),
+        ("macos-only-package", "marker"),
+        ("new-rule", "see-finding"),
+    ],
 )
 def test_finding_fix(rule, kind):
     assert finding_fix(rule)[0] == kind
@@ -112,8 +128,15 @@ def test_a_relock_is_the_first_fix(viewer_client):
     scan = Scan.objects.create(repo=repo, state=Scan.State.DONE, summary={}, targets=[])
     Repo.objects.filter(pk=repo.pk).update(latest_scan=scan)
     wheel = "charset_normalizer-3.5.2-cp311-cp311-manylinux2014_aarch64.whl"
-    Verdict.objects.create(scan=scan, package="charset-normalizer", version="3.5.2", target="linux/arm64",
-                           status="none", fix_version="3.6.0", relock_file=wheel)
+    Verdict.objects.create(
+        scan=scan,
+        package="charset-normalizer",
+        version="3.5.2",
+        target="linux/arm64",
+        status="none",
+        fix_version="3.6.0",
+        relock_file=wheel,
+    )
     page = viewer_client.get("/blockers/").context["page"]
     (blocker,) = page.packages
     (group,) = blocker.groups

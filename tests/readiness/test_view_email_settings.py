@@ -71,7 +71,9 @@ def test_viewer_cannot_subscribe_others_nor_see_them(viewer_client):
 
 def test_admin_subscribes_and_unsubscribes_others(admin_client_):
     seed_org(repos=3)
-    response = admin_client_.post(URL + "subscribe/", {"email": "lead@example.test", "scope": "teams", "team": ["team-0"]}, follow=True)
+    response = admin_client_.post(
+        URL + "subscribe/", {"email": "lead@example.test", "scope": "teams", "team": ["team-0"]}, follow=True
+    )
     assert b"Subscribed lead@example.test (new user)" in response.content
     sub = Subscription.objects.get(user__email="lead@example.test")
     assert [t.name for t in sub.teams.all()] == ["team-0"]
@@ -81,7 +83,13 @@ def test_admin_subscribes_and_unsubscribes_others(admin_client_):
     assert not sub.active
 
 
-@pytest.mark.parametrize(("data", "message"), [({"email": "nope", "scope": "org"}, "is not an email address"), ({"email": "a@example.test", "scope": "teams", "team": "zzz"}, "unknown team")])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"email": "nope", "scope": "org"}, "is not an email address"),
+        ({"email": "a@example.test", "scope": "teams", "team": "zzz"}, "unknown team"),
+    ],
+)
 def test_admin_bad_input_is_explained(admin_client_, data, message):
     response = admin_client_.post(URL + "subscribe/", data, follow=True)
     assert message in response.content.decode() and not Subscription.objects.exists()
@@ -101,7 +109,10 @@ def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_post(client, db):
     sub = subscription_set(user=make_user("alice"))
     path = f"/email/unsubscribe/{unsubscribe_token(sub.pk)}/"
     page = client.get(path)
-    assert page.status_code == 200 and b"Stop sending the weekly readiness report to <strong>alice@example.test</strong>" in page.content
+    assert (
+        page.status_code == 200
+        and b"Stop sending the weekly readiness report to <strong>alice@example.test</strong>" in page.content
+    )
     sub.refresh_from_db()
     assert sub.active
     done = Client(enforce_csrf_checks=True).post(path)  # one-click: no session, no CSRF token

@@ -20,20 +20,44 @@ def evil_repo(db) -> Repo:
     team = Team.objects.create(name="t<img src=x onerror=alert(2)>")
     repo = Repo.objects.create(name="evil-repo", url="https://git.example.test/<b>x</b>", team=team)
     scan = Scan.objects.create(
-        repo=repo, state=Scan.State.DONE, error=EVIL,
-        summary={"linux/arm64": {"wheel": 0, "sdist": 0, "none": 1, "unknown": 0, "n/a": 0, "blockers": 2, "ready": False}},
+        repo=repo,
+        state=Scan.State.DONE,
+        error=EVIL,
+        summary={
+            "linux/arm64": {"wheel": 0, "sdist": 0, "none": 1, "unknown": 0, "n/a": 0, "blockers": 2, "ready": False}
+        },
     )
     Repo.objects.filter(pk=repo.pk).update(latest_scan=scan)
-    Verdict.objects.create(scan=scan, package=EVIL_PKG, version="1<b>", target="linux/arm64", status="none",
-                           file="x<script>.whl", lockfile="<i>req</i>.txt", reason=EVIL)
-    ScanFinding.objects.create(scan=scan, path="Docker<script>file", line=3, rule="platform-pinned", severity="blocker", message=EVIL)
+    Verdict.objects.create(
+        scan=scan,
+        package=EVIL_PKG,
+        version="1<b>",
+        target="linux/arm64",
+        status="none",
+        file="x<script>.whl",
+        lockfile="<i>req</i>.txt",
+        reason=EVIL,
+    )
+    ScanFinding.objects.create(
+        scan=scan, path="Docker<script>file", line=3, rule="platform-pinned", severity="blocker", message=EVIL
+    )
     return repo
 
 
 @pytest.mark.parametrize(
     "url",
-    ["/", "/repos/", "/repos/evil-repo/", "/blockers/", "/upstream/", f"/packages/{EVIL_PKG}/", "/trends/",
-     "/?team=%3Cscript%3Ealert(1)%3C/script%3E", "/repos/?q=%3Cscript%3E", "/trends/?period=%3Cscript%3E"],
+    [
+        "/",
+        "/repos/",
+        "/repos/evil-repo/",
+        "/blockers/",
+        "/upstream/",
+        f"/packages/{EVIL_PKG}/",
+        "/trends/",
+        "/?team=%3Cscript%3Ealert(1)%3C/script%3E",
+        "/repos/?q=%3Cscript%3E",
+        "/trends/?period=%3Cscript%3E",
+    ],
 )
 def test_outside_text_is_escaped(viewer_client, evil_repo, url):
     response = viewer_client.get(url)

@@ -101,14 +101,22 @@ def test_unknown_team_is_ignored_and_said(viewer_client):
     ("summaries", "expected"),
     [
         ([], {}),
-        ([{"t": {"ready": True, "blockers": 0}}], {"t": {"repos": 1, "ready": 1, "sdist": 0, "blocked": 0, "unknown": 0}}),
-        ([{"t": {"ready": False, "blockers": 2}}, {"t": {"ready": False, "blockers": 0}}], {"t": {"repos": 2, "ready": 0, "sdist": 1, "blocked": 1, "unknown": 0}}),
+        (
+            [{"t": {"ready": True, "blockers": 0}}],
+            {"t": {"repos": 1, "ready": 1, "sdist": 0, "blocked": 0, "unknown": 0}},
+        ),
+        (
+            [{"t": {"ready": False, "blockers": 2}}, {"t": {"ready": False, "blockers": 0}}],
+            {"t": {"repos": 2, "ready": 0, "sdist": 1, "blocked": 1, "unknown": 0}},
+        ),
         # An incomplete answer is unknown, never ready: stored as such, or (older scans) an
         # "unknown" count next to a "ready" flag.
         (
-            [{"t": {"ready": False, "blockers": 0, "complete": False, "unknown": 3}},
-             {"t": {"ready": True, "blockers": 0, "unknown": 1}},
-             {"t": {"ready": False, "blockers": 1, "complete": False, "unknown": 1}}],
+            [
+                {"t": {"ready": False, "blockers": 0, "complete": False, "unknown": 3}},
+                {"t": {"ready": True, "blockers": 0, "unknown": 1}},
+                {"t": {"ready": False, "blockers": 1, "complete": False, "unknown": 1}},
+            ],
             {"t": {"repos": 3, "ready": 0, "sdist": 0, "blocked": 1, "unknown": 2}},
         ),
         ([{"t": "garbage"}, None], {}),

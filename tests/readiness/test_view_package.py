@@ -23,7 +23,8 @@ def test_versions_verdicts_fix_and_repos(viewer_client):
     scan = Scan.objects.create(repo=repo, state=Scan.State.DONE, summary={})
     Repo.objects.filter(pk=repo.pk).update(latest_scan=scan)
     Verdict.objects.bulk_create(
-        Verdict(scan=scan, package="grpcio", version="1.60.0", target=t, status="wheel") for t in ("linux/amd64", "linux/arm64")
+        Verdict(scan=scan, package="grpcio", version="1.60.0", target=t, status="wheel")
+        for t in ("linux/amd64", "linux/arm64")
     )
     response = viewer_client.get("/packages/GRPCIO/")  # names are normalised
     page = response.context["page"]

@@ -22,9 +22,19 @@ def test_matrix_findings_and_history(viewer_client):
     html = response.content.decode()
     assert page.targets == ("linux/amd64", "linux/arm64")
     # blocked rows first: the blocker's row shows its status, fix version and lockfile
-    assert [(r.package, r.worst) for r in page.matrix[:3]] == [("filprofiler", "none"), ("grpcio", "none"), ("pkg-004", "wheel")]
+    assert [(r.package, r.worst) for r in page.matrix[:3]] == [
+        ("filprofiler", "none"),
+        ("grpcio", "none"),
+        ("pkg-004", "wheel"),
+    ]
     first = page.matrix[1]
-    assert (first.package, first.worst, first.fix_version, first.lockfile, first.direct) == ("grpcio", "none", "1.60.0", "uv.lock", True)
+    assert (first.package, first.worst, first.fix_version, first.lockfile, first.direct) == (
+        "grpcio",
+        "none",
+        "1.60.0",
+        "uv.lock",
+        True,
+    )
     assert [c.status for c in first.cells] == ["wheel", "none"]
     assert "upgrade to <strong>1.60.0</strong>" in html
     assert "transitive" in html and "direct" in html
@@ -101,8 +111,14 @@ def test_queued_scan_shows_progress_poll_and_refresh_link(admin_client_):
     assert '<progress max="100" value="40"' in html and "analysing" in html
     assert "/static/js/repo.js" in html
     assert admin_client_.get("/repos/svc-0000/scan.json").json() == {
-        "id": scan.pk, "state": "running", "final": False, "step": "analysing", "progress": 40,
-        "requested_at": scan.requested_at.isoformat(), "finished_at": None, "error": "",
+        "id": scan.pk,
+        "state": "running",
+        "final": False,
+        "step": "analysing",
+        "progress": 40,
+        "requested_at": scan.requested_at.isoformat(),
+        "finished_at": None,
+        "error": "",
     }
 
 
@@ -125,8 +141,9 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
 def test_an_incomplete_answer_is_unknown_and_a_missing_lockfile_is_said(viewer_client):
     seed_org(repos=2, weeks=1)
     incomplete = Repo.objects.get(name="svc-0001").latest_scan
-    incomplete.summary = {t: {**s, "unknown": 4, "complete": False, "ready": False, "blockers": 0}
-                          for t, s in incomplete.summary.items()}
+    incomplete.summary = {
+        t: {**s, "unknown": 4, "complete": False, "ready": False, "blockers": 0} for t, s in incomplete.summary.items()
+    }
     incomplete.save(update_fields=["summary"])
     html = viewer_client.get("/repos/svc-0001/").content.decode()
     assert html.count('class="badge state-unknown"') == 2
@@ -134,8 +151,20 @@ def test_an_incomplete_answer_is_unknown_and_a_missing_lockfile_is_said(viewer_c
     assert "No lockfile was found" not in html
 
     empty = Repo.objects.get(name="svc-0000").latest_scan
-    empty.summary = {t: {"wheel": 0, "sdist": 0, "none": 0, "unknown": 0, "n/a": 0, "blockers": 0,
-                         "ready": False, "complete": False, "no_lockfile": True} for t in empty.summary}
+    empty.summary = {
+        t: {
+            "wheel": 0,
+            "sdist": 0,
+            "none": 0,
+            "unknown": 0,
+            "n/a": 0,
+            "blockers": 0,
+            "ready": False,
+            "complete": False,
+            "no_lockfile": True,
+        }
+        for t in empty.summary
+    }
     empty.save(update_fields=["summary"])
     html = viewer_client.get("/repos/svc-0000/").content.decode()
     assert "No lockfile was found in this repository" in html
@@ -148,8 +177,14 @@ def test_consecutive_unchanged_scans_fold_into_one_history_line(viewer_client):
     seed_org(repos=2, weeks=1)
     repo = Repo.objects.get(name="svc-0000")
     for _ in range(4):
-        Scan.objects.create(repo=repo, state=Scan.State.DONE, unchanged=True, trigger="schedule",
-                            finished_at=repo.latest_scan.finished_at, commit=repo.latest_scan.commit)
+        Scan.objects.create(
+            repo=repo,
+            state=Scan.State.DONE,
+            unchanged=True,
+            trigger="schedule",
+            finished_at=repo.latest_scan.finished_at,
+            commit=repo.latest_scan.commit,
+        )
     response = viewer_client.get("/repos/svc-0000/")
     items = response.context["page"].history_items
     assert isinstance(items[0], UnchangedRun) and len(items[0].scans) == 4

@@ -11,16 +11,32 @@ from tests.readiness.factories import viewer_client  # noqa: F401 - pytest fixtu
 def test_transitive_blocker_shows_its_chain(viewer_client, db):  # noqa: F811
     repo = Repo.objects.create(name="svc", url="file:///nowhere")
     scan = Scan.objects.create(
-        repo=repo, state=Scan.State.DONE, finished_at=timezone.now(), commit="a" * 40,
-        targets=[{"id": "linux/arm64"}], summary={"linux/arm64": {"none": 1, "blockers": 1, "ready": False}},
+        repo=repo,
+        state=Scan.State.DONE,
+        finished_at=timezone.now(),
+        commit="a" * 40,
+        targets=[{"id": "linux/arm64"}],
+        summary={"linux/arm64": {"none": 1, "blockers": 1, "ready": False}},
     )
     Verdict.objects.create(
-        scan=scan, package="wcwidth", version="0.9.4", target="linux/arm64", status="none", lockfile="uv.lock",
-        direct=False, via=[["celery", "click-repl", "prompt-toolkit"], ["celery", "kombu", "x", "prompt-toolkit"]],
+        scan=scan,
+        package="wcwidth",
+        version="0.9.4",
+        target="linux/arm64",
+        status="none",
+        lockfile="uv.lock",
+        direct=False,
+        via=[["celery", "click-repl", "prompt-toolkit"], ["celery", "kombu", "x", "prompt-toolkit"]],
     )
     Verdict.objects.create(
-        scan=scan, package="celery", version="5.6", target="linux/arm64", status="wheel", lockfile="uv.lock",
-        direct=True, via=None,
+        scan=scan,
+        package="celery",
+        version="5.6",
+        target="linux/arm64",
+        status="wheel",
+        lockfile="uv.lock",
+        direct=True,
+        via=None,
     )
     repo.latest_scan = scan
     repo.save()
@@ -40,12 +56,21 @@ def test_blockers_page_and_email_say_what_pulls_a_blocker_in(viewer_client, db):
     for i in range(3):
         repo = Repo.objects.create(name=f"svc-{i}", url="file:///nowhere")
         scan = Scan.objects.create(
-            repo=repo, state=Scan.State.DONE, finished_at=timezone.now(), targets=[{"id": "linux/arm64"}],
+            repo=repo,
+            state=Scan.State.DONE,
+            finished_at=timezone.now(),
+            targets=[{"id": "linux/arm64"}],
             summary={"linux/arm64": {"none": 1, "blockers": 1, "ready": False}},
         )
         Verdict.objects.create(
-            scan=scan, package="wcwidth", version="0.9.4", target="linux/arm64", status="none", lockfile="uv.lock",
-            direct=False, via=[["celery" if i < 2 else "rich", "x"]],
+            scan=scan,
+            package="wcwidth",
+            version="0.9.4",
+            target="linux/arm64",
+            status="none",
+            lockfile="uv.lock",
+            direct=False,
+            via=[["celery" if i < 2 else "rich", "x"]],
         )
         repo.latest_scan = scan
         repo.save()

@@ -47,7 +47,10 @@ def test_rows_show_team_states_blockers_and_last_scan(viewer_client):
         ("?sort=-target:linux/arm64&q=svc", ["svc-0005", "svc-0001", "svc-0004", "svc-0003", "svc-0002", "svc-0000"]),
         # odd input is ignored, never an error
         ("?sort=password&state=bogus&q=svc", ["svc-0000", "svc-0001", "svc-0002", "svc-0003", "svc-0004", "svc-0005"]),
-        ("?sort=target:linux/s390x&q=svc&page=abc", ["svc-0000", "svc-0001", "svc-0002", "svc-0003", "svc-0004", "svc-0005"]),
+        (
+            "?sort=target:linux/s390x&q=svc&page=abc",
+            ["svc-0000", "svc-0001", "svc-0002", "svc-0003", "svc-0004", "svc-0005"],
+        ),
         ("?team=unknown&q=never", ["never-scanned"]),
     ],
 )
@@ -111,4 +114,7 @@ def test_unknown_state_filter(viewer_client):
     page = viewer_client.get("/repos/?state=unknown").context["page"]
     assert [r.name for r in page.rows] == ["svc-0001"]
     assert page.rows[0].states == {"linux/amd64": "unknown", "linux/arm64": "unknown"}
-    assert '<option value="unknown" selected>unknown</option>' in viewer_client.get("/repos/?state=unknown").content.decode()
+    assert (
+        '<option value="unknown" selected>unknown</option>'
+        in viewer_client.get("/repos/?state=unknown").content.decode()
+    )

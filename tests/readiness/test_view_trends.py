@@ -47,14 +47,26 @@ def test_blockers_closed_per_week(viewer_client):
     today = timezone.localdate()
     closed = {w.week: w.closed for w in page.blockers}
     assert all(w.opened == 0 for w in page.blockers)
-    assert closed == {today - dt.timedelta(weeks=3): 2, today - dt.timedelta(weeks=2): 0, today - dt.timedelta(weeks=1): 2, today: 2}
+    assert closed == {
+        today - dt.timedelta(weeks=3): 2,
+        today - dt.timedelta(weeks=2): 0,
+        today - dt.timedelta(weeks=1): 2,
+        today: 2,
+    }
     html = viewer_client.get("/trends/?period=4w").content.decode()
-    assert "<th scope=\"col\">closed</th>" in html
+    assert '<th scope="col">closed</th>' in html
 
 
 @pytest.mark.parametrize(
     ("query", "weeks", "notice"),
-    [("", 12, False), ("?period=4w", 4, False), ("?period=52w", 52, False), ("?period=lots", 12, True), ("?period=0w", 12, True), ("?period=-3w", 12, True)],
+    [
+        ("", 12, False),
+        ("?period=4w", 4, False),
+        ("?period=52w", 52, False),
+        ("?period=lots", 12, True),
+        ("?period=0w", 12, True),
+        ("?period=-3w", 12, True),
+    ],
 )
 def test_period(viewer_client, query, weeks, notice):
     seed_org(repos=2, weeks=2)
@@ -64,7 +76,9 @@ def test_period(viewer_client, query, weeks, notice):
     assert ("is not a period" in response.content.decode()) is notice
 
 
-@pytest.mark.parametrize(("value", "weeks"), [("12w", 12), ("1w", 1), ("156w", 156), ("157w", None), ("12", None), (None, None), ("w", None)])
+@pytest.mark.parametrize(
+    ("value", "weeks"), [("12w", 12), ("1w", 1), ("156w", 156), ("157w", None), ("12", None), (None, None), ("w", None)]
+)
 def test_parse_period(value, weeks):
     assert parse_period(value) == weeks
 

@@ -23,9 +23,15 @@ SLIM = "FROM python:3.12-slim\nRUN pip install -r requirements.txt\n"
 @pytest.fixture
 def scanned(tmp_path, scan_index, settings):
     settings.READINESS_INDEX_CACHE_SECONDS = 0
-    scan_index.add_project("never-arm", [
-        {"filename": "never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-         "x-metadata": ["Project-URL: Source, https://gitlab.com/example/never-arm"]}])
+    scan_index.add_project(
+        "never-arm",
+        [
+            {
+                "filename": "never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+                "x-metadata": ["Project-URL: Source, https://gitlab.com/example/never-arm"],
+            }
+        ],
+    )
     repos = {
         "svc-a": {"requirements.txt": "never-arm==1.0\n", "Dockerfile": SLIM},
         "svc-b": {"requirements.txt": "never-arm==1.0\npsycopg2==2.9.9\n", "Dockerfile": ALPINE},
@@ -52,7 +58,9 @@ def test_upstream_page_shows_the_draft_and_links(engineer, scanned):
     # One draft for the glibc and the musl (Alpine, both arches) repo.
     assert s.platform_tags == "manylinux_2_17_aarch64 musllinux_1_2_aarch64 musllinux_1_2_x86_64"
     assert s.repos_blocked == 2
-    assert htmllib.escape(s.new_issue_url) in html and s.new_issue_url.startswith("https://gitlab.com/example/never-arm/-/issues/new?")
+    assert htmllib.escape(s.new_issue_url) in html and s.new_issue_url.startswith(
+        "https://gitlab.com/example/never-arm/-/issues/new?"
+    )
     assert htmllib.escape(s.search_url) in html
     assert "Mark filed" in html and "Dismiss" in html
     assert "cibuildwheel" in html and "svc-a" not in s.body
@@ -60,10 +68,17 @@ def test_upstream_page_shows_the_draft_and_links(engineer, scanned):
 
 def test_marking_filed_and_dismissed_through_the_page(engineer, scanned):
     s = UpstreamSuggestion.objects.get()
-    response = engineer.post(f"/upstream/{s.pk}/mark/", {"status": "filed", "upstream_url": "https://gitlab.com/example/never-arm/-/issues/9"})
+    response = engineer.post(
+        f"/upstream/{s.pk}/mark/",
+        {"status": "filed", "upstream_url": "https://gitlab.com/example/never-arm/-/issues/9"},
+    )
     assert response.status_code == 302 and response["Location"].endswith(f"/upstream/#suggestion-{s.pk}")
     s.refresh_from_db()
-    assert (s.status, s.upstream_url, s.status_changed_by.username) == ("filed", "https://gitlab.com/example/never-arm/-/issues/9", "engineer")
+    assert (s.status, s.upstream_url, s.status_changed_by.username) == (
+        "filed",
+        "https://gitlab.com/example/never-arm/-/issues/9",
+        "engineer",
+    )
     html = engineer.get("/upstream/").content.decode()
     assert 'href="https://gitlab.com/example/never-arm/-/issues/9"' in html
 
@@ -84,7 +99,11 @@ def test_marking_filed_and_dismissed_through_the_page(engineer, scanned):
 
 @pytest.mark.parametrize(
     ("method", "data", "status"),
-    [("get", None, 405), ("post", {"status": "bogus"}, 400), ("post", {"status": "filed", "upstream_url": "ftp://x"}, 400)],
+    [
+        ("get", None, 405),
+        ("post", {"status": "bogus"}, 400),
+        ("post", {"status": "filed", "upstream_url": "ftp://x"}, 400),
+    ],
 )
 def test_bad_mark_requests(engineer, scanned, method, data, status):
     s = UpstreamSuggestion.objects.get()

@@ -15,7 +15,16 @@ from django.test import Client
 
 from readiness.models import Repo, Scan, Verdict, WebhookDelivery
 from tests.readiness.scan_support import ORG_LAYOUTS, repo_row
-from tests.readiness.webhook_support import SECRET, load, load_shared, needs_shared, post, push_payload, shared_names, sign
+from tests.readiness.webhook_support import (
+    SECRET,
+    load,
+    load_shared,
+    needs_shared,
+    post,
+    push_payload,
+    shared_names,
+    sign,
+)
 from tests.scanners.git_helpers import commit_files, git, make_repo
 
 URL = "/webhooks/github/"
@@ -178,7 +187,13 @@ def test_no_csrf_token_needed(svc) -> None:
         ("push", push_payload(github_id=1, full_name="acme/svc"), 202, "queued", 1),
         ("push", push_payload(github_id=1, full_name="acme/svc", modified=("docs/index.md",)), 202, "ignored", 0),
         ("push", push_payload(github_id=1, full_name="acme/svc", ref="refs/heads/feature"), 202, "ignored", 0),
-        ("push", load("push/payload") | {"repository": load("push/payload")["repository"] | {"id": 1}}, 202, "ignored", 0),
+        (
+            "push",
+            load("push/payload") | {"repository": load("push/payload")["repository"] | {"id": 1}},
+            202,
+            "ignored",
+            0,
+        ),
         ("push", load("push/with-organization"), 202, "unknown-repo", 0),
         ("repository", load("repository/created"), 202, "unknown-repo", 0),
         ("push", {"repository": {"id": 1}}, 400, "invalid", 0),
@@ -195,7 +210,9 @@ def test_event_effect(client, svc, event, payload, status, outcome, scans) -> No
 
 
 def test_burst_over_http_gives_one_scan(client, svc) -> None:
-    outcomes = [post(client, "push", push_payload(github_id=1, full_name="acme/svc")).json()["outcome"] for _ in range(25)]
+    outcomes = [
+        post(client, "push", push_payload(github_id=1, full_name="acme/svc")).json()["outcome"] for _ in range(25)
+    ]
     assert outcomes == ["queued"] + ["coalesced"] * 24
     assert Scan.objects.filter(repo=svc).count() == 1
 
@@ -260,7 +277,9 @@ def test_admin_shows_the_delivery_log_read_only(client, svc) -> None:
 
 
 @pytest.mark.slow
-def test_push_webhook_gives_a_finished_scan_on_a_real_worker(tmp_path, client, scan_index, celery_worker, webhook_settings) -> None:
+def test_push_webhook_gives_a_finished_scan_on_a_real_worker(
+    tmp_path, client, scan_index, celery_worker, webhook_settings
+) -> None:
     webhook_settings.READINESS_WEBHOOK_COALESCE_SECONDS = 3
     path = make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc")  # psutil, six
     repo = repo_row("svc", path)
@@ -273,11 +292,17 @@ def test_push_webhook_gives_a_finished_scan_on_a_real_worker(tmp_path, client, s
     before_task_publish.connect(on_publish)
     try:
         first_sha = git(path, "rev-parse", "HEAD")
-        first = post(client, "push", push_payload(github_id=4242, full_name="acme/svc", after=first_sha), delivery="e2e-1")
+        first = post(
+            client, "push", push_payload(github_id=4242, full_name="acme/svc", after=first_sha), delivery="e2e-1"
+        )
         # A second push lands while the first one's scan waits: the one scan must see it.
         second_sha = commit_files(path, {"requirements.txt": "psutil==5.9.8\nsix==1.16.0\nnumpy==1.26.4\n"})
-        second = post(client, "push", push_payload(github_id=4242, full_name="acme/svc", after=second_sha), delivery="e2e-2")
-        replay = post(client, "push", push_payload(github_id=4242, full_name="acme/svc", after=second_sha), delivery="e2e-2")
+        second = post(
+            client, "push", push_payload(github_id=4242, full_name="acme/svc", after=second_sha), delivery="e2e-2"
+        )
+        replay = post(
+            client, "push", push_payload(github_id=4242, full_name="acme/svc", after=second_sha), delivery="e2e-2"
+        )
     finally:
         before_task_publish.disconnect(on_publish)
 

@@ -21,7 +21,18 @@ from typing import Any
 import pytest
 from django.test import Client
 
-__all__ = ["FIXTURES", "SECRET", "SHARED", "load", "load_shared", "needs_shared", "post", "push_payload", "shared_names", "sign"]
+__all__ = [
+    "FIXTURES",
+    "SECRET",
+    "SHARED",
+    "load",
+    "load_shared",
+    "needs_shared",
+    "post",
+    "push_payload",
+    "shared_names",
+    "sign",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "github-webhooks"
@@ -73,7 +84,9 @@ def push_payload(
     """The new-branch push fixture, made an ordinary push to ``ref`` of one commit changing ``modified``."""
     payload = load("push/with-new-branch")
     payload.update(ref=ref, created=False, after=after)
-    payload["repository"].update(id=github_id, full_name=full_name, default_branch=default_branch, master_branch=default_branch)
+    payload["repository"].update(
+        id=github_id, full_name=full_name, default_branch=default_branch, master_branch=default_branch
+    )
     commit = payload["commits"][0]
     commit.update(id=after, added=[], modified=list(modified), removed=[])
     payload["head_commit"] = commit
@@ -92,7 +105,11 @@ def post(
 ):
     """POST a delivery as GitHub does; ``secret=None`` sends no signature header."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()), "User-Agent": "GitHub-Hookshot/test"}
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "User-Agent": "GitHub-Hookshot/test",
+    }
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
     elif secret is not None:

@@ -12,7 +12,7 @@ import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["FileContent", "Symlink", "commit_files", "file_url", "git", "make_repo", "write_files"]
@@ -51,9 +51,7 @@ def _env(date: datetime | None = None) -> dict[str, str]:
 
 def git(repo: Path, *args: str, date: datetime | None = None) -> str:
     """Run git in ``repo`` and return its stdout (stripped); fails the test on error."""
-    result = subprocess.run(
-        ["git", *args], cwd=repo, env=_env(date), capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(["git", *args], cwd=repo, env=_env(date), capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()

@@ -27,24 +27,35 @@ ALPINE = parse_dockerfile("Dockerfile", "FROM python:3.12-alpine3.20\n")
 # Our own test projects, served by the local index (names that no recorded fixture uses).
 PROJECTS = {
     # aarch64 wheels only from 2.0 on (1.1 still x86 only): an upgrade, and a major one.
-    "late-arm": ["late_arm-1.0.tar.gz", "late_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-                 "late_arm-1.1-cp312-cp312-manylinux_2_17_x86_64.whl",
-                 "late_arm-2.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-                 "late_arm-2.0-cp312-cp312-manylinux_2_17_aarch64.whl"],
+    "late-arm": [
+        "late_arm-1.0.tar.gz",
+        "late_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "late_arm-1.1-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "late_arm-2.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "late_arm-2.0-cp312-cp312-manylinux_2_17_aarch64.whl",
+    ],
     # Same-series fix: 3.4 has aarch64.
-    "minor-arm": ["minor_arm-3.2-cp312-cp312-manylinux_2_17_x86_64.whl",
-                  "minor_arm-3.4-cp312-cp312-manylinux_2_17_x86_64.whl",
-                  "minor_arm-3.4-cp312-cp312-manylinux_2_17_aarch64.whl"],
+    "minor-arm": [
+        "minor_arm-3.2-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "minor_arm-3.4-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "minor_arm-3.4-cp312-cp312-manylinux_2_17_aarch64.whl",
+    ],
     # Never ships aarch64 wheels, no sdist: ask upstream.
-    "never-arm": ["never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-                  "never_arm-1.5-cp312-cp312-manylinux_2_17_x86_64.whl"],
+    "never-arm": [
+        "never_arm-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "never_arm-1.5-cp312-cp312-manylinux_2_17_x86_64.whl",
+    ],
     # manylinux for both arches but no musllinux: the image is the problem.
-    "glibc-only": ["glibc_only-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-                   "glibc_only-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"],
+    "glibc-only": [
+        "glibc_only-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "glibc_only-1.0-cp312-cp312-manylinux_2_17_aarch64.whl",
+    ],
 }
-NEVER_ARM_META = ["Project-URL: Documentation, https://never-arm.readthedocs.io/",
-                  "Project-URL: Issues, https://github.com/example-org/never-arm/issues",
-                  "Home-page: https://never-arm.example.test/"]
+NEVER_ARM_META = [
+    "Project-URL: Documentation, https://never-arm.readthedocs.io/",
+    "Project-URL: Issues, https://github.com/example-org/never-arm/issues",
+    "Home-page: https://never-arm.example.test/",
+]
 
 
 @pytest.fixture
@@ -80,15 +91,27 @@ def verdicts_for(project, version, targets):
 )
 def test_advice_kinds_in_order(index, name, version, targets, image, kinds):
     project = files_of(index, name)
-    advice = advise(project, name=name, version=version, verdicts=verdicts_for(project, version, targets),
-                    targets=targets, image=image)
+    advice = advise(
+        project,
+        name=name,
+        version=version,
+        verdicts=verdicts_for(project, version, targets),
+        targets=targets,
+        image=image,
+    )
     assert [a.kind for a in advice] == kinds
 
 
 def test_upgrade_says_major_jump_and_that_no_same_series_release_does(index):
     project = files_of(index, "late-arm")
-    (upgrade, *_rest) = advise(project, name="late-arm", version="1.0",
-                               verdicts=verdicts_for(project, "1.0", (AMD64, ARM64)), targets=(AMD64, ARM64), image=SLIM)
+    (upgrade, *_rest) = advise(
+        project,
+        name="late-arm",
+        version="1.0",
+        verdicts=verdicts_for(project, "1.0", (AMD64, ARM64)),
+        targets=(AMD64, ARM64),
+        image=SLIM,
+    )
     assert (upgrade.fix_version, upgrade.major_jump) == ("2.0", True)
     assert "no 1.x release has one" in upgrade.detail
     assert upgrade.title == "upgrade to 2.0 (major version)"
@@ -96,8 +119,13 @@ def test_upgrade_says_major_jump_and_that_no_same_series_release_does(index):
 
 def test_upgrade_in_the_same_series(index):
     project = files_of(index, "minor-arm")
-    (upgrade,) = advise(project, name="minor-arm", version="3.2",
-                        verdicts=verdicts_for(project, "3.2", (AMD64, ARM64)), targets=(AMD64, ARM64))
+    (upgrade,) = advise(
+        project,
+        name="minor-arm",
+        version="3.2",
+        verdicts=verdicts_for(project, "3.2", (AMD64, ARM64)),
+        targets=(AMD64, ARM64),
+    )
     assert (upgrade.fix_version, upgrade.major_jump, upgrade.title) == ("3.4", False, "upgrade to 3.4")
     assert "same 3.x series" in upgrade.detail
 
@@ -105,7 +133,9 @@ def test_upgrade_in_the_same_series(index):
 def test_upgrade_honours_the_repos_python(index):
     project = files_of(index, "late-arm")
     py311 = Target.from_flags("linux/arm64", "3.11", "glibc:2.36")
-    advice = advise(project, name="late-arm", version="1.0", verdicts=verdicts_for(project, "1.0", (py311,)), targets=(py311,))
+    advice = advise(
+        project, name="late-arm", version="1.0", verdicts=verdicts_for(project, "1.0", (py311,)), targets=(py311,)
+    )
     assert "upgrade" not in [a.kind for a in advice]  # 2.0's wheels are cp312 only
 
 
@@ -114,7 +144,11 @@ def test_upgrade_honours_the_repos_python(index):
     [
         (SLIM, "build-deps", ("build-essential", "python3-dev", "libpq-dev")),
         (FULL, "build", ()),
-        (parse_dockerfile("Dockerfile", "FROM python:3.12-alpine\n"), "build-deps", ("build-base", "python3-dev", "libpq-dev")),
+        (
+            parse_dockerfile("Dockerfile", "FROM python:3.12-alpine\n"),
+            "build-deps",
+            ("build-base", "python3-dev", "libpq-dev"),
+        ),
     ],
 )
 def test_sdist_only_psycopg2_needs_libpq_dev(fixture_index, image, kind, packages):
@@ -135,15 +169,26 @@ def test_sdist_only_psycopg2_needs_libpq_dev(fixture_index, image, kind, package
 def test_tensorflow_macos_is_replaced_by_tensorflow(fixture_index):
     project = files_of(fixture_index, "tensorflow-macos")
     version = str(project.versions()[-1])
-    advice = advise(project, name="tensorflow-macos", version=version,
-                    verdicts=verdicts_for(project, version, (AMD64,)), targets=(AMD64,))
+    advice = advise(
+        project,
+        name="tensorflow-macos",
+        version=version,
+        verdicts=verdicts_for(project, version, (AMD64,)),
+        targets=(AMD64,),
+    )
     assert [a.replacement for a in advice if a.kind == "replace"] == ["tensorflow"]
 
 
 def test_change_image_names_the_glibc_variant(index):
     project = files_of(index, "glibc-only")
-    advice = advise(project, name="glibc-only", version="1.0", verdicts=verdicts_for(project, "1.0", (ARM64_MUSL,)),
-                    targets=(ARM64_MUSL,), image=ALPINE)
+    advice = advise(
+        project,
+        name="glibc-only",
+        version="1.0",
+        verdicts=verdicts_for(project, "1.0", (ARM64_MUSL,)),
+        targets=(ARM64_MUSL,),
+        image=ALPINE,
+    )
     assert advice[0].image == "python:3.12-slim"
     assert advice[0].title == "change the image to python:3.12-slim"
     assert advice[1].platform_tags == ("musllinux_1_2_aarch64",)
@@ -172,12 +217,26 @@ def test_missing_platform_tags():
 @pytest.mark.parametrize(
     ("urls", "home", "expected"),
     [
-        ([("Documentation", "https://docs.test/"), ("Bug Tracker", "https://github.com/o/r/issues")], None,
-         Tracker("github", "https://github.com/o/r")),
-        ([("Homepage", "https://github.com/home/page"), ("Source", "https://github.com/o/src.git")], None,
-         Tracker("github", "https://github.com/o/src")),
-        ([("issues", "https://gitlab.com/group/sub/proj/-/issues")], None, Tracker("gitlab", "https://gitlab.com/group/sub/proj")),
-        ([("Docs", "https://docs.test/")], "https://www.github.com/legacy/home", Tracker("github", "https://github.com/legacy/home")),
+        (
+            [("Documentation", "https://docs.test/"), ("Bug Tracker", "https://github.com/o/r/issues")],
+            None,
+            Tracker("github", "https://github.com/o/r"),
+        ),
+        (
+            [("Homepage", "https://github.com/home/page"), ("Source", "https://github.com/o/src.git")],
+            None,
+            Tracker("github", "https://github.com/o/src"),
+        ),
+        (
+            [("issues", "https://gitlab.com/group/sub/proj/-/issues")],
+            None,
+            Tracker("gitlab", "https://gitlab.com/group/sub/proj"),
+        ),
+        (
+            [("Docs", "https://docs.test/")],
+            "https://www.github.com/legacy/home",
+            Tracker("github", "https://github.com/legacy/home"),
+        ),
         ([("Docs", "https://docs.test/")], "https://example.test/", None),
         ([], None, None),
     ],
@@ -205,21 +264,35 @@ def test_upstream_draft_from_the_projects_metadata(index):
         meta = fetch_project_metadata("never-arm", index_url=index.url, http=http)
     assert meta.error == ""
     assert meta.version == "1.5"
-    draft = draft_upstream_issue(package="never-arm", platform_tags=("manylinux_2_17_aarch64", "musllinux_1_2_aarch64"),
-                                 pythons=("3.12", "3.11"), repos_blocked=7, versions=("1.0",),
-                                 project_urls=meta.project_urls, home_page=meta.home_page)
+    draft = draft_upstream_issue(
+        package="never-arm",
+        platform_tags=("manylinux_2_17_aarch64", "musllinux_1_2_aarch64"),
+        pythons=("3.12", "3.11"),
+        repos_blocked=7,
+        versions=("1.0",),
+        project_urls=meta.project_urls,
+        home_page=meta.home_page,
+    )
     assert draft.tracker == Tracker("github", "https://github.com/example-org/never-arm")
     assert draft.new_issue_url.startswith("https://github.com/example-org/never-arm/issues/new?title=")
     query = parse_qs(urlsplit(draft.new_issue_url).query)
     assert query["title"] == [draft.title]
     assert query["body"] == [draft.body]
-    for needle in ("`manylinux_2_17_aarch64`", "`musllinux_1_2_aarch64`", "CPython 3.11 (`cp311`), CPython 3.12 (`cp312`)",
-                   "blocks 7 of our services", "cibuildwheel", "QEMU"):
+    for needle in (
+        "`manylinux_2_17_aarch64`",
+        "`musllinux_1_2_aarch64`",
+        "CPython 3.11 (`cp311`), CPython 3.12 (`cp312`)",
+        "blocks 7 of our services",
+        "cibuildwheel",
+        "QEMU",
+    ):
         assert needle in draft.body
     assert draft.search_url == "https://github.com/example-org/never-arm/issues?q=is%3Aissue%20aarch64%20wheel"
 
 
 def test_draft_without_tracker_has_no_links():
-    draft = draft_upstream_issue(package="x", platform_tags=("manylinux_2_17_aarch64",), pythons=("3.12",), repos_blocked=1)
+    draft = draft_upstream_issue(
+        package="x", platform_tags=("manylinux_2_17_aarch64",), pythons=("3.12",), repos_blocked=1
+    )
     assert (draft.tracker, draft.new_issue_url, draft.search_url) == (None, "", "")
     assert "aarch64" in draft.title

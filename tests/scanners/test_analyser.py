@@ -24,15 +24,20 @@ def F(filename: str, *, rp: str | None = None, yanked: bool | str = False) -> Di
 ML = "manylinux_2_17_{a}.manylinux2014_{a}"
 NUMPY = [
     F("numpy-1.26.4.tar.gz", rp=">=3.9"),
-    *(F(f"numpy-1.26.4-cp{v}-cp{v}-{ML.format(a=a)}.whl", rp=">=3.9")
-      for v in ("39", "310", "311", "312") for a in ("x86_64", "aarch64")),
+    *(
+        F(f"numpy-1.26.4-cp{v}-cp{v}-{ML.format(a=a)}.whl", rp=">=3.9")
+        for v in ("39", "310", "311", "312")
+        for a in ("x86_64", "aarch64")
+    ),
     *(F(f"numpy-1.26.4-cp{v}-cp{v}-musllinux_1_1_x86_64.whl", rp=">=3.9") for v in ("39", "310", "311", "312")),
     *(F(f"numpy-1.26.4-cp{v}-cp{v}-macosx_11_0_arm64.whl", rp=">=3.9") for v in ("39", "310", "311", "312")),
     *(F(f"numpy-1.26.4-cp{v}-cp{v}-win_amd64.whl", rp=">=3.9") for v in ("39", "310", "311", "312")),
 ]
 PSUTIL = [
     F("psutil-5.9.8.tar.gz"),
-    F("psutil-5.9.8-cp36-abi3-manylinux_2_12_x86_64.manylinux2010_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+    F(
+        "psutil-5.9.8-cp36-abi3-manylinux_2_12_x86_64.manylinux2010_x86_64.manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    ),
     F("psutil-5.9.8-cp37-abi3-win_amd64.whl"),
     F("psutil-5.9.8-cp38-abi3-macosx_11_0_arm64.whl"),
 ]
@@ -40,8 +45,10 @@ FIL = [  # no aarch64 wheel and no sdist
     F("filprofiler-2022.5.0-cp39-cp39-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
     F("filprofiler-2022.5.0-cp39-cp39-macosx_10_15_x86_64.whl"),
 ]
-TF_MACOS = [F("tensorflow_macos-2.13.0-cp311-cp311-macosx_12_0_arm64.whl"),
-            F("tensorflow_macos-2.13.0-cp311-cp311-macosx_12_0_universal2.whl")]
+TF_MACOS = [
+    F("tensorflow_macos-2.13.0-cp311-cp311-macosx_12_0_arm64.whl"),
+    F("tensorflow_macos-2.13.0-cp311-cp311-macosx_12_0_universal2.whl"),
+]
 REQUESTS = [F("requests-2.31.0-py3-none-any.whl", rp=">=3.7"), F("requests-2.31.0.tar.gz", rp=">=3.7")]
 # Several wheels match: the exact ABI beats abi3, the newer manylinux beats the older one.
 ORJSON = [
@@ -62,7 +69,13 @@ ORJSON = [
         (ORJSON, ARM, "wheel", "orjson-3.9.0-cp311-cp311-manylinux_2_28_aarch64.whl", {}),
         (ORJSON, ARM_OLD, "wheel", "orjson-3.9.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", {}),
         (ORJSON, AMD, "wheel", "orjson-3.9.0-py3-none-any.whl", {"pure": True}),
-        (ORJSON[:1] + ORJSON[3:], ARM, "wheel", "orjson-3.9.0-cp37-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", {}),
+        (
+            ORJSON[:1] + ORJSON[3:],
+            ARM,
+            "wheel",
+            "orjson-3.9.0-cp37-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+            {},
+        ),
         # musllinux vs manylinux
         (NUMPY, AMD_MUSL, "wheel", "numpy-1.26.4-cp312-cp312-musllinux_1_1_x86_64.whl", {}),
         (NUMPY, ARM_MUSL_11, "sdist", "numpy-1.26.4.tar.gz", {"native_elsewhere": True}),
@@ -82,7 +95,9 @@ ORJSON = [
         ([], ARM, "none", None, {}),
     ],
 )
-def test_decide(files: list[DistributionFile], target: Target, status: str, file: str | None, flags: dict[str, bool]) -> None:
+def test_decide(
+    files: list[DistributionFile], target: Target, status: str, file: str | None, flags: dict[str, bool]
+) -> None:
     verdict = decide(files, target)
     assert (verdict.status, verdict.file) == (status, file), verdict.reason
     for flag, value in flags.items():
@@ -96,12 +111,18 @@ def test_decide(files: list[DistributionFile], target: Target, status: str, file
         # Requires-Python excludes the best wheel: the next one wins
         (
             [F("lib-1.0-cp311-cp311-manylinux_2_17_aarch64.whl", rp=">=3.12"), F("lib-1.0-py3-none-any.whl")],
-            ARM, "wheel", "lib-1.0-py3-none-any.whl", "pure-Python",
+            ARM,
+            "wheel",
+            "lib-1.0-py3-none-any.whl",
+            "pure-Python",
         ),
         # Requires-Python excludes everything -> none, saying why
         (
             [F("lib-1.0-py3-none-any.whl", rp=">=3.12"), F("lib-1.0.tar.gz", rp=">=3.12")],
-            ARM, "none", None, "requires Python >=3.12, not 3.11",
+            ARM,
+            "none",
+            None,
+            "requires Python >=3.12, not 3.11",
         ),
         # "3.11" is padded to 3.11.0: a >3.11 specifier excludes it, as in pip
         ([F("lib-1.0-py3-none-any.whl", rp=">3.11")], ARM, "none", None, "requires Python"),
@@ -110,8 +131,13 @@ def test_decide(files: list[DistributionFile], target: Target, status: str, file
         ([F("lib-1.0-py3-none-any.whl", rp=">=3.6,,<")], ARM, "wheel", "lib-1.0-py3-none-any.whl", "pure"),
         # a full python version is honoured
         ([F("lib-1.0-py3-none-any.whl", rp=">=3.11.4")], Target("linux/arm64", "3.11.3"), "none", None, ">=3.11.4"),
-        ([F("lib-1.0-py3-none-any.whl", rp=">=3.11.4")], Target("linux/arm64", "3.11.9"), "wheel",
-         "lib-1.0-py3-none-any.whl", "pure"),
+        (
+            [F("lib-1.0-py3-none-any.whl", rp=">=3.11.4")],
+            Target("linux/arm64", "3.11.9"),
+            "wheel",
+            "lib-1.0-py3-none-any.whl",
+            "pure",
+        ),
     ],
 )
 def test_requires_python(
@@ -216,8 +242,13 @@ def _pkg(**kw: object) -> LockedPackage:
     [
         (_pkg(markers='sys_platform == "win32"'), PSUTIL, None, "n/a", "markers"),
         (_pkg(markers="os_name ==="), PSUTIL, None, "unknown", "requirements.txt:3: invalid environment marker"),
-        (_pkg(source="vcs", version=None, detail="VCS requirement git+https://git.test/x.git"), None, None,
-         "unknown", "VCS requirement git+https://git.test/x.git"),
+        (
+            _pkg(source="vcs", version=None, detail="VCS requirement git+https://git.test/x.git"),
+            None,
+            None,
+            "unknown",
+            "VCS requirement git+https://git.test/x.git",
+        ),
         (_pkg(source="path", version=None), None, None, "unknown", "local path"),
         (_pkg(source="unpinned", version=None), None, None, "unknown", "no exact version"),
         (_pkg(), None, "HTTP 503 from index.test", "unknown", "HTTP 503 from index.test"),

@@ -82,8 +82,10 @@ def test_pipfile_lock_with_and_without_its_pipfile():
     [
         ('[project]\ndependencies = ["Django>=5", "psycopg[binary]==3.3"]\n', {"django", "psycopg"}),
         ('[dependency-groups]\ndev = ["pytest"]\n[project]\nname = "x"\n', {"pytest"}),
-        ('[tool.poetry.dependencies]\npython = "^3.11"\nRequests = "*"\n[tool.poetry.group.dev.dependencies]\nruff = "*"\n',
-         {"requests", "ruff"}),
+        (
+            '[tool.poetry.dependencies]\npython = "^3.11"\nRequests = "*"\n[tool.poetry.group.dev.dependencies]\nruff = "*"\n',
+            {"requests", "ruff"},
+        ),
         ("not toml [", None),
         ('[project]\nname = "nothing"\n', None),
     ],
@@ -97,8 +99,11 @@ def _without_arm64_wheels(lock: str, package: str) -> str:
     head, sep, rest = lock.partition(f'[[package]]\nname = "{package}"\n')
     block, nxt, tail = rest.partition("\n[[package]]")
     block = re.sub(r"^sdist = .*\n", "", block, flags=re.M)
-    block = "\n".join(line for line in block.splitlines() if "aarch64" not in line and "universal2" not in line
-                      and "arm64" not in line and "none-any" not in line)
+    block = "\n".join(
+        line
+        for line in block.splitlines()
+        if "aarch64" not in line and "universal2" not in line and "arm64" not in line and "none-any" not in line
+    )
     return head + sep + block + nxt + tail
 
 
@@ -120,10 +125,13 @@ def test_blocker_shows_its_chain_through_the_check(tmp_path, fixture_index):
 
 def test_poetry_lock_borrows_direct_from_pyproject(tmp_path):
     pyproject = '[tool.poetry.dependencies]\npython = "^3.11"\ndjango = "*"\ncelery = "*"\n'
-    repo = make_repo(tmp_path, {
-        "svc/poetry.lock": (FIXTURES / "poetry/web-poetry2.lock").read_text(),
-        "svc/pyproject.toml": pyproject,
-    })
+    repo = make_repo(
+        tmp_path,
+        {
+            "svc/poetry.lock": (FIXTURES / "poetry/web-poetry2.lock").read_text(),
+            "svc/pyproject.toml": pyproject,
+        },
+    )
     snapshot = fetch_snapshot(file_url(repo), wanted=is_relevant_path, cache_dir=tmp_path / "cache")
     report = check_snapshot(snapshot, index=None)
     by_name = {r.package.name: r for r in report.packages}
@@ -134,27 +142,32 @@ def test_poetry_lock_borrows_direct_from_pyproject(tmp_path):
 
 
 def test_advice_names_the_parent_upgrade_that_drops_the_blocker(tmp_path, make_fixture_index):
-    """"upgrade appframework to 2.0, which no longer needs oldnative": read from 2.0's metadata."""
+    """ "upgrade appframework to 2.0, which no longer needs oldnative": read from 2.0's metadata."""
     import httpx
 
     from scanners.index import IndexClient
     from scanners.project_metadata import metadata_reader
 
     index = make_fixture_index()
-    index.add_project("appframework", [
-        {"filename": "appframework-1.0-py3-none-any.whl", "x-metadata": ["Requires-Dist: oldnative>=1"]},
-        {"filename": "appframework-1.5-py3-none-any.whl", "x-metadata": ["Requires-Dist: OldNative>=1"]},
-        {"filename": "appframework-2.0-py3-none-any.whl", "x-metadata": ['Requires-Dist: oldnative; extra == "legacy"']},
-    ])
-    index.add_project("oldnative", [{"filename": "oldnative-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}])
-    requirements = (
-        "appframework==1.0\n    # via -r requirements.in\n"
-        "oldnative==1.0\n    # via appframework\n"
+    index.add_project(
+        "appframework",
+        [
+            {"filename": "appframework-1.0-py3-none-any.whl", "x-metadata": ["Requires-Dist: oldnative>=1"]},
+            {"filename": "appframework-1.5-py3-none-any.whl", "x-metadata": ["Requires-Dist: OldNative>=1"]},
+            {
+                "filename": "appframework-2.0-py3-none-any.whl",
+                "x-metadata": ['Requires-Dist: oldnative; extra == "legacy"'],
+            },
+        ],
     )
+    index.add_project("oldnative", [{"filename": "oldnative-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"}])
+    requirements = "appframework==1.0\n    # via -r requirements.in\noldnative==1.0\n    # via appframework\n"
     repo = make_repo(tmp_path, {"requirements.txt": requirements})
     snapshot = fetch_snapshot(file_url(repo), wanted=is_relevant_path, cache_dir=tmp_path / "cache")
     with IndexClient(index.url) as client, httpx.Client() as http:
-        report = check_snapshot(snapshot, index=client, python="3.12", libc="glibc:2.36", read_metadata=metadata_reader(http))
+        report = check_snapshot(
+            snapshot, index=client, python="3.12", libc="glibc:2.36", read_metadata=metadata_reader(http)
+        )
     (oldnative,) = [r for r in report.packages if r.package.name == "oldnative"]
     assert oldnative.verdicts["linux/arm64"].status == "none"
     assert oldnative.via == (("appframework",),)

@@ -87,7 +87,9 @@ def test_one_request_per_package_across_lockfiles(tmp_path, index, fixture_index
     # -r includes are not double counted: requirements.txt's lines appear once per lockfile row.
     keys = [(r.package.lockfile, r.package.line, r.package.name) for r in report.packages]
     assert len(keys) == len(set(keys))
-    darwin_only = [r for r in report.packages if r.package.lockfile == "requirements-dev.txt" and r.package.name == "psutil"]
+    darwin_only = [
+        r for r in report.packages if r.package.lockfile == "requirements-dev.txt" and r.package.name == "psutil"
+    ]
     assert {v.status for v in darwin_only[0].verdicts.values()} == {"n/a"}
 
 
@@ -147,7 +149,9 @@ def test_a_lockfile_naming_too_many_packages_is_checked_in_part_and_says_so(tmp_
     report = check_snapshot(snapshot_of(tmp_path, files), index=index, limits=CheckLimits(packages_per_lockfile=5))
     assert [r.package.name for r in report.packages] == ["six", *names[:4]]
     assert len(fixture_index.requests) <= 5  # one index request per package checked, never the rest
-    problem = "requirements.txt: 41 distinct packages, more than the limit of 5 per lockfile: only the first 5 are checked"
+    problem = (
+        "requirements.txt: 41 distinct packages, more than the limit of 5 per lockfile: only the first 5 are checked"
+    )
     assert problem in report.problems
     assert {f.path: f.error for f in report.files}["requirements.txt"] == problem
     assert all(not s.complete and not s.ready for s in report.summary.values())
@@ -159,7 +163,9 @@ def test_a_repository_naming_too_many_packages_across_lockfiles_is_checked_in_pa
     files = {f"svc{i}/requirements.txt": f"six==1.16.0\npkg-{i}==1.0\n" for i in range(4)}
     report = check_snapshot(snapshot_of(tmp_path, files), index=index, limits=CheckLimits(packages_per_repo=3))
     assert sorted({r.package.name for r in report.packages}) == ["pkg-0", "pkg-1", "six"]
-    assert any("5 distinct packages in the repository's lockfiles, more than the limit of 3" in p for p in report.problems)
+    assert any(
+        "5 distinct packages in the repository's lockfiles, more than the limit of 3" in p for p in report.problems
+    )
     assert all(not s.complete for s in report.summary.values())
     unlimited = check_snapshot(snapshot_of(tmp_path / "again", files), index=index)
     assert sorted({r.package.name for r in unlimited.packages}) == ["pkg-0", "pkg-1", "pkg-2", "pkg-3", "six"]

@@ -23,27 +23,42 @@ from tests.scanners.git_helpers import make_repo
 
 OLD = "2020-08-05T10:00:00Z"
 CELERY_LIKE = [
-    {"filename": "oldpin-4.4.7-py2.py3-none-any.whl", "upload-time": OLD,
-     "x-metadata": ["Requires-Dist: pytz (>dev)", "Requires-Dist: billiard (<4.0,>=3.6.3.0)"]},
+    {
+        "filename": "oldpin-4.4.7-py2.py3-none-any.whl",
+        "upload-time": OLD,
+        "x-metadata": ["Requires-Dist: pytz (>dev)", "Requires-Dist: billiard (<4.0,>=3.6.3.0)"],
+    },
     {"filename": "oldpin-4.4.7.tar.gz", "upload-time": OLD},
     # Like celery 5.0.0 to 5.2.6: the next releases still declare it; 5.2.7 no longer does.
-    {"filename": "oldpin-5.0.0-py3-none-any.whl", "upload-time": "2020-09-24T10:00:00Z",
-     "x-metadata": ["Requires-Dist: pytz (>dev)"]},
-    {"filename": "oldpin-5.2.7-py3-none-any.whl", "upload-time": "2022-05-29T10:00:00Z",
-     "x-metadata": ["Requires-Dist: pytz>=2021.3"]},
+    {
+        "filename": "oldpin-5.0.0-py3-none-any.whl",
+        "upload-time": "2020-09-24T10:00:00Z",
+        "x-metadata": ["Requires-Dist: pytz (>dev)"],
+    },
+    {
+        "filename": "oldpin-5.2.7-py3-none-any.whl",
+        "upload-time": "2022-05-29T10:00:00Z",
+        "x-metadata": ["Requires-Dist: pytz>=2021.3"],
+    },
 ]
 
 
 @pytest.mark.parametrize(
     ("lines", "invalid", "names"),
     [
-        (["pytz (>dev)", "billiard (<4.0,>=3.6.3.0)", "redis (>=3.2.0) ; extra == 'redis'"], ["pytz (>dev)"], {"billiard"}),
+        (
+            ["pytz (>dev)", "billiard (<4.0,>=3.6.3.0)", "redis (>=3.2.0) ; extra == 'redis'"],
+            ["pytz (>dev)"],
+            {"billiard"},
+        ),
         (["foo (>=1.0.*)"], ["foo (>=1.0.*)"], set()),
         (["requests>=2", 'pywin32; sys_platform == "win32"'], [], {"requests", "pywin32"}),
     ],
 )
 def test_invalid_requirements_and_required_names(lines, invalid, names):
-    metadata = ("Metadata-Version: 2.1\nName: x\nVersion: 1\n" + "".join(f"Requires-Dist: {line}\n" for line in lines)).encode()
+    metadata = (
+        "Metadata-Version: 2.1\nName: x\nVersion: 1\n" + "".join(f"Requires-Dist: {line}\n" for line in lines)
+    ).encode()
     assert invalid_requirements(metadata) == invalid
     assert required_names(metadata) == names
 
@@ -61,8 +76,12 @@ def test_a_version_with_invalid_metadata_is_none(index, tmp_path):
     repo = make_repo(tmp_path, {"requirements.txt": "oldpin==4.4.7\nsix==1.16.0\n"}, name="svc")
     snapshot = fetch_snapshot(str(repo), wanted=is_relevant_path, cache_dir=tmp_path / "git")
     with IndexClient(index.url) as client, httpx.Client() as http:
-        report = check_snapshot(snapshot, index=client, read_metadata=metadata_reader(http),
-                                defaults=TargetDefaults(python="3.11", libc="glibc:2.36"))
+        report = check_snapshot(
+            snapshot,
+            index=client,
+            read_metadata=metadata_reader(http),
+            defaults=TargetDefaults(python="3.11", libc="glibc:2.36"),
+        )
     results = {r.package.name: r for r in report.packages}
     for verdict in results["oldpin"].verdicts.values():
         assert verdict.status == "none"
@@ -89,10 +108,32 @@ def test_real_pip_ignores_that_version(index):
     env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     with tempfile.TemporaryDirectory() as dest:
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--no-cache-dir", "-d", dest,
-             "--index-url", index.url, "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
-             "--platform", "manylinux_2_36_aarch64", "oldpin==4.4.7"],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--isolated",
+                "--no-deps",
+                "--no-cache-dir",
+                "-d",
+                dest,
+                "--index-url",
+                index.url,
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+                "--implementation",
+                "cp",
+                "--platform",
+                "manylinux_2_36_aarch64",
+                "oldpin==4.4.7",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
     assert proc.returncode != 0
     assert "Ignoring version 4.4.7 of oldpin since it has invalid metadata" in proc.stderr

@@ -36,8 +36,10 @@ WHEELS = {
     "mislabel-1.0-py3-none-any.whl": [["mislabel/_speedups.cpython-312-x86_64-linux-gnu.so", ELF]],
     "honest-1.0-py3-none-any.whl": [["honest/__init__.py", b"print('hi')\n"]],
     "halffat-1.0-cp312-cp312-macosx_11_0_universal2.whl": [["halffat/_core.cpython-312-darwin.so", fat(X86_64)]],
-    "fullfat-1.0-cp312-cp312-macosx_11_0_universal2.whl": [["fullfat/_core.cpython-312-darwin.so", fat(X86_64, ARM64)],
-                                                            ["fullfat/libx.dylib", fat(ARM64, X86_64)]],
+    "fullfat-1.0-cp312-cp312-macosx_11_0_universal2.whl": [
+        ["fullfat/_core.cpython-312-darwin.so", fat(X86_64, ARM64)],
+        ["fullfat/libx.dylib", fat(ARM64, X86_64)],
+    ],
     "armonly-1.0-cp312-cp312-macosx_11_0_universal2.whl": [["armonly/_core.so", THIN_ARM64]],
 }
 
@@ -108,14 +110,20 @@ def test_zip_parsing_with_a_comment():
         zf.comment = b"c" * 300
     data = buf.getvalue()
     offset, size = parse_end_of_central_directory(data[-1000:], file_size=len(data))
-    members = parse_central_directory(data[offset:offset + size])
+    members = parse_central_directory(data[offset : offset + size])
     assert [m.name for m in members] == ["a/x.so", "a/y.py"]
     assert parse_end_of_central_directory(b"not a zip", file_size=9) is None
 
 
 @pytest.mark.parametrize(
     ("head", "expected"),
-    [(fat(X86_64, ARM64), {"x86_64", "arm64"}), (fat(X86_64), {"x86_64"}), (THIN_ARM64, {"arm64"}), (ELF, set()), (b"", set())],
+    [
+        (fat(X86_64, ARM64), {"x86_64", "arm64"}),
+        (fat(X86_64), {"x86_64"}),
+        (THIN_ARM64, {"arm64"}),
+        (ELF, set()),
+        (b"", set()),
+    ],
 )
 def test_macho_architectures(head, expected):
     assert macho_architectures(head) == expected

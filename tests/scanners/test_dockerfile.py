@@ -106,7 +106,11 @@ def test_platform_pin_literal_vs_buildkit_args():
     ("text", "pin", "expected"),
     [
         # A pinned ancestor pins the stage built FROM it.
-        ("FROM --platform=linux/amd64 python:3.12 AS base\nFROM base\n", "linux/amd64", [("platform-pinned", 1, "blocker")]),
+        (
+            "FROM --platform=linux/amd64 python:3.12 AS base\nFROM base\n",
+            "linux/amd64",
+            [("platform-pinned", 1, "blocker")],
+        ),
         # A pin through a user ARG is still a literal pin.
         ("ARG P=linux/amd64\nFROM --platform=${P} python:3.12\n", "linux/amd64", [("platform-pinned", 2, "blocker")]),
         # Pinned build stage whose output is copied: slow emulated build, image still native.
@@ -159,7 +163,10 @@ def test_distro_python_comes_from_the_install(text, python):
 @pytest.mark.parametrize(
     ("text", "compiler"),
     [
-        ("FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev\n", True),
+        (
+            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev\n",
+            True,
+        ),
         ("FROM python:3.12-slim\nRUN apt-get install -y -t bookworm-backports build-essential\n", True),
         ("FROM python:3.12-slim\nRUN apt-get install -y g++-12\n", True),
         ("FROM python:3.12-slim\nRUN apt-get install -y libpq5 curl\n", False),
@@ -279,7 +286,11 @@ def test_unclosed_heredoc_is_reported():
 @pytest.mark.parametrize(
     ("fixture", "severity", "hint"),
     [
-        ("pinned.Dockerfile", "blocker", "apt-get update && apt-get install -y --no-install-recommends build-essential`"),
+        (
+            "pinned.Dockerfile",
+            "blocker",
+            "apt-get update && apt-get install -y --no-install-recommends build-essential`",
+        ),
         ("buildplatform.Dockerfile", "blocker", "apk add --no-cache build-base`"),
         ("downloads.Dockerfile", "blocker", "build-essential python3-dev"),
         ("unknown.Dockerfile", "warning", "apk add build-base python3-dev"),
@@ -288,9 +299,7 @@ def test_unclosed_heredoc_is_reported():
 def test_no_compiler_for_sdist(fixture, severity, hint):
     context = parse_fixture(fixture)
     findings = verdict_findings(context, sdist_packages=[("PSUtil", "5.9.8")], package_names=["psutil"])
-    assert [(f.rule, f.severity, f.line) for f in findings] == [
-        ("no-compiler-for-sdist", severity, context.base_line)
-    ]
+    assert [(f.rule, f.severity, f.line) for f in findings] == [("no-compiler-for-sdist", severity, context.base_line)]
     assert "psutil==5.9.8" in findings[0].message
     assert "error: command 'gcc' failed" in findings[0].message
     assert hint in findings[0].message
@@ -313,7 +322,11 @@ def test_macos_only_packages():
         Finding("pinned.Dockerfile", 1, "macos-only-package", "blocker", findings[1].message),
         Finding("pinned.Dockerfile", 1, "macos-only-package", "blocker", findings[2].message),
     ]
-    assert [f.message.split()[0] for f in findings] == ["pyobjc-framework-cocoa", "tensorflow-macos", "tensorflow-metal"]
+    assert [f.message.split()[0] for f in findings] == [
+        "pyobjc-framework-cocoa",
+        "tensorflow-macos",
+        "tensorflow-metal",
+    ]
     assert 'sys_platform == "darwin"' in findings[0].message
 
 

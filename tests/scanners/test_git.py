@@ -7,7 +7,7 @@ import http.server
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -612,7 +612,10 @@ def test_concurrent_calls_share_one_clone(tmp_path: Path, cache_dir: Path) -> No
         ("ssh://git@host.test/r.git", "ssh://***@host.test/r.git"),
         ("git@host.test:org/repo.git", "git@host.test:org/repo.git"),
         ("https://host.test/r", "https://host.test/r"),
-        ("failed: https://a:b@h.test/x and http://c:d@i.test/y", "failed: https://***@h.test/x and http://***@i.test/y"),
+        (
+            "failed: https://a:b@h.test/x and http://c:d@i.test/y",
+            "failed: https://***@h.test/x and http://***@i.test/y",
+        ),
         ("/srv/repos/a@b", "/srv/repos/a@b"),
     ],
 )

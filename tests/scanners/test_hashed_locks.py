@@ -38,12 +38,15 @@ HASHED = Path(__file__).resolve().parents[1] / "fixtures" / "lockfiles" / "hashe
 AMD64 = Target("linux/amd64", "3.8", "glibc", "2.28")
 ARM64 = Target("linux/arm64", "3.8", "glibc", "2.28")
 AARCH64_WHEEL = "MarkupSafe-1.1.1-cp38-cp38-manylinux2014_aarch64.whl"
-LOCK_COMMIT = dt.datetime(2021, 1, 29, 13, 0, tzinfo=dt.timezone.utc)
+LOCK_COMMIT = dt.datetime(2021, 1, 29, 13, 0, tzinfo=dt.UTC)
 
 # (file in the fixtures, name in the repository, the re-lock command the advice must give)
 LOCKS = [
-    ("pip-compile-requirements.txt", "requirements.txt",
-     "pip-compile --generate-hashes --no-emit-index-url --output-file=requirements.txt requirements.in --no-reuse-hashes"),
+    (
+        "pip-compile-requirements.txt",
+        "requirements.txt",
+        "pip-compile --generate-hashes --no-emit-index-url --output-file=requirements.txt requirements.in --no-reuse-hashes",
+    ),
     ("Pipfile.lock", "Pipfile.lock", "pipenv lock"),
     ("pdm.lock", "pdm.lock", "pdm lock --refresh"),
 ]
@@ -62,8 +65,11 @@ def test_the_fixture_index_knows_what_came_after_the_locks():
         names_now = {f["filename"] for f in now.project_page("markupsafe")["files"]}
     assert set(LATER_WHEELS) <= names_now - names_then
     requirements = (HASHED / "pip-compile-requirements.txt").read_text()
-    later_hashes = {f["hashes"]["sha256"] for f in FixtureIndexServer(mode="json").project_page("markupsafe")["files"]
-                    if f["filename"] in LATER_WHEELS}
+    later_hashes = {
+        f["hashes"]["sha256"]
+        for f in FixtureIndexServer(mode="json").project_page("markupsafe")["files"]
+        if f["filename"] in LATER_WHEELS
+    }
     assert not any(h in requirements for h in later_hashes)
 
 
@@ -74,22 +80,49 @@ def _hashed_requirements(lock: str) -> str:
         return text
     if lock == "Pipfile.lock":
         entries = json.loads(text)["default"]
-        pins = [(name, entry["version"].lstrip("="), [h.split(":", 1)[1] for h in entry["hashes"]]) for name, entry in entries.items()]
+        pins = [
+            (name, entry["version"].lstrip("="), [h.split(":", 1)[1] for h in entry["hashes"]])
+            for name, entry in entries.items()
+        ]
     else:
-        pins = [(p["name"], p["version"], [f["hash"].split(":", 1)[1] for f in p["files"]]) for p in tomllib.loads(text)["package"]]
+        pins = [
+            (p["name"], p["version"], [f["hash"].split(":", 1)[1] for f in p["files"]])
+            for p in tomllib.loads(text)["package"]
+        ]
     return "".join(f"{n}=={v} " + " ".join(f"--hash=sha256:{h}" for h in hashes) + "\n" for n, v, hashes in pins)
 
 
-def _pip_download(index: FixtureIndexServer, requirements: str, target: Target, *, binary_only: bool) -> tuple[int, list[str], str]:
+def _pip_download(
+    index: FixtureIndexServer, requirements: str, target: Target, *, binary_only: bool
+) -> tuple[int, list[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements)
         dest = Path(tmp) / "dl"
-        cmd = [sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--no-cache-dir", "--require-hashes",
-               "-d", str(dest), "--index-url", index.url, "--python-version", target.python,
-               "--implementation", "cp", "--abi", target.abi, "-r", str(req)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-deps",
+            "--no-cache-dir",
+            "--require-hashes",
+            "-d",
+            str(dest),
+            "--index-url",
+            index.url,
+            "--python-version",
+            target.python,
+            "--implementation",
+            "cp",
+            "--abi",
+            target.abi,
+            "-r",
+            str(req),
+        ]
         if binary_only:
             cmd.append("--only-binary=:all:")
         for platform in target.platform_tags():
@@ -141,7 +174,7 @@ def test_the_advice_is_to_relock(index, tmp_path, lock, name, command):
     assert relock.kind == "relock"
     assert relock.targets == ("linux/arm64",)
     assert relock.file == AARCH64_WHEEL
-    assert relock.uploaded_at == dt.datetime(2021, 1, 29, 23, 50, 58, 589791, tzinfo=dt.timezone.utc)
+    assert relock.uploaded_at == dt.datetime(2021, 1, 29, 23, 50, 58, 589791, tzinfo=dt.UTC)
     assert relock.locked_at == LOCK_COMMIT
     assert relock.command == command
     assert "after " + name + " last changed on 2021-01-29" in relock.detail

@@ -227,7 +227,10 @@ def test_a_bad_url_is_not_retried(http: httpx.Client) -> None:
         ("https://index.test/files/a@b.whl", "https://index.test/files/a@b.whl"),
         ("https://index.test/?who=a@b", "https://index.test/?who=a@b"),
         ("git@host.test:org/repo.git", "git@host.test:org/repo.git"),
-        ("failed: https://a:b@h.test/x and http://c:d@i.test/y", "failed: https://***@h.test/x and http://***@i.test/y"),
+        (
+            "failed: https://a:b@h.test/x and http://c:d@i.test/y",
+            "failed: https://***@h.test/x and http://***@i.test/y",
+        ),
         ("/srv/repos/a@b", "/srv/repos/a@b"),
     ],
 )
@@ -301,5 +304,6 @@ def test_a_wheel_server_that_ignores_range_is_refused_before_the_whole_wheel(htt
     with ScriptedServer(whole) as server:
         wheel = DistributionFile("mislabel-1.0-py3-none-any.whl", url=server.url)
         result = deep_check_wheel(wheel, http=http)
-    assert result.error == ("cannot read mislabel-1.0-py3-none-any.whl: "
-                            "the server answered more than the 65577 bytes of a Range request")
+    assert result.error == (
+        "cannot read mislabel-1.0-py3-none-any.whl: the server answered more than the 65577 bytes of a Range request"
+    )

@@ -69,18 +69,33 @@ def test_both_mode_negotiates_json_for_the_client(fixture_index: FixtureIndexSer
 @pytest.mark.parametrize(
     ("project", "filename", "requires_python", "yanked"),
     [
-        ("requests", "requests-2.32.0-py3-none-any.whl", ">=3.8",
-         "Yanked due to conflicts with CVE-2024-35195 mitigation"),
+        (
+            "requests",
+            "requests-2.32.0-py3-none-any.whl",
+            ">=3.8",
+            "Yanked due to conflicts with CVE-2024-35195 mitigation",
+        ),
         ("requests", "requests-2.32.3-py3-none-any.whl", ">=3.8", False),
         ("numpy", "numpy-2.2.6.tar.gz", ">=3.10", False),
         ("numpy", "numpy-1.21.0.zip", ">=3.7", False),
-        ("pyyaml", "PyYAML-6.0.2rc1-cp312-cp312-musllinux_1_1_x86_64.whl", ">=3.6",
-         "incorrect python_requires (included EOL Pythons)"),
+        (
+            "pyyaml",
+            "PyYAML-6.0.2rc1-cp312-cp312-musllinux_1_1_x86_64.whl",
+            ">=3.6",
+            "incorrect python_requires (included EOL Pythons)",
+        ),
         ("six", "six-1.16.0-py2.py3-none-any.whl", ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*", False),
-        ("filprofiler", "filprofiler-2022.5.0-cp39-cp39-manylinux_2_12_x86_64.manylinux2010_x86_64.whl", ">=3.7", False),
+        (
+            "filprofiler",
+            "filprofiler-2022.5.0-cp39-cp39-manylinux_2_12_x86_64.manylinux2010_x86_64.whl",
+            ">=3.7",
+            False,
+        ),
     ],
 )
-def test_requires_python_and_yanked_are_kept(make_fixture_index, mode, project, filename, requires_python, yanked) -> None:
+def test_requires_python_and_yanked_are_kept(
+    make_fixture_index, mode, project, filename, requires_python, yanked
+) -> None:
     index = make_fixture_index(mode=mode)
     with IndexClient(index.url, **FAST) as client:
         result = client.fetch_project(project)
@@ -95,13 +110,20 @@ def test_requires_python_and_yanked_are_kept(make_fixture_index, mode, project, 
 @pytest.mark.parametrize("mode", ["json", "html"])
 def test_yank_without_reason_is_an_empty_reason(make_fixture_index, mode: str) -> None:
     index = make_fixture_index(mode=mode)
-    index.add_project("Tiny_Pkg", [{"filename": "tiny_pkg-1.0-py3-none-any.whl", "yanked": True},
-                                   {"filename": "tiny_pkg-1.1-py3-none-any.whl", "requires-python": "<3.9"}])
+    index.add_project(
+        "Tiny_Pkg",
+        [
+            {"filename": "tiny_pkg-1.0-py3-none-any.whl", "yanked": True},
+            {"filename": "tiny_pkg-1.1-py3-none-any.whl", "requires-python": "<3.9"},
+        ],
+    )
     with IndexClient(index.url, **FAST) as client:
         result = client.fetch_project("tiny.pkg")
     assert result.name == "tiny-pkg"
     assert [(str(f.version), f.yanked, f.requires_python) for f in result.files.files] == [
-        ("1.0", "", None), ("1.1", False, "<3.9")]
+        ("1.0", "", None),
+        ("1.1", False, "<3.9"),
+    ]
 
 
 def test_unknown_project_is_not_found_without_retries(make_fixture_index) -> None:
@@ -186,11 +208,36 @@ def test_timeout_is_an_error_result(make_fixture_index) -> None:
 def test_fetch_many_makes_one_request_per_distinct_project(make_fixture_index) -> None:
     index = make_fixture_index()
     spellings = [
-        "psutil", "PSUTIL", "numpy", "NumPy", "cryptography", "orjson", "pydantic_core", "Pydantic-Core",
-        "grpcio", "psycopg2", "psycopg2-binary", "psycopg2_binary", "psycopg-binary", "filprofiler",
-        "tensorflow-macos", "tensorflow.macos", "charset_normalizer", "PyYAML", "pyyaml", "requests",
-        "six", "Pillow", "lxml", "MarkupSafe", "cffi", "greenlet", "backports.zoneinfo",
-        "zope.interface", "nonexistent-pkg", "Nonexistent_Pkg",
+        "psutil",
+        "PSUTIL",
+        "numpy",
+        "NumPy",
+        "cryptography",
+        "orjson",
+        "pydantic_core",
+        "Pydantic-Core",
+        "grpcio",
+        "psycopg2",
+        "psycopg2-binary",
+        "psycopg2_binary",
+        "psycopg-binary",
+        "filprofiler",
+        "tensorflow-macos",
+        "tensorflow.macos",
+        "charset_normalizer",
+        "PyYAML",
+        "pyyaml",
+        "requests",
+        "six",
+        "Pillow",
+        "lxml",
+        "MarkupSafe",
+        "cffi",
+        "greenlet",
+        "backports.zoneinfo",
+        "zope.interface",
+        "nonexistent-pkg",
+        "Nonexistent_Pkg",
     ]
     assert len(spellings) == 30
     progress: list[tuple[int, int]] = []
@@ -274,7 +321,7 @@ def test_dead_index_falls_back_to_a_stale_cached_page(make_fixture_index) -> Non
 
 def test_file_cache_ignores_a_corrupt_entry(tmp_path: Path) -> None:
     cache = FileIndexCache(tmp_path)
-    page = CachedPage(b"{}", "application/vnd.pypi.simple.v1+json", '"x"', None, dt.datetime.now(dt.timezone.utc))
+    page = CachedPage(b"{}", "application/vnd.pypi.simple.v1+json", '"x"', None, dt.datetime.now(dt.UTC))
     cache.put("http://idx/simple/", "six", page)
     assert cache.get("http://idx/simple/", "six") == page
     [body] = tmp_path.rglob("six.body")
@@ -289,8 +336,16 @@ def test_file_cache_ignores_a_corrupt_entry(tmp_path: Path) -> None:
         ("application/octet-stream", b"x", "unsupported content type"),
         ("", b"x", "unsupported content type"),
         ("application/vnd.pypi.simple.v1+json", b"{not json", "malformed JSON page"),
-        ("application/vnd.pypi.simple.v1+json", b'{"meta": {"api-version": "1.0"}, "name": "x"}', "malformed JSON page"),
-        ("application/vnd.pypi.simple.v1+json", b'{"meta": {"api-version": "9.0"}, "name": "x", "files": []}', "malformed JSON page"),
+        (
+            "application/vnd.pypi.simple.v1+json",
+            b'{"meta": {"api-version": "1.0"}, "name": "x"}',
+            "malformed JSON page",
+        ),
+        (
+            "application/vnd.pypi.simple.v1+json",
+            b'{"meta": {"api-version": "9.0"}, "name": "x", "files": []}',
+            "malformed JSON page",
+        ),
     ],
 )
 def test_parse_rejects_bad_pages_with_a_reason(content_type: str, body: bytes, message: str) -> None:
@@ -299,12 +354,19 @@ def test_parse_rejects_bad_pages_with_a_reason(content_type: str, body: bytes, m
 
 
 def test_parse_html_resolves_relative_urls() -> None:
-    html = (b'<html><body><a href="../../files/x-1.0.tar.gz#sha256=abc" data-requires-python="&gt;=3.8">'
-            b"x-1.0.tar.gz</a></body></html>")
+    html = (
+        b'<html><body><a href="../../files/x-1.0.tar.gz#sha256=abc" data-requires-python="&gt;=3.8">'
+        b"x-1.0.tar.gz</a></body></html>"
+    )
     files, status = parse_project_page("X", html, "text/html; charset=utf-8", url="http://idx/simple/x/")
     [f] = files.files
     assert (f.url, f.sha256, f.requires_python, files.name, status) == (
-        "http://idx/files/x-1.0.tar.gz", "abc", ">=3.8", "x", None)
+        "http://idx/files/x-1.0.tar.gz",
+        "abc",
+        ">=3.8",
+        "x",
+        None,
+    )
 
 
 def test_a_shared_httpx_client_is_used_and_left_open(make_fixture_index) -> None:
@@ -325,7 +387,11 @@ def _write(path: Path, text: str) -> Path:
     ("env", "files", "expected"),
     [
         ({"READINESS_INDEX_URL": "http://r/simple/", "PIP_INDEX_URL": "http://p/simple/"}, {}, "http://r/simple/"),
-        ({"PIP_INDEX_URL": "http://p/simple/"}, {"env": "[global]\nindex-url = http://c/simple/\n"}, "http://p/simple/"),
+        (
+            {"PIP_INDEX_URL": "http://p/simple/"},
+            {"env": "[global]\nindex-url = http://c/simple/\n"},
+            "http://p/simple/",
+        ),
         ({"READINESS_INDEX_URL": "  "}, {}, PYPI_SIMPLE_ENDPOINT),
         ({}, {"env": "[global]\nindex-url = http://env-file/simple/\n"}, "http://env-file/simple/"),
         ({}, {"env": "[global]\nindex_url = http://underscore/simple/\n"}, "http://underscore/simple/"),
@@ -333,12 +399,21 @@ def _write(path: Path, text: str) -> Path:
         ({}, {"user": "[global]\nindex-url = http://user/simple/\n"}, "http://user/simple/"),
         ({}, {"legacy": "[global]\nindex-url = http://legacy/simple/\n"}, "http://legacy/simple/"),
         # The XDG user file overrides the legacy one, the site file overrides both, PIP_CONFIG_FILE wins.
-        ({}, {"legacy": "[global]\nindex-url = http://legacy/\n", "user": "[global]\nindex-url = http://user/\n"},
-         "http://user/"),
-        ({}, {"user": "[global]\nindex-url = http://user/\n", "site": "[global]\nindex-url = http://site/\n"},
-         "http://site/"),
-        ({}, {"site": "[global]\nindex-url = http://site/\n", "env": "[global]\nindex-url = http://env/\n"},
-         "http://env/"),
+        (
+            {},
+            {"legacy": "[global]\nindex-url = http://legacy/\n", "user": "[global]\nindex-url = http://user/\n"},
+            "http://user/",
+        ),
+        (
+            {},
+            {"user": "[global]\nindex-url = http://user/\n", "site": "[global]\nindex-url = http://site/\n"},
+            "http://site/",
+        ),
+        (
+            {},
+            {"site": "[global]\nindex-url = http://site/\n", "env": "[global]\nindex-url = http://env/\n"},
+            "http://env/",
+        ),
         # An existing PIP_CONFIG_FILE hides user files, as in pip.
         ({}, {"user": "[global]\nindex-url = http://user/\n", "env": "[global]\ntimeout = 5\n"}, PYPI_SIMPLE_ENDPOINT),
         ({}, {"xdg_global": "[global]\nindex-url = http://global/\n"}, "http://global/"),

@@ -31,7 +31,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -223,9 +222,23 @@ def _run_pip(case: Case, url: str, env: dict[str, str]) -> PipResult:
     major, minor = t.python_version_info[:2]
     with tempfile.TemporaryDirectory() as dest:
         cmd = [
-            sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--no-cache-dir",
-            "-d", dest, "--index-url", url, "--python-version", t.python, "--implementation", "cp",
-            "--abi", t.abi,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-deps",
+            "--no-cache-dir",
+            "-d",
+            dest,
+            "--index-url",
+            url,
+            "--python-version",
+            t.python,
+            "--implementation",
+            "cp",
+            "--abi",
+            t.abi,
         ]
         if case.binary_only:
             cmd.append("--only-binary=:all:")
@@ -273,8 +286,12 @@ def test_enough_cases() -> None:
     assert len(CASES) >= 40
     assert {c.mode for c in CASES} == {"json", "html"}
     assert {c.target.python for c in CASES} >= {"3.9", "3.10", "3.11", "3.12", "3.13"}
-    assert {(c.target.libc, c.target.libc_version) for c in CASES} >= {("glibc", "2.17"), ("glibc", "2.28"),
-                                                                          ("glibc", "2.36"), ("musl", "1.2")}
+    assert {(c.target.libc, c.target.libc_version) for c in CASES} >= {
+        ("glibc", "2.17"),
+        ("glibc", "2.28"),
+        ("glibc", "2.36"),
+        ("musl", "1.2"),
+    }
     assert {c.target.platform for c in CASES} == {"linux/amd64", "linux/arm64"}
 
 
@@ -283,9 +300,17 @@ def test_fixture_releases_avoid_pips_cli_alias_reordering() -> None:
     for (project, version), files in RELEASES.items():
         for f in files:
             plats = {t.platform for t in f.tags}
-            if any(p.startswith("manylinux2010_") for p in plats) and not any(p.startswith("manylinux_2_12") for p in plats):
-                rivals = [g for g in files if any(p.startswith(("manylinux_2_13", "manylinux_2_14", "manylinux_2_15",
-                                                                "manylinux_2_16")) for p in (t.platform for t in g.tags))]
+            if any(p.startswith("manylinux2010_") for p in plats) and not any(
+                p.startswith("manylinux_2_12") for p in plats
+            ):
+                rivals = [
+                    g
+                    for g in files
+                    if any(
+                        p.startswith(("manylinux_2_13", "manylinux_2_14", "manylinux_2_15", "manylinux_2_16"))
+                        for p in (t.platform for t in g.tags)
+                    )
+                ]
                 assert not rivals, (project, version, f.filename, rivals)
 
 
@@ -311,7 +336,8 @@ def test_analyser_agrees_with_pip(case: Case, pip_results: dict[str, PipResult])
             assert wheels_only.status == "none", wheels_only.reason
             assert full.status in ("sdist", "none")
             has_sdist = any(
-                f.kind == "sdist" and _python_admits(f.requires_python, case.target)
+                f.kind == "sdist"
+                and _python_admits(f.requires_python, case.target)
                 and (not f.is_yanked or case.pinned)
                 for f in files
             )

@@ -7,20 +7,26 @@ import pytest
 
 from scanners.project_metadata import fetch_project_metadata, parse_core_metadata
 
-META = ["Project-URL: Bug Tracker, https://github.com/o/r/issues", "Project-URL: Source, https://github.com/o/r",
-        "Home-page: https://r.example.test/"]
+META = [
+    "Project-URL: Bug Tracker, https://github.com/o/r/issues",
+    "Project-URL: Source, https://github.com/o/r",
+    "Home-page: https://r.example.test/",
+]
 
 
 @pytest.mark.parametrize("mode", ["json", "html"])
 def test_newest_release_metadata(make_fixture_index, mode):
     index = make_fixture_index(mode=mode)
-    index.add_project("meta-demo", [
-        {"filename": "meta_demo-1.0-py3-none-any.whl"},
-        {"filename": "meta_demo-2.0-py3-none-any.whl", "x-metadata": META},
-        {"filename": "meta_demo-2.0.tar.gz"},
-        {"filename": "meta_demo-3.0b1-py3-none-any.whl"},  # a pre-release is not the newest release
-        {"filename": "meta_demo-2.5-py3-none-any.whl", "yanked": "broken"},
-    ])
+    index.add_project(
+        "meta-demo",
+        [
+            {"filename": "meta_demo-1.0-py3-none-any.whl"},
+            {"filename": "meta_demo-2.0-py3-none-any.whl", "x-metadata": META},
+            {"filename": "meta_demo-2.0.tar.gz"},
+            {"filename": "meta_demo-3.0b1-py3-none-any.whl"},  # a pre-release is not the newest release
+            {"filename": "meta_demo-2.5-py3-none-any.whl", "yanked": "broken"},
+        ],
+    )
     index.clear_requests()
     with httpx.Client() as http:
         meta = fetch_project_metadata("Meta_Demo", index_url=index.url, http=http)
@@ -59,7 +65,11 @@ def test_dead_index(make_fixture_index):
 @pytest.mark.parametrize(
     ("text", "urls", "home"),
     [
-        (b"Name: x\nProject-URL: Issues, https://a.test/i\nProject-URL: https://b.test\n", (("Issues", "https://a.test/i"), ("", "https://b.test")), ""),
+        (
+            b"Name: x\nProject-URL: Issues, https://a.test/i\nProject-URL: https://b.test\n",
+            (("Issues", "https://a.test/i"), ("", "https://b.test")),
+            "",
+        ),
         (b"Name: x\nHome-page: UNKNOWN\n", (), ""),
         (b"\xff\xfe garbage", (), ""),
     ],

@@ -27,9 +27,25 @@ from tests.support.registry_server import AuthMode, FixtureRegistryServer, fixtu
 
 PYTHON_INDEX = "manifests/python-3.12-slim.index.json"
 PYTHON_ARM64 = "manifests/python-3.12-slim.linux-arm64.manifest.json"
-PYTHON_PLATFORMS = ("linux/amd64", "linux/arm/v5", "linux/arm/v7", "linux/arm64", "linux/386", "linux/ppc64le", "linux/s390x")
-REDIS_PLATFORMS = ("linux/amd64", "linux/arm/v5", "linux/arm/v7", "linux/arm64", "linux/386", "linux/mips64le",
-                   "linux/ppc64le", "linux/s390x")
+PYTHON_PLATFORMS = (
+    "linux/amd64",
+    "linux/arm/v5",
+    "linux/arm/v7",
+    "linux/arm64",
+    "linux/386",
+    "linux/ppc64le",
+    "linux/s390x",
+)
+REDIS_PLATFORMS = (
+    "linux/amd64",
+    "linux/arm/v5",
+    "linux/arm/v7",
+    "linux/arm64",
+    "linux/386",
+    "linux/mips64le",
+    "linux/ppc64le",
+    "linux/s390x",
+)
 SHA_A = "sha256:" + "a" * 64
 
 
@@ -134,9 +150,16 @@ def test_parse_reference_rejects(reference: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("linux/arm64/v8", "linux/arm64"), ("linux/aarch64", "linux/arm64"), ("linux/x86_64", "linux/amd64"),
-     ("linux/armhf", "linux/arm/v7"), ("linux/arm/v7", "linux/arm/v7"), ("linux/amd64/v3", "linux/amd64/v3"),
-     ("Linux/AMD64", "linux/amd64"), ("windows/amd64", "windows/amd64")],
+    [
+        ("linux/arm64/v8", "linux/arm64"),
+        ("linux/aarch64", "linux/arm64"),
+        ("linux/x86_64", "linux/amd64"),
+        ("linux/armhf", "linux/arm/v7"),
+        ("linux/arm/v7", "linux/arm/v7"),
+        ("linux/amd64/v3", "linux/amd64/v3"),
+        ("Linux/AMD64", "linux/amd64"),
+        ("windows/amd64", "windows/amd64"),
+    ],
 )
 def test_normalise_platform(given: str, expected: str) -> None:
     assert normalise_platform(given) == expected
@@ -147,8 +170,14 @@ def test_normalise_platform(given: str, expected: str) -> None:
     [
         ({"mediaType": "application/vnd.oci.image.index.v1+json"}, "no manifests list"),
         ({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": ["x"]}, "manifests[0]"),
-        ({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-          "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": SHA_A}}, "not a container image"),
+        (
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": SHA_A},
+            },
+            "not a container image",
+        ),
         ({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}, "config.digest"),
         ({"schemaVersion": 2, "mediaType": "text/plain"}, "unexpected manifest media type"),
     ],
@@ -163,11 +192,20 @@ def test_platforms_from_manifest_rejects(document: dict, message: str) -> None:
     ("document", "expected"),
     [
         ({"schemaVersion": 1, "name": "library/old", "tag": "1", "architecture": "amd64"}, ("linux/amd64",)),
-        ({"schemaVersion": 2, "manifests": [  # OCI index without mediaType; artifact entry without platform
-            {"digest": SHA_A, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-            {"digest": SHA_A, "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"},
-            {"digest": SHA_A, "platform": {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2700"}},
-        ]}, ("linux/arm64", "windows/amd64")),
+        (
+            {
+                "schemaVersion": 2,
+                "manifests": [  # OCI index without mediaType; artifact entry without platform
+                    {"digest": SHA_A, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                    {"digest": SHA_A, "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"},
+                    {
+                        "digest": SHA_A,
+                        "platform": {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2700"},
+                    },
+                ],
+            },
+            ("linux/arm64", "windows/amd64"),
+        ),
     ],
 )
 def test_platforms_from_manifest_shapes(document: dict, expected: tuple[str, ...]) -> None:
@@ -212,8 +250,10 @@ def test_single_manifest_reads_its_config_blob_through_the_cdn_redirect(registry
     assert answer.platforms == ("linux/amd64",)
     assert not answer.is_index and answer.provides("linux/arm64") is False
     config = fixture_digest("blobs/acme-legacy-app-1.4.config.json")
-    assert registry.paths()[-2:] == [f"/v2/acme/legacy-app/blobs/{config}",
-                                     f"/cdn/acme/legacy-app/{config}?expires=1728381165&signature=fixture"]
+    assert registry.paths()[-2:] == [
+        f"/v2/acme/legacy-app/blobs/{config}",
+        f"/cdn/acme/legacy-app/{config}?expires=1728381165&signature=fixture",
+    ]
     # the blob request reused the repository's token: one token request in the whole chain
     assert sum(path.startswith("/token") for path in registry.paths()) == 1
 
@@ -256,7 +296,9 @@ def test_private_repository_without_credentials_is_refused(registry: FixtureRegi
     assert "no credentials are configured" in answer.error
 
 
-def test_bad_credentials_are_refused_and_never_shown(registry: FixtureRegistryServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_credentials_are_refused_and_never_shown(
+    registry: FixtureRegistryServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "wrong-Pa55-7731"
     with hub_client(registry, credentials={registry.host: ("ci-bot", wrong)}) as client:
@@ -359,8 +401,9 @@ def test_unreachable_registry_never_raises(make_registry: Callable[..., FixtureR
     assert "gave up after 2 attempts" in answer.error and len(sleep.delays) == 1
 
 
-@pytest.mark.parametrize(("reference", "words"), [("${BASE}:latest", "invalid reference format"),
-                                                 ("scratch", "reserved empty image")])
+@pytest.mark.parametrize(
+    ("reference", "words"), [("${BASE}:latest", "invalid reference format"), ("scratch", "reserved empty image")]
+)
 def test_references_no_registry_serves_give_an_answer_and_no_request(
     registry: FixtureRegistryServer, reference: str, words: str
 ) -> None:
@@ -372,9 +415,15 @@ def test_references_no_registry_serves_give_an_answer_and_no_request(
 
 def test_platforms_many_makes_one_request_chain_per_distinct_image(registry: FixtureRegistryServer) -> None:
     references = [
-        "python:3.12-slim", "docker.io/python:3.12-slim", "docker.io/library/python:3.12-slim",
-        "index.docker.io/library/python:3.12-slim", "redis:6.2", "docker.io/redis:6.2", "acme/legacy-app:1.4",
-        "acme/legacy-app:1.4", "not a reference",
+        "python:3.12-slim",
+        "docker.io/python:3.12-slim",
+        "docker.io/library/python:3.12-slim",
+        "index.docker.io/library/python:3.12-slim",
+        "redis:6.2",
+        "docker.io/redis:6.2",
+        "acme/legacy-app:1.4",
+        "acme/legacy-app:1.4",
+        "not a reference",
     ]
     with hub_client(registry, max_concurrency=4) as client:
         answers = client.platforms_many(references)
@@ -387,8 +436,11 @@ def test_platforms_many_makes_one_request_chain_per_distinct_image(registry: Fix
     # Each distinct image: exactly one authorised manifest GET, at most one 401 before it (a
     # token may be fetched up front once the registry's realm is known), one token request.
     manifests = manifest_requests(registry)
-    for path in ("/v2/library/python/manifests/3.12-slim", "/v2/library/redis/manifests/6.2",
-                 "/v2/acme/legacy-app/manifests/1.4"):
+    for path in (
+        "/v2/library/python/manifests/3.12-slim",
+        "/v2/library/redis/manifests/6.2",
+        "/v2/acme/legacy-app/manifests/1.4",
+    ):
         authorised = [r for r in registry.requests if r.path == path and "authorization" in r.headers]
         assert len(authorised) == 1, path
         assert manifests.count(path) <= 2, path
@@ -415,9 +467,13 @@ def test_cache_hits_make_no_requests(registry: FixtureRegistryServer) -> None:
 def test_expired_tag_is_revalidated_with_head_and_digests_never_expire(registry: FixtureRegistryServer) -> None:
     cache = MemoryRegistryCache()
     digest = fixture_digest(PYTHON_INDEX)
-    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-    cache.put("docker.io", "library/python", "3.12-slim",
-              CachedPlatforms(PYTHON_PLATFORMS, digest, "application/vnd.oci.image.index.v1+json", long_ago))
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    cache.put(
+        "docker.io",
+        "library/python",
+        "3.12-slim",
+        CachedPlatforms(PYTHON_PLATFORMS, digest, "application/vnd.oci.image.index.v1+json", long_ago),
+    )
     cache.put("docker.io", "library/python", SHA_A, CachedPlatforms(("linux/amd64",), SHA_A, None, long_ago))
     with hub_client(registry, cache=cache, cache_period=3600) as client:
         tag = client.platforms("python:3.12-slim")
@@ -432,7 +488,7 @@ def test_expired_tag_is_revalidated_with_head_and_digests_never_expire(registry:
 
 def test_changed_digest_refetches_and_stale_cache_covers_an_outage(registry: FixtureRegistryServer) -> None:
     cache = MemoryRegistryCache()
-    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     cache.put("docker.io", "library/python", "3.12-slim", CachedPlatforms(("linux/amd64",), SHA_A, None, long_ago))
     with hub_client(registry, cache=cache, cache_period=60) as client:
         fresh = client.platforms("python:3.12-slim")
@@ -457,11 +513,25 @@ def test_shared_httpx_client_is_used_and_left_open(registry: FixtureRegistryServ
 # --------------------------------------------------------------------------- findings
 
 
-def answer(platforms: tuple[str, ...] | None, *, media_type: str | None = "application/vnd.oci.image.index.v1+json",
-           error: str | None = None, reference: str = "python:3.12-slim") -> ImagePlatforms:
+def answer(
+    platforms: tuple[str, ...] | None,
+    *,
+    media_type: str | None = "application/vnd.oci.image.index.v1+json",
+    error: str | None = None,
+    reference: str = "python:3.12-slim",
+) -> ImagePlatforms:
     parsed = parse_reference(reference)
-    return ImagePlatforms(reference, parsed.registry, parsed.repository, parsed.tag, parsed.digest, platforms,
-                          SHA_A if platforms is not None else None, error, media_type if platforms is not None else None)
+    return ImagePlatforms(
+        reference,
+        parsed.registry,
+        parsed.repository,
+        parsed.tag,
+        parsed.digest,
+        platforms,
+        SHA_A if platforms is not None else None,
+        error,
+        media_type if platforms is not None else None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -469,23 +539,49 @@ def answer(platforms: tuple[str, ...] | None, *, media_type: str | None = "appli
     [
         (answer(PYTHON_PLATFORMS), "linux/arm64", None, None, None),
         (answer(("linux/amd64", "linux/arm64")), "linux/arm64/v8", None, None, None),
-        (answer(("linux/amd64", "linux/386"), media_type="application/vnd.docker.distribution.manifest.list.v2+json"),
-         "linux/arm64", "base-image-no-arm64", "blocker", "is not published for linux/arm64 (the registry lists: linux/amd64, linux/386)"),
-        (answer(("linux/amd64",), media_type="application/vnd.docker.distribution.manifest.v2+json",
-                reference="acme/legacy-app:1.4"),
-         "linux/arm64", "base-image-no-arm64", "blocker", "acme/legacy-app:1.4 is a single-platform image for linux/amd64"),
+        (
+            answer(
+                ("linux/amd64", "linux/386"), media_type="application/vnd.docker.distribution.manifest.list.v2+json"
+            ),
+            "linux/arm64",
+            "base-image-no-arm64",
+            "blocker",
+            "is not published for linux/arm64 (the registry lists: linux/amd64, linux/386)",
+        ),
+        (
+            answer(
+                ("linux/amd64",),
+                media_type="application/vnd.docker.distribution.manifest.v2+json",
+                reference="acme/legacy-app:1.4",
+            ),
+            "linux/arm64",
+            "base-image-no-arm64",
+            "blocker",
+            "acme/legacy-app:1.4 is a single-platform image for linux/amd64",
+        ),
         (answer(("linux/amd64",)), "linux/arm64", "base-image-no-arm64", "blocker", "is not published for linux/arm64"),
-        (answer(None, error="rate limited by registry-1.docker.io (HTTP 429)"), "linux/arm64", "base-image-unknown",
-         "info", "(rate limited by registry-1.docker.io (HTTP 429))"),
-        (unchecked("python:3.12-slim", "registry lookups are turned off"), "linux/arm64", "base-image-unknown", "info",
-         "registry lookups are turned off"),
+        (
+            answer(None, error="rate limited by registry-1.docker.io (HTTP 429)"),
+            "linux/arm64",
+            "base-image-unknown",
+            "info",
+            "(rate limited by registry-1.docker.io (HTTP 429))",
+        ),
+        (
+            unchecked("python:3.12-slim", "registry lookups are turned off"),
+            "linux/arm64",
+            "base-image-unknown",
+            "info",
+            "registry lookups are turned off",
+        ),
         (unchecked("${BASE}", "invalid reference format"), "linux/arm64", "base-image-unknown", "info", "${BASE}"),
         (answer(("linux/arm64",)), "linux/amd64", "base-image-no-platform", "blocker", "not published for linux/amd64"),
         (unchecked("scratch", "scratch"), "linux/arm64", None, None, None),
     ],
 )
-def test_base_image_findings(given: ImagePlatforms, wanted: str, rule: str | None, severity: str | None,
-                             words: str | None) -> None:
+def test_base_image_findings(
+    given: ImagePlatforms, wanted: str, rule: str | None, severity: str | None, words: str | None
+) -> None:
     findings = base_image_findings(given, path="services/api/Dockerfile", line=4, wanted=wanted)
     if rule is None:
         assert findings == []
@@ -493,21 +589,34 @@ def test_base_image_findings(given: ImagePlatforms, wanted: str, rule: str | Non
     assert len(findings) == 1
     finding = findings[0]
     assert isinstance(finding, Finding)
-    assert (finding.path, finding.line, finding.rule, finding.severity) == ("services/api/Dockerfile", 4, rule, severity)
+    assert (finding.path, finding.line, finding.rule, finding.severity) == (
+        "services/api/Dockerfile",
+        4,
+        rule,
+        severity,
+    )
     assert words is not None and words in finding.message
 
 
 def test_unchecked_keeps_the_parsed_reference() -> None:
     value = unchecked("ghcr.io/o/i:1", "registry lookups are turned off")
     assert (value.registry, value.repository, value.tag, value.platforms, value.error) == (
-        "ghcr.io", "o/i", "1", None, "registry lookups are turned off")
+        "ghcr.io",
+        "o/i",
+        "1",
+        None,
+        "registry lookups are turned off",
+    )
 
 
 def test_credentials_are_never_sent_to_a_plain_http_realm(registry: FixtureRegistryServer) -> None:
     # The registry is reached through an endpoint override, but its host is not marked insecure:
     # the token realm is plain http, so the password stays home and the private repo is refused.
-    with RegistryClient(endpoints={"docker.io": registry.url}, sleep=SleepRecorder(),
-                        credentials={"docker.io": (registry.username, registry.password)}) as client:
+    with RegistryClient(
+        endpoints={"docker.io": registry.url},
+        sleep=SleepRecorder(),
+        credentials={"docker.io": (registry.username, registry.password)},
+    ) as client:
         public = client.platforms("redis:6.2")
         private = client.platforms("acme/payments:2.0")
     assert public.platforms == REDIS_PLATFORMS

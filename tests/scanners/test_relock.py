@@ -24,13 +24,20 @@ CN = "charset_normalizer-3.5.2-cp311-cp311"
 @pytest.fixture
 def index(make_fixture_index):
     server = make_fixture_index()
-    server.add_project("charset-normalizer", [
-        {"filename": f"{CN}-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
-         "upload-time": "2026-10-02T09:00:00Z"},
-        {"filename": f"{CN}-manylinux2014_aarch64.manylinux_2_17_aarch64.manylinux_2_28_aarch64.whl",
-         "upload-time": "2026-10-02T09:00:01Z"},
-        {"filename": "charset_normalizer-3.5.2.tar.gz", "upload-time": "2026-10-02T08:59:00Z"},
-    ])
+    server.add_project(
+        "charset-normalizer",
+        [
+            {
+                "filename": f"{CN}-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
+                "upload-time": "2026-10-02T09:00:00Z",
+            },
+            {
+                "filename": f"{CN}-manylinux2014_aarch64.manylinux_2_17_aarch64.manylinux_2_28_aarch64.whl",
+                "upload-time": "2026-10-02T09:00:01Z",
+            },
+            {"filename": "charset_normalizer-3.5.2.tar.gz", "upload-time": "2026-10-02T08:59:00Z"},
+        ],
+    )
     return server
 
 
@@ -53,21 +60,47 @@ def test_pip_lock_for_one_machine_gets_relock_advice(index, tmp_path):
 @pytest.mark.parametrize(
     ("fmt", "generated_by", "hashed", "command"),
     [
-        ("requirements", "pip-compile --generate-hashes requirements.in", True,
-         "pip-compile --generate-hashes requirements.in --no-reuse-hashes"),
-        ("requirements", "pip-compile requirements.in", True, "pip-compile requirements.in --generate-hashes --no-reuse-hashes"),
-        ("requirements", "uv pip compile --generate-hashes requirements.in -o requirements.txt", True,
-         "uv pip compile --generate-hashes requirements.in -o requirements.txt"),
-        ("requirements", "uv export --format requirements-txt", True,
-         "uv lock --upgrade-package markupsafe && uv export --format requirements-txt"),
-        ("requirements", None, True, "pip-compile --generate-hashes --no-reuse-hashes (or uv pip compile --generate-hashes)"),
+        (
+            "requirements",
+            "pip-compile --generate-hashes requirements.in",
+            True,
+            "pip-compile --generate-hashes requirements.in --no-reuse-hashes",
+        ),
+        (
+            "requirements",
+            "pip-compile requirements.in",
+            True,
+            "pip-compile requirements.in --generate-hashes --no-reuse-hashes",
+        ),
+        (
+            "requirements",
+            "uv pip compile --generate-hashes requirements.in -o requirements.txt",
+            True,
+            "uv pip compile --generate-hashes requirements.in -o requirements.txt",
+        ),
+        (
+            "requirements",
+            "uv export --format requirements-txt",
+            True,
+            "uv lock --upgrade-package markupsafe && uv export --format requirements-txt",
+        ),
+        (
+            "requirements",
+            None,
+            True,
+            "pip-compile --generate-hashes --no-reuse-hashes (or uv pip compile --generate-hashes)",
+        ),
         ("Pipfile.lock", None, True, "pipenv lock"),
         ("pdm.lock", None, False, "pdm lock --refresh"),
         ("poetry.lock", "poetry 1.x", False, "poetry lock --no-update"),
         ("poetry.lock", "poetry 2.x", False, "poetry lock --regenerate"),
         ("uv.lock", None, False, "uv lock --upgrade-package markupsafe"),
-        ("pylock.toml", "uv export --output-file=pylock.toml", False,
-         "uv lock --upgrade-package markupsafe && uv export --output-file=pylock.toml"),
+        (
+            "pylock.toml",
+            "uv export --output-file=pylock.toml",
+            False,
+            "uv lock --upgrade-package markupsafe && uv export --output-file=pylock.toml",
+        ),
     ],
 )
 def test_relock_command_per_tool(fmt, generated_by, hashed, command):

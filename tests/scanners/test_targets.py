@@ -46,9 +46,15 @@ def test_platform_ladder(platform: str, libc: str, version: str, expected: list[
     ("platform", "version", "legacy_positions"),
     [
         # Each legacy alias comes right after the manylinux_2_N tag it aliases.
-        ("linux/amd64", "2.36", {"manylinux2014_x86_64": "manylinux_2_17_x86_64",
-                                 "manylinux2010_x86_64": "manylinux_2_12_x86_64",
-                                 "manylinux1_x86_64": "manylinux_2_5_x86_64"}),
+        (
+            "linux/amd64",
+            "2.36",
+            {
+                "manylinux2014_x86_64": "manylinux_2_17_x86_64",
+                "manylinux2010_x86_64": "manylinux_2_12_x86_64",
+                "manylinux1_x86_64": "manylinux_2_5_x86_64",
+            },
+        ),
         ("linux/arm64", "2.36", {"manylinux2014_aarch64": "manylinux_2_17_aarch64"}),
     ],
 )
@@ -71,16 +77,32 @@ def _t(s: str) -> Tag:
             "3.11",
             "cp311-cp311-manylinux_2_36_aarch64",
             # exact ABI beats abi3 beats none; newer abi3 beats older; compatible tags last
-            ["cp311-cp311-manylinux_2_17_aarch64", "cp311-abi3-manylinux_2_36_aarch64",
-             "cp311-abi3-linux_aarch64", "cp311-none-manylinux_2_36_aarch64", "cp310-abi3-manylinux_2_36_aarch64",
-             "cp32-abi3-linux_aarch64", "py311-none-manylinux_2_36_aarch64", "py3-none-linux_aarch64",
-             "cp311-none-any", "py311-none-any", "py3-none-any", "py30-none-any"],
+            [
+                "cp311-cp311-manylinux_2_17_aarch64",
+                "cp311-abi3-manylinux_2_36_aarch64",
+                "cp311-abi3-linux_aarch64",
+                "cp311-none-manylinux_2_36_aarch64",
+                "cp310-abi3-manylinux_2_36_aarch64",
+                "cp32-abi3-linux_aarch64",
+                "py311-none-manylinux_2_36_aarch64",
+                "py3-none-linux_aarch64",
+                "cp311-none-any",
+                "py311-none-any",
+                "py3-none-any",
+                "py30-none-any",
+            ],
         ),
         (
             "3.9.18",
             "cp39-cp39-manylinux_2_36_aarch64",
-            ["cp39-cp39-manylinux2014_aarch64", "cp39-abi3-manylinux_2_28_aarch64", "cp38-abi3-manylinux_2_36_aarch64",
-             "cp32-abi3-manylinux2014_aarch64", "py39-none-any", "py3-none-any"],
+            [
+                "cp39-cp39-manylinux2014_aarch64",
+                "cp39-abi3-manylinux_2_28_aarch64",
+                "cp38-abi3-manylinux_2_36_aarch64",
+                "cp32-abi3-manylinux2014_aarch64",
+                "py39-none-any",
+                "py3-none-any",
+            ],
         ),
     ],
 )
@@ -100,13 +122,26 @@ def test_tag_order(python: str, first: str, ordered: list[str]) -> None:
 @pytest.mark.parametrize(
     ("target", "accepted", "rejected"),
     [
-        (Target("linux/amd64", "3.12", "musl", "1.2"), ["cp312-cp312-musllinux_1_1_x86_64"],
-         ["cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-musllinux_1_3_x86_64"]),
-        (Target("linux/amd64", "3.12", "glibc", "2.28"), ["cp312-cp312-manylinux1_x86_64"],
-         ["cp312-cp312-musllinux_1_1_x86_64", "cp312-cp312-manylinux_2_34_x86_64",
-          "cp312-cp312-macosx_11_0_universal2", "cp312-cp312-win_amd64"]),
-        (Target("linux/amd64", "3.7", "glibc", "2.28"), ["cp37-cp37m-manylinux2014_x86_64", "cp37-abi3-linux_x86_64"],
-         ["cp37-cp37-manylinux2014_x86_64"]),
+        (
+            Target("linux/amd64", "3.12", "musl", "1.2"),
+            ["cp312-cp312-musllinux_1_1_x86_64"],
+            ["cp312-cp312-manylinux_2_17_x86_64", "cp312-cp312-musllinux_1_3_x86_64"],
+        ),
+        (
+            Target("linux/amd64", "3.12", "glibc", "2.28"),
+            ["cp312-cp312-manylinux1_x86_64"],
+            [
+                "cp312-cp312-musllinux_1_1_x86_64",
+                "cp312-cp312-manylinux_2_34_x86_64",
+                "cp312-cp312-macosx_11_0_universal2",
+                "cp312-cp312-win_amd64",
+            ],
+        ),
+        (
+            Target("linux/amd64", "3.7", "glibc", "2.28"),
+            ["cp37-cp37m-manylinux2014_x86_64", "cp37-abi3-linux_x86_64"],
+            ["cp37-cp37-manylinux2014_x86_64"],
+        ),
     ],
 )
 def test_accepted_and_rejected_tags(target: Target, accepted: list[str], rejected: list[str]) -> None:
@@ -130,10 +165,20 @@ def test_priority_is_computed_once_and_shared() -> None:
     [
         (
             Target("linux/arm64", "3.11"),
-            {"python_version": "3.11", "python_full_version": "3.11.0", "implementation_version": "3.11.0",
-             "platform_machine": "aarch64", "implementation_name": "cpython", "sys_platform": "linux",
-             "platform_system": "Linux", "os_name": "posix", "platform_python_implementation": "CPython",
-             "platform_release": "", "platform_version": "", "extra": ""},
+            {
+                "python_version": "3.11",
+                "python_full_version": "3.11.0",
+                "implementation_version": "3.11.0",
+                "platform_machine": "aarch64",
+                "implementation_name": "cpython",
+                "sys_platform": "linux",
+                "platform_system": "Linux",
+                "os_name": "posix",
+                "platform_python_implementation": "CPython",
+                "platform_release": "",
+                "platform_version": "",
+                "extra": "",
+            },
         ),
         (
             Target("linux/amd64", "3.12.4", "musl", "1.2"),
@@ -146,9 +191,17 @@ def test_marker_environment(target: Target, expected: dict[str, str]) -> None:
     for key, value in expected.items():
         assert env[key] == value, key
     assert set(env) >= {
-        "python_version", "python_full_version", "implementation_name", "implementation_version",
-        "platform_machine", "platform_system", "sys_platform", "os_name", "platform_python_implementation",
-        "platform_release", "platform_version",
+        "python_version",
+        "python_full_version",
+        "implementation_name",
+        "implementation_version",
+        "platform_machine",
+        "platform_system",
+        "sys_platform",
+        "os_name",
+        "platform_python_implementation",
+        "platform_release",
+        "platform_version",
     }
     env["python_version"] = "2.7"  # a copy: the cached one must not change
     assert target.marker_environment()["python_version"] != "2.7"
@@ -177,9 +230,15 @@ def test_environment_drives_markers(marker: str, target: Target, expected: bool)
         ({"platform": "linux/arm64", "python": "3.11.x"}, "invalid Python version '3.11.x'"),
         ({"platform": "linux/arm64", "python": "3.11", "libc": "uclibc"}, "unknown libc 'uclibc'"),
         ({"platform": "linux/arm64", "python": "3.11", "libc_version": "1.2"}, "invalid glibc version '1.2'"),
-        ({"platform": "linux/arm64", "python": "3.11", "libc_version": "2.12"}, "older than any manylinux wheel for aarch64"),
+        (
+            {"platform": "linux/arm64", "python": "3.11", "libc_version": "2.12"},
+            "older than any manylinux wheel for aarch64",
+        ),
         ({"platform": "linux/amd64", "python": "3.11", "libc_version": "2.4"}, "oldest is glibc 2.5"),
-        ({"platform": "linux/amd64", "python": "3.11", "libc": "musl", "libc_version": "2.36"}, "invalid musl version '2.36'"),
+        (
+            {"platform": "linux/amd64", "python": "3.11", "libc": "musl", "libc_version": "2.36"},
+            "invalid musl version '2.36'",
+        ),
     ],
 )
 def test_invalid_targets(kwargs: dict[str, str], message: str) -> None:

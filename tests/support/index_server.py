@@ -31,11 +31,12 @@ import tarfile
 import threading
 import time
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -99,8 +100,12 @@ def _record_hash(data: bytes) -> str:
 
 
 def _metadata_text(name: str, version: str, requires_python: str | None, extra: tuple[str, ...] = ()) -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
-             "Summary: synthesised by the fixture index"]
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {name}",
+        f"Version: {version}",
+        "Summary: synthesised by the fixture index",
+    ]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines.extend(extra)  # e.g. "Project-URL: Issues, https://github.test/o/r/issues" (a file's "x-metadata")
@@ -118,16 +123,23 @@ def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
-def _wheel(filename: str, project: str, requires_python: str | None, extra: tuple[str, ...] = (),
-           more: tuple[tuple[str, bytes], ...] = ()) -> tuple[bytes, bytes]:
+def _wheel(
+    filename: str,
+    project: str,
+    requires_python: str | None,
+    extra: tuple[str, ...] = (),
+    more: tuple[tuple[str, bytes], ...] = (),
+) -> tuple[bytes, bytes]:
     name_part, version_part = filename.split("-")[:2]
     _name, _version, _build, tags = parse_wheel_filename(filename)
     dist_info = f"{name_part}-{version_part}.dist-info"
     metadata = _metadata_text(project, version_part, requires_python, extra).encode()
     pure = all(t.abi == "none" and t.platform == "any" for t in tags)
-    wheel = ("Wheel-Version: 1.0\nGenerator: fixture-index\n"
-             f"Root-Is-Purelib: {'true' if pure else 'false'}\n"
-             + "".join(f"Tag: {t}\n" for t in sorted(str(t) for t in tags))).encode()
+    wheel = (
+        "Wheel-Version: 1.0\nGenerator: fixture-index\n"
+        f"Root-Is-Purelib: {'true' if pure else 'false'}\n"
+        + "".join(f"Tag: {t}\n" for t in sorted(str(t) for t in tags))
+    ).encode()
     members = [*more, (f"{dist_info}/METADATA", metadata), (f"{dist_info}/WHEEL", wheel)]
     record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members) + f"{dist_info}/RECORD,,\n"
     members.append((f"{dist_info}/RECORD", record.encode()))
@@ -181,16 +193,21 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def _sdist(filename: str, project: str, requires_python: str | None, extra: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+def _sdist(
+    filename: str, project: str, requires_python: str | None, extra: tuple[str, ...] = ()
+) -> tuple[bytes, bytes]:
     is_zip = filename.endswith(".zip")
     stem = filename[: -len(".zip")] if is_zip else filename.split(".tar")[0]
     dist, _, version = stem.rpartition("-")
     metadata = _metadata_text(project, version, requires_python, extra)
     dist_norm = canonicalize_name(dist).replace("-", "_")
-    pyproject = ('[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n')
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "_fixture_backend"\nbackend-path = ["."]\n'
     backend = _BACKEND.format(name=project, dist=dist_norm, version=version, metadata=metadata)
-    members = [(f"{stem}/PKG-INFO", metadata.encode()), (f"{stem}/pyproject.toml", pyproject.encode()),
-               (f"{stem}/_fixture_backend.py", backend.encode())]
+    members = [
+        (f"{stem}/PKG-INFO", metadata.encode()),
+        (f"{stem}/pyproject.toml", pyproject.encode()),
+        (f"{stem}/_fixture_backend.py", backend.encode()),
+    ]
     if is_zip:
         return _zip_bytes(members), metadata.encode()
     buf = io.BytesIO()
@@ -209,9 +226,13 @@ def _sdist(filename: str, project: str, requires_python: str | None, extra: tupl
 
 
 @lru_cache(maxsize=4096)
-def synthesise_file(filename: str, project: str, requires_python: str | None,
-                    metadata_extra: tuple[str, ...] = (),
-                    members: tuple[tuple[str, bytes], ...] = ()) -> tuple[bytes, bytes]:
+def synthesise_file(
+    filename: str,
+    project: str,
+    requires_python: str | None,
+    metadata_extra: tuple[str, ...] = (),
+    members: tuple[tuple[str, bytes], ...] = (),
+) -> tuple[bytes, bytes]:
     """``(file bytes, core metadata bytes)`` for one listed file; deterministic.
 
     ``metadata_extra`` adds core-metadata lines (``Project-URL: …``) and ``members`` adds files to
@@ -309,7 +330,7 @@ class FixtureIndexServer(LoopbackHTTPServer):
         self._delay: tuple[float, str | None] = (0.0, None)
         self._projects: dict[str, _Project] = {}
         self._files: dict[str, tuple[str, dict[str, Any]]] = {}
-        started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        started = dt.datetime.now(dt.UTC).replace(microsecond=0)
         for name, page in (load_fixture_pages(projects_dir) if projects_dir else {}).items():
             self._install(name, page, _latest_upload(page) or started)
         super().__init__()
@@ -371,7 +392,7 @@ class FixtureIndexServer(LoopbackHTTPServer):
             entry.setdefault("yanked", False)
             norm.append(entry)
         page = {"meta": {"api-version": "1.1"}, "name": name, "files": norm, "versions": _versions(norm)}
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         old = self._projects.get(canonicalize_name(name))
         if old is not None and now.replace(microsecond=0) <= old.last_modified:
             now = old.last_modified + dt.timedelta(seconds=1)
@@ -412,8 +433,9 @@ class FixtureIndexServer(LoopbackHTTPServer):
                 out.append(r)
         return out
 
-    def fail(self, project: str | None = None, status: int = 503, times: int = 1,
-             *, retry_after: float | str | None = None) -> None:
+    def fail(
+        self, project: str | None = None, status: int = 503, times: int = 1, *, retry_after: float | str | None = None
+    ) -> None:
         """Answer the next ``times`` page requests (for ``project``, or any) with ``status``.
 
         ``retry_after`` is sent as the Retry-After header (a 429 gets ``"1"`` by default).
@@ -421,8 +443,14 @@ class FixtureIndexServer(LoopbackHTTPServer):
         if status == 429 and retry_after is None:
             retry_after = "1"
         with self._lock:
-            self._faults.append(_Fault(canonicalize_name(project) if project else None, status, times,
-                                       None if retry_after is None else str(retry_after)))
+            self._faults.append(
+                _Fault(
+                    canonicalize_name(project) if project else None,
+                    status,
+                    times,
+                    None if retry_after is None else str(retry_after),
+                )
+            )
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -519,9 +547,16 @@ def _page_name(path: str) -> str | None:
 
 def _render_html_page(page: dict[str, Any]) -> str:
     name = html.escape(page["name"])
-    out = ["<!DOCTYPE html>", "<html>", "<head>",
-           f'<meta name="pypi:repository-version" content="{html.escape(page["meta"]["api-version"])}">',
-           f"<title>Links for {name}</title>", "</head>", "<body>", f"<h1>Links for {name}</h1>"]
+    out = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "<head>",
+        f'<meta name="pypi:repository-version" content="{html.escape(page["meta"]["api-version"])}">',
+        f"<title>Links for {name}</title>",
+        "</head>",
+        "<body>",
+        f"<h1>Links for {name}</h1>",
+    ]
     for f in page["files"]:
         href = f["url"]
         sha = f.get("hashes", {}).get("sha256")
@@ -538,19 +573,21 @@ def _render_html_page(page: dict[str, Any]) -> str:
         if isinstance(meta, dict) and meta.get("sha256"):
             attrs.append(f'data-dist-info-metadata="sha256={meta["sha256"]}"')
             attrs.append(f'data-core-metadata="sha256={meta["sha256"]}"')
-        out.append(f'<a {" ".join(attrs)}>{html.escape(f["filename"])}</a><br/>')
+        out.append(f"<a {' '.join(attrs)}>{html.escape(f['filename'])}</a><br/>")
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
 
 
 def _render_html_root(names: list[str]) -> str:
     links = "\n".join(f'<a href="/simple/{n}/">{n}</a><br/>' for n in names)
-    return ('<!DOCTYPE html>\n<html>\n<head>\n<meta name="pypi:repository-version" content="1.1">\n'
-            f"<title>Simple index</title>\n</head>\n<body>\n{links}\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta name="pypi:repository-version" content="1.1">\n'
+        f"<title>Simple index</title>\n</head>\n<body>\n{links}\n</body>\n</html>\n"
+    )
 
 
 def _http_date(when: dt.datetime) -> str:
-    return email.utils.format_datetime(when.astimezone(dt.timezone.utc), usegmt=True)
+    return email.utils.format_datetime(when.astimezone(dt.UTC), usegmt=True)
 
 
 def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
@@ -569,8 +606,15 @@ def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
 
         # -- plumbing
 
-        def _send(self, status: int, body: bytes = b"", *, content_type: str = "text/plain; charset=utf-8",
-                  headers: dict[str, str] | None = None, head: bool = False) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes = b"",
+            *,
+            content_type: str = "text/plain; charset=utf-8",
+            headers: dict[str, str] | None = None,
+            head: bool = False,
+        ) -> None:
             self.send_response(status)
             if status != 304:
                 self.send_header("Content-Type", content_type)
@@ -586,13 +630,13 @@ def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             try:
                 if path.startswith("/files/"):
-                    self._serve_file(unquote(path[len("/files/"):]), head=head)
+                    self._serve_file(unquote(path[len("/files/") :]), head=head)
                 elif path == "/simple":
                     self._send(301, headers={"Location": "/simple/"}, head=head)
                 elif path == "/simple/":
                     self._serve_page(None, head=head)
                 elif path.startswith("/simple/"):
-                    name = unquote(path[len("/simple/"):]).rstrip("/")
+                    name = unquote(path[len("/simple/") :]).rstrip("/")
                     if "/" in name:
                         self._send(404, b"Not Found\n", head=head)
                         return
@@ -633,11 +677,14 @@ def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
             if canonical is None:
                 with server._lock:
                     names = sorted(server._projects)
-                    modified = max((p.last_modified for p in server._projects.values()),
-                                   default=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
+                    modified = max(
+                        (p.last_modified for p in server._projects.values()),
+                        default=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                    )
                 if media == _JSON:
-                    body = json.dumps({"meta": {"api-version": "1.1"},
-                                       "projects": [{"name": n} for n in names]}).encode()
+                    body = json.dumps(
+                        {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
+                    ).encode()
                 else:
                     body = _render_html_root(names).encode()
             else:
@@ -651,8 +698,12 @@ def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
                 body = json.dumps(page).encode() if media == _JSON else _render_html_page(page).encode()
             content_type = media if media == _JSON else f"{media}; charset=utf-8"
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            headers = {"ETag": etag, "Last-Modified": _http_date(modified), "Vary": "Accept",
-                       "Cache-Control": "max-age=600, public"}
+            headers = {
+                "ETag": etag,
+                "Last-Modified": _http_date(modified),
+                "Vary": "Accept",
+                "Cache-Control": "max-age=600, public",
+            }
             if self._not_modified(etag, modified):
                 self._send(304, headers=headers, head=head)
                 return
@@ -670,7 +721,7 @@ def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
                 except (TypeError, ValueError):
                     return False
                 if since.tzinfo is None:
-                    since = since.replace(tzinfo=dt.timezone.utc)
+                    since = since.replace(tzinfo=dt.UTC)
                 return modified <= since
             return False
 
@@ -698,7 +749,7 @@ def _make_handler(server: FixtureIndexServer) -> type[BaseHTTPRequestHandler]:
                     return
                 start, end = span
                 headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                self._send(206, data[start:end + 1], content_type=ctype, headers=headers, head=head)
+                self._send(206, data[start : end + 1], content_type=ctype, headers=headers, head=head)
                 return
             self._send(200, data, content_type=ctype, headers=headers, head=head)
 

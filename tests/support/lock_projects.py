@@ -17,7 +17,7 @@ from tests.support.index_server import FixtureIndexServer
 
 __all__ = ["EDGE_PROJECTS", "LATER_WHEELS", "LOCKED_AT", "add_edge_projects"]
 
-LOCKED_AT = dt.datetime(2021, 1, 29, 12, 0, tzinfo=dt.timezone.utc)
+LOCKED_AT = dt.datetime(2021, 1, 29, 12, 0, tzinfo=dt.UTC)
 """When the hashed locks were made: the morning before MarkupSafe 1.1.1's aarch64 wheel appeared."""
 
 LATER_WHEELS = (
@@ -32,10 +32,16 @@ EDGE_PROJECTS: dict[str, list[dict[str, Any]]] = {
     # A pure CLI helper that needs a Windows-only shim, only on Windows: the edge marker is the
     # only thing that keeps winshim (no Linux file at all) from being a Linux blocker.
     "clikit": [
-        {"filename": "clikit-1.0-py3-none-any.whl", "upload-time": "2020-06-01T10:00:00Z",
-         "x-metadata": ['Requires-Dist: winshim>=1.0; sys_platform == "win32"', "Requires-Dist: six>=1.15"]},
-        {"filename": "clikit-1.0.tar.gz", "upload-time": "2020-06-01T10:00:00Z",
-         "x-metadata": ['Requires-Dist: winshim>=1.0; sys_platform == "win32"', "Requires-Dist: six>=1.15"]},
+        {
+            "filename": "clikit-1.0-py3-none-any.whl",
+            "upload-time": "2020-06-01T10:00:00Z",
+            "x-metadata": ['Requires-Dist: winshim>=1.0; sys_platform == "win32"', "Requires-Dist: six>=1.15"],
+        },
+        {
+            "filename": "clikit-1.0.tar.gz",
+            "upload-time": "2020-06-01T10:00:00Z",
+            "x-metadata": ['Requires-Dist: winshim>=1.0; sys_platform == "win32"', "Requires-Dist: six>=1.15"],
+        },
     ],
     "winshim": [
         {"filename": f"winshim-1.0-cp{v}-cp{v}-win_amd64.whl", "upload-time": "2020-06-01T10:00:00Z"}

@@ -78,8 +78,15 @@ class FixtureRegistryServer(LoopbackHTTPServer):
     :param username/password: the one account the token service and Basic auth accept.
     """
 
-    def __init__(self, *, auth: AuthMode = "token", username: str = "ci-bot", password: str = "s3cret-pa55word",
-                 directory: Path = FIXTURE_REGISTRY_DIR, token_lifetime: int = 300) -> None:
+    def __init__(
+        self,
+        *,
+        auth: AuthMode = "token",
+        username: str = "ci-bot",
+        password: str = "s3cret-pa55word",
+        directory: Path = FIXTURE_REGISTRY_DIR,
+        token_lifetime: int = 300,
+    ) -> None:
         self.auth = auth
         self.username = username
         self.password = password
@@ -106,8 +113,12 @@ class FixtureRegistryServer(LoopbackHTTPServer):
             for rel in entry.get("blobs", []):
                 data = (directory / rel).read_bytes()
                 blobs["sha256:" + hashlib.sha256(data).hexdigest()] = data
-            self._repos[name] = {"tags": tags, "manifests": manifests, "blobs": blobs,
-                                 "private": bool(entry.get("private"))}
+            self._repos[name] = {
+                "tags": tags,
+                "manifests": manifests,
+                "blobs": blobs,
+                "private": bool(entry.get("private")),
+            }
 
     @staticmethod
     def _document(path: Path) -> _Document:
@@ -206,24 +217,28 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             code = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}.get(fault.status, "UNKNOWN")
-            message = ("You have reached your pull rate limit. You may increase the limit by authenticating and upgrading"
-                       if fault.status == 429 else "service unavailable")
+            message = (
+                "You have reached your pull rate limit. You may increase the limit by authenticating and upgrading"
+                if fault.status == 429
+                else "service unavailable"
+            )
             self._errors(method, fault.status, code, message, headers)
             return
         parts = urlsplit(self.path)
         if parts.path == "/token":
             self._token(method, parse_qs(parts.query))
         elif parts.path.startswith("/cdn/"):
-            self._cdn(method, parts.path[len("/cdn/"):])
+            self._cdn(method, parts.path[len("/cdn/") :])
         elif parts.path == "/v2/":
             self._send(method, 200, b"{}", "application/json")
         elif parts.path.startswith("/v2/"):
-            self._v2(method, parts.path[len("/v2/"):])
+            self._v2(method, parts.path[len("/v2/") :])
         else:
             self._send(method, 404, b"404 page not found\n", "text/plain; charset=utf-8")
 
-    def _send(self, method: str, status: int, body: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, method: str, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -234,8 +249,15 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(body)
 
-    def _errors(self, method: str, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                detail: object = None) -> None:
+    def _errors(
+        self,
+        method: str,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        detail: object = None,
+    ) -> None:
         body = json.dumps({"errors": [{"code": code, "message": message, "detail": detail}]}).encode() + b"\n"
         self._send(method, status, body, "application/json; charset=utf-8", headers)
 
@@ -257,8 +279,14 @@ class _Handler(BaseHTTPRequestHandler):
                 if not repo["private"] or credentials:
                     granted.add(name)
         token = reg._issue_token(frozenset(granted))
-        body = json.dumps({"token": token, "access_token": token, "expires_in": reg.token_lifetime,
-                           "issued_at": "2024-10-08T09:12:45.372926131Z"}).encode()
+        body = json.dumps(
+            {
+                "token": token,
+                "access_token": token,
+                "expires_in": reg.token_lifetime,
+                "issued_at": "2024-10-08T09:12:45.372926131Z",
+            }
+        ).encode()
         self._send(method, 200, body, "application/json")
 
     # -- registry ------------------------------------------------------------------------------
@@ -272,17 +300,31 @@ class _Handler(BaseHTTPRequestHandler):
         if reg.auth == "basic":
             if reg._credentials_ok(header):
                 return True
-            self._errors(method, 401, "UNAUTHORIZED", "authentication required",
-                         {"Www-Authenticate": 'Basic realm="Registry Realm"'}, detail)
+            self._errors(
+                method,
+                401,
+                "UNAUTHORIZED",
+                "authentication required",
+                {"Www-Authenticate": 'Basic realm="Registry Realm"'},
+                detail,
+            )
             return False
         access = reg._token_access(header)
         challenge = f'Bearer realm="{reg.url}/token",service="{SERVICE}",scope="repository:{name}:pull"'
         if access is None:
-            self._errors(method, 401, "UNAUTHORIZED", "authentication required", {"Www-Authenticate": challenge}, detail)
+            self._errors(
+                method, 401, "UNAUTHORIZED", "authentication required", {"Www-Authenticate": challenge}, detail
+            )
             return False
         if name not in access:
-            self._errors(method, 401, "UNAUTHORIZED", "authentication required",
-                         {"Www-Authenticate": challenge + ',error="insufficient_scope"'}, detail)
+            self._errors(
+                method,
+                401,
+                "UNAUTHORIZED",
+                "authentication required",
+                {"Www-Authenticate": challenge + ',error="insufficient_scope"'},
+                detail,
+            )
             return False
         return True
 
@@ -304,20 +346,33 @@ class _Handler(BaseHTTPRequestHandler):
             if ref not in repo["blobs"]:  # type: ignore[operator]
                 self._errors(method, 404, "BLOB_UNKNOWN", "blob unknown to registry", detail=ref)
                 return
-            self._send(method, 307, b"", "text/html; charset=utf-8",
-                       {"Location": f"/cdn/{name}/{ref}?expires=1728381165&signature=fixture"})
+            self._send(
+                method,
+                307,
+                b"",
+                "text/html; charset=utf-8",
+                {"Location": f"/cdn/{name}/{ref}?expires=1728381165&signature=fixture"},
+            )
             return
         doc = repo["manifests"].get(ref) if ref.startswith("sha256:") else repo["tags"].get(ref)  # type: ignore[attr-defined]
         if doc is None:
-            self._errors(method, 404, "MANIFEST_UNKNOWN", "manifest unknown",
-                         detail={"Tag": ref} if not ref.startswith("sha256:") else {"Digest": ref})
+            self._errors(
+                method,
+                404,
+                "MANIFEST_UNKNOWN",
+                "manifest unknown",
+                detail={"Tag": ref} if not ref.startswith("sha256:") else {"Digest": ref},
+            )
             return
         accept = self.headers.get("Accept", "")
         if doc.media_type in _INDEX_TYPES and doc.media_type not in accept:
-            self._errors(method, 404, "MANIFEST_UNKNOWN",
-                         "OCI index found, but accept header does not support OCI indexes")
+            self._errors(
+                method, 404, "MANIFEST_UNKNOWN", "OCI index found, but accept header does not support OCI indexes"
+            )
             return
-        self._send(method, 200, doc.body, doc.media_type, {"Docker-Content-Digest": doc.digest, "Etag": f'"{doc.digest}"'})
+        self._send(
+            method, 200, doc.body, doc.media_type, {"Docker-Content-Digest": doc.digest, "Etag": f'"{doc.digest}"'}
+        )
 
     def _cdn(self, method: str, rest: str) -> None:
         name, _, digest = rest.rpartition("/")

@@ -32,7 +32,9 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-            self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+            self.messages.append(
+                email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+            )
         return "250 Message accepted for delivery"
 
 

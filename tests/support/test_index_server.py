@@ -62,7 +62,10 @@ def test_modes(make_fixture_index, mode, accept, status, content_type) -> None:
 @pytest.mark.parametrize("spelling", ["PyYAML", "py_yaml", "pyyaml"])
 def test_non_canonical_names_redirect(fixture_index: FixtureIndexServer, spelling: str) -> None:
     r = httpx.get(fixture_index.url + spelling, headers={"Accept": JSON})
-    assert (r.status_code, r.headers["location"]) == (301, f"/simple/{'py-yaml' if spelling == 'py_yaml' else 'pyyaml'}/")
+    assert (r.status_code, r.headers["location"]) == (
+        301,
+        f"/simple/{'py-yaml' if spelling == 'py_yaml' else 'pyyaml'}/",
+    )
 
 
 def test_root_listing_and_unknown_project(fixture_index: FixtureIndexServer) -> None:
@@ -101,12 +104,15 @@ def test_synthesised_wheel_matches_its_page(fixture_index: FixtureIndexServer) -
     assert httpx.get(f["url"] + ".metadata").text == metadata
 
 
-@pytest.mark.parametrize(("range_header", "status", "expected"), [
-    ("bytes=0-3", 206, slice(0, 4)),
-    ("bytes=-22", 206, slice(-22, None)),
-    ("bytes=10-", 206, slice(10, None)),
-    ("bytes=999999-", 416, None),
-])
+@pytest.mark.parametrize(
+    ("range_header", "status", "expected"),
+    [
+        ("bytes=0-3", 206, slice(0, 4)),
+        ("bytes=-22", 206, slice(-22, None)),
+        ("bytes=10-", 206, slice(10, None)),
+        ("bytes=999999-", 416, None),
+    ],
+)
 def test_range_requests_on_files(fixture_index: FixtureIndexServer, range_header, status, expected) -> None:
     url = fixture_index.files_url + "six-1.16.0-py2.py3-none-any.whl"
     whole = httpx.get(url).content
@@ -131,27 +137,60 @@ def test_faults_are_counted_and_consumed(make_fixture_index) -> None:
 @pytest.mark.slow
 def test_real_pip_downloads_from_the_fixture_index(make_fixture_index, tmp_path: Path) -> None:
     index = make_fixture_index(mode="both")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL")}
     env["PIP_CONFIG_FILE"] = os.devnull
     cases = [
-        (["psutil==6.0.0", "--only-binary=:all:", "--platform", "manylinux2014_aarch64", "--python-version", "3.11"],
-         "psutil-6.0.0-cp36-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"),
+        (
+            ["psutil==6.0.0", "--only-binary=:all:", "--platform", "manylinux2014_aarch64", "--python-version", "3.11"],
+            "psutil-6.0.0-cp36-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+        ),
         (["psycopg2==2.9.9"], "psycopg2-2.9.9.tar.gz"),  # sdist: pip prepares metadata with the in-tree backend
     ]
     for args, filename in cases:
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--index-url", index.url,
-             "-d", str(tmp_path), *args],
-            env=env, capture_output=True, text=True, timeout=180,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--isolated",
+                "--no-deps",
+                "--index-url",
+                index.url,
+                "-d",
+                str(tmp_path),
+                *args,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         assert proc.returncode == 0, proc.stderr
         assert (tmp_path / filename).exists()
     # psutil 5.9.8 has no aarch64 wheel and --only-binary forbids the sdist: pip must fail.
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--index-url", index.url,
-         "-d", str(tmp_path), "psutil==5.9.8", "--only-binary=:all:", "--platform", "manylinux2014_aarch64",
-         "--python-version", "3.11"],
-        env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--isolated",
+            "--no-deps",
+            "--index-url",
+            index.url,
+            "-d",
+            str(tmp_path),
+            "psutil==5.9.8",
+            "--only-binary=:all:",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--python-version",
+            "3.11",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode != 0 and "No matching distribution" in proc.stderr

@@ -6,6 +6,7 @@ logs go to stderr; exit 0, 1 when ``--fail-on`` is met, 2 on bad input with a on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
@@ -14,16 +15,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
-import contextlib
-
 from readiness import engine
 from readiness.clients import cli_index_client, http_client, http_deadline, registry_client
-from scanners.deep_check import deep_check_wheel
-from scanners.project_metadata import metadata_reader
 from scanners.check import LOCKFILE_NAMES, check_snapshot, is_relevant_path
+from scanners.deep_check import deep_check_wheel
 from scanners.git import GitError, fetch_snapshot
 from scanners.http import redact
 from scanners.lockfiles import detect_format
+from scanners.project_metadata import metadata_reader
 from scanners.report import FAIL_ON, fail_on_met, render_table, report_to_json
 from scanners.targets import Target
 
@@ -47,25 +46,36 @@ class Command(BaseCommand):
         parser.add_argument("source", help="a local path or a git URL")
         parser.add_argument("--ref", help="branch, tag or commit (default: the work tree, or the remote's HEAD)")
         parser.add_argument(
-            "--platform", action="append", dest="platforms", metavar="PLATFORM",
+            "--platform",
+            action="append",
+            dest="platforms",
+            metavar="PLATFORM",
             help="target platform, repeatable (default: linux/amd64 and linux/arm64)",
         )
         parser.add_argument("--python", help="target CPython version, e.g. 3.11 (default: from the Dockerfile)")
         parser.add_argument("--libc", help="glibc:2.36 or musl:1.2 (default: from the Dockerfile)")
         parser.add_argument("--format", choices=["table", "json"], default="table")
         parser.add_argument(
-            "--fail-on", choices=list(FAIL_ON), metavar="{" + ",".join(FAIL_ON) + "}",
+            "--fail-on",
+            choices=list(FAIL_ON),
+            metavar="{" + ",".join(FAIL_ON) + "}",
             help="exit 1 when the check meets this level; each includes the ones before it:\n"
             + "\n".join(f"  {level:8} {words}" for level, words in FAIL_ON.items()),
         )
-        parser.add_argument("--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)")
-        parser.add_argument("--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache")
         parser.add_argument(
-            "--no-registry", action="store_true",
+            "--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)"
+        )
+        parser.add_argument(
+            "--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache"
+        )
+        parser.add_argument(
+            "--no-registry",
+            action="store_true",
             help="do not ask container registries whether the base images exist for each platform",
         )
         parser.add_argument(
-            "--deep", action="store_true",
+            "--deep",
+            action="store_true",
             help="also read pure and universal2 wheels (HTTP range requests) for native code their tags hide",
         )
 
@@ -77,8 +87,10 @@ class Command(BaseCommand):
         interactive = opts["format"] == "table" and sys.stderr.isatty()
         registry = None if opts["no_registry"] else registry_client(database=False)
         http = http_client()
-        with cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index, \
-                registry or contextlib.nullcontext():
+        with (
+            cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index,
+            registry or contextlib.nullcontext(),
+        ):
             report = check_snapshot(
                 snapshot,
                 deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
@@ -123,7 +135,11 @@ class Command(BaseCommand):
             cache_dir = Path(tempfile.mkdtemp(prefix="archcheck-git-"))
         try:
             return fetch_snapshot(
-                source, ref, wanted=is_relevant_path, cache_dir=cache_dir, max_file_bytes=settings.READINESS_MAX_FILE_BYTES
+                source,
+                ref,
+                wanted=is_relevant_path,
+                cache_dir=cache_dir,
+                max_file_bytes=settings.READINESS_MAX_FILE_BYTES,
             )
         except GitError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None

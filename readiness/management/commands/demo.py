@@ -65,7 +65,9 @@ class Command(BaseCommand):
             f"demo organisation: {len(result.repos)} repositories, {result.backfilled} backfilled scans, "
             f"{len(result.scans)} current scans, {result.rollups} roll-up rows"
         )
-        self.stdout.write(self.style.SUCCESS(f"Log in at http://127.0.0.1:{port}/ as {result.username} / {result.password}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Log in at http://127.0.0.1:{port}/ as {result.username} / {result.password}")
+        )
         if opts["no_serve"]:
             return
         try:
@@ -86,9 +88,22 @@ class Command(BaseCommand):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel=INFO", "--concurrency=2",
-             "-n", f"demo-{os.getpid()}@%h"],
-            cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "readiness",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "-n",
+                f"demo-{os.getpid()}@%h",
+            ],
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self._say(f"worker pid {proc.pid}, log in {log_path}")

@@ -37,7 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--github-org", metavar="ORG", help="import the repositories of this GitHub organisation")
         parser.add_argument("--include-forks", action="store_true", help="with --github-org: import forks too")
         parser.add_argument(
-            "--credentials", default="GITHUB_TOKEN", metavar="ENV_VAR",
+            "--credentials",
+            default="GITHUB_TOKEN",
+            metavar="ENV_VAR",
             help="with --github-org: the environment variable whose token clones private repos (default: GITHUB_TOKEN)",
         )
         parser.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")

@@ -24,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true", help="with a broker: queue and return at once")
         parser.add_argument("--timeout", type=int, default=3600, help="seconds to wait for queued scans")
         parser.add_argument(
-            "--deep", action="store_true",
+            "--deep",
+            action="store_true",
             help="also read pure and universal2 wheels (HTTP range requests) for native code their tags hide",
         )
 

@@ -16,7 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("email")
-        parser.add_argument("--team", action="append", default=[], help="a team's section (repeat for several); none: the whole organisation")
+        parser.add_argument(
+            "--team",
+            action="append",
+            default=[],
+            help="a team's section (repeat for several); none: the whole organisation",
+        )
 
     def handle(self, *args, email: str, team: list[str], **options) -> None:
         try:

@@ -32,13 +32,20 @@ class Command(BaseCommand):
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument("--preview", action="store_true", help="render this week's report without sending it")
         mode.add_argument("--send", action="store_true", help="send every report due now (idempotent)")
-        mode.add_argument("--resend", type=int, metavar="ID",
-                          help="send report ID again: one stuck in 'sending' (check the mailbox first) or given up")
+        mode.add_argument(
+            "--resend",
+            type=int,
+            metavar="ID",
+            help="send report ID again: one stuck in 'sending' (check the mailbox first) or given up",
+        )
         parser.add_argument("--team", help="--preview: one team's report (default: the whole organisation)")
-        parser.add_argument("--out", type=Path, help="--preview: directory for the HTML file (default: a temporary one)")
+        parser.add_argument(
+            "--out", type=Path, help="--preview: directory for the HTML file (default: a temporary one)"
+        )
 
-    def handle(self, *args, preview: bool, send: bool, resend: int | None, team: str | None, out: Path | None,
-               **options) -> None:
+    def handle(
+        self, *args, preview: bool, send: bool, resend: int | None, team: str | None, out: Path | None, **options
+    ) -> None:
         if resend is not None:
             if team or out:
                 raise CommandError("--team and --out only apply to --preview")
@@ -58,7 +65,9 @@ class Command(BaseCommand):
                 self.stderr.write("nothing due: this week's report time has not come yet")
                 return
             c = result.counts()
-            self.stdout.write(f"week {result.week.isocalendar()[0]}-W{result.week.isocalendar()[1]:02d}: sent {c['sent']}, failed {c['failed']}, skipped {c['skipped']}")
+            self.stdout.write(
+                f"week {result.week.isocalendar()[0]}-W{result.week.isocalendar()[1]:02d}: sent {c['sent']}, failed {c['failed']}, skipped {c['skipped']}"
+            )
             if result.failed:
                 raise CommandError(f"{len(result.failed)} report(s) failed; they are retried by the next run")
             return

@@ -136,8 +136,13 @@ def test_requirements_problems_quote_the_line_without_its_token() -> None:
 
 
 def test_a_package_made_outside_a_parser_is_redacted_too() -> None:
-    package = LockedPackage(name="x", version=None, lockfile="requirements.txt", source="vcs",  # type: ignore[arg-type]
-                            detail=f"VCS requirement git+https://{TOKEN}@git.test/x.git")
+    package = LockedPackage(
+        name="x",
+        version=None,
+        lockfile="requirements.txt",
+        source="vcs",  # type: ignore[arg-type]
+        detail=f"VCS requirement git+https://{TOKEN}@git.test/x.git",
+    )
     assert package.detail == "VCS requirement git+https://***@git.test/x.git"
 
 

@@ -128,8 +128,12 @@ version = "2.0.1"
 def test_locks_without_inherited_markers_get_them_from_the_edges() -> None:
     parsed = parse_lockfile("pdm.lock", OLD_STRATEGY_LOCK)
     markers = {p.name: p.markers for p in parsed.packages}
-    assert markers == {"pytest": None, "colorama": 'sys_platform == "win32"', "iniconfig": None,
-                       "tomli": 'python_version < "3.11"'}
+    assert markers == {
+        "pytest": None,
+        "colorama": 'sys_platform == "win32"',
+        "iniconfig": None,
+        "tomli": 'python_version < "3.11"',
+    }
 
 
 def test_inherited_markers_are_used_as_written() -> None:

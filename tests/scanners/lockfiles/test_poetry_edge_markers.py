@@ -46,7 +46,10 @@ def test_edge_marker_becomes_the_package_marker(stem, with_pyproject):
 
 @pytest.mark.parametrize("stem", LOCKS)
 def test_windows_only_dependency_is_na_on_linux(stem, tmp_path):
-    files = {"poetry.lock": (HASHED / f"{stem}.lock").read_text(), "pyproject.toml": (HASHED / f"{stem}.pyproject.toml").read_text()}
+    files = {
+        "poetry.lock": (HASHED / f"{stem}.lock").read_text(),
+        "pyproject.toml": (HASHED / f"{stem}.pyproject.toml").read_text(),
+    }
     repo = make_repo(tmp_path, files, name="svc")
     snapshot = fetch_snapshot(str(repo), wanted=is_relevant_path, cache_dir=tmp_path / "git")
     with add_edge_projects(FixtureIndexServer(mode="both")) as server, IndexClient(server.url) as client:
@@ -131,7 +134,9 @@ def _markers(pyproject: str | None) -> tuple[dict[str, str | None], list[str]]:
 
 
 def test_extras_asked_for_by_the_project_are_followed():
-    markers, problems = _markers('[tool.poetry.dependencies]\npython = "^3.7"\nuvicorn = {version = "*", extras = ["standard"]}\n')
+    markers, problems = _markers(
+        '[tool.poetry.dependencies]\npython = "^3.7"\nuvicorn = {version = "*", extras = ["standard"]}\n'
+    )
     assert markers["httptools"] == 'sys_platform != "win32"'
     assert markers["watchgod"] is None
     assert markers["colorama"] == '(platform_system == "Windows") or (sys_platform == "win32")'
@@ -162,7 +167,11 @@ def test_without_a_pyproject_every_extra_edge_counts():
         ('sys_platform != "win32" and extra == "standard"', frozenset({"standard"}), 'sys_platform != "win32"'),
         ('sys_platform != "win32" and extra == "standard"', frozenset(), False),
         ('extra == "a" or extra == "b"', frozenset({"b"}), None),
-        ('python_version >= "3" and (extra == "a" or python_version < "3.8")', frozenset(), 'python_version >= "3" and python_version < "3.8"'),
+        (
+            'python_version >= "3" and (extra == "a" or python_version < "3.8")',
+            frozenset(),
+            'python_version >= "3" and python_version < "3.8"',
+        ),
         ('python_version >= "3" and (extra == "a" or python_version < "3.8")', None, 'python_version >= "3"'),
         ('extra == "Standard_Extra"', frozenset({"standard-extra"}), None),  # extras compare normalised
     ],

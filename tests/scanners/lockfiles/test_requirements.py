@@ -141,15 +141,21 @@ def test_options_and_bad_lines_become_problems() -> None:
         ("line 26", "info", "'.' is the project itself, not a locked package"),
         ("line 27", "error", "invalid requirement 'this is not a requirement !!'"),
         ("line 28", "error", "unknown option '--frobnicate' ignored"),
-        (None, "error", "hash-checking mode is on (some lines have --hash) but django (requirements/mixed-requirements.txt"),
+        (
+            None,
+            "error",
+            "hash-checking mode is on (some lines have --hash) but django (requirements/mixed-requirements.txt",
+        ),
     ]
     assert str(parsed.problems[8]).startswith("requirements/mixed-requirements.txt: line 27: invalid requirement")
     # amqp's --hash puts the whole file in hash-checking mode: the unhashed pins allow no file.
     assert "django (requirements/mixed-requirements.txt:10), celery" in parsed.problems[-1].message
     assert "pip refuses to install anything from this file" in parsed.problems[-1].message
     pkgs = _by_name(parsed)
-    assert pkgs["amqp"].hashes == {"9362660c4a31150cf18e78cae2ce8aa1e929fc6c6739e69f6dd5dbea9c3edc82",
-                                   "e6e756b15c89c86818b48a4947a424706238afbf67d457428d3269bc4590db9e"}
+    assert pkgs["amqp"].hashes == {
+        "9362660c4a31150cf18e78cae2ce8aa1e929fc6c6739e69f6dd5dbea9c3edc82",
+        "e6e756b15c89c86818b48a4947a424706238afbf67d457428d3269bc4590db9e",
+    }
     assert pkgs["django"].hashes == frozenset() and pkgs["vine"].hashes == frozenset()
     assert pkgs["numpy"].hashes is None  # not a pin: unknown anyway
 

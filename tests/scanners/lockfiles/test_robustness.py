@@ -9,7 +9,8 @@ from scanners.lockfiles.base import LockfileError, ParsedLockfile
 from tests.scanners.lockfiles._helpers import BINARY, FIXTURES, assert_unreadable
 
 _REAL = sorted(
-    p for p in FIXTURES.rglob("*")
+    p
+    for p in FIXTURES.rglob("*")
     if p.is_file() and p.name != "README.md" and not p.name.endswith((".py", ".pyproject.toml"))
 )
 _NAME_FOR_DIR = {
