@@ -180,6 +180,7 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
             snapshot,
             index=index,
             defaults=engine.target_defaults(),
+            limits=engine.check_limits(),
             platforms=settings.READINESS_PLATFORMS,
             progress=lambda step, done, total: _heartbeat(scan, step=step, progress=int(100 * done / max(total, 1))),
             deep_check=_deep_checker() if deep else None,

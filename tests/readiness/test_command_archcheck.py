@@ -280,3 +280,15 @@ def test_no_token_of_a_private_pin_in_json_or_table(run, tmp_path):
     private = next(p for p in json.loads(json_run.stdout)["packages"] if p["name"] == "private")
     reason = private["results"]["linux/arm64"]["reason"]
     assert "git+https://***@git.test/acme/private.git" in reason
+
+
+def test_the_package_limit_setting_reaches_archcheck(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("READINESS_MAX_PACKAGES_PER_LOCKFILE", "2")
+    many = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\npsutil==5.9.8\nnumpy==1.26.4\n"}, name="many")
+    done = run(str(many), "--format", "json")
+    document = json.loads(done.stdout)
+    assert (
+        "requirements.txt: 3 distinct packages, more than the limit of 2 per lockfile: only the first 2 are checked"
+        in document["problems"]
+    )
+    assert [p["name"] for p in document["packages"]] == ["six", "psutil"]

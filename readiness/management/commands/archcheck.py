@@ -98,6 +98,7 @@ class Command(BaseCommand):
                 read_metadata=metadata_reader(http, deadline=http_deadline()),
                 index=index,
                 defaults=engine.target_defaults(),
+                limits=engine.check_limits(),
                 platforms=platforms,
                 python=opts["python"],
                 libc=opts["libc"],
