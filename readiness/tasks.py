@@ -15,7 +15,8 @@ import logging
 
 from celery import shared_task
 
-from readiness.services.enqueue import SCAN_REPOSITORY
+from readiness.services.enqueue import SCAN_ORGANISATION, SCAN_REPOSITORY
+from readiness.models import Repo
 from readiness.services.organisation import organisation_scan
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
@@ -57,9 +58,10 @@ def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
         raise self.retry(exc=exc, countdown=countdown) from None
 
 
-@shared_task(acks_late=True)
-def scan_organisation(trigger: str = "schedule") -> int:
-    return len(organisation_scan(trigger=trigger))
+@shared_task(name=SCAN_ORGANISATION, acks_late=True)
+def scan_organisation(trigger: str = "schedule", repo_ids: list[int] | None = None, deep: bool = False) -> int:
+    repos = None if repo_ids is None else list(Repo.objects.filter(pk__in=repo_ids).order_by("name"))
+    return len(organisation_scan(trigger=trigger, repos=repos, deep=deep))
 
 
 @shared_task(acks_late=True)

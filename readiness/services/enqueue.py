@@ -33,12 +33,16 @@ from django.db import connections, transaction
 
 from readiness.celery import app as celery_app
 
-__all__ = ["SCAN_REPOSITORY", "enqueue_on_commit", "tasks_run_in_process"]
+__all__ = ["SCAN_ORGANISATION", "SCAN_REPOSITORY", "enqueue_on_commit", "tasks_run_in_process"]
 
 log = logging.getLogger(__name__)
 
 SCAN_REPOSITORY = "readiness.tasks.scan_repository"
 """``scan_repository(scan_id)``: claim and run one queued scan."""
+
+SCAN_ORGANISATION = "readiness.tasks.scan_organisation"
+"""``scan_organisation(trigger, repo_ids=None, deep=False)``: warm the index, settle the unchanged
+repos and queue a scan of each other one (all enabled repos when ``repo_ids`` is ``None``)."""
 
 
 def tasks_run_in_process() -> bool:

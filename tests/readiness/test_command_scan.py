@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from readiness.celery import app as celery_app
 from readiness.models import Repo, Rollup, Scan
 from tests.readiness.scan_support import org_repos
 
@@ -121,3 +123,36 @@ def test_a_queued_scan_with_no_task_behind_it_runs_at_the_next_scan(tmp_path, sc
     assert stuck.state == Scan.State.DONE, stuck.error
     assert out.startswith("1 repos scanned: 1 done;"), out
     assert Scan.objects.filter(repo=repo).count() == 1  # it was run, not joined by a second scan
+
+
+# -- with a broker, --no-wait returns before the index is warmed -----------------------------------
+
+
+def test_no_wait_queues_the_whole_scan_and_asks_the_index_nothing(tmp_path, scan_index, settings) -> None:
+    org_repos(tmp_path, 3)
+    _run("--all")  # a first scan, so the next one has packages to warm
+    scan_index.clear_requests()
+    before = Scan.objects.count()
+    celery_app.conf.task_always_eager = False  # a broker, and no worker listening in this test
+    try:
+        out = _run("--all", "--no-wait")
+    finally:
+        celery_app.conf.task_always_eager = True
+    assert out.startswith("queued the scan of 3 repos: a worker warms the index")
+    assert scan_index.requests == []  # warming is the worker's job, not this command's
+    assert Scan.objects.count() == before  # nor are scans queued here: the worker's task does it
+
+
+@pytest.mark.slow
+def test_no_wait_then_the_worker_scans_every_repo(tmp_path, scan_index, celery_worker) -> None:
+    org_repos(tmp_path, 4)
+    assert _run("--all", "--no-wait").startswith("queued the scan of 4 repos")
+    deadline = time.monotonic() + 120
+    while Scan.objects.filter(state=Scan.State.DONE).count() < 4 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sorted(Scan.objects.filter(state=Scan.State.DONE).values_list("repo__name", flat=True)) == [
+        "svc-00",
+        "svc-01",
+        "svc-02",
+        "svc-03",
+    ]

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from readiness.celery import app as celery_app
 from readiness.models import Repo, Scan
 from readiness.models.rollups import repo_state
+from readiness.services.enqueue import SCAN_ORGANISATION, enqueue_on_commit
 from readiness.services.organisation import organisation_scan
 from readiness.services.rollups import rollup_days
 
@@ -39,11 +40,17 @@ class Command(BaseCommand):
             for i, repo in enumerate(repos, 1):
                 scans.extend(organisation_scan(trigger="manual", repos=[repo], deep=opts["deep"]))
                 self._bar(i, len(repos), repo.name)
+        elif opts["no_wait"]:
+            # Warming the index (one request per distinct package) can take minutes, more with a
+            # slow index: a worker does it, so --no-wait returns as soon as the broker has the task.
+            enqueue_on_commit(SCAN_ORGANISATION, ("manual", [r.pk for r in repos], opts["deep"]))
+            self.stdout.write(
+                f"queued the scan of {len(repos)} repos: a worker warms the index and queues each repo's scan "
+                "(follow them on the dashboard or with `scan` without --no-wait)"
+            )
+            return
         else:
             scans = organisation_scan(trigger="manual", repos=repos, deep=opts["deep"])
-            if opts["no_wait"]:
-                self.stdout.write(f"queued {len(scans)} scans")
-                return
             self._wait([s.pk for s in scans], timeout=opts["timeout"])
         sys.stderr.write("\n")
         rollup_days()
