@@ -15,8 +15,8 @@ import logging
 
 from celery import shared_task
 
-from readiness.services.enqueue import SCAN_ORGANISATION, SCAN_REPOSITORY
 from readiness.models import Repo
+from readiness.services.enqueue import SCAN_ORGANISATION, SCAN_REPOSITORY
 from readiness.services.organisation import organisation_scan
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
