@@ -20,10 +20,10 @@ DOCKERFILE = "FROM --platform=linux/amd64 python:3.11-slim\nRUN pip install -r r
 
 @pytest.fixture
 def run(tmp_path, fixture_index):
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, index_url: str | None = None) -> subprocess.CompletedProcess:
         env = {
             **os.environ,
-            "READINESS_INDEX_URL": fixture_index.url,
+            "READINESS_INDEX_URL": index_url or fixture_index.url,
             "READINESS_VAR_DIR": str(tmp_path / "var"),
             "READINESS_REGISTRY_LOOKUPS": "0",  # tests never reach a real registry
         }
@@ -292,3 +292,19 @@ def test_the_package_limit_setting_reaches_archcheck(run, tmp_path, monkeypatch)
         in document["problems"]
     )
     assert [p["name"] for p in document["packages"]] == ["six", "psutil"]
+
+
+def test_a_trickling_index_ends_archcheck_with_unknown_verdicts(run, tmp_path, monkeypatch):
+    """Every page arrives a byte every 5 s: the deadline ends each request and archcheck answers,
+    every verdict unknown, the summary incomplete (a page would take 1,000 s without it)."""
+    from tests.scanners.test_http import ScriptedServer
+
+    trickle = (200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, b"{" * 200, 5.0)
+    small = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\npsutil==5.9.8\n"}, name="small")
+    monkeypatch.setenv("READINESS_HTTP_DEADLINE", "2")
+    with ScriptedServer(trickle) as server:
+        done = run(str(small), "--format", "json", index_url=f"http://{server.address}/simple/")
+    document = json.loads(done.stdout)
+    statuses = {r["status"] for p in document["packages"] for r in p["results"].values()}
+    assert {p["name"] for p in document["packages"]} == {"six", "psutil"} and statuses == {"unknown"}
+    assert all(summary["complete"] is False for summary in document["summary"].values())
