@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -46,6 +47,19 @@ class TargetReadiness:
     unknown: int = 0
     """Repos whose answer is incomplete (index outage, unreadable or no lockfile): never ready."""
     last_week: TrendPoint | None = None
+
+    @classmethod
+    def from_counts(cls, target: str, counts: Mapping[str, int], last_week: TrendPoint | None) -> TargetReadiness:
+        """From one target's counts of :func:`target_readiness` (``sdist`` is "builds from source")."""
+        return cls(
+            target=target,
+            repos=counts["repos"],
+            ready=counts["ready"],
+            builds_from_source=counts["sdist"],
+            blocked=counts["blocked"],
+            unknown=counts["unknown"],
+            last_week=last_week,
+        )
 
     def _pct(self, n: int) -> float:
         return round(100 * n / self.repos, 1) if self.repos else 0.0
@@ -170,16 +184,7 @@ def overview_page(*, team: str | None, today: dt.date | None = None) -> Overview
         if before:
             last_week[series.target] = before[-1]
     targets = tuple(
-        TargetReadiness(
-            target=t,
-            repos=c["repos"],
-            ready=c["ready"],
-            builds_from_source=c["sdist"],
-            blocked=c["blocked"],
-            unknown=c["unknown"],
-            last_week=last_week.get(t),
-        )
-        for t, c in sorted(target_readiness(summaries).items())
+        TargetReadiness.from_counts(t, c, last_week.get(t)) for t, c in sorted(target_readiness(summaries).items())
     )
     recent_qs = (
         current_repos(team=team)

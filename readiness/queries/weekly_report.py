@@ -283,15 +283,7 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
             )
     targets = tuple(
         TargetWeek(
-            now=TargetReadiness(
-                target=t,
-                repos=c["repos"],
-                ready=c["ready"],
-                builds_from_source=c["sdist"],
-                blocked=c["blocked"],
-                unknown=c["unknown"],
-                last_week=last_week.get(t),
-            ),
+            now=TargetReadiness.from_counts(t, c, last_week.get(t)),
             history=history.get(t, ()),
         )
         for t, c in sorted(target_readiness(summaries).items())

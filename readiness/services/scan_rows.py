@@ -50,27 +50,27 @@ def scan_rows(scan_id: int, report: CheckReport) -> ScanRows:
             seen.add(text)
             rows.problems.append(text)
 
-    for f in _file_rows(scan_id, report):
-        too_long = _too_long(f)
-        if too_long:
-            problem(f"file {_quote(f.path)} not stored: {too_long}")
-            rows.all_incomplete = True
-        else:
-            rows.files.append(f)
-    for f in _finding_rows(scan_id, report):
-        too_long = _too_long(f)
-        if too_long:
-            problem(f"{_quote(f.path)}: finding {_quote(f.rule)} not stored: {too_long}")
-            rows.all_incomplete = True
-        else:
-            rows.findings.append(f)
-    for v in _verdict_rows(scan_id, report):
-        too_long = _too_long(v)
-        if too_long:
-            problem(f"{_quote(v.lockfile)}: package {_quote(v.package)} {_quote(v.version)} not stored: {too_long}")
-            rows.incomplete_targets.add(v.target)
-        else:
-            rows.verdicts.append(v)
+    # Each kind of row: where it goes, and what a left-out one is called in the scan's problems.
+    kinds = [
+        (_file_rows(scan_id, report), rows.files, lambda f: f"file {_quote(f.path)}"),
+        (_finding_rows(scan_id, report), rows.findings, lambda f: f"{_quote(f.path)}: finding {_quote(f.rule)}"),
+        (
+            _verdict_rows(scan_id, report),
+            rows.verdicts,
+            lambda v: f"{_quote(v.lockfile)}: package {_quote(v.package)} {_quote(v.version)}",
+        ),
+    ]
+    for candidates, kept, label in kinds:
+        for row in candidates:
+            too_long = _too_long(row)
+            if not too_long:
+                kept.append(row)
+                continue
+            problem(f"{label(row)} not stored: {too_long}")
+            if isinstance(row, Verdict):
+                rows.incomplete_targets.add(row.target)  # only that target's answer lacks a row
+            else:
+                rows.all_incomplete = True
     return rows
 
 
