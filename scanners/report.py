@@ -9,10 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from scanners.check import STATUSES, CheckReport
+from scanners.targets import Target
 
-__all__ = ["FAIL_ON", "SCHEMA", "fail_on_met", "report_to_json", "render_table"]
+__all__ = ["FAIL_ON", "SCHEMA", "fail_on_met", "render_table", "report_to_json", "target_json"]
 
 SCHEMA = "archcheck/1"
+
+
+def target_json(t: Target) -> dict[str, str]:
+    """One target as the ``archcheck/1`` document writes it; scans store the same object."""
+    return {
+        "id": t.id,
+        "platform": t.platform,
+        "python": t.python,
+        "libc": t.libc,
+        "libc_version": t.libc_version,
+        "origin": t.origin,
+    }
 
 
 def report_to_json(report: CheckReport) -> dict[str, Any]:
@@ -20,17 +33,7 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
         "schema": SCHEMA,
         "source": report.source,
         "commit": report.commit,
-        "targets": [
-            {
-                "id": t.id,
-                "platform": t.platform,
-                "python": t.python,
-                "libc": t.libc,
-                "libc_version": t.libc_version,
-                "origin": t.origin,
-            }
-            for t in report.targets
-        ],
+        "targets": [target_json(t) for t in report.targets],
         "packages": [
             {
                 "name": r.package.name,

@@ -35,6 +35,7 @@ from readiness.services.upstream import open_suggestion_packages, upstream_refre
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
+from scanners.report import target_json
 
 __all__ = [
     "ScanBusy",
@@ -285,7 +286,7 @@ def _finish_with_report(
             commit=report.commit or "",
             committed_at=snapshot.committed_at,
             analyser_version=ANALYSER_VERSION,
-            targets=[_target_json(t) for t in report.targets],
+            targets=[target_json(t) for t in report.targets],
             summary=_summary_json(report, rows),
             error="\n".join([*_errors(report), *rows.problems])[:10_000],
             index_changed_at=index_changed_at,
@@ -339,17 +340,6 @@ def _summary_json(report: CheckReport, rows: ScanRows) -> dict:
             s["complete"] = False
             s["ready"] = False
     return summary
-
-
-def _target_json(t) -> dict:
-    return {
-        "id": t.id,
-        "platform": t.platform,
-        "python": t.python,
-        "libc": t.libc,
-        "libc_version": t.libc_version,
-        "origin": t.origin,
-    }
 
 
 def _point_repo_at(scan: Scan) -> None:
