@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.scanners.git_helpers import commit_files, file_url, git, make_repo
+from tests.support.scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -297,8 +298,6 @@ def test_the_package_limit_setting_reaches_archcheck(run, tmp_path, monkeypatch)
 def test_a_trickling_index_ends_archcheck_with_unknown_verdicts(run, tmp_path, monkeypatch):
     """Every page arrives a byte every 5 s: the deadline ends each request and archcheck answers,
     every verdict unknown, the summary incomplete (a page would take 1,000 s without it)."""
-    from tests.scanners.test_http import ScriptedServer
-
     trickle = (200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, b"{" * 200, 5.0)
     small = make_repo(tmp_path, {"requirements.txt": "six==1.16.0\npsutil==5.9.8\n"}, name="small")
     monkeypatch.setenv("READINESS_HTTP_DEADLINE", "2")
