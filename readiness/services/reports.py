@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -205,13 +205,17 @@ def report_claim(*, subscription_id: int, week: dt.date, now: dt.datetime | None
             )
     except IntegrityError:
         pass
-    claimed = WeeklyReport.objects.filter(
-        subscription_id=subscription_id,
-        week=week,
-        state=WeeklyReport.State.FAILED,
-        attempts__lt=MAX_ATTEMPTS,
-    ).update(state=WeeklyReport.State.SENDING, attempts=F("attempts") + 1, claimed_at=now, error="")
+    retryable = WeeklyReport.objects.filter(
+        subscription_id=subscription_id, week=week, state=WeeklyReport.State.FAILED, attempts__lt=MAX_ATTEMPTS
+    )
+    claimed = _claim_again(retryable, now)
     return WeeklyReport.objects.get(subscription_id=subscription_id, week=week) if claimed else None
+
+
+def _claim_again(rows: QuerySet[WeeklyReport], now: dt.datetime) -> int:
+    """Flip ``rows`` (already narrowed to what may be claimed) to ``sending``, one more attempt;
+    the number of rows changed: only the caller that changed one sends."""
+    return rows.update(state=WeeklyReport.State.SENDING, attempts=F("attempts") + 1, claimed_at=now, error="")
 
 
 def _record(report: WeeklyReport, **fields) -> None:
@@ -321,9 +325,7 @@ def report_resend(
         )
     if report.state == WeeklyReport.State.SENDING and report.claimed_at and report.claimed_at > now - STUCK_AFTER:
         raise ResendRefused(f"{label} is being sent right now (claimed at {report.claimed_at:%H:%M %Z}): wait for it")
-    claimed = WeeklyReport.objects.filter(pk=report.pk, state=report.state, attempts=report.attempts).update(
-        state=WeeklyReport.State.SENDING, attempts=F("attempts") + 1, claimed_at=now, error=""
-    )
+    claimed = _claim_again(WeeklyReport.objects.filter(pk=report.pk, state=report.state, attempts=report.attempts), now)
     if not claimed:
         raise ResendRefused(f"{label} changed meanwhile (another resend?): look again")
     report.refresh_from_db()
