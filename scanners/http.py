@@ -50,6 +50,7 @@ __all__ = [
     "one_line",
     "redact",
     "request",
+    "without_userinfo",
 ]
 
 _log = logging.getLogger(__name__)
@@ -80,6 +81,13 @@ def redact(text: str) -> str:
     end up in logs and the database.
     """
     return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def without_userinfo(text: str) -> str:
+    """``text`` with the userinfo of every URL removed (``https://user:token@host/x`` →
+    ``https://host/x``): the same part :func:`redact` hides, for keys that must not change
+    when a token is rotated."""
+    return _USERINFO.sub(r"\g<scheme>", text)
 
 
 def one_line(value: BaseException | str, *, limit: int = _LONG_TEXT) -> str:

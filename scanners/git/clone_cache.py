@@ -25,7 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from scanners.git.runner import _USERINFO, _rev_parse, _Runner
+from scanners.git.runner import _rev_parse, _Runner
+from scanners.http import without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ def _is_remote(source: str) -> bool:
 
 
 def _cache_location(cache_dir: Path, url: str) -> tuple[Path, Path]:
-    # Keyed without the credentials: a rotated token must reuse the clone, not start a new one.
-    key = hashlib.sha256(_USERINFO.sub(r"\g<scheme>", url).encode()).hexdigest()
+    # Keyed without the credentials (the part redact() hides): a rotated token must reuse the
+    # clone, not start a new one.
+    key = hashlib.sha256(without_userinfo(url).encode()).hexdigest()
     return Path(cache_dir) / key, Path(cache_dir) / f"{key}.lock"
 
 

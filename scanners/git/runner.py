@@ -19,9 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# _USERINFO is the redactor's own pattern: the clone cache keys clones by the URL without it
-# (a rotated token reuses the clone), so what is hidden and what is ignored stay the same thing.
-from scanners.http import _USERINFO, redact  # noqa: F401 - _USERINFO is re-exported for clone_cache
+from scanners.http import redact
 
 # Variables that point git at another repository than the one we name: set when running
 # inside a git hook or a CI step, they would silently make every command read the wrong repo.

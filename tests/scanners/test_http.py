@@ -255,3 +255,12 @@ def test_a_wheel_server_that_ignores_range_is_refused_before_the_whole_wheel(htt
     assert result.error == (
         "cannot read mislabel-1.0-py3-none-any.whl: the server answered more than the 65577 bytes of a Range request"
     )
+
+
+def test_without_userinfo_drops_what_redact_hides() -> None:
+    from scanners.http import without_userinfo
+
+    url = "https://user:tok@git.example.test/org/x.git"
+    assert without_userinfo(url) == "https://git.example.test/org/x.git"
+    assert redact(url) == "https://***@git.example.test/org/x.git"
+    assert without_userinfo("git@host.test:org/x.git") == "git@host.test:org/x.git"  # scp form: no scheme, kept
