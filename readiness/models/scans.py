@@ -41,11 +41,13 @@ class Scan(models.Model):
     summary = models.JSONField(default=dict, blank=True, help_text="per target: counts by status, blockers, ready")
     unchanged = models.BooleanField(default=False, help_text="nothing could have changed since results_from")
     results_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    index_changed_at = models.DateTimeField(
-        null=True,
+    provenance = models.JSONField(
+        default=dict,
         blank=True,
-        help_text="the newest change time of the index pages this scan's answers came from: a later scan of the "
-        "same commit is unchanged when no such page changed after it",
+        help_text="what the answer was computed from besides the repo's files: 'pages' maps each package whose "
+        "index page it read to {'used_for': 'files' or 'advice', 'changed_at': the page's change time as read}; "
+        "'missing_metadata' lists the metadata keys it could not read. A later scan of the same commit is "
+        "unchanged when every page still has that change time and those metadata files are still missing",
     )
     deep = models.BooleanField(default=False, help_text="also read pure/universal2 wheels for hidden native code")
     task_id = models.CharField(max_length=64, blank=True)

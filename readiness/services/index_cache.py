@@ -33,8 +33,8 @@ class DatabaseIndexCache(MemoryIndexCache):
     def __init__(self) -> None:
         super().__init__()
         self._dirty: dict[tuple[str, str], CachedPage] = {}
-        # When the body held in memory last changed (its row's changed_at): a scan records the
-        # newest one of the pages it used, so a later scan can ask "changed since?" exactly.
+        # When the body held in memory last changed (its row's changed_at): a scan records it for
+        # each page it used, so a later scan can ask "has any of them changed since?" exactly.
         self._changed: dict[tuple[str, str], dt.datetime] = {}
 
     def put(self, index_url: str, name: str, page: CachedPage) -> None:
@@ -66,14 +66,13 @@ class DatabaseIndexCache(MemoryIndexCache):
                 self._pages.pop((index_url, n), None)
                 self._changed.pop((index_url, n), None)
 
-    def changed_at(self, index_url: str, names: Iterable[str]) -> dt.datetime | None:
-        """The newest change time of the pages of ``names`` held now (``None``: none held).
+    def changed_at(self, index_url: str, names: Iterable[str]) -> dict[str, dt.datetime]:
+        """The change time of each page of ``names`` held now, as this process read it (absent: not held).
 
         Call after :meth:`flush`: a page fetched since the last flush has no change time yet.
         """
         with self._lock:
-            times = [self._changed[(index_url, n)] for n in names if (index_url, n) in self._changed]
-        return max(times, default=None)
+            return {n: self._changed[(index_url, n)] for n in names if (index_url, n) in self._changed}
 
     def flush(self) -> int:
         """Write pages fetched or revalidated since the last flush; ``changed_at`` moves only on new bodies."""

@@ -15,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from readiness.models import CoreMetadata
 from scanners.distributions import DistributionFile
 
-__all__ = ["DatabaseMetadataReader"]
+__all__ = ["DatabaseMetadataReader", "metadata_key"]
 
 _FETCH_THREADS = 8
 
 
-def _key(file: DistributionFile) -> str | None:
+def metadata_key(file: DistributionFile) -> str | None:
+    """The key of a file's metadata row: its sha256 where the index gives one, else its URL."""
     if file.sha256:
         return f"sha256:{file.sha256}"
     return file.url.split("#", 1)[0] if file.url else None
@@ -42,7 +43,7 @@ class DatabaseMetadataReader:
 
     def read_many(self, files: Sequence[DistributionFile]) -> dict[str, bytes | None]:
         """``filename -> metadata`` for ``files``: one query for those not yet seen, then the fetches."""
-        keyed = {key: f for f in files if (key := _key(f)) is not None}
+        keyed = {key: f for f in files if (key := metadata_key(f)) is not None}
         wanted = [k for k in keyed if k not in self._memo]
         if wanted:
             for key, body in CoreMetadata.objects.filter(key__in=wanted).values_list("key", "body"):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from readiness.clients import shared_index_client
-from readiness.models import IndexPage, Repo, Scan, Verdict
+from readiness.models import Repo, Scan
 from readiness.services.credentials import clone_url
 from readiness.services.scans import scan_request
-from readiness.services.unchanged import answer_still_good, scans_record_unchanged
+from readiness.services.unchanged import answer_still_good, current_inputs, scans_record_unchanged
 from scanners.git import GitError, head_commit
 
 log = logging.getLogger(__name__)
@@ -21,46 +20,27 @@ HEAD_CHECK_THREADS = 8
 def organisation_scan(*, trigger: str = "schedule", repos: list[Repo] | None = None, deep: bool = False) -> list[Scan]:
     """Scan every enabled repo (or ``repos``): warm the index, record unchanged repos, queue the others.
 
-    Warming fetches every distinct package the repos locked at their latest scan, once: a
-    package used by 800 repos then costs one index request, not 800. Packages new since then
-    are still fetched once each, because the shared PostgreSQL cache serialises fetches of
-    the same package across workers. A repo whose head has not moved and whose packages'
-    index pages have not changed is recorded as checked-and-unchanged here, without a task:
-    on a quiet night that is most of the organisation.
+    Warming revalidates every distinct index page the repos' latest answers read, once: a page
+    read by 800 repos then costs one index request, not 800, and a poetry or uv lock that lists
+    its own files adds only the pages it read for advice. Pages new since then are still fetched
+    once each, because the shared PostgreSQL cache serialises fetches of the same package across
+    workers. A repo whose head has not moved and nothing of whose answer has changed
+    (:func:`~readiness.services.unchanged.answer_still_good`) is recorded as checked-and-unchanged
+    here, without a task: on a quiet night that is most of the organisation.
     """
     targets = list(repos) if repos is not None else list(Repo.objects.filter(enabled=True))
     latest = {s.repo_id: s for s in Scan.objects.filter(id__in=[r.latest_scan_id for r in targets if r.latest_scan_id])}
-    packages = _packages_by_result({s.result_scan_id for s in latest.values()})
-    names = sorted(set().union(*packages.values())) if packages else []
-    if names:
+    unchanged: list[Scan] = []
+    if not deep:  # a deep scan reads wheels no earlier answer opened: never "unchanged"
         with shared_index_client() as index:
-            index.refresh(names)
-            changed_at = dict(
-                IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")
-            )
-    else:
-        changed_at = {}
-
-    candidates = [
-        latest[r.pk]
-        for r in targets
-        if r.pk in latest and answer_still_good(latest[r.pk], packages.get(latest[r.pk].result_scan_id, ()), changed_at)
-    ]
-    unchanged = [] if deep else _heads_unmoved(candidates, {r.pk: r for r in targets})
+            now = current_inputs(latest.values(), index)
+        if now is not None:
+            candidates = [latest[r.pk] for r in targets if r.pk in latest and answer_still_good(latest[r.pk], now)]
+            unchanged = _heads_unmoved(candidates, {r.pk: r for r in targets})
     scans = scans_record_unchanged(previous=unchanged, trigger=trigger) if unchanged else []
     settled = {s.repo_id for s in unchanged}
     scans.extend(scan_request(repo=repo, trigger=trigger, deep=deep) for repo in targets if repo.pk not in settled)
     return scans
-
-
-def _packages_by_result(result_ids: set[int]) -> dict[int, set[str]]:
-    packages: dict[int, set[str]] = defaultdict(set)
-    if result_ids:
-        for scan_id, name in (
-            Verdict.objects.filter(scan_id__in=result_ids).values_list("scan_id", "package").distinct()
-        ):
-            packages[scan_id].add(name)
-    return packages
 
 
 def _heads_unmoved(candidates: list[Scan], repos: dict[int, Repo]) -> list[Scan]:

@@ -28,9 +28,15 @@ from readiness.clients import http_client, metadata_reader, registry_client, sha
 from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.credentials import clone_url
 from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit, tasks_run_in_process
-from readiness.services.index_cache import DatabaseIndexCache
 from readiness.services.scan_rows import ScanRows, scan_rows
-from readiness.services.unchanged import head_is, index_unchanged, nothing_changed, previous_done_scan, unchanged_fields
+from readiness.services.unchanged import (
+    head_is,
+    index_unchanged,
+    nothing_changed,
+    previous_done_scan,
+    provenance_json,
+    unchanged_fields,
+)
 from readiness.services.upstream import open_suggestion_packages, upstream_refresh
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
@@ -190,7 +196,7 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
         )
         if registry is not None:
             registry.cache.flush()
-        return _finish_with_report(scan, report, snapshot=snapshot, index_changed_at=_index_changed_at(index, report))
+        return _finish_with_report(scan, report, snapshot=snapshot, provenance=provenance_json(index, report))
     except TransientScanError as exc:
         _requeue_or_fail(scan, str(exc))
         raise
@@ -250,14 +256,6 @@ def _heartbeat(scan: Scan, *, step: str, progress: int | None = None, force: boo
     Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**fields)
 
 
-def _index_changed_at(index, report: CheckReport) -> dt.datetime | None:
-    """The newest change time of the index pages behind ``report`` (database-cached clients only)."""
-    cache = getattr(index, "cache", None)
-    if not isinstance(cache, DatabaseIndexCache):
-        return None
-    return cache.changed_at(index.base_url, {r.package.name for r in report.packages})
-
-
 def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
     with transaction.atomic():
         Scan.objects.filter(id=scan.pk, state=Scan.State.RUNNING).update(**unchanged_fields(previous))
@@ -266,9 +264,7 @@ def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
     return scan
 
 
-def _finish_with_report(
-    scan: Scan, report: CheckReport, *, snapshot: RepoSnapshot, index_changed_at: dt.datetime | None
-) -> Scan:
+def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapshot, provenance: dict) -> Scan:
     now = timezone.now()
     rows = scan_rows(scan.pk, report)
     # A row left out (a value longer than its column) makes the stored answer incomplete.
@@ -289,7 +285,7 @@ def _finish_with_report(
             targets=[target_json(t) for t in report.targets],
             summary=_summary_json(report, rows),
             error="\n".join([*_errors(report), *rows.problems])[:10_000],
-            index_changed_at=index_changed_at,
+            provenance=provenance,
         )
         if not finished:
             log.warning("scan %s is no longer running (reaped?); its results are dropped", scan.pk)

@@ -1,36 +1,125 @@
 """The unchanged shortcut: when a scan may reuse the previous scan's answer instead of analysing again.
 
-A repo whose head is still the commit of its last complete answer, checked by the same analyser,
-with no index page behind that answer changed since, would get the same answer again: the scan
-then records "checked, nothing changed" and points at the earlier scan's rows. Single scans ask
-here (:func:`head_is`, :func:`index_unchanged`); the organisation scan asks for many repos at
-once and records them with :func:`scans_record_unchanged`, without a task each.
+An answer depends on the repo's files at its commit, on the analyser, and on the index pages
+and metadata it read (its *provenance*, recorded by :mod:`scanners.check.provenance` and stored
+by :func:`provenance_json`). A repo whose head is still the commit of its last complete answer,
+checked by the same analyser, none of whose pages has changed since it read them and none of
+whose missing metadata has turned up, would get the same answer again: the scan then records
+"checked, nothing changed" and points at the earlier scan's rows. This holds for every lockfile
+format alike: a poetry or uv lock that lists its own files simply depends on fewer pages (only
+those read for advice), so it is compared on fewer. Single scans ask here (:func:`head_is`,
+:func:`index_unchanged`); the organisation scan asks for many repos at once
+(:func:`current_inputs`) and records them with :func:`scans_record_unchanged`, without a task each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
-from readiness.models import IndexPage, Repo, Scan, Verdict
+from readiness.models import CoreMetadata, IndexPage, Repo, Scan
 from readiness.services.credentials import clone_url
 from readiness.services.index_cache import DatabaseIndexCache
+from readiness.services.metadata_cache import metadata_key
 from scanners import ANALYSER_VERSION
+from scanners.check import CheckReport
 from scanners.git import GitError, RepoSnapshot, head_commit
 
 __all__ = [
+    "CurrentInputs",
     "answer_complete",
     "answer_still_good",
+    "current_inputs",
     "head_is",
     "index_unchanged",
     "nothing_changed",
     "previous_done_scan",
+    "provenance_json",
     "scans_record_unchanged",
     "unchanged_fields",
 ]
+
+
+def provenance_json(index, report: CheckReport) -> dict:
+    """What ``report``'s answer read, as stored on its scan: each page with the change time it had then.
+
+    A page the index could not give (``changed_at`` null) is recorded too: advice went without
+    it, and the answer is good again only while the index still has none. ``{}`` (never reused)
+    when the index keeps no shared pages to compare with later.
+    """
+    cache = getattr(index, "cache", None)
+    if not isinstance(cache, DatabaseIndexCache):
+        return {}
+    pages = report.provenance.pages
+    changed = cache.changed_at(index.base_url, pages)
+    return {
+        "pages": {
+            name: {"used_for": use, "changed_at": changed[name].isoformat() if name in changed else None}
+            for name, use in pages.items()
+        },
+        "missing_metadata": sorted({k for f in report.provenance.missing_metadata if (k := metadata_key(f))}),
+    }
+
+
+@dataclass(frozen=True)
+class CurrentInputs:
+    """The state now of what some answers read: each page's change time, and the metadata found since."""
+
+    changed_at: Mapping[str, dt.datetime]
+    metadata_found: Collection[str]
+
+
+def current_inputs(scans: Iterable[Scan], index) -> CurrentInputs | None:
+    """The pages and metadata the answers of ``scans`` read, as they are now (pages revalidated first).
+
+    Two queries and one request per stale page, whatever the number of scans: every distinct page
+    is asked once. ``None`` when pages are needed and ``index`` keeps none to compare with.
+    """
+    names: set[str] = set()
+    missing: set[str] = set()
+    for scan in scans:
+        if answer_complete(scan):
+            names.update(scan.provenance.get("pages", ()))
+            missing.update(scan.provenance.get("missing_metadata", ()))
+    changed_at: dict[str, dt.datetime] = {}
+    if names:
+        if not isinstance(getattr(index, "cache", None), DatabaseIndexCache):
+            return None
+        index.refresh(names)  # revalidates pages older than the cache period; fresh ones are not even loaded
+        changed_at = dict(
+            IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")
+        )
+    found = set(CoreMetadata.objects.filter(key__in=missing).values_list("key", flat=True)) if missing else set()
+    return CurrentInputs(changed_at, frozenset(found))
+
+
+def answer_still_good(scan: Scan, now: CurrentInputs) -> bool:
+    """The rule: ``scan``'s answer may be reused for its commit. Single and organisation scans both ask this.
+
+    A complete answer (``done``) by this analyser at a known commit, every index page it read
+    still as it read it, and none of the metadata it lacked found since. An answer with no
+    recorded provenance (stored before it was kept, or without a shared index cache) is
+    analysed again rather than guessed at.
+    """
+    if not answer_complete(scan):
+        return False
+    pages = scan.provenance.get("pages")
+    if pages is None:
+        return False
+    for name, use in pages.items():
+        recorded = use["changed_at"]
+        if now.changed_at.get(name) != (dt.datetime.fromisoformat(recorded) if recorded else None):
+            return False
+    return not any(key in now.metadata_found for key in scan.provenance.get("missing_metadata", ()))
+
+
+def answer_complete(scan: Scan) -> bool:
+    """The first half of :func:`answer_still_good`, the part that needs no query."""
+    return scan.state == Scan.State.DONE and scan.analyser_version == ANALYSER_VERSION and bool(scan.commit)
 
 
 def previous_done_scan(scan: Scan) -> Scan | None:
@@ -43,11 +132,7 @@ def previous_done_scan(scan: Scan) -> Scan | None:
 
 
 def nothing_changed(previous: Scan, snapshot: RepoSnapshot, index) -> bool:
-    """Same commit, same analyser, and no index page its answers came from changed since.
-
-    "Since" is the change time of the pages the previous scan itself read (not its start
-    time): a page first fetched during that scan is not news to the next one.
-    """
+    """Same commit, same analyser, and nothing its answer read has changed since."""
     if not snapshot.commit or previous.commit != snapshot.commit:
         return False
     return index_unchanged(previous, index)
@@ -64,40 +149,12 @@ def head_is(scan: Scan, commit: str) -> bool:
     return head == commit
 
 
-def answer_still_good(scan: Scan, names: Collection[str], changed_at: Mapping[str, dt.datetime | None]) -> bool:
-    """The rule: ``scan``'s answer may be reused for its commit. Single and organisation scans both ask this.
-
-    A complete answer (``done``) by this analyser at a known commit, and no index page behind it
-    changed since. ``names``: the packages of the answer (its result scan's verdict rows);
-    ``changed_at``: the change time of each one's cached index page, where there is one.
-    """
-    if not answer_complete(scan):
-        return False
-    if scan.index_changed_at is None:
-        return not names  # nothing to compare with: analyse again rather than guess
-    # A package with no cached page was answered from its lockfile's own file list.
-    return all(changed_at.get(n) is None or changed_at[n] <= scan.index_changed_at for n in names)
-
-
-def answer_complete(scan: Scan) -> bool:
-    """The first half of :func:`answer_still_good`, the part that needs no query."""
-    return scan.state == Scan.State.DONE and scan.analyser_version == ANALYSER_VERSION and bool(scan.commit)
-
-
 def index_unchanged(previous: Scan, index) -> bool:
     """Whether :func:`answer_still_good` holds for ``previous`` now, its index pages revalidated first."""
-    if not answer_complete(previous):
+    if not answer_complete(previous) or "pages" not in previous.provenance:
         return False  # before any query or index request
-    names = list(Verdict.objects.filter(scan_id=previous.result_scan_id).values_list("package", flat=True).distinct())
-    changed_at: dict[str, dt.datetime | None] = {}
-    if names and previous.index_changed_at is not None:  # otherwise the rule needs no page
-        if not isinstance(getattr(index, "cache", None), DatabaseIndexCache):
-            return False  # nothing to compare with: analyse again rather than guess
-        index.refresh(names)  # revalidates pages older than the cache period; fresh ones are not even loaded
-        changed_at = dict(
-            IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")
-        )
-    return answer_still_good(previous, names, changed_at)
+    now = current_inputs([previous], index)
+    return now is not None and answer_still_good(previous, now)
 
 
 def unchanged_fields(previous: Scan) -> dict:
@@ -116,7 +173,7 @@ def unchanged_fields(previous: Scan) -> dict:
         summary=previous.summary,
         unchanged=True,
         results_from_id=previous.result_scan_id,
-        index_changed_at=previous.index_changed_at,
+        provenance=previous.provenance,
     )
 
 
@@ -124,7 +181,7 @@ def scans_record_unchanged(*, previous: list[Scan], trigger: str) -> list[Scan]:
     """Record, without queuing anything, that these repos were checked and nothing changed.
 
     The organisation scan has already seen that each repo's head is still ``previous.commit``
-    and that no index page behind the answer moved, so a task per repo would only repeat that.
+    and that nothing its answer read has moved, so a task per repo would only repeat that.
     """
     now = timezone.now()
     scans = [Scan(repo_id=p.repo_id, trigger=trigger, started_at=now, **unchanged_fields(p)) for p in previous]

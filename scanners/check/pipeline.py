@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from scanners.check.image_findings import collect_findings
 from scanners.check.inputs import read_inputs, resolve_targets
+from scanners.check.provenance import ProvenanceRecorder
 from scanners.check.remedies import attach_remedies
 from scanners.check.report import CheckLimits, CheckReport, Progress, ProjectSource, TargetDefaults
 from scanners.check.summary import summarise
@@ -47,11 +48,16 @@ def check_snapshot(
     that no longer needs it. ``limits`` bounds the packages one lockfile or repository may ask for.
 
     The phases, each in its own module: read the files (:func:`read_inputs`), choose the targets,
-    decide the verdicts, attach the ways out, collect the findings, summarise per target.
+    decide the verdicts, attach the ways out, collect the findings, summarise per target. What the
+    answer read from the index on the way is on the report (:mod:`scanners.check.provenance`).
     """
     inputs = read_inputs(snapshot, limits)
     targets = resolve_targets(inputs.images, platforms=platforms, defaults=defaults, python=python, libc=libc)
-    results, projects, index_errors = decide_verdicts(inputs, targets, index, progress, read_metadata)
+    recorder = ProvenanceRecorder()
+    read_metadata = recorder.reader(read_metadata)
+    results, projects, index_errors = decide_verdicts(
+        inputs, targets, recorder.source(index, "files"), progress, read_metadata
+    )
     results = attach_remedies(
         results,
         projects=projects,
@@ -59,7 +65,7 @@ def check_snapshot(
         targets=targets,
         inputs=inputs,
         snapshot=snapshot,
-        index=index,
+        index=recorder.source(index, "advice"),
         progress=progress,
         fix_cache=fix_cache if fix_cache is not None else {},
         read_metadata=read_metadata,
@@ -79,4 +85,5 @@ def check_snapshot(
         problems=tuple(inputs.problems),
         index_errors=index_errors,
         summary=summary,
+        provenance=recorder.provenance(),
     )

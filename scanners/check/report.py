@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from scanners.advice import Advice
 from scanners.analyser import Verdict
+from scanners.distributions import DistributionFile
 from scanners.dockerfile import ImageContext
 from scanners.findings import Finding
 from scanners.lockfiles import detect_format
@@ -21,8 +22,10 @@ __all__ = [
     "FoundFile",
     "LOCKFILE_NAMES",
     "PackageResult",
+    "PageUse",
     "Progress",
     "ProjectSource",
+    "Provenance",
     "STATUSES",
     "TargetDefaults",
     "TargetSummary",
@@ -40,6 +43,19 @@ class ProjectSource(Protocol):
     """What the check needs from an index client (``scanners.index.IndexClient`` satisfies it)."""
 
     def fetch_many(self, names, *, progress=None): ...  # -> Mapping[str, ProjectResult]
+
+
+PageUse = Literal["files", "advice"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The inputs of one check's answer besides the repository's own files (see
+    :mod:`scanners.check.provenance`): ``pages`` maps each canonical project name whose index
+    page the answer read to what for; ``missing_metadata``, the files whose metadata it lacked."""
+
+    pages: Mapping[str, PageUse] = field(default_factory=dict)
+    missing_metadata: tuple[DistributionFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +145,7 @@ class CheckReport:
     problems: tuple[str, ...]
     index_errors: Mapping[str, str]
     summary: Mapping[str, TargetSummary] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)  # the index pages and metadata the answer used
 
     @property
     def partial(self) -> bool:

@@ -169,3 +169,32 @@ def test_a_repository_naming_too_many_packages_across_lockfiles_is_checked_in_pa
     assert all(not s.complete for s in report.summary.values())
     unlimited = check_snapshot(snapshot_of(tmp_path / "again", files), index=index)
     assert sorted({r.package.name for r in unlimited.packages}) == ["pkg-0", "pkg-1", "pkg-2", "pkg-3", "six"]
+
+
+def test_the_report_records_which_pages_it_read_and_what_for(tmp_path, index, fixture_index):
+    """Provenance: requirements read every page for files; a lock with its own files reads pages only for advice."""
+    poetry = (LOCKFILES / "poetry" / "web-poetry2.lock").read_text()
+    files = {"requirements.txt": "psutil==5.9.8\nsix==1.16.0\n", "web/poetry.lock": poetry}
+    report = check_snapshot(snapshot_of(tmp_path, files), index=index)
+    asked = sorted({r.path.strip("/").rsplit("/", 1)[-1] for r in fixture_index.page_requests()})
+    assert dict(report.provenance.pages) == {"psutil": "files", "psycopg2": "advice", "six": "files"}
+    assert asked == sorted(report.provenance.pages)  # what it records is exactly what it asked
+    assert report.provenance.missing_metadata == ()
+
+
+def test_the_report_records_the_metadata_it_could_not_read(tmp_path, index):
+    """A file whose metadata could not be read is recorded: the answer assumed it had none."""
+    from scanners.distributions import DistributionFile
+
+    asked: list[str] = []
+
+    def read_metadata(file: DistributionFile) -> bytes | None:
+        asked.append(file.filename)
+        return None  # the index has no metadata for it (or could not be reached)
+
+    # six 1.16.0's wheel predates the index validating metadata: the check reads it.
+    report = check_snapshot(
+        snapshot_of(tmp_path, {"requirements.txt": "six==1.16.0\n"}), index=index, read_metadata=read_metadata
+    )
+    assert asked, "the chosen old wheels' metadata was asked for"
+    assert sorted(f.filename for f in report.provenance.missing_metadata) == sorted(set(asked))
