@@ -41,6 +41,18 @@ def test_scan_all_in_process_prints_a_progress_bar_and_a_summary(tmp_path, scan_
     assert Rollup.objects.filter(scope=Rollup.Scope.ORG).count() == 2  # today, per target
 
 
+def test_scan_all_again_says_how_many_repos_were_unchanged(tmp_path, scan_index) -> None:
+    repos = org_repos(tmp_path, 3)
+    _run("--all")
+    scan_index.clear_requests()
+
+    out = _run("--all")
+
+    assert out.startswith("3 repos scanned: 3 done (3 unchanged since their last scan); "), out
+    assert scan_index.page_requests() == []
+    assert Scan.objects.filter(unchanged=True).count() == len(repos)
+
+
 def test_scan_named_repos_only(tmp_path, scan_index, capsys) -> None:
     org_repos(tmp_path, 3)
 
@@ -107,7 +119,7 @@ def test_scan_all_in_process_fails_a_dead_remote_after_retries_and_goes_on(tmp_p
     assert Scan.objects.filter(repo__name__startswith="svc-", state=Scan.State.DONE).count() == 2
 
     # The failed scan holds nothing up: the next request is a new scan that runs.
-    assert _run("aaa-dead").startswith("1 repos scanned: 1 failed"), out
+    assert _run("aaa-dead").startswith("1 repo scanned: 1 failed"), out
     assert Scan.objects.filter(repo=dead).count() == 2
     assert not Scan.objects.filter(state__in=(Scan.State.QUEUED, Scan.State.RUNNING)).exists()
 
@@ -121,7 +133,7 @@ def test_a_queued_scan_with_no_task_behind_it_runs_at_the_next_scan(tmp_path, sc
 
     stuck.refresh_from_db()
     assert stuck.state == Scan.State.DONE, stuck.error
-    assert out.startswith("1 repos scanned: 1 done;"), out
+    assert out.startswith("1 repo scanned: 1 done;"), out
     assert Scan.objects.filter(repo=repo).count() == 1  # it was run, not joined by a second scan
 
 

@@ -88,13 +88,19 @@ def _select_repos(names: list[str], all_repos: bool) -> list[Repo]:
 
 
 def _summary_line(scan_ids: list[int]) -> str:
-    scans = list(Scan.objects.filter(id__in=scan_ids).values_list("state", "summary"))
-    states = Counter(state for state, _ in scans)
+    scans = list(Scan.objects.filter(id__in=scan_ids).values_list("state", "summary", "unchanged"))
+    states = Counter(state for state, _, _ in scans)
     per_target: dict[str, Counter] = {}
-    for _, summary in scans:
+    for _, summary, _ in scans:
         for target, s in (summary or {}).items():
             per_target.setdefault(target, Counter())[repo_state(s)] += 1
-    parts = [f"{len(scans)} repos scanned: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))]
+    head = f"{len(scans)} repo{'' if len(scans) == 1 else 's'} scanned: "
+    head += ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    unchanged = sum(1 for _, _, same in scans if same)
+    if unchanged:
+        # Reused answers: nothing they read has moved since (readiness.services.unchanged).
+        head += f" ({unchanged} unchanged since their last scan)"
+    parts = [head]
     for target, c in sorted(per_target.items()):
         unknown = f", {c['unknown']} unknown" if c["unknown"] else ""
         parts.append(f"{target}: {c['ready']} ready, {c['sdist']} build from source, {c['blocked']} blocked{unknown}")
