@@ -37,7 +37,7 @@ from readiness.services.unchanged import (
     provenance_json,
     unchanged_fields,
 )
-from readiness.services.upstream import open_suggestion_packages, upstream_refresh
+from readiness.services.upstream import upstream_refresh
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
@@ -267,6 +267,7 @@ def _finish_unchanged(scan: Scan, previous: Scan) -> Scan:
 def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapshot, provenance: dict) -> Scan:
     now = timezone.now()
     rows = scan_rows(scan.pk, report)
+    previous_result_id = _result_scan_of(scan.repo.latest_scan_id)
     # A row left out (a value longer than its column) makes the stored answer incomplete.
     state = Scan.State.PARTIAL if report.partial or rows.problems else Scan.State.DONE
     with transaction.atomic():
@@ -299,17 +300,31 @@ def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapsh
         ScanFinding.objects.bulk_create(rows.findings)
         Verdict.objects.bulk_create(rows.verdicts, batch_size=VERDICT_BATCH)
         _point_repo_at(scan)
-    _refresh_upstream(report)
+    _refresh_upstream(report, previous_result_id=previous_result_id)
     scan.refresh_from_db()
     return scan
 
 
-def _refresh_upstream(report: CheckReport) -> None:
-    """Suggested upstream issues of the packages this scan saw; a failure here never fails the scan."""
+def _result_scan_of(scan_id: int | None) -> int | None:
+    """The scan holding the rows of ``scan_id``'s answer (itself, or the one it reused)."""
+    row = Scan.objects.filter(pk=scan_id).values_list("results_from_id", "id").first() if scan_id else None
+    return (row[0] or row[1]) if row else None
+
+
+def _refresh_upstream(report: CheckReport, *, previous_result_id: int | None) -> None:
+    """Suggested upstream issues of the packages this scan saw; a failure here never fails the scan.
+
+    The packages of this answer, and those the repo's previous answer was blocked on upstream:
+    a repo that dropped a package (or now has a fix for it) takes it out of the suggestions at
+    once. Other repos' packages are theirs to refresh (and the daily refresh recomputes all).
+    """
     try:
-        # The packages this scan saw, and those of the drafts still open: a repo that dropped a
-        # package (or now has a fix for it) takes it out of the suggestions at once.
-        upstream_refresh(packages={r.package.name for r in report.packages} | open_suggestion_packages())
+        packages = {r.package.name for r in report.packages}
+        if previous_result_id is not None:
+            packages |= set(
+                Verdict.objects.filter(scan_id=previous_result_id, upstream=True).values_list("package", flat=True)
+            )
+        upstream_refresh(packages=packages)
     except Exception:  # noqa: BLE001 - advice is secondary to the scan's own results
         log.exception("refreshing upstream suggestions after a scan failed")
 

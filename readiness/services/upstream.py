@@ -42,7 +42,6 @@ __all__ = [
     "MarkError",
     "MetadataFetcher",
     "RefreshResult",
-    "open_suggestion_packages",
     "project_metadata_for",
     "upstream_mark",
     "upstream_refresh",
@@ -219,10 +218,13 @@ def upstream_refresh(
         if suggestion is None:
             create.append(UpstreamSuggestion(package=package, platform_tags=key[1], **fields))
             continue
+        reopened = suggestion.status == UpstreamSuggestion.Status.RESOLVED  # a repo went back to an old pin
+        if not reopened and all(getattr(suggestion, name) == value for name, value in fields.items()):
+            continue  # nothing to write: after a scan most drafts are as they were
         for name, value in fields.items():
             setattr(suggestion, name, value)
-        if suggestion.status == UpstreamSuggestion.Status.RESOLVED:
-            suggestion.status = UpstreamSuggestion.Status.OPEN  # blocked again (a repo went back to an old pin)
+        if reopened:
+            suggestion.status = UpstreamSuggestion.Status.OPEN
         suggestion.updated_at = now
         update.append(suggestion)
 
@@ -249,12 +251,6 @@ def upstream_refresh(
                 status_changed_by=None,
             )
     return RefreshResult(created=len(create), updated=len(update), resolved=resolved)
-
-
-def open_suggestion_packages() -> set[str]:
-    """Packages with a draft still open or filed (1 query)."""
-    active = (UpstreamSuggestion.Status.OPEN, UpstreamSuggestion.Status.FILED)
-    return set(UpstreamSuggestion.objects.filter(status__in=active).values_list("package", flat=True))
 
 
 class MarkError(ValueError):

@@ -121,9 +121,20 @@ def test_a_package_no_repo_locks_any_more_is_resolved_by_the_next_scan(tmp_path,
     _scan(repo)
     commit_files(path, {"requirements.txt": "six==1.16.0\n"})
     _scan(repo)
-    # The scan refreshes the packages it saw and those of the open drafts: never-arm is gone at once.
+    # The scan refreshes the packages it saw and those its previous answer was blocked on: never-arm
+    # is gone at once.
     assert UpstreamSuggestion.objects.get().status == "resolved"
     assert upstream_refresh().resolved == 0  # the daily full refresh finds nothing left to do
+
+
+def test_a_refresh_that_changes_nothing_writes_nothing(tmp_path, index):
+    repos = [_repo(tmp_path, f"svc-{i}", "never-arm==1.0\n")[1] for i in range(2)]
+    for repo in repos:
+        _scan(repo)
+    before = UpstreamSuggestion.objects.get()
+    assert upstream_refresh(packages=["never-arm"]).updated == 0
+    after = UpstreamSuggestion.objects.get()
+    assert (after.updated_at, after.repos_blocked) == (before.updated_at, 2)
 
 
 @pytest.mark.parametrize(
