@@ -74,20 +74,25 @@ def shared_index_client():
 
 
 def registry_client(*, database: bool = True) -> RegistryClient | None:
-    """A client for one run, or ``None`` when lookups are switched off (closed networks)."""
-    from readiness.services.registry_cache import DatabaseRegistryCache, registry_credentials
+    """A client for one run, or ``None`` when lookups are switched off (closed networks).
+
+    With ``database`` (the default) answers and failures are shared with every worker through
+    the database; without, they are kept for this client's life only.
+    """
+    from readiness.services.registry_cache import DatabaseRegistryClient, registry_credentials
 
     if not settings.READINESS_REGISTRY_LOOKUPS:
         return None
-    return RegistryClient(
+    options = dict(
         credentials=registry_credentials(),
-        cache=DatabaseRegistryCache() if database else None,
         cache_period=settings.READINESS_REGISTRY_CACHE_SECONDS,
+        failure_period=settings.READINESS_REGISTRY_FAILURE_SECONDS,
         endpoints=settings.READINESS_REGISTRY_ENDPOINTS,
         insecure_registries=settings.READINESS_REGISTRY_INSECURE,
         http=http_client(),
         deadline=http_deadline(),
     )
+    return DatabaseRegistryClient(**options) if database else RegistryClient(**options)
 
 
 def metadata_reader():

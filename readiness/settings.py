@@ -224,6 +224,9 @@ CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_ups
 # Base-image lookups: ask registries which platforms each FROM image provides.
 READINESS_REGISTRY_LOOKUPS = envbool("READINESS_REGISTRY_LOOKUPS", True)  # off for closed networks
 READINESS_REGISTRY_CACHE_SECONDS = envint("READINESS_REGISTRY_CACHE_SECONDS", 24 * 3600)
+# A failed lookup (unreachable, auth refused, 404, 429, 5xx, timeout) is remembered this long, so
+# an outage costs one lookup per image per period, not one per scan; then the registry is asked again.
+READINESS_REGISTRY_FAILURE_SECONDS = envint("READINESS_REGISTRY_FAILURE_SECONDS", 600)
 READINESS_REGISTRY_AUTH_FILE = envstr("READINESS_REGISTRY_AUTH_FILE")  # a Docker config.json with "auths"
 # "docker.io=https://mirror.internal,registry.test:5000=http://127.0.0.1:5000": where a registry's API is.
 READINESS_REGISTRY_ENDPOINTS = dict(

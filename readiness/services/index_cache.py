@@ -13,15 +13,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from packaging.utils import NormalizedName, canonicalize_name
 
 from readiness.models import IndexPage
+from readiness.services.advisory_locks import advisory_lock, advisory_try_lock, advisory_unlock, can_lock
 from scanners.index import CachedPage, IndexClient, MemoryIndexCache, ProjectResult
 
 __all__ = ["DatabaseIndexCache", "DatabaseIndexClient"]
@@ -176,11 +176,11 @@ class DatabaseIndexClient(IndexClient):
         return len(stale)
 
     def _fetch_stale(self, stale: list[str]) -> dict[str, ProjectResult]:
-        if connection.vendor != "postgresql":
+        if not can_lock():
             results = IndexClient.fetch_many(self, stale)
             self.cache.flush()
             return results
-        mine = [n for n in stale if _try_lock(self.base_url, n)]
+        mine = [n for n in stale if advisory_try_lock(_NAMESPACE, self.base_url, n)]
         try:
             # Another worker may have fetched some of them between our read and our lock.
             self.cache.forget(self.base_url, mine)
@@ -189,18 +189,18 @@ class DatabaseIndexClient(IndexClient):
             self.cache.flush()
         finally:
             for n in mine:
-                _unlock(self.base_url, n)
+                advisory_unlock(_NAMESPACE, self.base_url, n)
         # Packages another worker was fetching: wait for it (holding no lock of our own, so no
         # deadlock), then read its page from the cache; fetch ourselves only if it failed.
         for n in sorted(set(stale) - set(mine)):
-            _lock(self.base_url, n)
+            advisory_lock(_NAMESPACE, self.base_url, n)
             try:
                 self.cache.forget(self.base_url, [n])
                 self.cache.preload(self.base_url, [n])
                 results[n] = self.fetch_project(n)
                 self.cache.flush()
             finally:
-                _unlock(self.base_url, n)
+                advisory_unlock(_NAMESPACE, self.base_url, n)
         return results
 
     def _fresh(self, name: str) -> bool:
@@ -226,28 +226,8 @@ class DatabaseIndexClient(IndexClient):
         return result
 
 
+_NAMESPACE = "index-page"
 _LOCK_BATCH = 500  # advisory locks held at once by one session: well under PostgreSQL's lock table
 _PARSED_MAX = 20_000
 _PARSED: OrderedDict[tuple, ProjectResult] = OrderedDict()
 _PARSED_LOCK = threading.Lock()
-
-
-def _key(index_url: str, name: str) -> int:
-    # Advisory locks take a signed 64-bit key; crc32 of two strings is plenty to tell packages apart.
-    return (zlib.crc32(index_url.encode()) << 31) ^ zlib.crc32(name.encode())
-
-
-def _try_lock(index_url: str, name: str) -> bool:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(%s)", [_key(index_url, name)])
-        return bool(cur.fetchone()[0])
-
-
-def _lock(index_url: str, name: str) -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", [_key(index_url, name)])
-
-
-def _unlock(index_url: str, name: str) -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_unlock(%s)", [_key(index_url, name)])

@@ -81,7 +81,15 @@ def unchecked(reference: str, reason: str) -> ImagePlatforms:
 
 
 class _Failure(Exception):
-    """Internal: a one-line reason this image could not be asked; becomes ImagePlatforms.error."""
+    """Internal: a one-line reason this image could not be asked; becomes ImagePlatforms.error.
+
+    ``host_level`` failures say nothing about the image and everything about its registry
+    (unreachable, timed out, 429, 5xx): they count towards the host's circuit breaker.
+    """
+
+    def __init__(self, reason: str, *, host_level: bool = False) -> None:
+        super().__init__(reason)
+        self.host_level = host_level
 
 
 class RegistryClient:
@@ -95,6 +103,11 @@ class RegistryClient:
     :param cache_period: seconds a cached tag answer is used without asking. After that the
         registry is asked with ``HEAD`` (which Docker Hub does not count against pull rate
         limits) and an unchanged digest renews the entry. Digest answers never expire.
+    :param failure_period: seconds a failed lookup (DNS, auth refused, 404, 429, 5xx, timeout)
+        is remembered in the cache and answered from there, with the same error, without asking.
+    :param breaker_threshold: consecutive host-level failures (unreachable, timeout, 429, 5xx)
+        after which a registry host is not asked again by this client, and, through the cache,
+        by any client for the failure period.
     :param timeout: seconds per read of one attempt (connect capped at 10 s).
     :param deadline: seconds one request may take in all (attempts, waits and body), see
         :mod:`scanners.http`; a registry that trickles its answer is given up on then.
@@ -116,6 +129,8 @@ class RegistryClient:
         credentials: Mapping[str, tuple[str, str]] | None = None,
         cache: RegistryCache | None = None,
         cache_period: float = 86400,
+        failure_period: float = 600,
+        breaker_threshold: int = 3,
         timeout: float = 10,
         deadline: float = DEFAULT_DEADLINE,
         retries: int = 2,
@@ -130,6 +145,8 @@ class RegistryClient:
             raise ValueError("max_concurrency must be at least 1")
         self.cache = cache
         self.cache_period = cache_period
+        self.failure_period = failure_period
+        self.breaker_threshold = max(1, breaker_threshold)
         # RetryPolicy refuses negative retries; jitter 0.5 spreads retries over 0.5x to 1.5x the wait.
         self._policy = RetryPolicy(retries=retries, backoff=backoff, jitter=0.5, max_retry_after=max_retry_after)
         self.max_concurrency = max_concurrency
@@ -148,6 +165,8 @@ class RegistryClient:
         self._memo: dict[tuple[str, str, str], Future[ImagePlatforms]] = {}
         self._tokens: dict[tuple[str, str], Token] = {}
         self._challenges: dict[str, Challenge] = {}
+        self._host_failures: dict[str, int] = {}  # consecutive host-level failures, per registry
+        self._tripped: dict[str, str] = {}  # registries not asked again by this client: why
 
     def __repr__(self) -> str:  # never show credentials
         return f"<RegistryClient registries_with_credentials={len(self.__credentials)}>"
@@ -224,34 +243,113 @@ class RegistryClient:
     # -- lookup ----------------------------------------------------------------------------------
 
     def _lookup(self, ref: ImageRef) -> ImagePlatforms:
-        cached = self._cache_get(ref)
         now = dt.datetime.now(dt.UTC)
-        if cached is not None:
-            age = (now - cached.fetched_at).total_seconds()
-            if ref.digest is not None or age < self.cache_period:
-                return self._from_cached(ref, cached)  # digests are immutable: never stale
+        cached = self._cache_get(ref)
+        remembered = self._remembered(ref, cached, now)
+        if remembered is not None:
+            return remembered
+        answered = cached if cached is not None and cached.fetched_at is not None else None
+        outage = self._outage(ref.registry, now)
+        if outage is not None:
+            return self._from_cached(ref, answered) if answered is not None else self._answer(ref, error=outage)
         try:
-            if cached is not None and cached.digest:
+            if answered is not None and answered.digest:
                 current = self._head_digest(ref)
-                if current == cached.digest:
-                    renewed = CachedPlatforms(cached.platforms, cached.digest, cached.media_type, now)
+                if current == answered.digest:
+                    renewed = CachedPlatforms(answered.platforms, answered.digest, answered.media_type, now)
                     self._cache_put(ref, renewed)
+                    self._note_success(ref.registry)
                     return self._from_cached(ref, renewed)
             platforms, digest, media_type = self._fetch(ref)
         except _Failure as failure:
             reason = str(failure)
-            if cached is not None:
+            self._note_failure(ref.registry, failure, now)
+            self._cache_put(ref, CachedPlatforms.failure(reason, now, previous=answered))
+            if answered is not None:
                 # A stale answer beats none: base images rarely drop an architecture.
                 _log.warning(
                     "%s: %s; using the answer cached at %s",
                     ref.reference,
                     reason,
-                    cached.fetched_at.isoformat(timespec="seconds"),
+                    answered.fetched_at.isoformat(timespec="seconds") if answered.fetched_at else "?",
                 )
-                return self._from_cached(ref, cached)
+                return self._from_cached(ref, answered)
             return self._answer(ref, error=reason)
+        self._note_success(ref.registry)
         self._cache_put(ref, CachedPlatforms(platforms, digest, media_type, now))
         return self._answer(ref, platforms=platforms, digest=digest, media_type=media_type)
+
+    def _remembered(self, ref: ImageRef, entry: CachedPlatforms | None, now: dt.datetime) -> ImagePlatforms | None:
+        """The cache's answer when it needs no request: a fresh (or pinned) answer, a recent failure."""
+        if entry is None:
+            return None
+        if entry.fetched_at is not None and (
+            ref.digest is not None or (now - entry.fetched_at).total_seconds() < self.cache_period
+        ):
+            return self._from_cached(ref, entry)  # digests are immutable: never stale
+        if entry.failed_at is not None and (now - entry.failed_at).total_seconds() < self.failure_period:
+            if entry.fetched_at is not None:
+                return self._from_cached(ref, entry)  # asked again within the period: the old answer
+            return self._answer(ref, error=entry.error or "the last lookup failed", from_cache=True)
+        return None
+
+    def _needs_request(self, reference: str) -> tuple[str, str, str] | None:
+        """The cache key of ``reference`` if looking it up now would ask its registry, else ``None``.
+
+        For a shared cache that serialises lookups of one image across processes.
+        """
+        try:
+            ref = parse_reference(reference)
+        except ValueError:
+            return None
+        with self._lock:
+            if ref.key in self._memo:
+                return None
+        now = dt.datetime.now(dt.UTC)
+        if self._remembered(ref, self._cache_get(ref), now) is not None or self._outage(ref.registry, now):
+            return None
+        return (ref.registry, ref.repository, ref.lookup)
+
+    # -- the circuit breaker per registry host ---------------------------------------------------
+
+    def _outage(self, registry: str, now: dt.datetime) -> str | None:
+        """Why ``registry`` is not asked now (its breaker tripped here or in another client), or ``None``."""
+        with self._lock:
+            tripped = self._tripped.get(registry)
+        if tripped is not None:
+            return tripped
+        if self.cache is None:
+            return None
+        try:
+            entry = self.cache.get(registry, *_HOST_ENTRY)
+        except Exception:  # noqa: BLE001 - logged by _cache_get for images; here it only costs a request
+            return None
+        if entry is not None and entry.failed_at is not None:
+            if (now - entry.failed_at).total_seconds() < self.failure_period:
+                return entry.error or f"not asked: {registry} failed repeatedly"
+        return None
+
+    def _note_success(self, registry: str) -> None:
+        with self._lock:
+            self._host_failures.pop(registry, None)
+
+    def _note_failure(self, registry: str, failure: _Failure, now: dt.datetime) -> None:
+        if not failure.host_level:  # the registry answered (404, 401): it is up
+            self._note_success(registry)
+            return
+        with self._lock:
+            count = self._host_failures[registry] = self._host_failures.get(registry, 0) + 1
+            trips = count >= self.breaker_threshold and registry not in self._tripped
+            if trips:
+                reason = f"not asked: {registry} failed {count} lookups in a row, last: {failure}"
+                self._tripped[registry] = one_line(reason)
+        if trips:
+            _log.warning("%s failed %d lookups in a row; not asking it again for now", registry, count)
+            if self.cache is not None:
+                try:
+                    self.cache.put(registry, *_HOST_ENTRY, CachedPlatforms.failure(self._tripped[registry], now))
+                except Exception as exc:  # noqa: BLE001
+                    _log.warning("registry cache write failed for %s: %s", registry, one_line(exc))
 
     def _fetch(self, ref: ImageRef) -> tuple[tuple[str, ...], str | None, str | None]:
         response = self._request(
@@ -338,10 +436,11 @@ class RegistryClient:
         if status == 403:
             raise _Failure(f"auth refused: {_registry_host(ref)} forbids access to {ref.repository} (HTTP 403)")
         if status == 429:
-            raise _Failure(f"rate limited by {_registry_host(ref)} (HTTP 429, gave up after {attempts} attempts)")
+            raise _Failure(f"rate limited by {_registry_host(ref)} (HTTP 429{_gave_up(attempts)})", host_level=True)
         raise _Failure(
             f"{_registry_host(ref)} answered HTTP {status} for the {what} of {_display(ref)}"
-            + (f" (gave up after {attempts} attempts)" if status in RETRY_STATUSES else "")
+            + (f" (gave up after {attempts} attempts)" if status in RETRY_STATUSES and (attempts or 0) > 1 else ""),
+            host_level=status >= 500,
         )
 
     def _known_authorization(self, registry: str, scope: str) -> str | None:
@@ -399,9 +498,12 @@ class RegistryClient:
                 f"auth refused: token service {realm_host} rejected {who} for {registry} (HTTP {response.status_code})"
             )
         if response.status_code == 429:
-            raise _Failure(f"rate limited by token service {realm_host} (HTTP 429)")
+            raise _Failure(f"rate limited by token service {realm_host} (HTTP 429)", host_level=True)
         if response.status_code != 200:
-            raise _Failure(f"token service {realm_host} answered HTTP {response.status_code}")
+            raise _Failure(
+                f"token service {realm_host} answered HTTP {response.status_code}",
+                host_level=response.status_code >= 500,
+            )
         try:
             answer = response.json()
             value = answer.get("token") or answer.get("access_token")
@@ -450,7 +552,8 @@ class RegistryClient:
         except HttpError as exc:
             if exc.kind == "status" and exc.response is not None:
                 return exc.response, exc.attempts
-            raise _Failure(_failure_reason(exc, where, too_large)) from None
+            host_level = exc.kind in ("timeout", "deadline", "unreachable")
+            raise _Failure(_failure_reason(exc, where, too_large), host_level=host_level) from None
         return response, None
 
     def _base_url(self, registry: str) -> str:
@@ -511,6 +614,7 @@ class RegistryClient:
 # --------------------------------------------------------------------------- small helpers
 
 _SCRATCH = "scratch is docker's reserved empty image, not something a registry serves"
+_HOST_ENTRY = ("", "")  # (repository, reference) of a registry host's breaker entry in the cache
 
 
 def _registry_key(name: str) -> str:
@@ -533,6 +637,10 @@ def _failure_reason(error: HttpError, where: str, too_large: str) -> str:
         return f"cannot reach {where}: {error.detail}{error.gave_up}"
     # bad_url, redirects, protocol: asking again would not help. The detail may quote the URL.
     return f"cannot ask {where}: {redact(error.detail)}"
+
+
+def _gave_up(attempts: int | None) -> str:
+    return f", gave up after {attempts} attempts" if attempts and attempts > 1 else ""
 
 
 def _registry_host(ref: ImageRef) -> str:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -93,6 +94,7 @@ class FixtureRegistryServer(LoopbackHTTPServer):
         self.token_lifetime = token_lifetime
         self.requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
+        self._delay = 0.0
         self._lock = threading.Lock()
         self._tokens: dict[str, frozenset[str]] = {}  # token -> repositories it may pull
         self._repos: dict[str, dict[str, object]] = {}
@@ -151,6 +153,11 @@ class FixtureRegistryServer(LoopbackHTTPServer):
         """Answer the next ``times`` requests whose path contains ``path_contains`` with ``status``."""
         with self._lock:
             self._faults.append(_Fault(path_contains, status, times, retry_after))
+
+    def delay(self, seconds: float) -> None:
+        """Hold every answer ``seconds``: lets two clients be in flight at once."""
+        with self._lock:
+            self._delay = seconds
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -213,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
         reg = self.registry
         with reg._lock:
             reg.requests.append(RecordedRequest(method, self.path, {k.lower(): v for k, v in self.headers.items()}))
+            delay = reg._delay
+        if delay:
+            time.sleep(delay)
         fault = reg._take_fault(self.path)
         if fault is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}

@@ -1,0 +1,41 @@
+"""PostgreSQL session advisory locks keyed by strings: one worker asks the outside world at a time.
+
+The index cache locks a package, the registry cache an image, so two workers that need the same
+uncached thing send one request between them: the second waits for the first and then reads the
+answer from the database. Keys are hashed into the signed 64-bit space advisory locks take;
+each caller names its own namespace, so a package and an image can never share a lock.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from django.db import connection
+
+__all__ = ["advisory_lock", "advisory_try_lock", "advisory_unlock", "can_lock"]
+
+
+def can_lock() -> bool:
+    """Advisory locks exist only on PostgreSQL (SQLite runs one process: nothing to serialise)."""
+    return connection.vendor == "postgresql"
+
+
+def _key(namespace: str, parts: tuple[str, ...]) -> int:
+    # crc32 of the namespace and of the joined parts: 62 bits, plenty to tell packages apart.
+    return (zlib.crc32(namespace.encode()) << 31) ^ zlib.crc32("\x00".join(parts).encode())
+
+
+def advisory_try_lock(namespace: str, *parts: str) -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [_key(namespace, parts)])
+        return bool(cur.fetchone()[0])
+
+
+def advisory_lock(namespace: str, *parts: str) -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", [_key(namespace, parts)])
+
+
+def advisory_unlock(namespace: str, *parts: str) -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_unlock(%s)", [_key(namespace, parts)])
