@@ -7,7 +7,8 @@ Queries of :func:`trends_page` (3, whatever the size of the organisation):
 1. organisation (or the team's) rows per day and target in the period;
 2. team rows per day and target in the period (one line per team);
 3. blockers opened and closed per week: per-repo blocker counts on weekly days, compared with
-   the week before by a window function (LAG) and summed by the database.
+   the week before by a window function (LAG) and summed by the database;
+4. whether any point in the period was backfilled (the page's footnote then says how).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from readiness.models import Repo, Rollup, Team
+from readiness.models import Repo, Rollup, Scan, Team
 
 __all__ = [
     "DEFAULT_PERIOD",
@@ -123,6 +124,7 @@ class TrendsPage:
     targets: tuple[Series, ...]
     teams: tuple[Series, ...]
     blockers: tuple[WeekBlockers, ...]
+    backfilled: bool = False  # some points come from ``manage.py backfill`` (analysed as of their day)
 
     @property
     def is_empty(self) -> bool:
@@ -240,7 +242,7 @@ def _weekly_blockers(*, team: str | None, since: dt.date, today: dt.date) -> lis
 
 
 def trends_page(*, team: str | None, weeks: int = 12, today: dt.date | None = None) -> TrendsPage:
-    """Readiness per target and per team over ``weeks``, and blockers opened/closed per week. 3 queries."""
+    """Readiness per target and per team over ``weeks``, and blockers opened/closed per week. 4 queries."""
     today = today or timezone.localdate()
     since = today - dt.timedelta(weeks=weeks)
     return TrendsPage(
@@ -249,6 +251,7 @@ def trends_page(*, team: str | None, weeks: int = 12, today: dt.date | None = No
         targets=tuple(readiness_series(team=team, since=since)),
         teams=tuple(_team_series(team=team, since=since)),
         blockers=tuple(_weekly_blockers(team=team, since=since, today=today)),
+        backfilled=Scan.objects.filter(as_of__date__gte=since, state__in=Scan.FINISHED_WITH_RESULTS).exists(),
     )
 
 

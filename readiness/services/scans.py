@@ -33,7 +33,9 @@ from readiness.services.unchanged import (
     head_is,
     index_unchanged,
     nothing_changed,
+    point_unchanged,
     previous_done_scan,
+    previous_point,
     provenance_json,
     unchanged_fields,
 )
@@ -41,6 +43,7 @@ from readiness.services.upstream import upstream_refresh
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
+from scanners.index_as_of import IndexAsOf
 from scanners.report import target_json
 
 __all__ = [
@@ -168,8 +171,9 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
         registry = registry_client()
     try:
         deep = scan.deep or settings.READINESS_DEEP_CHECK
-        # A deep scan reads wheels the previous answer never opened: it is never "unchanged".
-        previous = None if deep else previous_done_scan(scan)
+        # A deep scan reads wheels the previous answer never opened, and a past point (backfill)
+        # is decided against the index as it was then: neither is ever "unchanged".
+        previous = None if deep or scan.as_of is not None else previous_done_scan(scan)
         # Ask the remote for its head first (no fetch): an unchanged repo stops here.
         if (
             snapshot is None
@@ -183,9 +187,14 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
         _heartbeat(scan, step="analysing", force=True)
         if previous is not None and nothing_changed(previous, snapshot, index):
             return _finish_unchanged(scan, previous)
+        if scan.as_of is not None and not deep:
+            point = previous_point(scan)
+            if point is not None and point_unchanged(point, scan, snapshot, index):
+                return _finish_unchanged(scan, point)
+        source = index if scan.as_of is None else IndexAsOf(index, scan.as_of)
         report = check_snapshot(
             snapshot,
-            index=index,
+            index=source,
             defaults=engine.target_defaults(),
             limits=engine.check_limits(),
             platforms=settings.READINESS_PLATFORMS,
@@ -196,7 +205,11 @@ def scan_execute(*, scan: Scan, index=None, registry=None, snapshot: RepoSnapsho
         )
         if registry is not None:
             registry.cache.flush()
-        return _finish_with_report(scan, report, snapshot=snapshot, provenance=provenance_json(index, report))
+        provenance = provenance_json(index, report)
+        if isinstance(source, IndexAsOf):
+            # Files the index gave no upload time were counted as present that day: say how many.
+            provenance["as_of"] = {"moment": source.moment.isoformat(), "undated_files": source.undated}
+        return _finish_with_report(scan, report, snapshot=snapshot, provenance=provenance)
     except TransientScanError as exc:
         _requeue_or_fail(scan, str(exc))
         raise

@@ -37,7 +37,9 @@ __all__ = [
     "head_is",
     "index_unchanged",
     "nothing_changed",
+    "point_unchanged",
     "previous_done_scan",
+    "previous_point",
     "provenance_json",
     "scans_record_unchanged",
     "unchanged_fields",
@@ -105,8 +107,8 @@ def answer_still_good(scan: Scan, now: CurrentInputs) -> bool:
     recorded provenance (stored before it was kept, or without a shared index cache) is
     analysed again rather than guessed at.
     """
-    if not answer_complete(scan):
-        return False
+    if not answer_complete(scan) or scan.as_of is not None:
+        return False  # a backfilled point was decided against the index as it was then, not now
     pages = scan.provenance.get("pages")
     if pages is None:
         return False
@@ -124,7 +126,8 @@ def answer_complete(scan: Scan) -> bool:
 
 def previous_done_scan(scan: Scan) -> Scan | None:
     return (
-        Scan.objects.filter(repo_id=scan.repo_id, state=Scan.State.DONE)
+        # A backfilled point was decided against the index as it was then: never today's answer.
+        Scan.objects.filter(repo_id=scan.repo_id, state=Scan.State.DONE, as_of__isnull=True)
         .exclude(id=scan.pk)
         .order_by("-finished_at")
         .first()
@@ -136,6 +139,37 @@ def nothing_changed(previous: Scan, snapshot: RepoSnapshot, index) -> bool:
     if not snapshot.commit or previous.commit != snapshot.commit:
         return False
     return index_unchanged(previous, index)
+
+
+def previous_point(scan: Scan) -> Scan | None:
+    """The repo's backfilled point just before ``scan``'s (both have ``as_of``), if it is done."""
+    return (
+        Scan.objects.filter(repo_id=scan.repo_id, state=Scan.State.DONE, as_of__lt=scan.as_of)
+        .order_by("-as_of")
+        .first()
+    )
+
+
+def point_unchanged(previous: Scan, scan: Scan, snapshot: RepoSnapshot, index) -> bool:
+    """Whether the earlier point ``previous``'s answer holds for the point ``scan``: backfill's reuse.
+
+    Both are decided against the index as it was at their ``as_of``: the answer is the same when
+    the commit and analyser are, no file of a page the answer read was uploaded in between, and
+    none of the metadata it lacked has been found since. One index fetch of those pages (cached).
+    """
+    if not answer_complete(previous) or previous.as_of is None or scan.as_of is None:
+        return False
+    if not snapshot.commit or snapshot.commit != previous.commit or "pages" not in previous.provenance:
+        return False
+    start, end = previous.as_of, scan.as_of
+    names = list(previous.provenance["pages"])
+    for result in (index.fetch_many(names) if names else {}).values():
+        if result.files is None:
+            return False  # the page cannot be read now: decide afresh
+        if any(f.upload_time is not None and start < f.upload_time <= end for f in result.files.files):
+            return False
+    missing = previous.provenance.get("missing_metadata", ())
+    return not (missing and CoreMetadata.objects.filter(key__in=missing).exists())
 
 
 def head_is(scan: Scan, commit: str) -> bool:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from readiness.models import Scan
 from readiness.queries.trends import parse_period, trends_page
 from tests.readiness.factories import seed_org, viewer_client  # noqa: F401  (fixture)
 
@@ -93,6 +94,19 @@ def test_team_filter(viewer_client):
 @pytest.mark.parametrize("repos", [1, 50])
 def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_queries, repos):
     seed_org(repos=repos, packages=5, weeks=3)
-    # session, user, team list, target series, team series, weekly blockers
-    with django_assert_num_queries(6):
+    # session, user, team list, target series, team series, weekly blockers, any backfilled point
+    with django_assert_num_queries(7):
         assert viewer_client.get("/trends/?period=4w").status_code == 200
+
+
+def test_a_footnote_says_how_backfilled_points_were_decided_when_there_are_any(viewer_client):
+    org = seed_org(repos=2, weeks=3)
+    assert 'id="backfill-note"' not in viewer_client.get("/trends/").content.decode()
+
+    Scan.objects.filter(pk=org.latest["svc-0000"].pk).update(
+        trigger="backfill", as_of=timezone.now() - dt.timedelta(weeks=2)
+    )
+    html = viewer_client.get("/trends/").content.decode()
+    assert 'id="backfill-note"' in html
+    assert "analysed against the package index as it was then" in html
+    assert "yanks are applied as they stand today, because the index records no yank date" in html

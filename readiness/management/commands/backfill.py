@@ -28,7 +28,7 @@ class Command(BaseCommand):
         since = _day("--since", opts["since"])
         until = _day("--until", opts["until"]) if opts["until"] else None
         repos = _select_repos(opts["repos"], opts["all"])
-        total = 0
+        total = undated = 0
         for i, repo in enumerate(repos, 1):
             sys.stderr.write(f"\r{i}/{len(repos)} {repo.name[:50]:<50}")
             try:
@@ -37,8 +37,16 @@ class Command(BaseCommand):
                 self.stderr.write(f"\n{repo.name}: {exc}")
                 continue
             total += len(scans)
+            undated += sum(s.provenance.get("as_of", {}).get("undated_files", 0) for s in scans)
         sys.stderr.write("\n")
-        self.stdout.write(f"backfilled {total} points across {len(repos)} repos")
+        points = f"{total} point{'' if total == 1 else 's'}"
+        self.stdout.write(f"backfilled {points} across {len(repos)} repo{'' if len(repos) == 1 else 's'}")
+        if undated:
+            self.stderr.write(
+                f"note: the index gave no upload time for {undated} files; the backfilled points count them as "
+                "present on every day (an HTML-only mirror gives none: point READINESS_INDEX_URL at one with "
+                "PEP 700 upload times for a history true to its dates)"
+            )
 
 
 def _day(flag: str, value: str) -> dt.datetime:
