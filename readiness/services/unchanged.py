@@ -1,10 +1,11 @@
 """The unchanged shortcut: when a scan may reuse the previous scan's answer instead of analysing again.
 
-An answer depends on the repo's files at its commit, on the analyser, and on the index pages
-and metadata it read (its *provenance*, recorded by :mod:`scanners.check.provenance` and stored
-by :func:`provenance_json`). A repo whose head is still the commit of its last complete answer,
-checked by the same analyser, none of whose pages has changed since it read them and none of
-whose missing metadata has turned up, would get the same answer again: the scan then records
+An answer depends on the repo's files at its commit, on the analyser, on the index pages and
+metadata it read and on its base images' registry answers (its *provenance*, recorded by
+:mod:`scanners.check.provenance` and stored by :func:`provenance_json`). A repo whose head is
+still the commit of its last complete answer, checked by the same analyser, none of whose pages
+has changed since it read them, none of whose missing metadata has turned up and none of whose
+base images has a new digest or a lookup to retry, would get the same answer again: the scan then records
 "checked, nothing changed" and points at the earlier scan's rows. This holds for every lockfile
 format alike: a poetry or uv lock that lists its own files simply depends on fewer pages (only
 those read for advice), so it is compared on fewer. Single scans ask here (:func:`head_is`,
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from readiness.models import CoreMetadata, IndexPage, Repo, Scan
+from readiness.models import CoreMetadata, ImagePlatformsCache, IndexPage, Repo, Scan
 from readiness.services.credentials import clone_url
 from readiness.services.index_cache import DatabaseIndexCache
 from readiness.services.metadata_cache import metadata_key
@@ -64,15 +67,39 @@ def provenance_json(index, report: CheckReport) -> dict:
             for name, use in pages.items()
         },
         "missing_metadata": sorted({k for f in report.provenance.missing_metadata if (k := metadata_key(f))}),
+        # Images a registry was asked about (not scratch, not an unparsable reference): their digest,
+        # or that the answer could not be had.
+        "images": {
+            reference: {
+                "key": [answer.registry, answer.repository, answer.digest or answer.tag],
+                "digest": answer.resolved_digest,
+                "failed": answer.error is not None,
+            }
+            for reference, answer in report.provenance.images.items()
+            if answer.registry and (answer.digest or answer.tag)
+        },
     }
+
+
+ImageKey = tuple[str, str, str]  # (registry, repository, tag or digest), as the registry cache keys it
+
+
+@dataclass(frozen=True)
+class ImageNow:
+    """What the registry cache holds now for one image: its digest, and whether a failure is remembered."""
+
+    digest: str | None
+    failure_remembered: bool
 
 
 @dataclass(frozen=True)
 class CurrentInputs:
-    """The state now of what some answers read: each page's change time, and the metadata found since."""
+    """The state now of what some answers read: each page's change time, the metadata found since,
+    and the registry cache's entry of each base image."""
 
     changed_at: Mapping[str, dt.datetime]
     metadata_found: Collection[str]
+    images: Mapping[ImageKey, ImageNow] = field(default_factory=dict)
 
 
 def current_inputs(scans: Iterable[Scan], index) -> CurrentInputs | None:
@@ -83,10 +110,12 @@ def current_inputs(scans: Iterable[Scan], index) -> CurrentInputs | None:
     """
     names: set[str] = set()
     missing: set[str] = set()
+    images: set[ImageKey] = set()
     for scan in scans:
         if answer_complete(scan):
             names.update(scan.provenance.get("pages", ()))
             missing.update(scan.provenance.get("missing_metadata", ()))
+            images.update(tuple(i["key"]) for i in scan.provenance.get("images", {}).values())
     changed_at: dict[str, dt.datetime] = {}
     if names:
         if not isinstance(getattr(index, "cache", None), DatabaseIndexCache):
@@ -96,7 +125,29 @@ def current_inputs(scans: Iterable[Scan], index) -> CurrentInputs | None:
             IndexPage.objects.filter(index_url=index.base_url, name__in=names).values_list("name", "changed_at")
         )
     found = set(CoreMetadata.objects.filter(key__in=missing).values_list("key", flat=True)) if missing else set()
-    return CurrentInputs(changed_at, frozenset(found))
+    return CurrentInputs(changed_at, frozenset(found), _images_now(images))
+
+
+def _images_now(keys: set[ImageKey]) -> dict[ImageKey, ImageNow]:
+    """The registry cache's entries for ``keys`` and their hosts' breakers (1 query, none without keys)."""
+    if not keys:
+        return {}
+    match = Q()
+    for registry, repository, reference in keys | {(k[0], "", "") for k in keys}:
+        match |= Q(registry=registry, repository=repository, reference=reference)
+    rows = {(r.registry, r.repository, r.reference): r for r in ImagePlatformsCache.objects.filter(match)}
+    since = timezone.now() - dt.timedelta(seconds=settings.READINESS_REGISTRY_FAILURE_SECONDS)
+
+    def remembered(row) -> bool:
+        return row is not None and row.failed_at is not None and row.failed_at > since
+
+    out = {}
+    for key in keys:
+        row = rows.get(key)
+        host_down = remembered(rows.get((key[0], "", "")))
+        failed = host_down or (remembered(row) and row.fetched_at is None)
+        out[key] = ImageNow(digest=(row.digest or None) if row is not None else None, failure_remembered=failed)
+    return out
 
 
 def answer_still_good(scan: Scan, now: CurrentInputs) -> bool:
@@ -116,7 +167,18 @@ def answer_still_good(scan: Scan, now: CurrentInputs) -> bool:
         recorded = use["changed_at"]
         if now.changed_at.get(name) != (dt.datetime.fromisoformat(recorded) if recorded else None):
             return False
-    return not any(key in now.metadata_found for key in scan.provenance.get("missing_metadata", ()))
+    if any(key in now.metadata_found for key in scan.provenance.get("missing_metadata", ())):
+        return False
+    return all(_image_unchanged(image, now.images) for image in scan.provenance.get("images", {}).values())
+
+
+def _image_unchanged(recorded: dict, now: Mapping[ImageKey, ImageNow]) -> bool:
+    """A base image's answer holds: a failure while it is still remembered, a digest while no other is known."""
+    current = now.get(tuple(recorded["key"]))  # type: ignore[arg-type]
+    if recorded["failed"]:
+        # The registry would be asked again now (the failure is forgotten, or an answer came in).
+        return current is not None and current.failure_remembered
+    return current is None or current.digest is None or recorded["digest"] in (None, current.digest)
 
 
 def answer_complete(scan: Scan) -> bool:

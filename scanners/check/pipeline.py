@@ -71,7 +71,12 @@ def check_snapshot(
         read_metadata=read_metadata,
     )
     findings, scope = collect_findings(
-        inputs.images, results, targets, projects, image_platforms=image_platforms, deep_check=deep_check
+        inputs.images,
+        results,
+        targets,
+        projects,
+        image_platforms=recorder.images(image_platforms),
+        deep_check=deep_check,
     )
     summary = {t.id: summarise(t, results, findings, scope, complete=inputs.complete) for t in targets}
     return CheckReport(

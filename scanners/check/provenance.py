@@ -9,7 +9,9 @@ the check records them as it reads them, whatever the lockfile format:
   when something must be advised — a fix version, a re-lock, a parent's upgrade: ``advice``.
   A repo whose every locked package installs a wheel from its lock depends on no page at all;
 * a release file's core metadata never changes once the index has it (the file is immutable),
-  so only the files whose metadata could *not* be read are recorded: the answer assumed none.
+  so only the files whose metadata could *not* be read are recorded: the answer assumed none;
+* each base image's registry answer (its digest, or the error that made it unknown): an answer
+  that could not ask the registry is worth asking again once the failure is no longer remembered.
 
 Names are canonical (PEP 503). The first use recorded wins: a page read for ``files`` and again
 for advice stays ``files``.
@@ -18,12 +20,15 @@ for advice stays ``files``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
 from scanners.check.report import PageUse, ProjectSource, Provenance
 from scanners.distributions import DistributionFile
+from scanners.registry.manifests import ImagePlatforms
+
+ImageLookup = Callable[[Sequence[str]], Mapping[str, ImagePlatforms]]
 
 __all__ = ["ProvenanceRecorder"]
 
@@ -35,6 +40,7 @@ class ProvenanceRecorder:
         self._lock = threading.Lock()  # the metadata reader may be called from a thread pool
         self._pages: dict[str, PageUse] = {}
         self._missing: dict[str, DistributionFile] = {}
+        self._images: dict[str, ImagePlatforms] = {}
 
     def source(self, index: ProjectSource | None, use: PageUse) -> ProjectSource | None:
         """``index``, recording every project asked of it as used for ``use``."""
@@ -50,11 +56,25 @@ class ProvenanceRecorder:
             return None
         return _RecordingReader(read, self)
 
+    def images(self, lookup: ImageLookup | None) -> ImageLookup | None:
+        """``lookup`` (a registry client's ``platforms_many``), recording every answer it gives."""
+        if lookup is None:
+            return None
+
+        def recording(references: Sequence[str]) -> Mapping[str, ImagePlatforms]:
+            answers = lookup(references)
+            with self._lock:
+                self._images.update(answers)
+            return answers
+
+        return recording
+
     def provenance(self) -> Provenance:
         with self._lock:
             return Provenance(
                 pages=dict(sorted(self._pages.items())),
                 missing_metadata=tuple(self._missing[k] for k in sorted(self._missing)),
+                images=dict(sorted(self._images.items())),
             )
 
     def _note_pages(self, names: Sequence[str], use: PageUse) -> None:

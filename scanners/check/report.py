@@ -14,6 +14,7 @@ from scanners.dockerfile import ImageContext
 from scanners.findings import Finding
 from scanners.lockfiles import detect_format
 from scanners.lockfiles.base import LockedPackage
+from scanners.registry.manifests import ImagePlatforms
 from scanners.targets import Target
 
 __all__ = [
@@ -52,10 +53,12 @@ PageUse = Literal["files", "advice"]
 class Provenance:
     """The inputs of one check's answer besides the repository's own files (see
     :mod:`scanners.check.provenance`): ``pages`` maps each canonical project name whose index
-    page the answer read to what for; ``missing_metadata``, the files whose metadata it lacked."""
+    page the answer read to what for; ``missing_metadata``, the files whose metadata it lacked;
+    ``images``, what the registry answered for each base image (platforms, digest or error)."""
 
     pages: Mapping[str, PageUse] = field(default_factory=dict)
     missing_metadata: tuple[DistributionFile, ...] = ()
+    images: Mapping[str, ImagePlatforms] = field(default_factory=dict)  # base image answers, by reference
 
 
 @dataclass(frozen=True, slots=True)

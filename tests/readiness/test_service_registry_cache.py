@@ -105,6 +105,38 @@ def test_two_workers_asking_for_the_same_images_send_one_request_each(transactio
     )
 
 
+def test_an_unknown_base_image_is_asked_again_once_its_failure_is_forgotten_and_not_before(
+    db, tmp_path, scan_index, registry, settings, django_capture_on_commit_callbacks
+) -> None:
+    """The organisation scan's unchanged shortcut honours the failure period: nothing is stuck unknown."""
+    settings.READINESS_REGISTRY_LOOKUPS = True
+    settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": registry.url}
+    settings.READINESS_REGISTRY_INSECURE = [registry.host]
+    repo_row("svc", make_repo(tmp_path, {"Dockerfile": "FROM python:3.99-missing-a\n", "requirements.txt": ""}))
+
+    def org_scan() -> Scan:
+        with django_capture_on_commit_callbacks(execute=True):
+            (scan,) = organisation_scan(trigger="schedule")
+        scan.refresh_from_db()
+        return scan
+
+    first = org_scan()
+    assert first.provenance["images"] == {
+        "python:3.99-missing-a": {
+            "key": ["docker.io", "library/python", "3.99-missing-a"],
+            "digest": None,
+            "failed": True,
+        }
+    }
+    registry.clear_requests()
+    assert org_scan().unchanged and registry.paths() == []  # within the failure period
+
+    ImagePlatformsCache.objects.update(failed_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    third = org_scan()
+    assert (third.state, third.unchanged) == ("done", False)
+    assert _manifest_gets(registry) == {"3.99-missing-a": 1}
+
+
 @pytest.fixture
 def worker_registry(settings, celery_worker, registry):
     """The loopback registry as Docker Hub for this process and a two-process worker alike."""

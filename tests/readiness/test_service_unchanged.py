@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from readiness.models import CoreMetadata, IndexPage, Scan
+from readiness.models import CoreMetadata, ImagePlatformsCache, IndexPage, Scan
 from readiness.services.index_cache import DatabaseIndexCache
 from readiness.services.organisation import organisation_scan
 from readiness.services.unchanged import answer_still_good, current_inputs
@@ -93,6 +93,45 @@ def test_metadata_the_answer_lacked_turning_up_makes_it_stale(db, tmp_path):
     assert _still_good(scan)
     CoreMetadata.objects.create(key="sha256:" + "b" * 64, body=b"x")
     assert not _still_good(scan)
+
+
+SLIM = ["docker.io", "library/python", "3.12-slim"]
+
+
+def _image_row(digest: str = "", *, failed_ago: dt.timedelta | None = None, host: bool = False) -> None:
+    ImagePlatformsCache.objects.create(
+        registry="docker.io",
+        repository="" if host else "library/python",
+        reference="" if host else "3.12-slim",
+        platforms=["linux/amd64", "linux/arm64"] if digest else [],
+        digest=digest,
+        fetched_at=timezone.now() if digest else None,
+        error="HTTP 503" if failed_ago is not None else "",
+        failed_at=timezone.now() - failed_ago if failed_ago is not None else None,
+    )
+
+
+def test_a_base_image_answer_holds_until_its_digest_changes(db, tmp_path):
+    repo = repo_row("svc", make_repo(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n"}))
+    image = {"key": SLIM, "digest": "sha256:" + "1" * 64, "failed": False}
+    scan = _answer(repo, {"pages": {}, "images": {"python:3.12-slim": image}})
+    assert _still_good(scan)  # no cache entry: nothing says it changed
+    _image_row("sha256:" + "1" * 64)
+    assert _still_good(scan)
+    ImagePlatformsCache.objects.update(digest="sha256:" + "2" * 64)  # the tag moved to a new image
+    assert not _still_good(scan)
+
+
+def test_an_answer_the_registry_could_not_give_holds_only_while_the_failure_is_remembered(db, tmp_path, settings):
+    settings.READINESS_REGISTRY_FAILURE_SECONDS = 600
+    repo = repo_row("svc", make_repo(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n"}))
+    scan = _answer(repo, {"pages": {}, "images": {"python:3.12-slim": {"key": SLIM, "digest": None, "failed": True}}})
+    _image_row(failed_ago=dt.timedelta(minutes=5))
+    assert _still_good(scan)
+    ImagePlatformsCache.objects.update(failed_at=timezone.now() - dt.timedelta(minutes=11))
+    assert not _still_good(scan)  # the registry is worth asking again: so is the answer
+    _image_row(failed_ago=dt.timedelta(minutes=1), host=True)  # unless its host's breaker is open
+    assert _still_good(scan)
 
 
 def test_an_answer_without_provenance_is_analysed_again(db, tmp_path):
