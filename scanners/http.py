@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -45,6 +45,7 @@ __all__ = [
     "USER_AGENT",
     "FailureKind",
     "HttpError",
+    "OwnsOrSharesHttp",
     "RetryPolicy",
     "new_client",
     "one_line",
@@ -175,6 +176,31 @@ def new_client(*, max_connections: int = 16) -> httpx.Client:
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         headers={"User-Agent": USER_AGENT},
     )
+
+
+class OwnsOrSharesHttp:
+    """Base of the clients built on an ``httpx.Client``: a shared one the caller closes, or their own.
+
+    Subclasses call :meth:`_use_http` in ``__init__``; :meth:`close` (and ``with``) closes the
+    client only when it was made here, so one pool can serve the index, registry and GitHub alike.
+    """
+
+    _http: httpx.Client
+    _owns_http: bool
+
+    def _use_http(self, http: httpx.Client | None, *, max_connections: int = 16) -> None:
+        self._owns_http = http is None
+        self._http = http if http is not None else new_client(max_connections=max_connections)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def request(

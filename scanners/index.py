@@ -34,7 +34,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pypi_simple import PYPI_SIMPLE_ENDPOINT, DistributionPackage, ProjectPage
 
 from scanners.distributions import DistributionFile, ProjectFiles
-from scanners.http import DEFAULT_DEADLINE, HttpError, RetryPolicy, new_client, one_line, redact, request
+from scanners.http import DEFAULT_DEADLINE, HttpError, OwnsOrSharesHttp, RetryPolicy, one_line, redact, request
 from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
 
 __all__ = [
@@ -142,7 +142,7 @@ def _to_file(p: DistributionPackage) -> DistributionFile:
     )
 
 
-class IndexClient:
+class IndexClient(OwnsOrSharesHttp):
     """Fetches project pages from one Simple Repository API index.
 
     :param base_url: the index URL (``…/simple/``); see :func:`default_index_url`.
@@ -191,20 +191,9 @@ class IndexClient:
         self.deadline = deadline
         self._policy = RetryPolicy(retries=retries, backoff=backoff, max_retry_after=max_retry_after)
         self._sleep = sleep
-        self._owns_http = http is None
-        self._http = http if http is not None else new_client(max_connections=max_concurrency)
+        self._use_http(http, max_connections=max_concurrency)
         self._lock = threading.Lock()
         self._memo: dict[str, Future[ProjectResult]] = {}
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> IndexClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def project_url(self, name: str) -> str:
         return urljoin(self.base_url, f"{canonicalize_name(name)}/")

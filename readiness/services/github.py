@@ -21,7 +21,16 @@ from django.db import transaction
 
 from readiness.models import Repo
 from readiness.services.repos import ImportResult, repos_import
-from scanners.http import DEFAULT_DEADLINE, SERVER_ERRORS, HttpError, RetryPolicy, new_client, one_line, request
+from scanners.http import (
+    DEFAULT_DEADLINE,
+    SERVER_ERRORS,
+    HttpError,
+    OwnsOrSharesHttp,
+    RetryPolicy,
+    new_client,
+    one_line,
+    request,
+)
 
 __all__ = [
     "GITHUB_API_VERSION",
@@ -107,7 +116,7 @@ def github_source(org: str) -> str:
     return f"github:{org.lower()}"
 
 
-class GitHubClient:
+class GitHubClient(OwnsOrSharesHttp):
     """The API's base URL and headers over an ``httpx.Client`` that may be shared with other clients.
 
     The token travels in each request's headers, never in the shared client's, so no other
@@ -149,16 +158,6 @@ class GitHubClient:
             follow_redirects=False,
             sleep=sleep,
         )
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> GitHubClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def github_client(

@@ -6,14 +6,16 @@ rather than silently showing an empty dashboard or a 404 for a typo in a bookmar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from readiness.queries.scope import team_names
 
-__all__ = ["Filters", "page_filters"]
+__all__ = ["Filters", "page_filters", "render_team_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +47,11 @@ def page_filters(request: HttpRequest) -> Filters:
     if wanted in teams:
         return Filters(team=wanted, teams=teams)
     return Filters(team=None, teams=teams, unknown_team=wanted[:100])
+
+
+def render_team_page(
+    request: HttpRequest, template: str, *, nav: str, page: Callable[[str | None], object]
+) -> HttpResponse:
+    """``template`` with ``page(team)`` for the ``?team=`` filter as ``page``, the filters and the nav item."""
+    filters = page_filters(request)
+    return render(request, template, {**filters.context(), "page": page(filters.team), "nav": nav})

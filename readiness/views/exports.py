@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.http import HttpRequest, StreamingHttpResponse
 
@@ -38,10 +38,15 @@ def _suffix(team: str | None) -> str:
     return f"-{team}" if team and team.replace("-", "").replace("_", "").isalnum() else ""
 
 
+def _team_csv(request: HttpRequest, name: str, rows: Callable[[str | None], Iterable[list]]) -> StreamingHttpResponse:
+    """``rows(team)`` for the ``?team=`` filter as ``<name>[-<team>].csv``."""
+    team = page_filters(request).team
+    return _csv_response(rows(team), f"{name}{_suffix(team)}.csv")
+
+
 @viewer_required
 def export_matrix_csv(request: HttpRequest) -> StreamingHttpResponse:
-    team = page_filters(request).team
-    return _csv_response(matrix_csv(team=team), f"matrix{_suffix(team)}.csv")
+    return _team_csv(request, "matrix", lambda team: matrix_csv(team=team))
 
 
 @viewer_required
@@ -54,12 +59,10 @@ def export_matrix_json(request: HttpRequest) -> StreamingHttpResponse:
 
 @viewer_required
 def export_blockers_csv(request: HttpRequest) -> StreamingHttpResponse:
-    team = page_filters(request).team
-    return _csv_response(blockers_csv(team=team), f"blockers{_suffix(team)}.csv")
+    return _team_csv(request, "blockers", lambda team: blockers_csv(team=team))
 
 
 @viewer_required
 def export_trends_csv(request: HttpRequest) -> StreamingHttpResponse:
-    team = page_filters(request).team
     weeks = parse_period(request.GET.get("period")) or parse_period(DEFAULT_PERIOD)
-    return _csv_response(trends_csv(team=team, weeks=weeks), f"trends{_suffix(team)}.csv")
+    return _team_csv(request, "trends", lambda team: trends_csv(team=team, weeks=weeks))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -14,18 +14,15 @@ from readiness.access import viewer_required
 from readiness.models import UpstreamSuggestion
 from readiness.queries.upstream import upstream_suggestions
 from readiness.services.upstream import MarkError, upstream_mark
-from readiness.views._filters import page_filters
+from readiness.views._filters import render_team_page
 
 __all__ = ["upstream", "upstream_mark_view"]
 
 
 @viewer_required
 def upstream(request: HttpRequest) -> HttpResponse:
-    filters = page_filters(request)
-    return render(
-        request,
-        "readiness/upstream.html",
-        {**filters.context(), "page": upstream_suggestions(team=filters.team), "nav": "upstream"},
+    return render_team_page(
+        request, "readiness/upstream.html", nav="upstream", page=lambda team: upstream_suggestions(team=team)
     )
 
 

@@ -38,8 +38,8 @@ from scanners.http import (
     DEFAULT_DEADLINE,
     RETRY_STATUSES,
     HttpError,
+    OwnsOrSharesHttp,
     RetryPolicy,
-    new_client,
     one_line,
     redact,
     request,
@@ -92,7 +92,7 @@ class _Failure(Exception):
         self.host_level = host_level
 
 
-class RegistryClient:
+class RegistryClient(OwnsOrSharesHttp):
     """Asks container registries which platforms an image provides.
 
     :param http: a shared ``httpx.Client``; the client makes and owns one when ``None``.
@@ -159,8 +159,7 @@ class RegistryClient:
         self._timeout = timeout
         self._deadline = deadline
         self._sleep = sleep
-        self._owns_http = http is None
-        self._http = http if http is not None else new_client()
+        self._use_http(http)
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str, str], Future[ImagePlatforms]] = {}
         self._tokens: dict[tuple[str, str], Token] = {}
@@ -170,16 +169,6 @@ class RegistryClient:
 
     def __repr__(self) -> str:  # never show credentials
         return f"<RegistryClient registries_with_credentials={len(self.__credentials)}>"
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> RegistryClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- public API ----------------------------------------------------------------------------
 
