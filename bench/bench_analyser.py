@@ -41,6 +41,7 @@ from scanners.analyser import decide  # noqa: E402
 from scanners.distributions import DistributionFile  # noqa: E402
 from scanners.targets import Target  # noqa: E402
 from tests.support.index_server import FixtureIndexServer, load_fixture_pages  # noqa: E402
+from tests.support.real_pip import PIP_DOWNLOAD, pip_env  # noqa: E402
 
 TARGETS = (
     Target("linux/amd64", "3.11", "glibc", "2.36"),
@@ -195,18 +196,11 @@ def bench_analyser(
     return len(work) / best, statuses
 
 
-def _pip_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
 def bench_pip(
     sample: list[tuple[str, str, Target, list[dict[str, Any]], tuple[DistributionFile, ...]]],
 ) -> tuple[float, int]:
     """Seconds per verdict for real pip (sequential), and how many pip choices matched the analyser."""
-    env = _pip_env()
+    env = pip_env()
     agreed = 0
     with FixtureIndexServer(mode="json", projects_dir=None) as server:
         for name, _version, _target, dicts, _files in sample:
@@ -215,13 +209,7 @@ def bench_pip(
         for name, version, target, _dicts, files in sample:
             with tempfile.TemporaryDirectory() as dest:
                 cmd = [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--isolated",
-                    "--no-deps",
-                    "--no-cache-dir",
+                    *PIP_DOWNLOAD,
                     "--only-binary=:all:",
                     "-d",
                     dest,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from readiness.models import Repo, Rollup, Scan
 from readiness.models.rollups import repo_state
 
-__all__ = ["rollup_days"]
+__all__ = ["rollup_days", "rollup_row"]
 
 
 def rollup_days(*, day: dt.date | None = None, since: dt.date | None = None, until: dt.date | None = None) -> int:
@@ -55,13 +55,15 @@ def rollup_days(*, day: dt.date | None = None, since: dt.date | None = None, unt
             for target, s in summary.items():
                 state = repo_state(s)
                 counts = {"repos": 1, state: 1, "blockers": int(s.get("blockers", 0))}
-                out.append(_rollup(d, Rollup.Scope.REPO, target, counts, repo_id=repo_id, team_id=enabled[repo_id]))
+                out.append(rollup_row(d, Rollup.Scope.REPO, target, counts, repo_id=repo_id, team_id=enabled[repo_id]))
                 for bucket in (org[target], team[(enabled[repo_id], target)] if enabled[repo_id] else None):
                     if bucket is not None:
                         for k, v in counts.items():
                             bucket[k] += v
-        out.extend(_rollup(d, Rollup.Scope.ORG, target, c) for target, c in org.items())
-        out.extend(_rollup(d, Rollup.Scope.TEAM, target, c, team_id=team_id) for (team_id, target), c in team.items())
+        out.extend(rollup_row(d, Rollup.Scope.ORG, target, c) for target, c in org.items())
+        out.extend(
+            rollup_row(d, Rollup.Scope.TEAM, target, c, team_id=team_id) for (team_id, target), c in team.items()
+        )
 
     with transaction.atomic():
         Rollup.objects.filter(day__in=days).delete()
@@ -78,7 +80,8 @@ def _latest_before(scans: list[tuple[dt.datetime, dict]], end: dt.datetime) -> d
     return latest
 
 
-def _rollup(day, scope, target, counts, *, repo_id=None, team_id=None) -> Rollup:
+def rollup_row(day, scope, target, counts, *, repo_id=None, team_id=None) -> Rollup:
+    """One roll-up row from a scope's counts per repo state (``sdist`` is "builds from source")."""
     return Rollup(
         day=day,
         scope=scope,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from django.db import connection
 
 from readiness.celery import app as celery_app
+from readiness.celery import worker_command
 from tests.support.index_server import FixtureIndexServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,22 +61,7 @@ class Worker:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "readiness",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "--pool=prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
+            worker_command(name=f"test-{os.getpid()}-{time.monotonic_ns()}@%h", concurrency=concurrency),
             cwd=ROOT,
             env=self.env,
             stdout=self.log,

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from readiness.models import Repo, Rollup, Scan, ScanFinding, Team, Verdict
 from readiness.models.rollups import repo_state
+from readiness.services.rollups import rollup_row
 
 __all__ = ["SeededOrg", "make_user", "seed_org"]
 
@@ -213,32 +214,17 @@ def _seed_rollups(repos, pkgs, targets, *, weeks: int, teams, today: dt.date) ->
                     s = {**s, "blockers": s["blockers"] + 1, "ready": False}
                 state = repo_state(s)
                 counts = {"repos": 1, state: 1, "blockers": s["blockers"]}
-                rows.append(_rollup(day, Rollup.Scope.REPO, t, counts, repo_id=repo.pk, team_id=repo.team_id))
+                rows.append(rollup_row(day, Rollup.Scope.REPO, t, counts, repo_id=repo.pk, team_id=repo.team_id))
                 for bucket in (org[t], per_team[(repo.team_id, t)] if repo.team_id else None):
                     if bucket is not None:
                         for k, v in counts.items():
                             bucket[k] += v
-        rows += [_rollup(day, Rollup.Scope.ORG, t, c) for t, c in org.items()]
-        rows += [_rollup(day, Rollup.Scope.TEAM, t, c, team_id=team_id) for (team_id, t), c in per_team.items()]
+        rows += [rollup_row(day, Rollup.Scope.ORG, t, c) for t, c in org.items()]
+        rows += [rollup_row(day, Rollup.Scope.TEAM, t, c, team_id=team_id) for (team_id, t), c in per_team.items()]
         if len(rows) >= 50_000:
             Rollup.objects.bulk_create(rows, batch_size=_BATCH)
             rows = []
     Rollup.objects.bulk_create(rows, batch_size=_BATCH)
-
-
-def _rollup(day, scope, target, counts, *, repo_id=None, team_id=None) -> Rollup:
-    return Rollup(
-        day=day,
-        scope=scope,
-        repo_id=repo_id,
-        team_id=team_id,
-        target=target,
-        repos=counts.get("repos", 0),
-        ready=counts.get("ready", 0),
-        builds_from_source=counts.get("sdist", 0),
-        blocked=counts.get("blocked", 0),
-        blockers=counts.get("blockers", 0),
-    )
 
 
 # -- fixtures shared by the view and export tests (import them by name into a test module) ----------

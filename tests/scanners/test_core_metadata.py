@@ -7,9 +7,7 @@ version 4.4.7 of celery since it has invalid metadata"), so an old lock pinning 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -20,6 +18,7 @@ from scanners.git import fetch_snapshot
 from scanners.index import IndexClient
 from scanners.project_metadata import metadata_reader
 from tests.scanners.git_helpers import make_repo
+from tests.support.real_pip import PIP_DOWNLOAD, pip_env
 
 OLD = "2020-08-05T10:00:00Z"
 CELERY_LIKE = [
@@ -104,18 +103,11 @@ def test_without_a_metadata_reader_nothing_is_read(index, tmp_path):
 
 @pytest.mark.slow
 def test_real_pip_ignores_that_version(index):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = pip_env()
     with tempfile.TemporaryDirectory() as dest:
         proc = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--isolated",
-                "--no-deps",
-                "--no-cache-dir",
+                *PIP_DOWNLOAD,
                 "-d",
                 dest,
                 "--index-url",

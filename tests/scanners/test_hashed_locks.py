@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import tomllib
 from pathlib import Path
@@ -31,6 +30,7 @@ from scanners.targets import Target
 from tests.scanners.git_helpers import make_repo
 from tests.support.index_server import FixtureIndexServer
 from tests.support.lock_projects import LATER_WHEELS, LOCKED_AT
+from tests.support.real_pip import PIP_DOWNLOAD, pip_env
 
 pytestmark = pytest.mark.slow
 
@@ -95,20 +95,13 @@ def _hashed_requirements(lock: str) -> str:
 def _pip_download(
     index: FixtureIndexServer, requirements: str, target: Target, *, binary_only: bool
 ) -> tuple[int, list[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = pip_env()
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements)
         dest = Path(tmp) / "dl"
         cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--isolated",
-            "--no-deps",
-            "--no-cache-dir",
+            *PIP_DOWNLOAD,
             "--require-hashes",
             "-d",
             str(dest),

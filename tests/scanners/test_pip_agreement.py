@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from scanners.analyser import Verdict, decide
 from scanners.distributions import DistributionFile
 from scanners.targets import Target
 from tests.support.index_server import FixtureIndexServer, load_fixture_pages
+from tests.support.real_pip import PIP_DOWNLOAD, pip_env
 
 pytestmark = pytest.mark.slow
 
@@ -209,26 +209,12 @@ class PipResult:
     stderr: str
 
 
-def _pip_env() -> dict[str, str]:
-    # This machine's pip config adds extra indexes and find-links: the run must see only the fixture index.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
 def _run_pip(case: Case, url: str, env: dict[str, str]) -> PipResult:
     t = case.target
     major, minor = t.python_version_info[:2]
     with tempfile.TemporaryDirectory() as dest:
         cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--isolated",
-            "--no-deps",
-            "--no-cache-dir",
+            *PIP_DOWNLOAD,
             "-d",
             dest,
             "--index-url",
@@ -257,7 +243,7 @@ def pip_results() -> Iterator[dict[str, PipResult]]:
             server.add_project(name, files)
         server.start()
     try:
-        env = _pip_env()
+        env = pip_env()  # this machine's pip config adds indexes: the run must see only the fixture index
         with ThreadPoolExecutor(max_workers=4) as pool:
             futures = {c.id: pool.submit(_run_pip, c, servers[c.mode].url, env) for c in CASES}
             yield {cid: f.result() for cid, f in futures.items()}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.index_server import FixtureIndexServer, negotiate
+from tests.support.real_pip import PIP_DOWNLOAD, pip_env
 
 JSON = "application/vnd.pypi.simple.v1+json"
 PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1, text/html;q=0.01"
@@ -137,8 +136,7 @@ def test_faults_are_counted_and_consumed(make_fixture_index) -> None:
 @pytest.mark.slow
 def test_real_pip_downloads_from_the_fixture_index(make_fixture_index, tmp_path: Path) -> None:
     index = make_fixture_index(mode="both")
-    env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL")}
-    env["PIP_CONFIG_FILE"] = os.devnull
+    env = pip_env()
     cases = [
         (
             ["psutil==6.0.0", "--only-binary=:all:", "--platform", "manylinux2014_aarch64", "--python-version", "3.11"],
@@ -149,12 +147,7 @@ def test_real_pip_downloads_from_the_fixture_index(make_fixture_index, tmp_path:
     for args, filename in cases:
         proc = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--isolated",
-                "--no-deps",
+                *PIP_DOWNLOAD,
                 "--index-url",
                 index.url,
                 "-d",
@@ -171,12 +164,7 @@ def test_real_pip_downloads_from_the_fixture_index(make_fixture_index, tmp_path:
     # psutil 5.9.8 has no aarch64 wheel and --only-binary forbids the sdist: pip must fail.
     proc = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--isolated",
-            "--no-deps",
+            *PIP_DOWNLOAD,
             "--index-url",
             index.url,
             "-d",

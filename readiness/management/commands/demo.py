@@ -11,7 +11,6 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from readiness.celery import app as celery_app
+from readiness.celery import worker_command
 from readiness.services.demo import DemoError, demo_setup
 
 
@@ -88,18 +88,7 @@ class Command(BaseCommand):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "readiness",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=2",
-                "-n",
-                f"demo-{os.getpid()}@%h",
-            ],
+            worker_command(name=f"demo-{os.getpid()}@%h"),
             cwd=settings.BASE_DIR,
             stdout=log,
             stderr=subprocess.STDOUT,
