@@ -41,7 +41,7 @@ from scanners.analyser import decide  # noqa: E402
 from scanners.distributions import DistributionFile  # noqa: E402
 from scanners.targets import Target  # noqa: E402
 from tests.support.index_server import FixtureIndexServer, load_fixture_pages  # noqa: E402
-from tests.support.real_pip import PIP_DOWNLOAD, pip_env  # noqa: E402
+from tests.support.real_pip import pip_download, pip_env  # noqa: E402
 
 TARGETS = (
     Target("linux/amd64", "3.11", "glibc", "2.36"),
@@ -208,23 +208,7 @@ def bench_pip(
         start = time.perf_counter()
         for name, version, target, _dicts, files in sample:
             with tempfile.TemporaryDirectory() as dest:
-                cmd = [
-                    *PIP_DOWNLOAD,
-                    "--only-binary=:all:",
-                    "-d",
-                    dest,
-                    "--index-url",
-                    server.url,
-                    "--python-version",
-                    target.python,
-                    "--implementation",
-                    "cp",
-                    "--abi",
-                    target.abi,
-                ]
-                for platform in target.platform_tags():
-                    cmd += ["--platform", platform]
-                cmd.append(f"{name}=={version}")
+                cmd = [*pip_download(dest, server.url, target), "--only-binary=:all:", f"{name}=={version}"]
                 subprocess.run(cmd, capture_output=True, env=env, check=False)
                 got = os.listdir(dest)
             expected = decide([f for f in files if f.kind == "wheel"], target)

@@ -146,31 +146,15 @@ def blocker_packages(*, team: str | None, limit: int | None = None) -> list[Pack
         detail.values("package", "version", "target", "fix_version", "relock_file")
         .annotate(
             repos=Count("scan_id", distinct=True),
-            musl=Count("scan_id", distinct=True, filter=Q(scan_targets__contains='"musl"')),
+            musl_repos=Count("scan_id", distinct=True, filter=Q(scan_targets__contains='"musl"')),
         )
         .order_by("package", "-repos", "version", "target")
     )
     for row in rows:
-        kind, fix = _group_fix(
-            package=row["package"],
-            version=row["version"],
-            fix_version=row["fix_version"],
-            target=row["target"],
-            repos=row["repos"],
-            musl_repos=row["musl"],
-            relock_file=row["relock_file"],
-        )
-        groups[row["package"]].append(
-            BlockerGroup(
-                version=row["version"],
-                target=row["target"],
-                fix_version=row["fix_version"],
-                repos=row["repos"],
-                fix_kind=kind,
-                fix=fix,
-                relock_file=row["relock_file"],
-            )
-        )
+        # What is left of the row (version, target, fix_version, relock_file, repos) is a group's own.
+        package, musl_repos = row.pop("package"), row.pop("musl_repos")
+        kind, fix = _group_fix(package=package, musl_repos=musl_repos, **row)
+        groups[package].append(BlockerGroup(**row, fix_kind=kind, fix=fix))
     parents = _pulled_in_by(detail)
     return [
         PackageBlockers(

@@ -30,7 +30,7 @@ from scanners.targets import Target
 from tests.scanners.git_helpers import make_repo
 from tests.support.index_server import FixtureIndexServer
 from tests.support.lock_projects import LATER_WHEELS, LOCKED_AT
-from tests.support.real_pip import PIP_DOWNLOAD, pip_env
+from tests.support.real_pip import pip_download, pip_env
 
 pytestmark = pytest.mark.slow
 
@@ -100,26 +100,9 @@ def _pip_download(
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements)
         dest = Path(tmp) / "dl"
-        cmd = [
-            *PIP_DOWNLOAD,
-            "--require-hashes",
-            "-d",
-            str(dest),
-            "--index-url",
-            index.url,
-            "--python-version",
-            target.python,
-            "--implementation",
-            "cp",
-            "--abi",
-            target.abi,
-            "-r",
-            str(req),
-        ]
+        cmd = [*pip_download(dest, index.url, target), "--require-hashes", "-r", str(req)]
         if binary_only:
             cmd.append("--only-binary=:all:")
-        for platform in target.platform_tags():
-            cmd += ["--platform", platform]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
         return proc.returncode, sorted(os.listdir(dest)) if dest.exists() else [], proc.stderr
 

@@ -40,7 +40,7 @@ from scanners.analyser import Verdict, decide
 from scanners.distributions import DistributionFile
 from scanners.targets import Target
 from tests.support.index_server import FixtureIndexServer, load_fixture_pages
-from tests.support.real_pip import PIP_DOWNLOAD, pip_env
+from tests.support.real_pip import pip_download, pip_env
 
 pytestmark = pytest.mark.slow
 
@@ -211,25 +211,10 @@ class PipResult:
 
 def _run_pip(case: Case, url: str, env: dict[str, str]) -> PipResult:
     t = case.target
-    major, minor = t.python_version_info[:2]
     with tempfile.TemporaryDirectory() as dest:
-        cmd = [
-            *PIP_DOWNLOAD,
-            "-d",
-            dest,
-            "--index-url",
-            url,
-            "--python-version",
-            t.python,
-            "--implementation",
-            "cp",
-            "--abi",
-            t.abi,
-        ]
+        cmd = pip_download(dest, url, t)
         if case.binary_only:
             cmd.append("--only-binary=:all:")
-        for platform in t.platform_tags():
-            cmd += ["--platform", platform]
         cmd.append(case.requirement)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
         return PipResult(proc.returncode, tuple(sorted(os.listdir(dest))), proc.stderr)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
-__all__ = ["PIP_DOWNLOAD", "pip_env"]
+from scanners.targets import Target
+
+__all__ = ["PIP_DOWNLOAD", "pip_download", "pip_env"]
 
 PIP_DOWNLOAD = (sys.executable, "-m", "pip", "download", "--isolated", "--no-deps", "--no-cache-dir")
 """The start of every command line; the caller adds ``-d``, ``--index-url`` and the target."""
@@ -22,3 +25,15 @@ def pip_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env |= {"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     return env
+
+
+def pip_download(dest: str | Path, index_url: str, target: Target) -> list[str]:
+    """``pip download`` into ``dest`` from ``index_url`` only, choosing files as for ``target``.
+
+    The caller appends what to download (a requirement, ``-r file``) and any ``--only-binary``.
+    """
+    cmd = [*PIP_DOWNLOAD, "-d", str(dest), "--index-url", index_url]
+    cmd += ["--python-version", target.python, "--implementation", "cp", "--abi", target.abi]
+    for platform in target.platform_tags():
+        cmd += ["--platform", platform]
+    return cmd
