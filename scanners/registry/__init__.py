@@ -3,7 +3,9 @@
 * :mod:`scanners.image_reference`: the reference grammar (shared with the known-image tables);
 * :mod:`.manifests`: reading image indexes, manifest lists and manifests (pure);
 * :mod:`.cache`: the cache protocol and an in-memory cache;
-* :mod:`.client`: :class:`RegistryClient`, the I/O (auth challenges, tokens, retries, caching);
+* :mod:`.session`: the requests to one registry (auth challenges, tokens, retries, deadline);
+* :mod:`.breaker`: a circuit breaker per registry host, shared through the cache;
+* :mod:`.client`: :class:`RegistryClient`, what to ask and what to keep (memo, cache, failures);
 * :mod:`.findings`: an answer turned into Dockerfile findings (pure).
 
 Everything callers use is importable from ``scanners.registry`` itself.

@@ -5,19 +5,13 @@ variant: ``docker build`` then stops with "no match for platform in manifest". O
 image's registry knows, so :class:`RegistryClient` asks it through the OCI distribution API
 and reads the answer with :mod:`scanners.registry.manifests`.
 
-Fetching and deciding are separate, as in :mod:`scanners.index`: :class:`RegistryClient` does the
-I/O (auth challenges, caching) and never raises for network or HTTP trouble; every
-reference gets an :class:`ImagePlatforms` whose ``error`` says in one line why it could not be
-asked. :func:`scanners.registry.findings.base_image_findings` is pure and turns an answer into
+Fetching and deciding are separate, as in :mod:`scanners.index`: :class:`RegistryClient` decides
+what to ask and keeps the answers (memo, cache, remembered failures, the breakers of
+:mod:`.breaker`), :class:`~scanners.registry.session.RegistrySession` sends the requests (auth,
+retries, deadline), and the client never raises for network or HTTP trouble: every reference
+gets an :class:`ImagePlatforms` whose ``error`` says in one line why it could not be asked.
+:func:`scanners.registry.findings.base_image_findings` is pure and turns an answer into
 Dockerfile findings.
-
-Every request goes through :func:`scanners.http.request`, so retries, ``Retry-After``, jitter
-and the per-call deadline are the same as for the package index: a registry trickling a
-manifest ends in an answer with ``error`` at the deadline rather than holding the scan.
-
-Credentials (``{registry: (user, password)}``) are sent only to the token realm or registry
-that asks for them, and never appear in log lines, error messages or returned values; bearer
-tokens are kept in memory only, for their lifetime.
 """
 
 from __future__ import annotations
@@ -30,39 +24,29 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from scanners.http import (
     DEFAULT_DEADLINE,
-    RETRY_STATUSES,
-    HttpError,
     OwnsOrSharesHttp,
     RetryPolicy,
     one_line,
-    redact,
-    request,
 )
 from scanners.image_reference import (
-    DOCKER_HUB,
-    DOCKER_HUB_ALIASES,
-    DOCKER_HUB_API,
     ImageRef,
     is_scratch,
     parse_reference,
 )
-from scanners.registry.auth import Challenge, Token, basic_authorization, parse_challenge
+from scanners.registry.breaker import HostBreakers
 from scanners.registry.cache import CachedPlatforms, RegistryCache
 from scanners.registry.manifests import ACCEPT_MANIFESTS, ImagePlatforms, platform_from_config, platforms_from_manifest
+from scanners.registry.session import MAX_DOCUMENT, RegistryFailure, RegistrySession, display, registry_host
 
 __all__ = ["RegistryClient", "unchecked"]
 
 # The name the log lines had before the registry became a package; logging settings use it.
 _log = logging.getLogger("scanners.registry")
-
-_MAX_DOCUMENT = 4 * 1024 * 1024  # containerd's limit for manifests; a config blob is far smaller
-_TOKEN_LIFETIME_DEFAULT = 60.0  # the distribution spec's default when a token answer has no expires_in
 
 
 def unchecked(reference: str, reason: str) -> ImagePlatforms:
@@ -78,18 +62,6 @@ def unchecked(reference: str, reason: str) -> ImagePlatforms:
     return ImagePlatforms(
         reference, parsed.registry, parsed.repository, parsed.tag, parsed.digest, None, None, one_line(reason)
     )
-
-
-class _Failure(Exception):
-    """Internal: a one-line reason this image could not be asked; becomes ImagePlatforms.error.
-
-    ``host_level`` failures say nothing about the image and everything about its registry
-    (unreachable, timed out, 429, 5xx): they count towards the host's circuit breaker.
-    """
-
-    def __init__(self, reason: str, *, host_level: bool = False) -> None:
-        super().__init__(reason)
-        self.host_level = host_level
 
 
 class RegistryClient(OwnsOrSharesHttp):
@@ -146,29 +118,25 @@ class RegistryClient(OwnsOrSharesHttp):
         self.cache = cache
         self.cache_period = cache_period
         self.failure_period = failure_period
-        self.breaker_threshold = max(1, breaker_threshold)
         # RetryPolicy refuses negative retries; jitter 0.5 spreads retries over 0.5x to 1.5x the wait.
-        self._policy = RetryPolicy(retries=retries, backoff=backoff, jitter=0.5, max_retry_after=max_retry_after)
         self.max_concurrency = max_concurrency
-        self.insecure_registries = frozenset(_registry_key(name) for name in insecure_registries)
-        self._endpoints = {_registry_key(name): url.rstrip("/") for name, url in (endpoints or {}).items()}
-        # Private copy, keyed the same way as references; never exposed (no repr, no attribute).
-        self.__credentials = {
-            _registry_key(name): (str(pair[0]), str(pair[1])) for name, pair in (credentials or {}).items()
-        }
-        self._timeout = timeout
-        self._deadline = deadline
-        self._sleep = sleep
         self._use_http(http)
+        self._session = RegistrySession(
+            http=self._http,
+            credentials=credentials,
+            insecure_registries=insecure_registries,
+            endpoints=endpoints,
+            policy=RetryPolicy(retries=retries, backoff=backoff, jitter=0.5, max_retry_after=max_retry_after),
+            timeout=timeout,
+            deadline=deadline,
+            sleep=sleep,
+        )
         self._lock = threading.Lock()
         self._memo: dict[tuple[str, str, str], Future[ImagePlatforms]] = {}
-        self._tokens: dict[tuple[str, str], Token] = {}
-        self._challenges: dict[str, Challenge] = {}
-        self._host_failures: dict[str, int] = {}  # consecutive host-level failures, per registry
-        self._tripped: dict[str, str] = {}  # registries not asked again by this client: why
+        self._breakers = HostBreakers(cache=cache, threshold=breaker_threshold, period=failure_period)
 
     def __repr__(self) -> str:  # never show credentials
-        return f"<RegistryClient registries_with_credentials={len(self.__credentials)}>"
+        return f"<RegistryClient registries_with_credentials={self._session.registries_with_credentials}>"
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -238,7 +206,7 @@ class RegistryClient(OwnsOrSharesHttp):
         if remembered is not None:
             return remembered
         answered = cached if cached is not None and cached.fetched_at is not None else None
-        outage = self._outage(ref.registry, now)
+        outage = self._breakers.outage(ref.registry, now)
         if outage is not None:
             return self._from_cached(ref, answered) if answered is not None else self._answer(ref, error=outage)
         try:
@@ -247,12 +215,15 @@ class RegistryClient(OwnsOrSharesHttp):
                 if current == answered.digest:
                     renewed = CachedPlatforms(answered.platforms, answered.digest, answered.media_type, now)
                     self._cache_put(ref, renewed)
-                    self._note_success(ref.registry)
+                    self._breakers.answered(ref.registry)
                     return self._from_cached(ref, renewed)
             platforms, digest, media_type = self._fetch(ref)
-        except _Failure as failure:
+        except RegistryFailure as failure:
             reason = str(failure)
-            self._note_failure(ref.registry, failure, now)
+            if failure.host_level:
+                self._breakers.failed(ref.registry, reason, now)
+            else:  # the registry answered (404, 401): it is up
+                self._breakers.answered(ref.registry)
             self._cache_put(ref, CachedPlatforms.failure(reason, now, previous=answered))
             if answered is not None:
                 # A stale answer beats none: base images rarely drop an architecture.
@@ -264,7 +235,7 @@ class RegistryClient(OwnsOrSharesHttp):
                 )
                 return self._from_cached(ref, answered)
             return self._answer(ref, error=reason)
-        self._note_success(ref.registry)
+        self._breakers.answered(ref.registry)
         self._cache_put(ref, CachedPlatforms(platforms, digest, media_type, now))
         return self._answer(ref, platforms=platforms, digest=digest, media_type=media_type)
 
@@ -295,262 +266,52 @@ class RegistryClient(OwnsOrSharesHttp):
             if ref.key in self._memo:
                 return None
         now = dt.datetime.now(dt.UTC)
-        if self._remembered(ref, self._cache_get(ref), now) is not None or self._outage(ref.registry, now):
+        if self._remembered(ref, self._cache_get(ref), now) is not None or self._breakers.outage(ref.registry, now):
             return None
         return (ref.registry, ref.repository, ref.lookup)
 
-    # -- the circuit breaker per registry host ---------------------------------------------------
-
-    def _outage(self, registry: str, now: dt.datetime) -> str | None:
-        """Why ``registry`` is not asked now (its breaker tripped here or in another client), or ``None``."""
-        with self._lock:
-            tripped = self._tripped.get(registry)
-        if tripped is not None:
-            return tripped
-        if self.cache is None:
-            return None
-        try:
-            entry = self.cache.get(registry, *_HOST_ENTRY)
-        except Exception:  # noqa: BLE001 - logged by _cache_get for images; here it only costs a request
-            return None
-        if entry is not None and entry.failed_at is not None:
-            if (now - entry.failed_at).total_seconds() < self.failure_period:
-                return entry.error or f"not asked: {registry} failed repeatedly"
-        return None
-
-    def _note_success(self, registry: str) -> None:
-        with self._lock:
-            self._host_failures.pop(registry, None)
-
-    def _note_failure(self, registry: str, failure: _Failure, now: dt.datetime) -> None:
-        if not failure.host_level:  # the registry answered (404, 401): it is up
-            self._note_success(registry)
-            return
-        with self._lock:
-            count = self._host_failures[registry] = self._host_failures.get(registry, 0) + 1
-            trips = count >= self.breaker_threshold and registry not in self._tripped
-            if trips:
-                reason = f"not asked: {registry} failed {count} lookups in a row, last: {failure}"
-                self._tripped[registry] = one_line(reason)
-        if trips:
-            _log.warning("%s failed %d lookups in a row; not asking it again for now", registry, count)
-            if self.cache is not None:
-                try:
-                    self.cache.put(registry, *_HOST_ENTRY, CachedPlatforms.failure(self._tripped[registry], now))
-                except Exception as exc:  # noqa: BLE001
-                    _log.warning("registry cache write failed for %s: %s", registry, one_line(exc))
-
     def _fetch(self, ref: ImageRef) -> tuple[tuple[str, ...], str | None, str | None]:
-        response = self._request(
+        response = self._session.request(
             ref, "GET", f"/v2/{ref.repository}/manifests/{ref.lookup}", accept=ACCEPT_MANIFESTS, what="manifest"
         )
         body = response.content
-        if len(body) > _MAX_DOCUMENT:
-            raise _Failure(f"manifest of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes")
+        if len(body) > MAX_DOCUMENT:
+            raise RegistryFailure(f"manifest of {display(ref)} is larger than {MAX_DOCUMENT} bytes")
         computed = "sha256:" + hashlib.sha256(body).hexdigest()
         if ref.digest is not None and ref.digest.startswith("sha256:") and computed != ref.digest:
-            raise _Failure(f"{_registry_host(ref)} answered a manifest whose digest is not {ref.digest}")
+            raise RegistryFailure(f"{registry_host(ref)} answered a manifest whose digest is not {ref.digest}")
         digest = response.headers.get("Docker-Content-Digest") or computed
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip() or None
         try:
             document = json.loads(body)
             platforms, config_digest = platforms_from_manifest(document, media_type or "")
         except ValueError as exc:
-            raise _Failure(f"unreadable manifest for {_display(ref)}: {one_line(exc)}") from None
+            raise RegistryFailure(f"unreadable manifest for {display(ref)}: {one_line(exc)}") from None
         if isinstance(document, Mapping) and isinstance(document.get("mediaType"), str):
             media_type = document["mediaType"]
         if platforms is None:
             assert config_digest is not None
-            blob = self._request(
+            blob = self._session.request(
                 ref,
                 "GET",
                 f"/v2/{ref.repository}/blobs/{config_digest}",
                 accept="application/json, */*",
                 what="image config",
             )
-            if len(blob.content) > _MAX_DOCUMENT:
-                raise _Failure(f"image config of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes")
+            if len(blob.content) > MAX_DOCUMENT:
+                raise RegistryFailure(f"image config of {display(ref)} is larger than {MAX_DOCUMENT} bytes")
             try:
                 platforms = (platform_from_config(json.loads(blob.content)),)
             except ValueError as exc:
-                raise _Failure(f"unreadable image config for {_display(ref)}: {one_line(exc)}") from None
+                raise RegistryFailure(f"unreadable image config for {display(ref)}: {one_line(exc)}") from None
         return platforms, digest, media_type
 
     def _head_digest(self, ref: ImageRef) -> str | None:
         """The tag's current digest, from a HEAD (free of Docker Hub's pull rate limit)."""
-        response = self._request(
+        response = self._session.request(
             ref, "HEAD", f"/v2/{ref.repository}/manifests/{ref.lookup}", accept=ACCEPT_MANIFESTS, what="manifest"
         )
         return response.headers.get("Docker-Content-Digest")
-
-    # -- HTTP with auth and retries -------------------------------------------------------------
-
-    def _request(self, ref: ImageRef, method: str, path: str, *, accept: str, what: str) -> httpx.Response:
-        """One registry request, answering at most one auth challenge; raises :class:`_Failure`."""
-        url = self._base_url(ref.registry) + path
-        scope = f"repository:{ref.repository}:pull"
-        headers = {"Accept": accept}
-        authorization = self._known_authorization(ref.registry, scope)
-        if authorization:
-            headers["Authorization"] = authorization
-        too_large = f"{what} of {_display(ref)} is larger than {_MAX_DOCUMENT} bytes"
-        response, attempts = self._send(method, url, headers, ref=ref, too_large=too_large)
-        if response.status_code == 401:
-            challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
-            if challenge is None:
-                raise _Failure(
-                    f"{_registry_host(ref)} refused access to {ref.repository} (HTTP 401 without a usable challenge)"
-                )
-            with self._lock:
-                self._challenges[ref.registry] = challenge
-            headers["Authorization"] = self._authorize(ref, challenge, scope)
-            response, attempts = self._send(method, url, headers, ref=ref, too_large=too_large)
-            if response.status_code == 401:
-                hint = (
-                    "check the credentials configured for it"
-                    if ref.registry in self.__credentials
-                    else "no credentials are configured for it"
-                )
-                raise _Failure(
-                    f"auth refused: {_registry_host(ref)} denied access to {ref.repository} "
-                    f"(HTTP 401; private or missing repository, {hint})"
-                )
-        status = response.status_code
-        if status == 200:
-            return response
-        if status == 404:
-            raise _Failure(
-                f"not found: {_display(ref)} has no {what} {path.rsplit('/', 1)[1]!r} on {_registry_host(ref)} (HTTP 404)"
-            )
-        if status == 403:
-            raise _Failure(f"auth refused: {_registry_host(ref)} forbids access to {ref.repository} (HTTP 403)")
-        if status == 429:
-            raise _Failure(f"rate limited by {_registry_host(ref)} (HTTP 429{_gave_up(attempts)})", host_level=True)
-        raise _Failure(
-            f"{_registry_host(ref)} answered HTTP {status} for the {what} of {_display(ref)}"
-            + (f" (gave up after {attempts} attempts)" if status in RETRY_STATUSES and (attempts or 0) > 1 else ""),
-            host_level=status >= 500,
-        )
-
-    def _known_authorization(self, registry: str, scope: str) -> str | None:
-        """Authorization to send up front, when this registry already challenged us this run."""
-        with self._lock:
-            token = self._tokens.get((registry, scope))
-            challenge = self._challenges.get(registry)
-        if token is not None and token.expires > time.monotonic():
-            return f"Bearer {token.value}"
-        if challenge is None:
-            return None
-        if challenge.scheme == "basic":
-            pair = self.__credentials.get(registry)
-            return basic_authorization(pair) if pair else None
-        try:  # same realm, new repository: fetch its token without another 401 round trip
-            return self._bearer(registry, challenge, scope)
-        except _Failure:
-            return None  # the request then meets the challenge and reports it properly
-
-    def _authorize(self, ref: ImageRef, challenge: Challenge, scope: str) -> str:
-        if challenge.scheme == "basic":
-            pair = self.__credentials.get(ref.registry)
-            if pair is None:
-                raise _Failure(
-                    f"auth refused: {_registry_host(ref)} requires credentials and none are configured for {ref.registry}"
-                )
-            return basic_authorization(pair)
-        return self._bearer(ref.registry, challenge, challenge.params.get("scope") or scope)
-
-    def _bearer(self, registry: str, challenge: Challenge, scope: str) -> str:
-        realm = challenge.params.get("realm", "")
-        parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise _Failure(f"{registry} sent an unusable token realm")
-        query = {key: value for key, value in (("service", challenge.params.get("service")), ("scope", scope)) if value}
-        url = realm + ("&" if parts.query else "?") + urlencode(query)
-        headers = {"Accept": "application/json"}
-        pair = self.__credentials.get(registry)
-        realm_host = parts.netloc.rsplit("@", 1)[-1]
-        if pair is not None:
-            # Never send a password in clear text, except to a registry marked insecure (loopback tests).
-            if parts.scheme == "https" or _registry_key(realm_host) in self.insecure_registries:
-                headers["Authorization"] = basic_authorization(pair)
-        response, _ = self._send(
-            "GET",
-            url,
-            headers,
-            ref=None,
-            host=realm_host,
-            too_large=f"token service {realm_host} sent an answer larger than {_MAX_DOCUMENT} bytes",
-        )
-        if response.status_code in (401, 403):
-            who = "the configured credentials" if "Authorization" in headers else "anonymous access"
-            raise _Failure(
-                f"auth refused: token service {realm_host} rejected {who} for {registry} (HTTP {response.status_code})"
-            )
-        if response.status_code == 429:
-            raise _Failure(f"rate limited by token service {realm_host} (HTTP 429)", host_level=True)
-        if response.status_code != 200:
-            raise _Failure(
-                f"token service {realm_host} answered HTTP {response.status_code}",
-                host_level=response.status_code >= 500,
-            )
-        try:
-            answer = response.json()
-            value = answer.get("token") or answer.get("access_token")
-            lifetime = float(answer.get("expires_in") or _TOKEN_LIFETIME_DEFAULT)
-        except (ValueError, AttributeError, TypeError):
-            raise _Failure(f"token service {realm_host} sent an unreadable answer") from None
-        if not isinstance(value, str) or not value:
-            raise _Failure(f"token service {realm_host} sent no token")
-        with self._lock:  # renew a little early so a token never expires mid-chain
-            self._tokens[(registry, scope)] = Token(value, time.monotonic() + max(lifetime - 10, 1))
-        return f"Bearer {value}"
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        *,
-        ref: ImageRef | None,
-        too_large: str,
-        host: str | None = None,
-    ) -> tuple[httpx.Response, int | None]:
-        """The answer under :mod:`scanners.http`'s policy, and the attempts made when retries ran out.
-
-        A 429 or 5xx still answered when the retries (or the deadline) run out is returned with
-        the number of attempts, for the caller to word; any other answer comes with ``None``.
-        Everything that gives no answer raises :class:`_Failure` (``too_large`` is its reason
-        for a body over the size limit).
-        """
-        where = host or (_registry_host(ref) if ref else urlsplit(url).netloc)
-        try:
-            # Redirects are followed (Docker Hub sends blobs to a CDN); httpx drops the
-            # Authorization header when a redirect leaves the registry's origin. A HEAD has no
-            # body, and its Content-Length is the GET's, so no size limit applies to it.
-            response = request(
-                self._http,
-                method,
-                url,
-                headers=headers,
-                timeout=self._timeout,
-                deadline=self._deadline,
-                policy=self._policy,
-                max_bytes=None if method == "HEAD" else _MAX_DOCUMENT,
-                sleep=self._sleep,
-            )
-        except HttpError as exc:
-            if exc.kind == "status" and exc.response is not None:
-                return exc.response, exc.attempts
-            host_level = exc.kind in ("timeout", "deadline", "unreachable")
-            raise _Failure(_failure_reason(exc, where, too_large), host_level=host_level) from None
-        return response, None
-
-    def _base_url(self, registry: str) -> str:
-        if registry in self._endpoints:
-            return self._endpoints[registry]
-        host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
-        scheme = "http" if registry in self.insecure_registries else "https"
-        return f"{scheme}://{host}"
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -603,41 +364,6 @@ class RegistryClient(OwnsOrSharesHttp):
 # --------------------------------------------------------------------------- small helpers
 
 _SCRATCH = "scratch is docker's reserved empty image, not something a registry serves"
-_HOST_ENTRY = ("", "")  # (repository, reference) of a registry host's breaker entry in the cache
-
-
-def _registry_key(name: str) -> str:
-    """Credential/endpoint keys spelled like references' registries (Docker Hub's aliases folded)."""
-    key = name.strip().lower()
-    for prefix in ("https://", "http://"):
-        if key.startswith(prefix):
-            key = key[len(prefix) :]
-    key = key.split("/", 1)[0]
-    return DOCKER_HUB if key in DOCKER_HUB_ALIASES else key
-
-
-def _failure_reason(error: HttpError, where: str, too_large: str) -> str:
-    """One line for a request that gave no answer, naming the host rather than the URL."""
-    if error.kind == "too_large":
-        return too_large
-    if error.kind in ("timeout", "deadline"):
-        return f"{where} {error.detail}{error.gave_up}"
-    if error.kind == "unreachable":
-        return f"cannot reach {where}: {error.detail}{error.gave_up}"
-    # bad_url, redirects, protocol: asking again would not help. The detail may quote the URL.
-    return f"cannot ask {where}: {redact(error.detail)}"
-
-
-def _gave_up(attempts: int | None) -> str:
-    return f", gave up after {attempts} attempts" if attempts and attempts > 1 else ""
-
-
-def _registry_host(ref: ImageRef) -> str:
-    return DOCKER_HUB_API if ref.registry == DOCKER_HUB else ref.registry
-
-
-def _display(ref: ImageRef) -> str:
-    return f"{ref.registry}/{ref.repository}" + (f"@{ref.digest}" if ref.digest else f":{ref.tag}")
 
 
 def _replace_reference(answer: ImagePlatforms, reference: str) -> ImagePlatforms:
