@@ -8,6 +8,7 @@ parsing wheel tags per verdict would dominate a scan's CPU time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -69,7 +70,11 @@ class DistributionFile:
         return self.kind == "wheel" and all(t.abi == "none" and t.platform == "any" for t in self.tags)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _parse_filename(filename: str) -> tuple[FileKind, NormalizedName | None, Version | None, frozenset[Tag]]:
+    # Cached: an organisation's locks name the same few thousand files over and over (every uv or
+    # poetry lock lists each release's files), and parsing a wheel's tag set costs ~50 us. The
+    # result is immutable (Version, frozenset of Tag), so sharing it is safe.
     lower = filename.lower()
     if lower.endswith(".whl"):
         try:
