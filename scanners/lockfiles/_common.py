@@ -11,12 +11,12 @@ import datetime as dt
 import json
 import posixpath
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import tomli
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
@@ -57,9 +57,10 @@ def header_command(text: str, commands: tuple[str, ...], *, lines: int = 12) -> 
 def load_toml(path: str, text: str) -> dict[str, Any]:
     text = _document_text(path, text)
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # Python 3.11's TOMLDecodeError has no lineno attribute: the line is only in the message.
+        # tomli, not tomllib: the same parser compiled, and lockfiles are the largest TOML we read.
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        # The line is read from the message, which is the same in tomllib (no lineno before 3.14).
         message = str(exc)
         match = _TOML_LINE_RE.search(message)
         line = int(match.group(1)) if match else None
