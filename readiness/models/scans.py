@@ -143,6 +143,9 @@ class Verdict(models.Model):
             # Blockers pages count status "none" rows of the current result scans (GROUP BY): a
             # partial index keeps that a lookup of a few thousand rows however long the history.
             models.Index(fields=["scan", "package"], condition=Q(status="none"), name="verdict_none_by_scan"),
+            # A scan refreshes the upstream drafts of its few upstream-blocked packages: their rows
+            # across the organisation, without reading every scan's verdicts first.
+            models.Index(fields=["package", "scan"], condition=Q(upstream=True), name="verdict_upstream_by_package"),
             # The next actions read the blocking and the re-lockable rows together: the same
             # predicate, so the planner finds those rows without reading the healthy ones.
             models.Index(

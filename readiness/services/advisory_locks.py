@@ -9,10 +9,12 @@ each caller names its own namespace, so a package and an image can never share a
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import connection
 
-__all__ = ["advisory_lock", "advisory_try_lock", "advisory_unlock", "can_lock"]
+__all__ = ["advisory_lock", "advisory_try_lock", "advisory_unlock", "can_lock", "held"]
 
 
 def can_lock() -> bool:
@@ -39,3 +41,16 @@ def advisory_lock(namespace: str, *parts: str) -> None:
 def advisory_unlock(namespace: str, *parts: str) -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_unlock(%s)", [_key(namespace, parts)])
+
+
+@contextmanager
+def held(namespace: str, *parts: str) -> Iterator[None]:
+    """The lock for the ``with`` block (waiting for it); nothing to hold without PostgreSQL."""
+    if not can_lock():
+        yield
+        return
+    advisory_lock(namespace, *parts)
+    try:
+        yield
+    finally:
+        advisory_unlock(namespace, *parts)

@@ -34,6 +34,7 @@ from packaging.utils import canonicalize_name
 from readiness import engine
 from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
+from readiness.services.advisory_locks import held
 from scanners import project_metadata as engine_metadata
 from scanners.targets import Target
 from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
@@ -153,6 +154,15 @@ def upstream_refresh(
     only = sorted({canonicalize_name(p) for p in packages}) if packages is not None else None
     if only == []:
         return RefreshResult(0, 0, 0)
+    if only is not None:
+        project_metadata_for(only, fetch=fetch_metadata)  # any fetching before the lock, not under it
+    # One refresh at a time across workers: two scans finishing together would otherwise both
+    # create the same new draft (a duplicate key) or write counts read before the other's commit.
+    with held("upstream-refresh"):
+        return _refresh(only, fetch_metadata)
+
+
+def _refresh(only: list[str] | None, fetch_metadata: MetadataFetcher | None) -> RefreshResult:
     blocked = Verdict.objects.filter(scan_id__in=result_scan_ids(team=None), upstream=True)
     if only is not None:
         blocked = blocked.filter(package__in=only)
