@@ -4,9 +4,9 @@ Run by hand from the repository root (PostgreSQL and Redis running)::
 
     .venv/bin/python bench/bench_org_scan.py [--repos 500] [--packages 150] [--pool 3000] \\
         [--workers 2] [--pg postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/12] \\
-        [--json PATH] [--check-only]
+        [--database readiness_bench] [--json PATH] [--check-only]
 
-It creates (and drops first) the database ``readiness_bench`` so that tests are not disturbed and
+It creates (and drops first) the database ``--database`` (``readiness_bench``) so that tests are not disturbed and
 generates ``--pool`` projects on a loopback fixture index that serves what a PEP 691/700 index
 serves (sha256 of every file, core-metadata digests, ``upload-time``). ``--repos`` git
 repositories each lock ``--packages`` of them, in every lockfile format round-robin
@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from packaging.utils import canonicalize_name  # noqa: E402
 
 from bench.lock_writers import FORMATS, Release  # noqa: E402
+from readiness.celery import worker_command  # noqa: E402
 from tests.support.index_server import FixtureIndexServer  # noqa: E402
 from tests.support.registry_server import FIXTURE_REGISTRY_DIR, FixtureRegistryServer  # noqa: E402
 
@@ -661,8 +662,7 @@ def _start_workers(count: int, env: dict[str, str], logs_dir: Path) -> list[subp
     workers = []
     for i in range(count):
         log = open(logs_dir / f"worker-{i}.log", "wb")  # noqa: SIM115 - closed when the process ends
-        cmd = [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel=WARNING", "--concurrency=1"]
-        cmd += ["--pool=prefork", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench{i}@%h"]
+        cmd = worker_command(name=f"bench{i}@%h", concurrency=1, loglevel="WARNING")
         workers.append(
             subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         )
@@ -677,6 +677,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--database", default="readiness_bench", help="dropped and created anew: two runs need two")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     parser.add_argument("--check-only", action="store_true", help="stop after the per-format check")
     parser.add_argument("--profile", type=Path, help="after the phases, cProfile one rescan per format into this file")
@@ -699,12 +700,12 @@ def main() -> None:
     specs = _make_repos(tmp / "repos", rng, pool, releases, count=args.repos, packages=args.packages)
     print(f"made {len(specs)} git repos in {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
-    _psql(args.pg, "DROP DATABASE IF EXISTS readiness_bench")
-    _psql(args.pg, "CREATE DATABASE readiness_bench")
+    _psql(args.pg, f'DROP DATABASE IF EXISTS "{args.database}"')
+    _psql(args.pg, f'CREATE DATABASE "{args.database}"')
     queue = f"readiness-bench-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"{args.pg}/readiness_bench",
+        "DATABASE_URL": f"{args.pg}/{args.database}",
         "CELERY_BROKER_URL": args.redis,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "READINESS_INDEX_URL": index.url,
