@@ -6,11 +6,18 @@ verdicts are real answers of the analyser, not placeholders.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from django.db import connection
 
 from readiness.models import Repo, Team
 from tests.scanners.git_helpers import file_url, make_repo
+
+T = TypeVar("T")
 
 __all__ = ["ORG_LAYOUTS", "RepoLayout", "org_repos", "repo_row"]
 
@@ -69,3 +76,40 @@ def org_repos(
 
 def repo_row(name: str, path: Path, *, team: Team | None = None, url: str | None = None) -> Repo:
     return Repo.objects.create(name=name, url=url or file_url(path), branch="main", team=team)
+
+
+def use_registry(settings, server, *, worker=None) -> None:
+    """The loopback registry ``server`` stands in for Docker Hub in this process, and in ``worker``
+    (a started ``celery_worker``, restarted with the same settings) when one is given."""
+    settings.READINESS_REGISTRY_LOOKUPS = True
+    settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": server.url}
+    settings.READINESS_REGISTRY_INSECURE = [server.host]
+    if worker is not None:
+        worker.stop()
+        worker.env.update(
+            READINESS_REGISTRY_LOOKUPS="1",
+            READINESS_REGISTRY_ENDPOINTS=f"docker.io={server.url}",
+            READINESS_REGISTRY_INSECURE=server.host,
+        )
+        worker.start()
+
+
+def in_two_sessions(work: Callable[[Callable[[], None]], T]) -> list[T]:
+    """``work(together)`` in two threads at once, each on its own database session (and its own
+    advisory locks, as two workers would be); ``together()`` returns when both threads reach it.
+    The two results, in the order the threads finished."""
+    barrier = threading.Barrier(2)
+    results: list[T] = []
+
+    def run() -> None:
+        try:
+            results.append(work(barrier.wait))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

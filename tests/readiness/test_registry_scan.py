@@ -16,7 +16,7 @@ import pytest
 
 from readiness.models import ImagePlatformsCache, ScanFinding
 from readiness.services.organisation import organisation_scan
-from tests.readiness.scan_support import repo_row
+from tests.readiness.scan_support import repo_row, use_registry
 from tests.scanners.git_helpers import make_repo
 from tests.support.registry_server import FixtureRegistryServer
 
@@ -29,9 +29,7 @@ SLIM = "FROM python:3.12-slim\n"
 @pytest.fixture
 def registry(settings):
     with FixtureRegistryServer(auth="token") as server:
-        settings.READINESS_REGISTRY_LOOKUPS = True
-        settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": server.url}
-        settings.READINESS_REGISTRY_INSECURE = [server.host]
+        use_registry(settings, server)
         yield server
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
 from readiness.models import IndexPage, Scan
 from readiness.services.index_cache import DatabaseIndexClient
 from readiness.services.scans import scan_request
-from tests.readiness.scan_support import ORG_LAYOUTS, repo_row
+from tests.readiness.scan_support import ORG_LAYOUTS, in_two_sessions, repo_row
 from tests.scanners.git_helpers import commit_files, make_repo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,23 +75,13 @@ def test_two_workers_fetching_the_same_packages_send_one_request_each(scan_index
         pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers anyway")
     names = ["psutil", "six", "numpy", "requests"]
     scan_index.delay(0.3)  # both clients are in flight at the same time
-    barrier = threading.Barrier(2)
-    answers: list[dict] = []
 
-    def worker() -> None:
-        try:
-            with DatabaseIndexClient(scan_index.url, retries=0) as client:
-                barrier.wait()
-                answers.append({n: r.status for n, r in client.fetch_many(names).items()})
-        finally:
-            connection.close()  # each thread has its own database session (and advisory locks)
+    def worker(together) -> dict:
+        with DatabaseIndexClient(scan_index.url, retries=0) as client:
+            together()
+            return {n: r.status for n, r in client.fetch_many(names).items()}
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
+    answers = in_two_sessions(worker)
     assert answers == [dict.fromkeys(names, "ok")] * 2
     assert sorted(r.path for r in scan_index.page_requests()) == sorted(f"/simple/{n}/" for n in names)
     assert IndexPage.objects.count() == 4

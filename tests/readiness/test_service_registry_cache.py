@@ -8,7 +8,6 @@ organisation, however many Dockerfiles name it and however many workers scan the
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,7 @@ from django.db import connection
 from readiness.models import ImagePlatformsCache, Scan
 from readiness.services.organisation import organisation_scan
 from readiness.services.registry_cache import DatabaseRegistryClient
-from tests.readiness.scan_support import repo_row
+from tests.readiness.scan_support import in_two_sessions, repo_row, use_registry
 from tests.scanners.git_helpers import commit_files, make_repo
 from tests.support.registry_server import FixtureRegistryServer
 
@@ -79,24 +78,13 @@ def test_two_workers_asking_for_the_same_images_send_one_request_each(transactio
         pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers anyway")
     images = [*MISSING, "python:3.12-slim", "redis:6.2"]
     registry.delay(0.3)  # both clients are in flight at once
-    barrier = threading.Barrier(2)
-    answers: list[dict[str, str | None]] = []
 
-    def worker() -> None:
-        try:
-            with _client(registry) as client:
-                barrier.wait()
-                answers.append(
-                    {ref: a.error and a.error.split(":")[0] for ref, a in client.platforms_many(images).items()}
-                )
-        finally:
-            connection.close()  # each thread has its own database session (and advisory locks)
+    def worker(together) -> dict[str, str | None]:
+        with _client(registry) as client:
+            together()
+            return {ref: a.error and a.error.split(":")[0] for ref, a in client.platforms_many(images).items()}
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = in_two_sessions(worker)
 
     expected = {**dict.fromkeys(MISSING, "not found"), "python:3.12-slim": None, "redis:6.2": None}
     assert answers == [expected, expected]
@@ -109,9 +97,7 @@ def test_an_unknown_base_image_is_asked_again_once_its_failure_is_forgotten_and_
     db, tmp_path, scan_index, registry, settings, django_capture_on_commit_callbacks
 ) -> None:
     """The organisation scan's unchanged shortcut honours the failure period: nothing is stuck unknown."""
-    settings.READINESS_REGISTRY_LOOKUPS = True
-    settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": registry.url}
-    settings.READINESS_REGISTRY_INSECURE = [registry.host]
+    use_registry(settings, registry)
     repo_row("svc", make_repo(tmp_path, {"Dockerfile": "FROM python:3.99-missing-a\n", "requirements.txt": ""}))
 
     def org_scan() -> Scan:
@@ -140,16 +126,7 @@ def test_an_unknown_base_image_is_asked_again_once_its_failure_is_forgotten_and_
 @pytest.fixture
 def worker_registry(settings, celery_worker, registry):
     """The loopback registry as Docker Hub for this process and a two-process worker alike."""
-    settings.READINESS_REGISTRY_LOOKUPS = True
-    settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": registry.url}
-    settings.READINESS_REGISTRY_INSECURE = [registry.host]
-    celery_worker.stop()
-    celery_worker.env.update(
-        READINESS_REGISTRY_LOOKUPS="1",
-        READINESS_REGISTRY_ENDPOINTS=f"docker.io={registry.url}",
-        READINESS_REGISTRY_INSECURE=registry.host,
-    )
-    celery_worker.start(concurrency=2)
+    use_registry(settings, registry, worker=celery_worker)  # the worker runs 2 processes
     return registry
 
 

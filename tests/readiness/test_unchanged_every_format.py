@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from readiness.models import IndexPage, Repo, Scan
 from readiness.services.organisation import organisation_scan
-from tests.readiness.scan_support import repo_row
+from tests.readiness.scan_support import repo_row, use_registry
 from tests.scanners.git_helpers import make_repo
 from tests.support.registry_server import FixtureRegistryServer
 
@@ -115,16 +115,7 @@ def _wait_final(scans: list[Scan], timeout: float = 240) -> list[Scan]:
 def registry(settings, celery_worker):
     """The loopback registry stands in for Docker Hub, for this process and the worker alike."""
     with FixtureRegistryServer(auth="token") as server:
-        settings.READINESS_REGISTRY_LOOKUPS = True
-        settings.READINESS_REGISTRY_ENDPOINTS = {"docker.io": server.url}
-        settings.READINESS_REGISTRY_INSECURE = [server.host]
-        celery_worker.stop()
-        celery_worker.env.update(
-            READINESS_REGISTRY_LOOKUPS="1",
-            READINESS_REGISTRY_ENDPOINTS=f"docker.io={server.url}",
-            READINESS_REGISTRY_INSECURE=server.host,
-        )
-        celery_worker.start()
+        use_registry(settings, server, worker=celery_worker)
         yield server
 
 
