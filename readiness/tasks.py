@@ -16,7 +16,7 @@ import logging
 from celery import shared_task
 
 from readiness.models import Repo
-from readiness.services.enqueue import SCAN_ORGANISATION, SCAN_REPOSITORY
+from readiness.services.enqueue import REFRESH_UPSTREAM_PENDING, SCAN_ORGANISATION, SCAN_REPOSITORY
 from readiness.services.organisation import organisation_scan
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
@@ -28,7 +28,7 @@ from readiness.services.scans import (
     scan_run_in_process,
     scans_reap_stale,
 )
-from readiness.services.upstream import upstream_refresh
+from readiness.services.upstream import upstream_refresh, upstream_refresh_pending
 
 log = logging.getLogger(__name__)
 
@@ -84,4 +84,11 @@ def send_weekly_reports() -> dict[str, int]:
 def refresh_upstream() -> dict[str, int]:
     """Daily: recompute every upstream suggestion (scans refresh only the packages they saw)."""
     result = upstream_refresh()
+    return {"created": result.created, "updated": result.updated, "resolved": result.resolved}
+
+
+@shared_task(name=REFRESH_UPSTREAM_PENDING, acks_late=True)
+def refresh_upstream_pending() -> dict[str, int]:
+    """After scans: the suggestions of the packages they marked, all at once."""
+    result = upstream_refresh_pending()
     return {"created": result.created, "updated": result.updated, "resolved": result.resolved}

@@ -234,6 +234,32 @@ def fix_version(
     ``installable`` rules out releases pip would ignore anyway (celery 5.0 to 5.2.6 declare
     ``pytz (>dev)``, which pip 24.1+ refuses).
     """
+    key = ("fix", locked_version, tuple(targets), installable is not None)
+    known: tuple[str | None, tuple[tuple[Sequence[DistributionFile], bool], ...]] | None
+    known = project.answers.get(key)  # type: ignore[assignment]
+    if known is not None:
+        # The checks the answer rests on are asked again (core metadata comes from its cache): the
+        # scan's record of the metadata it read stays whole, and an answer that rested on a read
+        # that has changed since (a failure then, an answer now) is worked out anew.
+        if installable is None or all(installable(wheels) == ok for wheels, ok in known[1]):
+            return known[0]
+    asked: list[tuple[Sequence[DistributionFile], bool]] = []
+    check: InstallableCheck | None = None
+    if installable is not None:
+
+        def check(wheels: Sequence[DistributionFile]) -> bool:
+            ok = installable(wheels)
+            asked.append((wheels, ok))
+            return ok
+
+    answer = _fix_version(project, locked_version, targets, check)
+    project.answers[key] = (answer, tuple(asked))
+    return answer
+
+
+def _fix_version(
+    project: ProjectFiles, locked_version: str, targets: Sequence[Target], installable: InstallableCheck | None
+) -> str | None:
     try:
         locked = Version(locked_version)
     except InvalidVersion:
@@ -367,7 +393,10 @@ def _glibc_twin(target: Target) -> Target:
 def _no_release_has_wheel(project: ProjectFiles | None, target: Target) -> bool:
     if project is None:
         return True
-    return not any(decide(project.release(v), target).status == "wheel" for v in project.versions())
+    key = ("no-wheel", target)
+    if key not in project.answers:
+        project.answers[key] = not any(decide(project.release(v), target).status == "wheel" for v in project.versions())
+    return project.answers[key]  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- all advice

@@ -224,6 +224,17 @@ class IndexClient(OwnsOrSharesHttp):
             future.set_result(result)
         return future.result()
 
+    def _answered(self, name: str, result: ProjectResult) -> None:
+        """Let ``result`` be this client's answer for ``name`` unless it has one already (a cache
+        that knows the answer without the page, like a worker's memory of parsed pages)."""
+        canonical = canonicalize_name(name)
+        with self._lock:
+            if canonical in self._memo:
+                return
+            future: Future[ProjectResult] = Future()
+            future.set_result(result)
+            self._memo[canonical] = future
+
     def fetch_many(
         self, names: Iterable[str], *, progress: Callable[[int, int], None] | None = None
     ) -> dict[str, ProjectResult]:

@@ -6,7 +6,7 @@ from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team
 from readiness.models.rollups import Rollup
 from readiness.models.scans import Scan, ScanFile, ScanFinding, Verdict
-from readiness.models.upstream import ProjectMetadata, UpstreamSuggestion
+from readiness.models.upstream import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion
 from readiness.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -22,5 +22,5 @@ __all__ = [
     "WebhookDelivery",
     "WeeklyReport",
 ]
-__all__ += ["ProjectMetadata", "UpstreamSuggestion"]
+__all__ += ["ProjectMetadata", "UpstreamRefreshPending", "UpstreamSuggestion"]
 __all__ += ["CoreMetadata", "ImagePlatformsCache"]

@@ -69,3 +69,18 @@ class UpstreamSuggestion(models.Model):
     @property
     def tags(self) -> list[str]:
         return self.platform_tags.split()
+
+
+class UpstreamRefreshPending(models.Model):
+    """A package whose suggestion a finished scan may have changed, waiting for the next refresh.
+
+    Scans add their upstream-blocked packages here and queue a refresh; the refresh takes every
+    pending package at once. An organisation scan's 500 repos then cost a few refreshes, each
+    over the whole organisation's rows, rather than one per scan.
+    """
+
+    package = models.CharField(max_length=200, unique=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.package

@@ -33,7 +33,13 @@ from django.db import connections, transaction
 
 from readiness.celery import app as celery_app
 
-__all__ = ["SCAN_ORGANISATION", "SCAN_REPOSITORY", "enqueue_on_commit", "tasks_run_in_process"]
+__all__ = [
+    "REFRESH_UPSTREAM_PENDING",
+    "SCAN_ORGANISATION",
+    "SCAN_REPOSITORY",
+    "enqueue_on_commit",
+    "tasks_run_in_process",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,9 @@ SCAN_REPOSITORY = "readiness.tasks.scan_repository"
 SCAN_ORGANISATION = "readiness.tasks.scan_organisation"
 """``scan_organisation(trigger, repo_ids=None, deep=False)``: warm the index, settle the unchanged
 repos and queue a scan of each other one (all enabled repos when ``repo_ids`` is ``None``)."""
+
+REFRESH_UPSTREAM_PENDING = "readiness.tasks.refresh_upstream_pending"
+"""``refresh_upstream_pending()``: refresh the suggestions of every package finished scans marked."""
 
 
 def tasks_run_in_process() -> bool:

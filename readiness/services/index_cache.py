@@ -60,6 +60,22 @@ class DatabaseIndexCache(MemoryIndexCache):
                     url=row.page_url or None,
                 )
 
+    def fresh_changes(
+        self, index_url: str, names: Iterable[str], *, fresh_after: dt.datetime
+    ) -> dict[str, dt.datetime]:
+        """The change time of each page of ``names`` confirmed after ``fresh_after`` (one query, no bodies).
+
+        Such a page is answered without a request; when this process has parsed its body at that
+        change time, the body need not be read either. The times are remembered as
+        :meth:`changed_at` reports them.
+        """
+        rows = IndexPage.objects.filter(index_url=index_url, name__in=list(names), fetched_at__gt=fresh_after)
+        found = dict(rows.values_list("name", "changed_at"))
+        with self._lock:
+            for name, changed in found.items():
+                self._changed[(index_url, name)] = changed
+        return found
+
     def forget(self, index_url: str, names: Iterable[str]) -> None:
         with self._lock:
             for n in names:
@@ -141,11 +157,14 @@ class DatabaseIndexClient(IndexClient):
     ) -> dict[str, ProjectResult]:
         names = list(names)
         canonical = sorted({canonicalize_name(n) for n in names})
-        self.cache.preload(self.base_url, canonical)
-        fresh = [n for n in canonical if self._fresh(n)]
+        # Fresh pages this process has parsed at their current change time are answered from
+        # memory: their bodies (megabytes per scan) are not read again.
+        results = self._parsed_fresh(canonical)
+        self.cache.preload(self.base_url, [n for n in canonical if n not in results])
+        fresh = [n for n in canonical if n not in results and self._fresh(n)]
         # Fresh pages are answered on this thread: a pool of threads only pays off for requests,
         # and parsing under the GIL gains nothing from it.
-        results = {n: self.fetch_project(n) for n in fresh}
+        results.update((n, self.fetch_project(n)) for n in fresh)
         if progress is not None and fresh:
             progress(len(fresh), len(canonical))
         stale = [n for n in canonical if n not in results]
@@ -153,9 +172,36 @@ class DatabaseIndexClient(IndexClient):
             results.update(self._fetch_stale(stale[i : i + _LOCK_BATCH]))
             if progress is not None:
                 progress(len(fresh) + min(i + _LOCK_BATCH, len(stale)), len(canonical))
+        self._remember_parsed(results)
         for name in names:
             results[name] = results[canonicalize_name(name)]
         return results
+
+    def _parsed_fresh(self, canonical: list[str]) -> dict[str, ProjectResult]:
+        cutoff = timezone.now() - dt.timedelta(seconds=self.cache_period)
+        changes = self.cache.fresh_changes(self.base_url, canonical, fresh_after=cutoff)
+        found: dict[str, ProjectResult] = {}
+        with _PARSED_LOCK:
+            for name, changed in changes.items():
+                hit = _PARSED_AT.get((self.base_url, name))
+                if hit is not None and hit[0] == changed:
+                    _PARSED_AT.move_to_end((self.base_url, name))
+                    found[name] = hit[1]
+        for name, result in found.items():
+            self._answered(name, dataclasses.replace(result, from_cache=True))
+        return {name: self.fetch_project(name) for name in found}
+
+    def _remember_parsed(self, results: dict[str, ProjectResult]) -> None:
+        """Remember each page parsed from a body whose change time is known (the cache read it with
+        the body, or set it on writing a new one): the next scan asking for it reads no body."""
+        changes = self.cache.changed_at(self.base_url, results)
+        with _PARSED_LOCK:
+            for name, result in results.items():
+                if result.status == "ok" and result.warning is None and name in changes:
+                    _PARSED_AT[(self.base_url, name)] = (changes[name], result)
+                    _PARSED_AT.move_to_end((self.base_url, name))
+            while len(_PARSED_AT) > _PARSED_MAX:
+                _PARSED_AT.popitem(last=False)
 
     def refresh(self, names: Iterable[str]) -> int:
         """Make sure the cached pages of ``names`` are fresh, fetching only those that are not.
@@ -230,4 +276,6 @@ _NAMESPACE = "index-page"
 _LOCK_BATCH = 500  # advisory locks held at once by one session: well under PostgreSQL's lock table
 _PARSED_MAX = 20_000
 _PARSED: OrderedDict[tuple, ProjectResult] = OrderedDict()
+# (index URL, name) -> (the page's change time, its parse): lets a fresh page skip its body.
+_PARSED_AT: OrderedDict[tuple[str, str], tuple[dt.datetime, ProjectResult]] = OrderedDict()
 _PARSED_LOCK = threading.Lock()

@@ -10,6 +10,7 @@ path would be a different package or file, silently.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -77,13 +78,18 @@ def scan_rows(scan_id: int, report: CheckReport) -> ScanRows:
 def _too_long(row: models.Model) -> str:
     """Why ``row`` cannot be stored as it is ("package name too long to store (201 characters; at most 200)"), or ""."""
     reasons = []
-    for column in row._meta.concrete_fields:
-        if isinstance(column, models.CharField) and column.max_length:
-            value = getattr(row, column.attname)
-            if isinstance(value, str) and len(value) > column.max_length:
-                words = _COLUMN_WORDS.get(column.name, column.verbose_name)
-                reasons.append(f"{words} too long to store ({len(value)} characters; at most {column.max_length})")
+    for column in _limited_columns(type(row)):
+        value = getattr(row, column.attname)
+        if isinstance(value, str) and len(value) > column.max_length:
+            words = _COLUMN_WORDS.get(column.name, column.verbose_name)
+            reasons.append(f"{words} too long to store ({len(value)} characters; at most {column.max_length})")
     return ", ".join(reasons)
+
+
+@functools.cache
+def _limited_columns(model: type[models.Model]) -> tuple[models.CharField, ...]:
+    """The columns of ``model`` with a length limit (asked once per model, not once per row)."""
+    return tuple(c for c in model._meta.concrete_fields if isinstance(c, models.CharField) and c.max_length)
 
 
 def _quote(value: str) -> str:

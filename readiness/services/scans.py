@@ -26,6 +26,7 @@ from django.utils import timezone
 from readiness import engine
 from readiness.clients import http_client, metadata_reader, registry_client, shared_index_client
 from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
+from readiness.services.bulk_insert import insert_rows
 from readiness.services.credentials import clone_url
 from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit, tasks_run_in_process
 from readiness.services.scan_rows import ScanRows, scan_rows
@@ -39,7 +40,7 @@ from readiness.services.unchanged import (
     provenance_json,
     unchanged_fields,
 )
-from readiness.services.upstream import upstream_refresh
+from readiness.services.upstream import upstream_refresh_later
 from scanners import ANALYSER_VERSION
 from scanners.check import LOCKFILE_NAMES, CheckReport, check_snapshot, is_relevant_path
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
@@ -309,9 +310,9 @@ def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapsh
         Verdict.objects.filter(scan_id=scan.pk).delete()
         ScanFile.objects.filter(scan_id=scan.pk).delete()
         ScanFinding.objects.filter(scan_id=scan.pk).delete()
-        ScanFile.objects.bulk_create(rows.files)
-        ScanFinding.objects.bulk_create(rows.findings)
-        Verdict.objects.bulk_create(rows.verdicts, batch_size=VERDICT_BATCH)
+        insert_rows(ScanFile, rows.files)
+        insert_rows(ScanFinding, rows.findings)
+        insert_rows(Verdict, rows.verdicts, batch_size=VERDICT_BATCH)
         _point_repo_at(scan)
     _refresh_upstream(report, previous_result_id=previous_result_id)
     scan.refresh_from_db()
@@ -325,13 +326,14 @@ def _result_scan_of(scan_id: int | None) -> int | None:
 
 
 def _refresh_upstream(report: CheckReport, *, previous_result_id: int | None) -> None:
-    """Suggested upstream issues of the packages this scan saw; a failure here never fails the scan.
+    """Mark for a refresh the suggestions this scan may change; a failure here never fails the scan.
 
     Only a package this repo is blocked on upstream, now or in its previous answer, can have a
     suggestion this scan changes: a new blocked repo counts, and a repo that dropped a package (or
     now has a fix for it) takes it out of the suggestions at once. Every other package's
     suggestion is as before (and the daily refresh recomputes them all). Refreshing all 150
-    packages of every scan instead cost a quarter of a scan's time.
+    packages of every scan instead cost a quarter of a scan's time; the refresh itself runs
+    after the scan, for every scan that finished meanwhile at once.
     """
     try:
         packages = {r.package.name for r in report.packages if any(a.kind == "upstream" for a in r.advice)}
@@ -339,9 +341,9 @@ def _refresh_upstream(report: CheckReport, *, previous_result_id: int | None) ->
             packages |= set(
                 Verdict.objects.filter(scan_id=previous_result_id, upstream=True).values_list("package", flat=True)
             )
-        upstream_refresh(packages=packages)
+        upstream_refresh_later(packages=packages)
     except Exception:  # noqa: BLE001 - advice is secondary to the scan's own results
-        log.exception("refreshing upstream suggestions after a scan failed")
+        log.exception("marking upstream suggestions for a refresh after a scan failed")
 
 
 def _errors(report: CheckReport) -> Iterable[str]:

@@ -5,9 +5,12 @@ A suggestion exists for every package that some repo's current results mark ``up
 replacement or an upgrade of the dependency that pulls it in is the fix for that repo: the same
 rule as ``archcheck``'s ``upstream`` advice, applied once by the engine and stored per verdict.
 :func:`upstream_refresh` recomputes them set-based (GROUP BY over the current result scans, a
-few queries whatever the organisation's size); it runs at the end of each scan for the
-packages that scan touched, and daily for all (``refresh_upstream`` task) so that a package a
-repo dropped entirely is resolved too. Users' decisions (filed, dismissed) are never undone by
+few queries whatever the organisation's size). A finished scan marks the packages it touched
+pending (:func:`upstream_refresh_later`) and queues :func:`upstream_refresh_pending`, which takes
+every pending package at once: in process that is right after the scan, with a worker it is the
+next free slot, so the 500 scans of an organisation run cost a few refreshes, not 500 (each one
+reads the whole organisation's blocked rows). Daily, all are refreshed (``refresh_upstream``
+task), so that a package a repo dropped entirely is resolved too. Users' decisions (filed, dismissed) are never undone by
 a refresh; a suggestion nobody is blocked by any more becomes ``resolved`` (the repos then show
 the upgrade, as fix versions do).
 
@@ -32,9 +35,10 @@ from django.utils import timezone
 from packaging.utils import canonicalize_name
 
 from readiness import engine
-from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
+from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
 from readiness.services.advisory_locks import held
+from readiness.services.enqueue import REFRESH_UPSTREAM_PENDING, enqueue_on_commit
 from scanners import project_metadata as engine_metadata
 from scanners.targets import Target
 from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
@@ -46,6 +50,8 @@ __all__ = [
     "project_metadata_for",
     "upstream_mark",
     "upstream_refresh",
+    "upstream_refresh_later",
+    "upstream_refresh_pending",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,6 +136,20 @@ def project_metadata_for(
     return rows
 
 
+def _scan_target(scan_targets: str | None, target_id: str) -> Target | None:
+    """The target ``target_id`` of a scan's stored target list (JSON text); ``None`` if absent or bad."""
+    try:
+        listed = json.loads(scan_targets or "[]")
+    except ValueError:
+        return None
+    data = (
+        next((t for t in listed if isinstance(t, dict) and t.get("id") == target_id), None)
+        if isinstance(listed, list)
+        else None
+    )
+    return _target(data) if data else None
+
+
 def _target(data: dict) -> Target | None:
     try:
         return Target(
@@ -150,6 +170,7 @@ def upstream_refresh(
 
     Queries: the blocked (package, version, target, scan targets) groups; repos per package; the
     cached metadata (plus fetches of missing ones); the existing suggestions; then the writes.
+    A refresh of all packages also takes every pending one (:func:`upstream_refresh_later`).
     """
     only = sorted({canonicalize_name(p) for p in packages}) if packages is not None else None
     if only == []:
@@ -158,8 +179,63 @@ def upstream_refresh(
         project_metadata_for(only, fetch=fetch_metadata)  # any fetching before the lock, not under it
     # One refresh at a time across workers: two scans finishing together would otherwise both
     # create the same new draft (a duplicate key) or write counts read before the other's commit.
-    with held("upstream-refresh"):
+    with held(_LOCK):
+        if only is None:
+            _take_pending()
         return _refresh(only, fetch_metadata)
+
+
+def upstream_refresh_later(*, packages: Iterable[str]) -> int:
+    """Mark ``packages`` pending and queue a refresh (on commit); the number newly marked.
+
+    A package already pending is left alone: the refresh queued when it was marked has not
+    taken it yet (a refresh takes its packages before it reads any row), so it will see this
+    scan's rows too. Only a newly marked package queues a refresh.
+    """
+    names = sorted({canonicalize_name(p) for p in packages})
+    if not names:
+        return 0
+    waiting = set(UpstreamRefreshPending.objects.filter(package__in=names).values_list("package", flat=True))
+    new = [n for n in names if n not in waiting]
+    if not new:
+        return 0
+    UpstreamRefreshPending.objects.bulk_create([UpstreamRefreshPending(package=n) for n in new], ignore_conflicts=True)
+    enqueue_on_commit(REFRESH_UPSTREAM_PENDING)
+    return len(new)
+
+
+def upstream_refresh_pending(*, fetch_metadata: MetadataFetcher | None = None) -> RefreshResult:
+    """Refresh every pending package at once (nothing to do when another refresh took them).
+
+    The packages are taken (their rows deleted) under the lock before any verdict is read, so a
+    scan that marks one afterwards marks it anew and queues another refresh: none is missed. A
+    refresh that fails puts its packages back.
+    """
+    waiting = list(UpstreamRefreshPending.objects.values_list("package", flat=True))
+    if not waiting:
+        return RefreshResult(0, 0, 0)
+    project_metadata_for(waiting, fetch=fetch_metadata)  # any fetching before the lock, not under it
+    with held(_LOCK):
+        taken = _take_pending()
+        if not taken:
+            return RefreshResult(0, 0, 0)
+        try:
+            return _refresh(taken, fetch_metadata)
+        except Exception:
+            UpstreamRefreshPending.objects.bulk_create(
+                [UpstreamRefreshPending(package=n) for n in taken], ignore_conflicts=True
+            )
+            raise
+
+
+_LOCK = "upstream-refresh"
+
+
+def _take_pending() -> list[str]:
+    """The pending packages, no longer pending. Called under the lock: nobody else deletes rows."""
+    rows = list(UpstreamRefreshPending.objects.values_list("id", "package"))
+    UpstreamRefreshPending.objects.filter(id__in=[i for i, _ in rows]).delete()
+    return sorted({p for _, p in rows})
 
 
 def _refresh(only: list[str] | None, fetch_metadata: MetadataFetcher | None) -> RefreshResult:
@@ -173,17 +249,13 @@ def _refresh(only: list[str] | None, fetch_metadata: MetadataFetcher | None) -> 
         .order_by()
     )
     gaps: dict[str, dict] = defaultdict(lambda: {"tags": set(), "pythons": set(), "versions": set(), "targets": set()})
-    parsed: dict[str, list] = {}
+    # Most scans share a few target lists: each (list, target id) is parsed and validated once.
+    targets: dict[tuple[str, str], Target | None] = {}
     for row in groups:
-        if row["scan_targets"] not in parsed:
-            try:
-                parsed[row["scan_targets"]] = json.loads(row["scan_targets"] or "[]")
-            except ValueError:
-                parsed[row["scan_targets"]] = []
-        data = next(
-            (t for t in parsed[row["scan_targets"]] if isinstance(t, dict) and t.get("id") == row["target"]), None
-        )
-        target = _target(data) if data else None
+        key = (row["scan_targets"], row["target"])
+        if key not in targets:
+            targets[key] = _scan_target(row["scan_targets"], row["target"])
+        target = targets[key]
         if target is None:
             continue
         gap = gaps[row["package"]]

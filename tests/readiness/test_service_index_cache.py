@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from readiness.models import IndexPage, Scan
-from readiness.services.index_cache import DatabaseIndexClient
+from readiness.services.index_cache import DatabaseIndexCache, DatabaseIndexClient
 from readiness.services.scans import scan_request
+from scanners.index import ACCEPT
+from scanners.index_cache import CachedPage
 from tests.readiness.scan_support import ORG_LAYOUTS, in_two_sessions, repo_row
 from tests.scanners.git_helpers import commit_files, make_repo
 
@@ -58,6 +63,50 @@ def test_changed_at_moves_only_when_the_body_changes(scan_index) -> None:
     assert uploaded.changed_at > first.changed_at
     assert b"six-1.17.0.tar.gz" in bytes(uploaded.body) and uploaded.etag != first.etag
     assert IndexPage.objects.count() == 1
+
+
+def test_a_page_this_process_parsed_is_not_read_again_until_another_worker_changes_it(scan_index) -> None:
+    def fetch(name: str, *, cache_period: float = 3600):
+        with CaptureQueriesContext(connection) as queries:
+            with DatabaseIndexClient(scan_index.url, cache_period=cache_period, retries=0) as client:
+                result = client.fetch_many([name])[name]
+                changed = client.cache.changed_at(client.base_url, [name])
+        assert result.status == "ok"
+        bodies_read = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and '"body"' in q["sql"]]
+        return sorted(f.filename for f in result.files.files), changed, bodies_read
+
+    files, changed, _ = fetch("psutil")  # fetched from the index: parsed once here
+    again, changed_again, bodies_read = fetch("psutil")  # the next scan in this worker
+    assert (again, changed_again, bodies_read) == (files, changed, [])  # the change time is still recorded
+    assert len(scan_index.page_requests("psutil")) == 1
+
+    # Another worker's revalidation finds an upload: the page row gets a new body and change time.
+    page = scan_index.project_page("psutil")
+    scan_index.add_project(
+        "psutil",
+        [{"filename": f["filename"]} for f in page["files"]]
+        + [{"filename": "psutil-9.9.9-cp36-abi3-manylinux_2_17_aarch64.whl"}],
+    )
+    # (written as another worker process writes it: this process has never parsed the new body)
+    row = IndexPage.objects.get(name="psutil")
+    response = httpx.get(f"{scan_index.url}psutil/", headers={"Accept": ACCEPT})
+    other_worker = DatabaseIndexCache()
+    other_worker.put(
+        row.index_url,
+        "psutil",
+        CachedPage(
+            body=response.content,
+            content_type=response.headers["content-type"],
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            fetched_at=timezone.now(),
+            url=str(response.url),
+        ),
+    )
+    assert other_worker.flush() == 1
+    uploaded, changed_now, bodies_read = fetch("psutil")
+    assert "psutil-9.9.9-cp36-abi3-manylinux_2_17_aarch64.whl" in uploaded and len(bodies_read) == 1
+    assert changed_now["psutil"] > changed["psutil"]
 
 
 def test_failed_fetches_are_not_cached(scan_index) -> None:

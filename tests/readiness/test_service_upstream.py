@@ -8,9 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from readiness.models import ProjectMetadata, UpstreamSuggestion, Verdict
+from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
 from readiness.services.scans import scan_request
-from readiness.services.upstream import MarkError, upstream_mark, upstream_refresh
+from readiness.services.upstream import (
+    MarkError,
+    upstream_mark,
+    upstream_refresh,
+    upstream_refresh_later,
+    upstream_refresh_pending,
+)
 from tests.readiness.factories import make_user
 from tests.readiness.scan_support import repo_row
 from tests.scanners.git_helpers import commit_files, make_repo
@@ -125,6 +131,45 @@ def test_a_package_no_repo_locks_any_more_is_resolved_by_the_next_scan(tmp_path,
     # is gone at once.
     assert UpstreamSuggestion.objects.get().status == "resolved"
     assert upstream_refresh().resolved == 0  # the daily full refresh finds nothing left to do
+
+
+def test_scans_finishing_before_a_refresh_are_refreshed_together_by_it(tmp_path, index):
+    # A refresh queued by an earlier scan has not run yet (a worker is busy with the next scans):
+    # never-arm is pending. The scans below find it pending and queue no refresh of their own.
+    UpstreamRefreshPending.objects.create(package="never-arm")
+    for i in range(3):
+        _scan(_repo(tmp_path, f"svc-{i}", "never-arm==1.0\n")[1])
+    assert list(UpstreamRefreshPending.objects.values_list("package", flat=True)) == ["never-arm"]
+    assert not UpstreamSuggestion.objects.exists()
+
+    result = upstream_refresh_pending()  # the queued refresh, at last: all three scans at once
+    assert (result.created, UpstreamSuggestion.objects.get().repos_blocked) == (1, 3)
+    assert not UpstreamRefreshPending.objects.exists()
+    again = upstream_refresh_pending()  # the refreshes queued behind it find nothing to do
+    assert (again.created, again.updated, again.resolved) == (0, 0, 0)
+
+    # A package not pending is marked and refreshed at once (in process, the queued task runs now).
+    _scan(_repo(tmp_path, "svc-3", "slow-arm==1.0\n")[1])
+    assert UpstreamSuggestion.objects.get(package="slow-arm").repos_blocked == 1
+    assert upstream_refresh_later(packages=["slow-arm"]) == 1 and not UpstreamRefreshPending.objects.exists()
+
+
+def test_a_refresh_that_fails_leaves_its_packages_pending(tmp_path, index):
+    for i in range(2):
+        _scan(_repo(tmp_path, f"svc-{i}", "never-arm==1.0\n")[1])
+    UpstreamSuggestion.objects.all().delete()
+    ProjectMetadata.objects.all().delete()
+    UpstreamRefreshPending.objects.create(package="never-arm")
+
+    def index_down(name):
+        raise ConnectionError("index unreachable")
+
+    with pytest.raises(ConnectionError):
+        upstream_refresh_pending(fetch_metadata=index_down)
+    assert list(UpstreamRefreshPending.objects.values_list("package", flat=True)) == ["never-arm"]
+    assert not UpstreamSuggestion.objects.exists()
+    upstream_refresh_pending()  # the index is back
+    assert UpstreamSuggestion.objects.get().repos_blocked == 2 and not UpstreamRefreshPending.objects.exists()
 
 
 def test_a_refresh_that_changes_nothing_writes_nothing(tmp_path, index):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
-from readiness.models import Repo, Scan, Verdict
+from readiness.models import Repo, Scan, UpstreamRefreshPending, UpstreamSuggestion, Verdict
 from readiness.services.scans import scan_request, scans_reap_stale
 from readiness.tasks import scan_organisation
 from tests.readiness.scan_support import ORG_LAYOUTS, org_repos, repo_row
@@ -75,6 +75,27 @@ def test_worker_scans_twenty_repos_end_to_end(tmp_path, scan_index, celery_worke
     # Two worker processes, 20 repos, one request per distinct package (advisory locks in PostgreSQL).
     requested = sorted(r.path for r in scan_index.page_requests())
     assert len(requested) == len(distinct) == 8, requested
+
+
+def test_worker_refreshes_upstream_suggestions_behind_the_scans(tmp_path, scan_index, celery_worker) -> None:
+    scan_index.add_project(
+        "never-arm", [{"filename": f"never_arm-{v}-cp311-cp311-manylinux_2_17_x86_64.whl"} for v in ("1.0", "1.1")]
+    )
+    for i in range(6):
+        repo_row(
+            f"svc-{i}",
+            make_repo(tmp_path, {"requirements.txt": f"never-arm==1.{i % 2}\nsix==1.16.0\n"}, name=f"svc-{i}"),
+        )
+
+    scan_organisation.delay(trigger="schedule")
+
+    _wait_for(lambda: Scan.objects.count() == 6 and _all_final(), celery_worker, what="6 finished scans")
+    # Each scan marked never-arm pending; the refreshes queued behind the scans draft it from all six.
+    _wait_for(lambda: not UpstreamRefreshPending.objects.exists(), celery_worker, what="the upstream refresh")
+    _wait_for(lambda: UpstreamSuggestion.objects.filter(repos_blocked=6).exists(), celery_worker, what="6 repos")
+    (suggestion,) = UpstreamSuggestion.objects.all()
+    assert (suggestion.package, suggestion.versions, suggestion.status) == ("never-arm", ["1.0", "1.1"], "open")
+    assert set(Scan.objects.values_list("state", flat=True)) == {Scan.State.DONE}
 
 
 def test_worker_killed_mid_scan_leaves_no_half_scan_and_a_new_worker_completes_it(

@@ -58,3 +58,28 @@ def test_fully_yanked_release_is_never_suggested():
         yanked=("demo-1.1-py3-none-any.whl",),
     )
     assert fix_version(files, "1.0", (ARM64,)) == "1.2"
+
+
+def test_a_fix_version_is_worked_out_once_per_page_and_its_metadata_checks_asked_again():
+    page = project(*(f.filename for f in RELEASES.files))
+    asked: list[tuple[str, ...]] = []
+    refused = {"demo-1.2-cp311-cp311-manylinux_2_17_aarch64.whl"}  # e.g. an invalid Requires-Dist
+
+    def installable(wheels):
+        names = tuple(sorted(w.filename for w in wheels))
+        asked.append(names)
+        return not refused & set(names)
+
+    assert fix_version(page, "1.0", (AMD64, ARM64), installable=installable) == "2.0"
+    first = list(asked)
+    assert len(first) == 2  # 1.2 (refused), then 2.0
+    asked.clear()
+    # Another repository locking the same version: the answer is remembered on the page, and the
+    # same checks are asked again (a scan records the metadata it read) without trying each release.
+    assert fix_version(page, "1.0", (AMD64, ARM64), installable=installable) == "2.0"
+    assert asked == first
+    # The metadata read answers differently now (it failed before): the answer is worked out anew.
+    refused.clear()
+    assert fix_version(page, "1.0", (AMD64, ARM64), installable=installable) == "1.2"
+    # A page fetched anew is a new object, with nothing remembered.
+    assert project(*(f.filename for f in RELEASES.files)).answers == {}

@@ -1,0 +1,55 @@
+"""Rows a scan writes come back as they were given, whichever way they were inserted (COPY on
+PostgreSQL, ``bulk_create`` elsewhere): text that COPY must escape, JSON, NULLs and booleans."""
+
+from __future__ import annotations
+
+import pytest
+
+from readiness.models import Repo, Scan, ScanFinding, Verdict
+from readiness.services.bulk_insert import insert_rows
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = "tab\there, newline\nthere, a backslash \\N and \\\\, quotes ' \" and ünïcödé ✓"
+
+
+def test_rows_come_back_as_given():
+    scan = Scan.objects.create(repo=Repo.objects.create(name="svc", url="file:///tmp/svc"), trigger="manual")
+    given = [
+        Verdict(
+            scan_id=scan.pk,
+            package="numpy",
+            version="1.26.4",
+            target="linux/arm64",
+            status="wheel",
+            file="numpy-1.26.4-cp311-cp311-manylinux_2_17_aarch64.whl",
+            pure=False,
+            direct=True,
+            via=[],
+            reason="a wheel",
+            lockfile="requirements.txt",
+        ),
+        Verdict(
+            scan_id=scan.pk,
+            package="never-arm",
+            version="",
+            target="linux/amd64",
+            status="none",
+            upstream=True,
+            direct=None,
+            via=[["app", "never-arm"], ["tool", AWKWARD]],
+            reason=AWKWARD,
+            lockfile="services/api/requirements.txt",
+        ),
+    ]
+    insert_rows(Verdict, given)
+    fields = [f.attname for f in Verdict._meta.concrete_fields if not f.primary_key]
+    stored = sorted(Verdict.objects.values_list(*fields), key=lambda row: row[fields.index("package")])
+    expected = sorted(
+        (tuple(getattr(v, f) for f in fields) for v in given), key=lambda row: row[fields.index("package")]
+    )
+    assert stored == expected
+    assert Verdict.objects.get(package="never-arm").via[1] == ["tool", AWKWARD]
+
+    insert_rows(ScanFinding, [])  # nothing to insert: no statement, no error
+    assert not ScanFinding.objects.exists()
