@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "readiness.access.permissions_context",
             ],
         },
     },
@@ -224,6 +225,8 @@ READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)
 READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
 READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
 CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_upstream", "schedule": 24 * 3600}
+# Snoozed blockers open again on their date by themselves; hourly, the history says so too.
+CELERY_BEAT_SCHEDULE["wake-snoozed"] = {"task": "readiness.tasks.wake_snoozed_blockers", "schedule": 3600}
 
 
 # Base-image lookups: ask registries which platforms each FROM image provides.

@@ -28,6 +28,7 @@ from readiness.services.scans import (
     scan_run_in_process,
     scans_reap_stale,
 )
+from readiness.services.triage import triage_wake_snoozed
 from readiness.services.upstream import upstream_refresh, upstream_refresh_pending
 
 log = logging.getLogger(__name__)
@@ -92,3 +93,9 @@ def refresh_upstream_pending() -> dict[str, int]:
     """After scans: the suggestions of the packages they marked, all at once."""
     result = upstream_refresh_pending()
     return {"created": result.created, "updated": result.updated, "resolved": result.resolved}
+
+
+@shared_task(acks_late=True)
+def wake_snoozed_blockers() -> int:
+    """Hourly: record the end of each snooze whose date has passed (pages show it open already)."""
+    return triage_wake_snoozed()

@@ -10,6 +10,7 @@ from readiness.views import (
     repo,
     repos,
     trends,
+    triage,
     upstream,
     webhooks,
 )
@@ -22,6 +23,7 @@ dashboard = (
         # The action routes come before the catch-all repo route: repo names may contain "/".
         path("repos/<path:name>/rescan/", repo.repo_rescan, name="repo-rescan"),
         path("repos/<path:name>/scan.json", repo.repo_scan_status, name="repo-scan-status"),
+        path("repos/<path:name>/triage/", triage.repo_triage_change, name="repo-triage"),
         path("repos/<path:name>/", repo.repo_detail, name="repo"),
         path("packages/<path:name>/", package.package_detail, name="package"),  # outside names may hold anything
         path("blockers/", blockers.blockers, name="blockers"),

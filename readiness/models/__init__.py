@@ -1,11 +1,13 @@
 """Models: fields, constraints and small derived properties only; behaviour lives in services."""
 
+from readiness.models.campaigns import Campaign
 from readiness.models.index import CoreMetadata, IndexPage
 from readiness.models.registry import ImagePlatformsCache
 from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team
 from readiness.models.rollups import Rollup
 from readiness.models.scans import Scan, ScanFile, ScanFinding, Verdict
+from readiness.models.triage import BlockerTriage, TriageEvent
 from readiness.models.upstream import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion
 from readiness.models.webhooks import WebhookDelivery
 
@@ -24,3 +26,4 @@ __all__ = [
 ]
 __all__ += ["ProjectMetadata", "UpstreamRefreshPending", "UpstreamSuggestion"]
 __all__ += ["CoreMetadata", "ImagePlatformsCache"]
+__all__ += ["BlockerTriage", "Campaign", "TriageEvent"]

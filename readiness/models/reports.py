@@ -29,6 +29,7 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["user__email"]
+        permissions = [("manage_subscriptions", "Can subscribe and unsubscribe other people")]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.scope})"

@@ -55,6 +55,7 @@ class Scan(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+        permissions = [("request_scan", "Can request a rescan")]
         indexes = [
             models.Index(fields=["repo", "-finished_at"]),
             models.Index(fields=["state", "heartbeat_at"]),

@@ -58,6 +58,7 @@ class UpstreamSuggestion(models.Model):
 
     class Meta:
         ordering = ["-repos_blocked", "package"]
+        permissions = [("mark_upstream", "Can mark upstream suggestions filed, dismissed or open")]
         constraints = [
             models.UniqueConstraint(fields=["package", "platform_tags"], name="one_suggestion_per_package_gap")
         ]

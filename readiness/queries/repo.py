@@ -1,10 +1,11 @@
 """The repository page: its package × target matrix, Dockerfile findings and scan history.
 
-Queries of :func:`repo_page` (4 for a scanned repo, whatever the number of packages):
+Queries of :func:`repo_page` (7 for a scanned repo, whatever the number of packages):
 1. the repo with its team and latest scan;
 2. the verdict rows of the scan holding its current results;
 3. Dockerfile findings of that scan;
-4. its last scans (history, and the queued or running one the page follows).
+4.-6. the triage of its blockers, its history and the people to assign to (:mod:`readiness.queries.triage`);
+7. its last scans (history, and the queued or running one the page follows).
 :func:`scan_status` (the page's poll): 1 query.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
 from readiness.models.rollups import repo_state
+from readiness.queries.triage import RepoTriage, repo_triage
 from scanners.http import redact
 
 __all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "UnchangedRun", "repo_page", "scan_status"]
@@ -125,6 +127,7 @@ class RepoPage:
     matrix: tuple[MatrixRow, ...]
     findings: tuple[FindingRow, ...]
     history: tuple[ScanRow, ...]
+    triage: RepoTriage | None = None  # the current blockers with their triage, and its history
 
     @property
     def active(self) -> ScanRow | None:
@@ -216,7 +219,7 @@ def _scan_row_of(scan: Scan) -> ScanRow:
 
 
 def repo_page(*, name: str) -> RepoPage | None:
-    """Everything the repository page shows; ``None`` when no repo has that name. 4 queries."""
+    """Everything the repository page shows; ``None`` when no repo has that name. 7 queries."""
     repo = Repo.objects.select_related("team", "latest_scan").filter(name=name).first()
     if repo is None:
         return None
@@ -272,6 +275,7 @@ def repo_page(*, name: str) -> RepoPage | None:
             FindingRow(path=f.path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
             for f in ScanFinding.objects.filter(scan_id__in={scan.pk, result_id}).order_by("path", "line", "rule")
         )
+    triage = repo_triage(repo_id=repo.pk, blockers=_blockers(matrix, findings)) if scan is not None else None
     history = tuple(
         _scan_row(v)
         for v in Scan.objects.filter(repo_id=repo.pk).order_by("-requested_at", "-id").values(*_SCAN_FIELDS)[:HISTORY]
@@ -286,7 +290,22 @@ def repo_page(*, name: str) -> RepoPage | None:
         matrix=tuple(matrix),
         findings=findings,
         history=history,
+        triage=triage,
     )
+
+
+def _blockers(matrix: list[MatrixRow], findings: tuple[FindingRow, ...]) -> list[tuple[str, str, str, str]]:
+    """The repo's current blockers as triage keys them, with the words the page shows: each
+    (package, target) that is ``none`` (once, whatever lockfiles lock it), each blocking rule."""
+    out: dict[tuple[str, str, str], str] = {}
+    for row in matrix:
+        for target, cell in row.cells_by_target:
+            if cell is not None and cell.status == "none":
+                out.setdefault(("package", row.package, target), f"{row.package} {row.version} on {target}".strip())
+    for f in findings:
+        if f.severity == "blocker":
+            out.setdefault(("finding", f.rule, ""), f"{f.rule} in {f.path}: {f.message}")
+    return [(*key, words) for key, words in out.items()]
 
 
 def scan_status(*, name: str) -> dict | None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-__all__ = ["advisory_lock", "advisory_try_lock", "advisory_unlock", "can_lock", "held"]
+__all__ = ["advisory_lock", "advisory_try_lock", "advisory_unlock", "can_lock", "held", "held_if_free"]
 
 
 def can_lock() -> bool:
@@ -52,5 +52,20 @@ def held(namespace: str, *parts: str) -> Iterator[None]:
     advisory_lock(namespace, *parts)
     try:
         yield
+    finally:
+        advisory_unlock(namespace, *parts)
+
+
+@contextmanager
+def held_if_free(namespace: str, *parts: str) -> Iterator[bool]:
+    """The lock for the ``with`` block if nobody holds it (``True``), else ``False`` at once."""
+    if not can_lock():
+        yield True
+        return
+    if not advisory_try_lock(namespace, *parts):
+        yield False
+        return
+    try:
+        yield True
     finally:
         advisory_unlock(namespace, *parts)

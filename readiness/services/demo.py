@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -379,11 +380,13 @@ def _demo_user(password: str) -> None:
     User = get_user_model()
     with transaction.atomic():
         user, _ = User.objects.get_or_create(username=DEMO_USERNAME)
-        user.is_staff = True
+        user.is_staff = True  # the Django admin too
         user.is_active = True
         if not user.check_password(password):
             user.set_password(password)
         user.save()
+        # A manager: the demo shows every action (triage, campaigns, rescans, others' subscriptions).
+        user.groups.add(Group.objects.get(name="manager"))
 
 
 def _first_commit_date(repo: Path) -> dt.datetime:

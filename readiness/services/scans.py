@@ -30,6 +30,7 @@ from readiness.services.bulk_insert import insert_rows
 from readiness.services.credentials import clone_url
 from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit, tasks_run_in_process
 from readiness.services.scan_rows import ScanRows, scan_rows
+from readiness.services.triage import current_blockers, triage_sync
 from readiness.services.unchanged import (
     head_is,
     index_unchanged,
@@ -314,6 +315,8 @@ def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapsh
         insert_rows(ScanFinding, rows.findings)
         insert_rows(Verdict, rows.verdicts, batch_size=VERDICT_BATCH)
         _point_repo_at(scan)
+        if scan.as_of is None:  # a past point (backfill) is not the repo's current state
+            triage_sync(scan.repo_id, current_blockers(rows.verdicts, rows.findings))
     _refresh_upstream(report, previous_result_id=previous_result_id)
     scan.refresh_from_db()
     return scan

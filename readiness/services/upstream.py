@@ -37,7 +37,7 @@ from packaging.utils import canonicalize_name
 from readiness import engine
 from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
-from readiness.services.advisory_locks import held
+from readiness.services.advisory_locks import held, held_if_free
 from readiness.services.enqueue import REFRESH_UPSTREAM_PENDING, enqueue_on_commit
 from scanners import project_metadata as engine_metadata
 from scanners.targets import Target
@@ -205,27 +205,38 @@ def upstream_refresh_later(*, packages: Iterable[str]) -> int:
 
 
 def upstream_refresh_pending(*, fetch_metadata: MetadataFetcher | None = None) -> RefreshResult:
-    """Refresh every pending package at once (nothing to do when another refresh took them).
+    """Refresh every pending package at once; nothing to do when another refresh is running.
 
-    The packages are taken (their rows deleted) under the lock before any verdict is read, so a
-    scan that marks one afterwards marks it anew and queues another refresh: none is missed. A
+    One refresher at a time, and it does not stop while packages are pending: the refreshes
+    queued behind it find the lock taken and return at once (rather than each fetching the same
+    metadata), and it takes what they would have. Packages are taken (their rows deleted) before
+    any verdict is read, so a scan that marks one afterwards marks it anew: none is missed. A
     refresh that fails puts its packages back.
     """
-    waiting = list(UpstreamRefreshPending.objects.values_list("package", flat=True))
-    if not waiting:
-        return RefreshResult(0, 0, 0)
-    project_metadata_for(waiting, fetch=fetch_metadata)  # any fetching before the lock, not under it
-    with held(_LOCK):
-        taken = _take_pending()
-        if not taken:
-            return RefreshResult(0, 0, 0)
-        try:
-            return _refresh(taken, fetch_metadata)
-        except Exception:
-            UpstreamRefreshPending.objects.bulk_create(
-                [UpstreamRefreshPending(package=n) for n in taken], ignore_conflicts=True
-            )
-            raise
+    created = updated = resolved = 0
+    while True:
+        with held_if_free(_LOCK) as mine:
+            if not mine:
+                break  # the holder goes on while anything is pending
+            while waiting := list(UpstreamRefreshPending.objects.values_list("package", flat=True)):
+                project_metadata_for(waiting, fetch=fetch_metadata)  # a failure here leaves them pending
+                taken = _take_pending()
+                try:
+                    result = _refresh(taken, fetch_metadata)
+                except Exception:
+                    UpstreamRefreshPending.objects.bulk_create(
+                        [UpstreamRefreshPending(package=n) for n in taken], ignore_conflicts=True
+                    )
+                    raise
+                created, updated, resolved = (
+                    created + result.created,
+                    updated + result.updated,
+                    resolved + result.resolved,
+                )
+        # Marked between our last look and our unlock, by a scan whose refresh found us holding it.
+        if not UpstreamRefreshPending.objects.exists():
+            break
+    return RefreshResult(created, updated, resolved)
 
 
 _LOCK = "upstream-refresh"

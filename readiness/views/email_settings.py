@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from readiness.access import admin_required, can_trigger_scans, viewer_required
+from readiness.access import can, permission_required, viewer_required
 from readiness.queries.weekly_report import email_settings_page
 from readiness.services.reports import (
     UnknownTeams,
@@ -28,11 +28,11 @@ def _teams(request: HttpRequest) -> list[str]:
 
 @viewer_required
 def email_settings(request: HttpRequest) -> HttpResponse:
-    page = email_settings_page(user=request.user, is_admin=can_trigger_scans(request.user))
+    page = email_settings_page(user=request.user, is_admin=can(request.user, "subscriptions"))
     return render(
         request,
         "readiness/email_settings.html",
-        {"page": page, "nav": "email", "is_admin": can_trigger_scans(request.user)},
+        {"page": page, "nav": "email"},
     )
 
 
@@ -63,7 +63,7 @@ def email_settings_save(request: HttpRequest) -> HttpResponse:
     return redirect("readiness:email-settings")
 
 
-@admin_required
+@permission_required("subscriptions")
 @require_POST
 def email_subscribe_other(request: HttpRequest) -> HttpResponse:
     email = request.POST.get("email", "")
@@ -79,7 +79,7 @@ def email_subscribe_other(request: HttpRequest) -> HttpResponse:
     return redirect("readiness:email-settings")
 
 
-@admin_required
+@permission_required("subscriptions")
 @require_POST
 def email_unsubscribe_other(request: HttpRequest, subscription_id: int) -> HttpResponse:
     subscription_unsubscribe(subscription_id=subscription_id)

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from readiness.access import admin_required, can_trigger_scans, viewer_required
-from readiness.models import Repo
+from readiness.access import permission_required, viewer_required
+from readiness.models import BlockerTriage, Repo
 from readiness.queries.repo import repo_page, scan_status
 from readiness.services.scans import scan_request
 from readiness.views._filters import page_filters
@@ -25,12 +25,12 @@ def repo_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(
         request,
         "readiness/repo.html",
-        {**filters.context(), "page": page, "can_scan": can_trigger_scans(request.user), "nav": "repos"},
+        {**filters.context(), "page": page, "nav": "repos", "reasons": BlockerTriage.Reason.choices},
     )
 
 
 @require_POST
-@admin_required
+@permission_required("scan")
 def repo_rescan(request: HttpRequest, name: str) -> HttpResponse:
     repo = get_object_or_404(Repo, name=name)
     scan_request(repo=repo, trigger="manual")

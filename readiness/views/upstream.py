@@ -1,4 +1,4 @@
-"""The upstream page and the filed/dismissed marks. Any logged-in engineer may mark a suggestion:
+"""The upstream page and the filed/dismissed marks. Engineers and managers may mark a suggestion:
 filing an issue upstream is everyday engineering work (see readiness.services.upstream)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from readiness.access import viewer_required
+from readiness.access import permission_required, viewer_required
 from readiness.models import UpstreamSuggestion
 from readiness.queries.upstream import upstream_suggestions
 from readiness.services.upstream import MarkError, upstream_mark
@@ -26,7 +26,7 @@ def upstream(request: HttpRequest) -> HttpResponse:
     )
 
 
-@viewer_required
+@permission_required("upstream")
 @require_POST
 def upstream_mark_view(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = get_object_or_404(UpstreamSuggestion, pk=pk)

@@ -28,7 +28,7 @@ PAGES = [
 
 def test_pages_draw_under_the_policy_with_no_violation(page, live_server):
     seed_org(repos=6, weeks=4)
-    make_user("boss", staff=True)
+    make_user("boss", role="manager")
     from django.contrib.auth.models import User
 
     User.objects.filter(username="boss").update(is_superuser=True)

@@ -26,7 +26,7 @@ def _log_in(page, live_server, username: str) -> None:
 
 def test_overview_repo_blocker_and_rescan(page, live_server, screenshot, tmp_path):
     seed_org(repos=8, weeks=4)
-    make_user("boss", staff=True)
+    make_user("boss", role="manager")
     Repo.objects.filter(name="svc-0000").update(url=str(tmp_path / "no-such-repo"))
 
     _log_in(page, live_server, "boss")

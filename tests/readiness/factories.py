@@ -21,7 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from readiness.models import Repo, Rollup, Scan, ScanFinding, Team, Verdict
@@ -46,8 +46,12 @@ class SeededOrg:
         return self.repos[r]
 
 
-def make_user(username: str = "viewer", *, staff: bool = False, password: str = "pw") -> User:
-    return User.objects.create_user(username, f"{username}@example.test", password, is_staff=staff)
+def make_user(username: str = "viewer", *, role: str | None = None, staff: bool = False, password: str = "pw") -> User:
+    """A user in the group ``role`` (viewer, engineer or manager; ``None``: no group, a viewer too)."""
+    user = User.objects.create_user(username, f"{username}@example.test", password, is_staff=staff)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 def _packages(n: int) -> list[tuple[str, str]]:
@@ -241,6 +245,6 @@ def viewer_client(client, db):
 
 @pytest.fixture
 def admin_client_(client, db):
-    """A logged-in admin (``is_staff``): may trigger scans."""
-    client.force_login(make_user("boss", staff=True))
+    """A logged-in manager: may trigger scans, triage, run campaigns."""
+    client.force_login(make_user("boss", role="manager"))
     return client

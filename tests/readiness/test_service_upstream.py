@@ -4,11 +4,14 @@ deduplicated across repos, metadata fetched once, filed/dismissed surviving resc
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 
 from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
+from readiness.services.advisory_locks import held_if_free
 from readiness.services.scans import scan_request
 from readiness.services.upstream import (
     MarkError,
@@ -152,6 +155,37 @@ def test_scans_finishing_before_a_refresh_are_refreshed_together_by_it(tmp_path,
     _scan(_repo(tmp_path, "svc-3", "slow-arm==1.0\n")[1])
     assert UpstreamSuggestion.objects.get(package="slow-arm").repos_blocked == 1
     assert upstream_refresh_later(packages=["slow-arm"]) == 1 and not UpstreamRefreshPending.objects.exists()
+
+
+def test_a_refresh_queued_behind_a_running_one_leaves_the_work_to_it(tmp_path, index):
+    if connection.vendor != "postgresql":
+        pytest.skip("one refresher at a time is an advisory lock: PostgreSQL")
+    for i in range(2):
+        _scan(_repo(tmp_path, f"svc-{i}", "never-arm==1.0\n")[1])
+    UpstreamSuggestion.objects.all().delete()
+    UpstreamRefreshPending.objects.create(package="never-arm")
+    holding, release = threading.Event(), threading.Event()
+
+    def running_refresh() -> None:  # another worker, in the middle of a refresh
+        try:
+            with held_if_free("upstream-refresh") as mine:
+                assert mine
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=running_refresh)
+    other.start()
+    assert holding.wait(30)
+    metadata_before = len([r for r in index.requests if r.path.endswith(".metadata")])
+    queued_behind = upstream_refresh_pending()  # returns at once: the holder takes what is pending
+    release.set()
+    other.join()
+    assert (queued_behind.created, queued_behind.updated) == (0, 0)
+    assert len([r for r in index.requests if r.path.endswith(".metadata")]) == metadata_before
+    assert list(UpstreamRefreshPending.objects.values_list("package", flat=True)) == ["never-arm"]
+    assert upstream_refresh_pending().created == 1 and not UpstreamRefreshPending.objects.exists()
 
 
 def test_a_refresh_that_fails_leaves_its_packages_pending(tmp_path, index):

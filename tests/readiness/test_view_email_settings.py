@@ -100,8 +100,9 @@ def test_query_count_is_constant(admin_client_, django_assert_num_queries, subsc
     seed_org(repos=3)
     for i in range(subscriptions):
         subscribe_email(email=f"u{i}@example.test", teams=["team-0", "team-1"])
-    # session, user, then the page: team names, subscriptions (+ last report), their teams.
-    with django_assert_num_queries(5):
+    # session, user, the user's permissions (own and groups'), then the page: team names,
+    # subscriptions (+ last report), their teams.
+    with django_assert_num_queries(7):
         assert admin_client_.get(URL).status_code == 200
 
 

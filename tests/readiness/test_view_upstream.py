@@ -47,7 +47,7 @@ def scanned(tmp_path, scan_index, settings):
 
 @pytest.fixture
 def engineer(client):
-    client.force_login(make_user("engineer"))
+    client.force_login(make_user("engineer", role="engineer"))
     return client
 
 
@@ -117,6 +117,17 @@ def test_anonymous_cannot_mark(scanned):
     s = UpstreamSuggestion.objects.get()
     response = Client().post(f"/upstream/{s.pk}/mark/", {"status": "dismissed"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    s.refresh_from_db()
+    assert s.status == "open"
+
+
+def test_a_viewer_sees_the_drafts_but_cannot_mark_them(client, scanned):
+    client.force_login(make_user("viewer", role="viewer"))
+    s = UpstreamSuggestion.objects.get()
+    page = client.get("/upstream/").content.decode()
+    assert s.title in page and "Mark filed" not in page
+    response = client.post(f"/upstream/{s.pk}/mark/", {"status": "dismissed"})
+    assert response.status_code == 403 and "ask a manager" in response.content.decode()
     s.refresh_from_db()
     assert s.status == "open"
 

@@ -1,0 +1,121 @@
+"""Triage as pages read it: each current blocker of a repo with its triage, and the history.
+
+Queries of :func:`repo_triage` (3, whatever the number of blockers): the repo's triages, their
+latest events, and the people a blocker can be assigned to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from readiness.models import BlockerTriage, TriageEvent
+
+__all__ = ["BlockerRow", "HistoryRow", "RepoTriage", "repo_triage", "triage_label"]
+
+HISTORY = 30
+State = BlockerTriage.State
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerRow:
+    """One current blocker of the repo and what people decided about it."""
+
+    kind: str  # "package" or "finding"
+    subject: str
+    target: str
+    what: str  # the words the page shows ("never-arm 1.0 on linux/arm64")
+    state: str  # the effective state: open (untriaged), acknowledged, assigned, snoozed, accepted
+    assignee: str = ""
+    team: str = ""
+    snoozed_until: dt.date | None = None
+    reason: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return "blocker-" + "-".join(p for p in (self.kind, self.subject, self.target.replace("/", "-")) if p)
+
+    @property
+    def label(self) -> str:
+        return triage_label(self.state)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    at: dt.datetime
+    user: str  # "" for a scan or the hourly task
+    subject: str
+    target: str
+    action: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class RepoTriage:
+    blockers: tuple[BlockerRow, ...]
+    history: tuple[HistoryRow, ...]
+    assignees: tuple[str, ...]  # usernames a blocker can be assigned to
+
+    @property
+    def untriaged(self) -> int:
+        return sum(1 for b in self.blockers if b.state == State.OPEN)
+
+
+def triage_label(state: str) -> str:
+    """The words for a state: "untriaged" for open ones, the state itself otherwise."""
+    return "untriaged" if state == State.OPEN else state
+
+
+def repo_triage(
+    *, repo_id: int, blockers: Iterable[tuple[str, str, str, str]], today: dt.date | None = None
+) -> RepoTriage:
+    """``blockers`` are the repo's current ``(kind, subject, target, words)``; 3 queries."""
+    today = today or timezone.localdate()
+    triages = {
+        (t.kind, t.subject, t.target): t
+        for t in BlockerTriage.objects.filter(repo_id=repo_id).select_related("assignee", "assignee_team")
+    }
+    rows = []
+    for kind, subject, target, what in blockers:
+        t = triages.get((kind, subject, target))
+        if t is None or t.state == State.RESOLVED:
+            rows.append(BlockerRow(kind, subject, target, what, State.OPEN))
+            continue
+        state = t.effective_state(today)
+        rows.append(
+            BlockerRow(
+                kind,
+                subject,
+                target,
+                what,
+                state,
+                assignee=t.assignee.username if t.assignee else "",
+                team=t.assignee_team.name if t.assignee_team else "",
+                snoozed_until=t.snoozed_until if state == State.SNOOZED else None,
+                reason=(t.get_reason_display() + (f": {t.reason_text}" if t.reason_text else ""))
+                if state == State.ACCEPTED
+                else "",
+            )
+        )
+    events = (
+        TriageEvent.objects.filter(triage__repo_id=repo_id)
+        .select_related("user", "triage")
+        .order_by("-at", "-id")[:HISTORY]
+    )
+    history = tuple(
+        HistoryRow(
+            at=e.at,
+            user=e.user.username if e.user else "",
+            subject=e.triage.subject,
+            target=e.triage.target,
+            action=e.action,
+            note=e.note,
+        )
+        for e in events
+    )
+    users = get_user_model().objects.filter(is_active=True).order_by("username").values_list("username", flat=True)
+    return RepoTriage(blockers=tuple(rows), history=history, assignees=tuple(users))

@@ -1,0 +1,88 @@
+"""Triage through the repository page: engineers change it, viewers see it, the page says what happened."""
+
+from __future__ import annotations
+
+import pytest
+
+from readiness.models import BlockerTriage, Team, Verdict
+from tests.readiness.factories import make_user, seed_org
+
+pytestmark = pytest.mark.django_db
+
+URL = "/repos/svc-0000/triage/"
+GRPCIO = {"kind": "package", "subject": "grpcio", "target": "linux/arm64"}
+
+
+@pytest.fixture
+def engineer(client):
+    client.force_login(make_user("erin", role="engineer"))
+    return client
+
+
+def test_an_engineer_assigns_and_accepts_and_the_page_shows_it(engineer):
+    seed_org(repos=2)
+    Team.objects.get_or_create(name="team-0")
+    response = engineer.post(
+        URL, {**GRPCIO, "action": "assign", "assignee": "erin", "note": "upgrading", "team": "team-0"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/repos/svc-0000/?team=team-0#triage"
+    engineer.post(
+        URL,
+        {
+            "kind": "package",
+            "subject": "filprofiler",
+            "target": "linux/arm64",
+            "action": "accept",
+            "reason": "fix-elsewhere",
+        },
+    )
+    page = engineer.get("/repos/svc-0000/").content.decode()
+    version = Verdict.objects.filter(package="grpcio").values_list("version", flat=True).first()
+    assert f"grpcio {version} on linux/arm64" in page
+    assert page.count('class="badge triage-state-assigned"') == 1 and "→ erin" in page
+    assert 'class="badge triage-state-accepted"' in page and "fix planned elsewhere" in page
+    assert "assigned to erin; upgrading" in page  # the history
+    assert set(BlockerTriage.objects.values_list("subject", "state")) == {
+        ("grpcio", "assigned"),
+        ("filprofiler", "accepted"),
+    }
+
+
+def test_a_refused_change_says_why_and_changes_nothing(engineer):
+    seed_org(repos=2)
+    for data, words in [
+        ({**GRPCIO, "action": "snooze", "until": "not-a-date"}, "is not a date"),
+        ({**GRPCIO, "action": "assign", "assignee": "nobody"}, "no active user"),
+        ({**GRPCIO, "action": "accept", "reason": "other"}, "say why"),
+        ({**GRPCIO, "subject": "six", "action": "acknowledge"}, "no current blocker"),
+        ({**GRPCIO, "action": "explode"}, "unknown action"),
+    ]:
+        response = engineer.post(URL, data, follow=True)
+        assert response.status_code == 200 and words in response.content.decode(), words
+    assert not BlockerTriage.objects.exists()
+
+
+def test_a_viewer_sees_the_triage_but_has_no_form_and_is_refused(client):
+    seed_org(repos=2)
+    client.force_login(make_user("vic", role="viewer"))
+    page = client.get("/repos/svc-0000/").content.decode()
+    assert "Blockers and triage" in page and "untriaged" in page and 'name="action"' not in page
+    assert client.post(URL, {**GRPCIO, "action": "acknowledge"}).status_code == 403
+    assert not BlockerTriage.objects.exists()
+
+
+def test_triage_needs_a_csrf_token(client):
+    seed_org(repos=1)
+    csrf_client = type(client)(enforce_csrf_checks=True)
+    csrf_client.force_login(make_user("erin", role="engineer"))
+    assert csrf_client.post(URL, {**GRPCIO, "action": "acknowledge"}).status_code == 403
+    assert not BlockerTriage.objects.exists()
+
+
+@pytest.mark.parametrize("triaged", [1, 30])
+def test_the_repo_page_costs_the_same_queries_however_much_is_triaged(engineer, django_assert_num_queries, triaged):
+    seed_org(repos=1, packages=40)
+    for i in range(triaged):
+        engineer.post(URL, {**GRPCIO, "action": "acknowledge" if i % 2 else "assign", "assignee": "erin"})
+    with django_assert_num_queries(12):
+        assert engineer.get("/repos/svc-0000/").status_code == 200
