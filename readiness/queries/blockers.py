@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 from readiness.models import ScanFinding, Verdict
 from readiness.queries.actions import package_fix_kind
 from readiness.queries.scope import result_scan_ids
+from readiness.queries.triage import with_triage
 from scanners.replacements import replacements_for
 from scanners.rules import finding_fix
 
@@ -128,10 +129,20 @@ def _group_fix(
     return kind, f"ask upstream for a wheel for {target}"
 
 
-def blocker_packages(*, team: str | None, limit: int | None = None) -> list[PackageBlockers]:
+def blocker_packages(
+    *, team: str | None, limit: int | None = None, triage: str = "", assignee=None
+) -> list[PackageBlockers]:
     """Blocking packages ranked by repos affected, each with its groups, fixes and the direct
-    dependencies that pull it in (3 queries: ranking, groups, dependency chains)."""
-    none_rows = Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE)
+    dependencies that pull it in (3 queries: ranking, groups, dependency chains). ``triage`` and
+    ``assignee`` keep only the blockers so triaged (:func:`readiness.queries.triage.with_triage`)."""
+    none_rows = with_triage(
+        Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status=Verdict.Status.NONE),
+        kind="package",
+        subject="package",
+        target="target",
+        state=triage,
+        assignee=assignee,
+    )
     ranked_qs = (
         none_rows.values("package").annotate(repos=Count("scan_id", distinct=True)).order_by("-repos", "package")
     )
@@ -178,9 +189,10 @@ def _pulled_in_by(none_rows) -> dict[str, Counter]:
     return parents
 
 
-def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
+def _finding_blockers(*, team: str | None, triage: str = "", assignee=None) -> list[FindingBlocker]:
+    found = ScanFinding.objects.filter(scan_id__in=result_scan_ids(team=team), severity="blocker")
     rows = (
-        ScanFinding.objects.filter(scan_id__in=result_scan_ids(team=team), severity="blocker")
+        with_triage(found, kind="finding", subject="rule", target=None, state=triage, assignee=assignee)
         .values("rule", "scan__repo__name")
         .annotate(example=Min("message"))
         .order_by("rule", "scan__repo__name")
@@ -203,6 +215,10 @@ def _finding_blockers(*, team: str | None) -> list[FindingBlocker]:
     return out
 
 
-def blockers_page(*, team: str | None) -> BlockersPage:
-    """All blockers of the current results of ``team`` (or the organisation). 4 queries."""
-    return BlockersPage(packages=tuple(blocker_packages(team=team)), findings=tuple(_finding_blockers(team=team)))
+def blockers_page(*, team: str | None, triage: str = "", assignee=None) -> BlockersPage:
+    """All blockers of the current results of ``team`` (or the organisation), or those whose triage
+    is ``triage`` / assigned to ``assignee``. 4 queries."""
+    return BlockersPage(
+        packages=tuple(blocker_packages(team=team, triage=triage, assignee=assignee)),
+        findings=tuple(_finding_blockers(team=team, triage=triage, assignee=assignee)),
+    )

@@ -11,11 +11,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from readiness.models import BlockerTriage, TriageEvent
 
-__all__ = ["BlockerRow", "HistoryRow", "RepoTriage", "repo_triage", "triage_label"]
+__all__ = [
+    "TRIAGE_FILTERS",
+    "BlockerRow",
+    "HistoryRow",
+    "RepoTriage",
+    "repo_triage",
+    "triage_label",
+    "with_triage",
+]
+
+TRIAGE_FILTERS = {
+    "": "all",
+    "untriaged": "untriaged",
+    "in-progress": "in progress",
+    "accepted": "accepted",
+    "mine": "assigned to me",
+}
+"""The blockers page's ``?triage=`` values, with their words."""
 
 HISTORY = 30
 State = BlockerTriage.State
@@ -119,3 +137,37 @@ def repo_triage(
     )
     users = get_user_model().objects.filter(is_active=True).order_by("username").values_list("username", flat=True)
     return RepoTriage(blockers=tuple(rows), history=history, assignees=tuple(users))
+
+
+def with_triage(
+    rows: QuerySet,
+    *,
+    kind: str,
+    subject: str,
+    target: str | None,
+    state: str = "",
+    assignee=None,
+    today: dt.date | None = None,
+) -> QuerySet:
+    """``rows`` (verdict or finding rows of current scans) whose blocker's triage is ``state``
+    (a key of :data:`TRIAGE_FILTERS`), and assigned to ``assignee`` when given. A subquery: the
+    page stays one statement per table however much is triaged.
+
+    ``subject`` and ``target`` name the row's fields holding the package (or rule) and target;
+    ``target=None`` for findings, whose triage has none.
+    """
+    if not state and assignee is None:
+        return rows
+    today = today or timezone.localdate()
+    triage = BlockerTriage.objects.filter(repo_id=OuterRef("scan__repo_id"), kind=kind, subject=OuterRef(subject))
+    triage = triage.filter(target=OuterRef(target)) if target else triage.filter(target="")
+    in_progress = Q(state__in=[State.ACKNOWLEDGED, State.ASSIGNED]) | Q(state=State.SNOOZED, snoozed_until__gte=today)
+    if state == "in-progress":
+        rows = rows.filter(Exists(triage.filter(in_progress)))
+    elif state == "accepted":
+        rows = rows.filter(Exists(triage.filter(state=State.ACCEPTED)))
+    elif state == "untriaged":
+        rows = rows.exclude(Exists(triage.filter(in_progress | Q(state=State.ACCEPTED))))
+    if assignee is not None:
+        rows = rows.filter(Exists(triage.filter(assignee=assignee).exclude(state=State.RESOLVED)))
+    return rows

@@ -116,8 +116,9 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
     # session, user, team list, ranked packages, their groups, their chains, Dockerfile blocker findings
     with django_assert_num_queries(7):
         assert viewer_client.get("/blockers/").status_code == 200
-    # session, user, team list, the upstream suggestions
-    with django_assert_num_queries(4):
+    # session, user, team list, the upstream suggestions, the user's permissions (own and
+    # groups': may they mark a suggestion?)
+    with django_assert_num_queries(6):
         assert viewer_client.get("/upstream/").status_code == 200
 
 

@@ -86,3 +86,26 @@ def test_the_repo_page_costs_the_same_queries_however_much_is_triaged(engineer, 
         engineer.post(URL, {**GRPCIO, "action": "acknowledge" if i % 2 else "assign", "assignee": "erin"})
     with django_assert_num_queries(12):
         assert engineer.get("/repos/svc-0000/").status_code == 200
+
+
+def test_the_blockers_page_filters_by_triage_and_mine(engineer, django_assert_num_queries):
+    seed_org(repos=6)  # grpcio blocks svc-0000, -0002, -0004 on arm64; filprofiler svc-0000, -0003
+    engineer.post(URL, {**GRPCIO, "action": "assign", "assignee": "erin"})
+    engineer.post(URL, {**GRPCIO, "subject": "filprofiler", "action": "accept", "reason": "amd64-only"})
+
+    def listed(query: str) -> dict[str, int]:
+        page = engineer.get(f"/blockers/{query}").context["page"]
+        return {p.package: p.repos for p in page.packages}
+
+    everything = listed("")
+    assert everything["grpcio"] == 3 and everything["filprofiler"] == 2
+    assert listed("?triage=mine") == {"grpcio": 1}
+    assert listed("?triage=in-progress") == {"grpcio": 1}
+    assert listed("?triage=accepted") == {"filprofiler": 1}
+    untriaged = listed("?triage=untriaged")
+    assert untriaged["grpcio"] == 2 and untriaged["filprofiler"] == 1
+    assert listed("?triage=bogus") == everything  # an unknown filter shows everything
+    html = engineer.get("/blockers/?triage=accepted&team=team-0").content.decode()
+    assert 'aria-current="page" href="?triage=accepted&amp;team=team-0"' in html
+    with django_assert_num_queries(7):  # session, user, team list, the page's 4: nothing per triage
+        engineer.get("/blockers/?triage=untriaged")
