@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from readiness.views import (
     blockers,
+    campaigns,
     email_settings,
     exports,
     overview,
@@ -28,6 +29,12 @@ dashboard = (
         path("packages/<path:name>/", package.package_detail, name="package"),  # outside names may hold anything
         path("blockers/", blockers.blockers, name="blockers"),
         path("trends/", trends.trends, name="trends"),
+        path("campaigns/", campaigns.campaigns, name="campaigns"),
+        path("campaigns/new/", campaigns.campaign_create_view, name="campaign-create"),
+        path("campaigns/<slug:slug>/", campaigns.campaign_detail, name="campaign"),
+        path("campaigns/<slug:slug>/campaign.csv", campaigns.campaign_csv_view, name="campaign-csv"),
+        path("campaigns/<slug:slug>/edit/", campaigns.campaign_edit_view, name="campaign-edit"),
+        path("campaigns/<slug:slug>/close/", campaigns.campaign_close_view, name="campaign-close"),
         path("upstream/", upstream.upstream, name="upstream"),
         path("upstream/<int:pk>/mark/", upstream.upstream_mark_view, name="upstream-mark"),
         path("export/matrix.csv", exports.export_matrix_csv, name="export-matrix-csv"),

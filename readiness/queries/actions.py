@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Q, TextField
@@ -129,11 +129,13 @@ def _major_jump(version: str, fix: str) -> bool:
         return False
 
 
-def _verdict_rows(team: str | None):
-    scans = result_scan_ids(team=team)
+def _verdict_rows(team: str | None, scope: _Scope | None = None):
+    scans = result_scan_ids(team=team, repo_ids=scope.repo_ids if scope else None)
+    rows = Verdict.objects.filter(scan_id__in=scans)
+    if scope is not None and scope.targets:
+        rows = rows.filter(target__in=scope.targets)
     return (
-        Verdict.objects.filter(scan_id__in=scans)
-        .filter(Q(status=Verdict.Status.NONE) | ~Q(relock_file=""))
+        rows.filter(Q(status=Verdict.Status.NONE) | ~Q(relock_file=""))
         .annotate(scan_targets=Cast("scan__targets", TextField()))
         .values_list(
             "package",
@@ -152,15 +154,25 @@ def _verdict_rows(team: str | None):
     )
 
 
-def _finding_rows(team: str | None):
+def _finding_rows(team: str | None, scope: _Scope | None = None):
     return (
-        ScanFinding.objects.filter(scan_id__in=result_scan_ids(team=team), severity="blocker")
+        ScanFinding.objects.filter(
+            scan_id__in=result_scan_ids(team=team, repo_ids=scope.repo_ids if scope else None), severity="blocker"
+        )
         .values_list("rule", "path", "line", "message", "scan__repo__name", "scan__repo__team__name")
         .distinct()
     )
 
 
-def _collect(team: str | None) -> tuple[dict[tuple, NextAction], list[_Blocker]]:
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A campaign's repos and targets (``targets`` empty: every target)."""
+
+    repo_ids: tuple[int, ...]
+    targets: tuple[str, ...] = ()
+
+
+def _collect(team: str | None, scope: _Scope | None = None) -> tuple[dict[tuple, NextAction], list[_Blocker]]:
     actions: dict[tuple, NextAction] = {}
     blockers: list[_Blocker] = []
 
@@ -172,7 +184,7 @@ def _collect(team: str | None) -> tuple[dict[tuple, NextAction], list[_Blocker]]
 
     pulled: set[tuple] = set()
     for package, version, target, status, fix, relock, lockfile, repo, team_name, scan_targets, via in _verdict_rows(
-        team
+        team, scope
     ):
         kind = package_fix_kind(package, fix_version=fix, relock_file=relock, musl='"musl"' in (scan_targets or ""))
         if kind == "relock":
@@ -210,7 +222,7 @@ def _collect(team: str | None) -> tuple[dict[tuple, NextAction], list[_Blocker]]
             + ": refreshing the lock changes no version"
         )
 
-    for rule, path, line, message, repo, team_name in _finding_rows(team):
+    for rule, path, line, message, repo, team_name in _finding_rows(team, scope):
         kind = _FINDING_KINDS.get(rule)
         macos = _MACOS_NAME.match(message) if rule == "macos-only-package" else None
         if macos is not None and replacements_for(macos.group(1)):
@@ -259,9 +271,17 @@ def _finding_titles(a: NextAction) -> None:
         a.detail = "the registry lists no arm64 variant of the image these Dockerfiles build from"
 
 
-def next_actions(*, team: str | None, limit: int | None = None) -> list[NextAction]:
-    """The fixes for ``team``'s (or the organisation's) blockers, most repos unblocked first. 2 queries."""
-    actions, _blockers = _collect(team)
+def next_actions(
+    *,
+    team: str | None,
+    limit: int | None = None,
+    repo_ids: Collection[int] | None = None,
+    targets: Collection[str] = (),
+) -> list[NextAction]:
+    """The fixes for ``team``'s (or the organisation's) blockers, most repos unblocked first;
+    ``repo_ids`` and ``targets`` narrow them to a campaign's scope. 2 queries."""
+    scope = _Scope(tuple(repo_ids), tuple(targets)) if repo_ids is not None else None
+    actions, _blockers = _collect(team, scope)
     ranked = sorted(actions.values(), key=NextAction.sort_key)
     return ranked[:limit] if limit else ranked
 

@@ -7,18 +7,20 @@ latest events, and the people a blocker can be assigned to.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from readiness.models import BlockerTriage, TriageEvent
+from readiness.models import BlockerTriage, ScanFinding, TriageEvent, Verdict
+from readiness.queries.scope import result_scan_ids
 
 __all__ = [
     "TRIAGE_FILTERS",
     "BlockerRow",
+    "blocked_repo_triage",
     "HistoryRow",
     "RepoTriage",
     "repo_triage",
@@ -171,3 +173,35 @@ def with_triage(
     if assignee is not None:
         rows = rows.filter(Exists(triage.filter(assignee=assignee).exclude(state=State.RESOLVED)))
     return rows
+
+
+def blocked_repo_triage(
+    *, repo_ids: Collection[int], targets: Collection[str] = (), today: dt.date | None = None
+) -> dict[int, str]:
+    """For each repo with a current blocker (on ``targets``, when given): ``untriaged`` if any of
+    its blockers is, else ``in-progress`` if any is being worked on, else ``accepted``. 3 queries:
+    the blocking verdicts, the blocking findings, the repos' triages."""
+    today = today or timezone.localdate()
+    scans = result_scan_ids(team=None, repo_ids=repo_ids)
+    verdicts = Verdict.objects.filter(scan_id__in=scans, status=Verdict.Status.NONE)
+    if targets:
+        verdicts = verdicts.filter(target__in=list(targets))
+    keys: dict[int, set[tuple[str, str, str]]] = {}
+    for repo_id, package, target in verdicts.values_list("scan__repo_id", "package", "target").distinct():
+        keys.setdefault(repo_id, set()).add(("package", package, target))
+    findings = ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
+    for repo_id, rule in findings.values_list("scan__repo_id", "rule").distinct():
+        keys.setdefault(repo_id, set()).add(("finding", rule, ""))
+    states: dict[tuple[int, str, str, str], str] = {}
+    for t in BlockerTriage.objects.filter(repo_id__in=list(keys)).exclude(state=State.RESOLVED):
+        states[(t.repo_id, t.kind, t.subject, t.target)] = t.effective_state(today)
+    out = {}
+    for repo_id, blockers in keys.items():
+        seen = {states.get((repo_id, *k), State.OPEN) for k in blockers}
+        if State.OPEN in seen:
+            out[repo_id] = "untriaged"
+        elif seen & set(BlockerTriage.IN_PROGRESS):
+            out[repo_id] = "in-progress"
+        else:
+            out[repo_id] = "accepted"
+    return out

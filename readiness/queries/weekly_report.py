@@ -31,6 +31,7 @@ from django.urls import reverse
 from readiness.models import Rollup, Subscription, Team, UpstreamSuggestion, WeeklyReport
 from readiness.models.rollups import repo_state
 from readiness.queries.actions import next_actions
+from readiness.queries.campaigns import campaign_statuses
 from readiness.queries.overview import TargetReadiness, target_readiness
 from readiness.queries.scope import current_repos, team_names
 from readiness.queries.trends import TrendPoint, readiness_series
@@ -195,6 +196,8 @@ class WeeklyReportData:
     sections: tuple[ReportSection, ...]
     settings_url: str
     unsubscribe_url: str = ""
+    campaigns: tuple[CampaignLine, ...] = ()
+    """The active campaigns covering the subscriber's scope, first in the email."""
 
     @property
     def week_label(self) -> str:
@@ -206,6 +209,21 @@ class WeeklyReportData:
             if section.headline is not None:
                 return section, section.headline
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignLine:
+    name: str
+    word: str  # on track, at risk, past due, done, no trend yet
+    text: str
+    url: str
+
+
+def _campaign_lines(*, teams: Sequence[str] | None, today: dt.date, site_root: str) -> tuple[CampaignLine, ...]:
+    return tuple(
+        CampaignLine(s.campaign.name, s.word, s.text, _url(site_root, "campaign", s.campaign.slug))
+        for s in campaign_statuses(teams=teams, today=today)
+    )
 
 
 def _url(site_root: str, name: str, *args: str, team: str | None = None) -> str:
@@ -331,6 +349,7 @@ def weekly_report(
     site_root: str | None = None,
     unsubscribe_url: str = "",
     cache: MutableMapping[str | None, ReportSection] | None = None,
+    campaigns_cache: MutableMapping[tuple, tuple[CampaignLine, ...]] | None = None,
 ) -> WeeklyReportData:
     """The report of one subscription: one section for the organisation, or one per team (in name order).
 
@@ -338,16 +357,21 @@ def weekly_report(
     """
     site_root = (site_root if site_root is not None else settings.SITE_ROOT).rstrip("/")
     cache = {} if cache is None else cache
+    campaigns_cache = {} if campaigns_cache is None else campaigns_cache
     sections = []
     for team in sorted(teams) if teams else [None]:
         if team not in cache:
             cache[team] = weekly_report_section(team=team, today=today, site_root=site_root)
         sections.append(cache[team])
+    key = ("campaigns", tuple(sorted(teams or ())))
+    if key not in campaigns_cache:
+        campaigns_cache[key] = _campaign_lines(teams=teams, today=today, site_root=site_root)
     return WeeklyReportData(
         week=week,
         sections=tuple(sections),
         settings_url=f"{site_root}{reverse('readiness:email-settings')}",
         unsubscribe_url=unsubscribe_url,
+        campaigns=campaigns_cache[key],
     )
 
 

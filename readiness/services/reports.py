@@ -246,6 +246,7 @@ def reports_send_due(*, now: dt.datetime | None = None, schedule: ReportSchedule
         .order_by("pk")
     )
     cache: dict[str | None, ReportSection] = {}
+    campaigns: dict[tuple, tuple] = {}  # the campaign lines of each scope, computed once per run
     today = schedule.local_today(now)
     sent, failed, skipped = [], [], 0
     for sub in subs:
@@ -253,18 +254,29 @@ def reports_send_due(*, now: dt.datetime | None = None, schedule: ReportSchedule
         if report is None:
             skipped += 1
             continue
-        (sent if _send_claimed(report, sub, today=today, cache=cache) else failed).append(sub.pk)
+        sent_it = _send_claimed(report, sub, today=today, cache=cache, campaigns=campaigns)
+        (sent if sent_it else failed).append(sub.pk)
     return SendResult(week=week, sent=tuple(sent), failed=tuple(failed), skipped=skipped)
 
 
 def _send_claimed(
-    report: WeeklyReport, sub: Subscription, *, today: dt.date, cache: dict[str | None, ReportSection]
+    report: WeeklyReport,
+    sub: Subscription,
+    *,
+    today: dt.date,
+    cache: dict[str | None, ReportSection],
+    campaigns: dict[tuple, tuple] | None = None,
 ) -> bool:
     """Build and send one claimed report, recording the outcome on its row; True when it went out."""
     teams = [t.name for t in sub.teams.all()] if sub.scope == Subscription.Scope.TEAMS else None
     try:
         data = weekly_report(
-            teams=teams, week=report.week, today=today, unsubscribe_url=unsubscribe_url(sub.pk), cache=cache
+            teams=teams,
+            week=report.week,
+            today=today,
+            unsubscribe_url=unsubscribe_url(sub.pk),
+            cache=cache,
+            campaigns_cache=campaigns,
         )
         subject = emails.weekly_report(to=sub.user.email, report=data)
     except Exception as exc:  # noqa: BLE001  any failure (SMTP down, refused address) is recorded, retried later

@@ -28,7 +28,8 @@ def _csv_lines(rows: Iterable[list]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-def _csv_response(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
+def csv_response(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
+    """``rows`` (already spreadsheet-safe) streamed as the attachment ``filename``."""
     response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -41,7 +42,7 @@ def _suffix(team: str | None) -> str:
 def _team_csv(request: HttpRequest, name: str, rows: Callable[[str | None], Iterable[list]]) -> StreamingHttpResponse:
     """``rows(team)`` for the ``?team=`` filter as ``<name>[-<team>].csv``."""
     team = page_filters(request).team
-    return _csv_response(rows(team), f"{name}{_suffix(team)}.csv")
+    return csv_response(rows(team), f"{name}{_suffix(team)}.csv")
 
 
 @viewer_required

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from readiness.access import viewer_required
+from readiness.queries.campaigns import campaign_statuses
 from readiness.queries.overview import overview_page
 from readiness.views._filters import page_filters
 
@@ -17,5 +18,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "readiness/overview.html",
-        {**filters.context(), "page": page, "trend_chart": page.trend_chart(), "nav": "overview"},
+        {
+            **filters.context(),
+            "page": page,
+            "trend_chart": page.trend_chart(),
+            "nav": "overview",
+            # The active campaigns covering this view (the team's, or all): one line each.
+            "campaigns": campaign_statuses(teams=[filters.team] if filters.team else None),
+        },
     )

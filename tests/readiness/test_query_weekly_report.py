@@ -109,14 +109,25 @@ def test_query_count_does_not_depend_on_the_size(repos, django_assert_num_querie
 def test_sections_are_built_once_per_scope_per_run():
     seed_org(repos=6)
     cache: dict = {}
+    campaigns: dict = {}
     week = timezone.localdate()
     with CaptureQueriesContext(connection) as first:
-        a = weekly_report(teams=["team-1", "team-0"], week=week, today=week, site_root=ROOT, cache=cache)
+        a = weekly_report(
+            teams=["team-1", "team-0"], week=week, today=week, site_root=ROOT, cache=cache, campaigns_cache=campaigns
+        )
     with CaptureQueriesContext(connection) as second:
-        b = weekly_report(teams=["team-0"], week=week, today=week, site_root=ROOT, cache=cache)
+        b = weekly_report(
+            teams=["team-0"], week=week, today=week, site_root=ROOT, cache=cache, campaigns_cache=campaigns
+        )
+    with CaptureQueriesContext(connection) as third:
+        weekly_report(
+            teams=["team-0", "team-1"], week=week, today=week, site_root=ROOT, cache=cache, campaigns_cache=campaigns
+        )
     assert [s.team for s in a.sections] == ["team-0", "team-1"]
     assert b.sections[0] is a.sections[0]
-    assert (len(first), len(second)) == (12, 0)  # 6 per scope (see above), none the second time
+    # 6 per scope (see above) and the campaigns of the subscriber's teams (1: none here); the second
+    # subscriber's sections are cached, its campaigns (another scope) are one query; the third's none.
+    assert (len(first), len(second), len(third)) == (13, 1, 0)
     assert Team.objects.count() == 3
 
 
