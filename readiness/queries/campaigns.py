@@ -103,6 +103,11 @@ class CampaignPage:
     actions: list[NextAction]
     triage_of: dict[int, str] = field(default_factory=dict)
     today: dt.date = field(default_factory=timezone.localdate)
+    rate_since: dt.date | None = None  # the day the projection's rate is measured from
+
+    @property
+    def repos_at_start(self) -> int | None:
+        return None if self.at_start is None else sum(self.at_start.values())
 
     @property
     def blocked_at_start(self) -> int | None:
@@ -291,6 +296,7 @@ def campaign_page(*, slug: str, today: dt.date | None = None) -> CampaignPage | 
         actions=actions,
         triage_of=triage_of,
         today=today,
+        rate_since=progress.then_day,
     )
 
 

@@ -294,18 +294,19 @@ def repo_page(*, name: str) -> RepoPage | None:
     )
 
 
-def _blockers(matrix: list[MatrixRow], findings: tuple[FindingRow, ...]) -> list[tuple[str, str, str, str]]:
+def _blockers(matrix: list[MatrixRow], findings: tuple[FindingRow, ...]) -> list[tuple[str, str, str, str, str]]:
     """The repo's current blockers as triage keys them, with the words the page shows: each
     (package, target) that is ``none`` (once, whatever lockfiles lock it), each blocking rule."""
-    out: dict[tuple[str, str, str], str] = {}
+    out: dict[tuple[str, str, str], tuple[str, str]] = {}
     for row in matrix:
         for target, cell in row.cells_by_target:
             if cell is not None and cell.status == "none":
-                out.setdefault(("package", row.package, target), f"{row.package} {row.version} on {target}".strip())
+                words = f"{row.package} {row.version} on {target}".strip()
+                out.setdefault(("package", row.package, target), (words, ""))
     for f in findings:
         if f.severity == "blocker":
-            out.setdefault(("finding", f.rule, ""), f"{f.rule} in {f.path}: {f.message}")
-    return [(*key, words) for key, words in out.items()]
+            out.setdefault(("finding", f.rule, ""), (f"{f.path}: {f.rule}", f.message))
+    return [(*key, words, detail) for key, (words, detail) in out.items()]
 
 
 def scan_status(*, name: str) -> dict | None:

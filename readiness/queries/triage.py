@@ -50,6 +50,7 @@ class BlockerRow:
     target: str
     what: str  # the words the page shows ("never-arm 1.0 on linux/arm64")
     state: str  # the effective state: open (untriaged), acknowledged, assigned, snoozed, accepted
+    detail: str = ""  # a finding's message, shown under it
     assignee: str = ""
     team: str = ""
     snoozed_until: dt.date | None = None
@@ -91,19 +92,19 @@ def triage_label(state: str) -> str:
 
 
 def repo_triage(
-    *, repo_id: int, blockers: Iterable[tuple[str, str, str, str]], today: dt.date | None = None
+    *, repo_id: int, blockers: Iterable[tuple[str, str, str, str, str]], today: dt.date | None = None
 ) -> RepoTriage:
-    """``blockers`` are the repo's current ``(kind, subject, target, words)``; 3 queries."""
+    """``blockers`` are the repo's current ``(kind, subject, target, words, detail)``; 3 queries."""
     today = today or timezone.localdate()
     triages = {
         (t.kind, t.subject, t.target): t
         for t in BlockerTriage.objects.filter(repo_id=repo_id).select_related("assignee", "assignee_team")
     }
     rows = []
-    for kind, subject, target, what in blockers:
+    for kind, subject, target, what, detail in blockers:
         t = triages.get((kind, subject, target))
         if t is None or t.state == State.RESOLVED:
-            rows.append(BlockerRow(kind, subject, target, what, State.OPEN))
+            rows.append(BlockerRow(kind, subject, target, what, State.OPEN, detail))
             continue
         state = t.effective_state(today)
         rows.append(
@@ -113,6 +114,7 @@ def repo_triage(
                 target,
                 what,
                 state,
+                detail,
                 assignee=t.assignee.username if t.assignee else "",
                 team=t.assignee_team.name if t.assignee_team else "",
                 snoozed_until=t.snoozed_until if state == State.SNOOZED else None,

@@ -11,6 +11,7 @@ first; a step copies its directory over the tree and commits with author and com
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 import logging
@@ -32,12 +33,15 @@ from django.utils import timezone
 
 from readiness import engine
 from readiness.clients import registry_client, shared_index_client
-from readiness.models import Repo, Scan
+from readiness.models import BlockerTriage, Campaign, Repo, Scan, ScanFinding, Verdict
+from readiness.queries.scope import result_scan_ids
 from readiness.services.backfill import repo_backfill
+from readiness.services.campaigns import campaign_create
 from readiness.services.organisation import organisation_scan
 from readiness.services.repos import repos_import
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import _Failed, scan_execute
+from readiness.services.triage import BlockerKey, TriageError, triage_change
 from scanners.index import IndexClient
 
 __all__ = [
@@ -57,6 +61,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEMO_USERNAME = "demo"
+DEMO_CAMPAIGN_SLUG = "arm64-by-end-of-quarter"
 DEMO_SOURCE = "demo:examples"
 BRANCH = "main"
 # Bumped when the way repos are built changes, so that old builds are redone.
@@ -358,6 +363,10 @@ def demo_setup(
 
     rows = rollup_days(since=first_commit.date())
     progress(f"roll-ups: {rows} rows since {first_commit.date()}")
+    campaign = _demo_campaign(first_commit.date())
+    progress(f"campaign {campaign.name!r}: /campaigns/{campaign.slug}/")
+    triaged = _demo_triage()
+    progress(f"triage: {triaged} blocker{'s' if triaged != 1 else ''} triaged as examples")
     return DemoResult(
         username=DEMO_USERNAME,
         password=password,
@@ -387,6 +396,67 @@ def _demo_user(password: str) -> None:
         user.save()
         # A manager: the demo shows every action (triage, campaigns, rescans, others' subscriptions).
         user.groups.add(Group.objects.get(name="manager"))
+
+
+def _demo_campaign(history_start: dt.date) -> Campaign:
+    """The demo's campaign: arm64 for the whole organisation by the end of this quarter, started
+    eight weeks ago (or when the history starts), so its burndown has a past. Kept as it is on a
+    second run: a campaign someone edited is theirs."""
+    existing = Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).first()
+    if existing is not None:
+        return existing
+    today = timezone.localdate()
+    quarter_end_month = 3 * ((today.month - 1) // 3 + 1)
+    due = dt.date(today.year, quarter_end_month, calendar.monthrange(today.year, quarter_end_month)[1])
+    campaign = campaign_create(
+        name="arm64 by end of quarter",
+        targets=["linux/arm64"],
+        start=max(history_start, today - dt.timedelta(weeks=8)),
+        due=due,
+        description="Every service builds and runs natively on linux/arm64 (Graviton) by the end of the quarter.",
+    )
+    return campaign  # its slug is DEMO_CAMPAIGN_SLUG, from its name
+
+
+def _demo_triage() -> int:
+    """A few triaged blockers, as a team a week into its campaign has them: one acknowledged, one
+    assigned, one accepted. Nothing is added when any triage exists (a second run, or real use)."""
+    if BlockerTriage.objects.exists():
+        return 0
+    user = get_user_model().objects.get(username=DEMO_USERNAME)
+    scans = result_scan_ids(team=None)
+    candidates = [
+        (repo_id, BlockerKey("package", package, target))
+        for repo_id, package, target in Verdict.objects.filter(scan_id__in=scans, status=Verdict.Status.NONE)
+        .values_list("scan__repo_id", "package", "target")
+        .order_by("scan__repo__name", "package", "target")
+        .distinct()
+    ] + [
+        (repo_id, BlockerKey("finding", rule))
+        for repo_id, rule in ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
+        .values_list("scan__repo_id", "rule")
+        .order_by("scan__repo__name", "rule")
+        .distinct()
+    ]
+    # One blocker in each of the first repos that have one, then more of theirs.
+    firsts: dict[int, tuple[int, BlockerKey]] = {}
+    for candidate in candidates:
+        firsts.setdefault(candidate[0], candidate)
+    chosen = list(firsts.values()) + [c for c in candidates if c not in firsts.values()]
+    changes = [
+        {"action": "assign", "assignee": user, "note": "looking at the upgrade"},
+        {"action": "acknowledge", "note": "on our list for next sprint"},
+        {"action": "accept", "reason": BlockerTriage.Reason.AMD64_ONLY, "note": "batch job, stays on x86"},
+    ]
+    done = 0
+    for (repo_id, key), change in zip(chosen, changes):
+        repo = Repo.objects.select_related("latest_scan").get(pk=repo_id)
+        try:
+            triage_change(repo=repo, key=key, user=user, **change)
+        except TriageError:
+            continue
+        done += 1
+    return done
 
 
 def _first_commit_date(repo: Path) -> dt.datetime:

@@ -90,13 +90,32 @@ def test_demo_builds_scans_and_is_idempotent(demo_settings):
     assert Rollup.objects.filter(scope=Rollup.Scope.REPO, repo=payments).exists()
     assert Rollup.objects.filter(scope=Rollup.Scope.TEAM).exists()
 
+    # One active campaign with a past (its burndown), a few triaged blockers, and the weekly email
+    # opening with the campaign's status.
+    from readiness.models import BlockerTriage, Campaign
+    from readiness.queries.campaigns import campaign_page
+    from readiness.services.reports import report_preview
+
+    (campaign,) = Campaign.objects.all()
+    assert (campaign.name, campaign.targets, campaign.closed_at) == ("arm64 by end of quarter", ["linux/arm64"], None)
+    page = campaign_page(slug=campaign.slug)
+    assert len(page.burndown) > 7 * 7 and page.at_start is not None
+    assert page.burndown[0][1] > page.burndown[-1][1]  # fewer repos blocked than at the start
+    assert page.status.word in ("on track", "at risk", "done")
+    assert BlockerTriage.objects.count() >= 2
+    assert set(BlockerTriage.objects.values_list("state", flat=True)) <= {"assigned", "acknowledged", "accepted"}
+    head = report_preview(team=None).text.split("\n== ", 1)[0]
+    assert head.count("- arm64 by end of quarter: ") == 1 and "/campaigns/arm64-by-end-of-quarter/" in head
+
     counts = (Repo.objects.count(), Team.objects.count(), Scan.objects.filter(trigger="backfill").count())
+    triaged = BlockerTriage.objects.count()
     heads = {r.name: _git(Path(r.url), "rev-parse", "HEAD") for r in repos}
     second = _run_demo()
     assert (Repo.objects.count(), Team.objects.count(), Scan.objects.filter(trigger="backfill").count()) == counts
     assert {r.name: _git(Path(r.url), "rev-parse", "HEAD") for r in repos} == heads
     assert f"as demo / {password}" in second
     assert get_user_model().objects.filter(username="demo").count() == 1
+    assert (Campaign.objects.count(), BlockerTriage.objects.count()) == (1, triaged)  # nothing added twice
 
 
 def _closed_port_url() -> str:
