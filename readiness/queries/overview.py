@@ -4,8 +4,10 @@ Current readiness comes from each repo's stored per-target ``summary`` (no verdi
 "a week ago" and the trend come from ``Rollup`` rows; the next actions from
 :mod:`readiness.queries.actions`.
 
-Queries of :func:`overview_page` (5, whatever the size of the organisation):
+Queries of :func:`overview_page` (8, whatever the size of the organisation):
 1. every current repo's latest summary and finish time (one small row per repo);
+1b. the triage of the blocked repos (3, :func:`readiness.queries.triage.blocked_triage`; none when
+    nothing is blocked);
 2. rollups of the last 12 weeks, organisation or team scope (trend chart, last week's numbers);
 3. blocking and re-lockable verdict rows of the current results (next actions);
 4. blocker findings of the current results (next actions);
@@ -15,7 +17,7 @@ Queries of :func:`overview_page` (5, whatever the size of the organisation):
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,6 +27,7 @@ from readiness.models.rollups import repo_state
 from readiness.queries.actions import NextAction, next_actions
 from readiness.queries.scope import current_repos
 from readiness.queries.trends import Series, TrendPoint, readiness_series
+from readiness.queries.triage import TRIAGE_CLASSES, blocked_triage
 
 __all__ = ["OverviewPage", "RecentRepo", "TargetReadiness", "overview_page", "target_readiness"]
 
@@ -47,9 +50,18 @@ class TargetReadiness:
     unknown: int = 0
     """Repos whose answer is incomplete (index outage, unreadable or no lockfile): never ready."""
     last_week: TrendPoint | None = None
+    blocked_triage: tuple[tuple[str, int], ...] = ()
+    """The blocked repos by triage: ``(untriaged | in-progress | accepted, repos)``; accepted is
+    decided, not ready."""
 
     @classmethod
-    def from_counts(cls, target: str, counts: Mapping[str, int], last_week: TrendPoint | None) -> TargetReadiness:
+    def from_counts(
+        cls,
+        target: str,
+        counts: Mapping[str, int],
+        last_week: TrendPoint | None,
+        blocked_triage: Mapping[str, int] | None = None,
+    ) -> TargetReadiness:
         """From one target's counts of :func:`target_readiness` (``sdist`` is "builds from source")."""
         return cls(
             target=target,
@@ -58,6 +70,9 @@ class TargetReadiness:
             builds_from_source=counts["sdist"],
             blocked=counts["blocked"],
             unknown=counts["unknown"],
+            blocked_triage=tuple((k, (blocked_triage or {}).get(k, 0)) for k in TRIAGE_CLASSES)
+            if counts["blocked"]
+            else (),
             last_week=last_week,
         )
 
@@ -173,9 +188,13 @@ def _states(summary: dict | None) -> tuple[tuple[str, str], ...]:
 def overview_page(*, team: str | None, today: dt.date | None = None) -> OverviewPage:
     """Everything the overview shows, already loaded. 5 queries (see the module docstring)."""
     today = today or timezone.localdate()
-    rows = list(current_repos(team=team).values_list("latest_scan__summary", "latest_scan__finished_at"))
-    summaries = [s for s, _ in rows if s is not None]
-    finished = [f for _, f in rows if f is not None]
+    rows = list(current_repos(team=team).values_list("id", "latest_scan__summary", "latest_scan__finished_at"))
+    summaries = [s for _i, s, _f in rows if s is not None]
+    finished = [f for _i, _s, f in rows if f is not None]
+    blocked = {i: [t for t, ts in s.items() if repo_state(ts) == "blocked"] for i, s, _f in rows if s}
+    by_target: dict[str, Counter] = defaultdict(Counter)
+    for (_repo, target), cls in blocked_triage(blocked={i: ts for i, ts in blocked.items() if ts}, today=today).items():
+        by_target[target][cls] += 1
     trend = readiness_series(team=team, since=today - dt.timedelta(weeks=TREND_WEEKS))
     week_ago = today - dt.timedelta(days=7)
     last_week = {}
@@ -184,7 +203,8 @@ def overview_page(*, team: str | None, today: dt.date | None = None) -> Overview
         if before:
             last_week[series.target] = before[-1]
     targets = tuple(
-        TargetReadiness.from_counts(t, c, last_week.get(t)) for t, c in sorted(target_readiness(summaries).items())
+        TargetReadiness.from_counts(t, c, last_week.get(t), by_target.get(t))
+        for t, c in sorted(target_readiness(summaries).items())
     )
     recent_qs = (
         current_repos(team=team)

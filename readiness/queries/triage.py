@@ -7,7 +7,8 @@ latest events, and the people a blocker can be assigned to.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -20,7 +21,9 @@ from readiness.queries.scope import result_scan_ids
 __all__ = [
     "TRIAGE_FILTERS",
     "BlockerRow",
+    "TRIAGE_CLASSES",
     "blocked_repo_triage",
+    "blocked_triage",
     "HistoryRow",
     "RepoTriage",
     "repo_triage",
@@ -177,33 +180,53 @@ def with_triage(
     return rows
 
 
+def blocked_triage(
+    *, blocked: Mapping[int, Collection[str]], today: dt.date | None = None
+) -> dict[tuple[int, str], str]:
+    """For each blocked (repo, target) of ``blocked`` (repo id -> the targets it is blocked on):
+    ``untriaged`` if any of its blockers there is (a package that is ``none`` on that target, or a
+    Dockerfile blocker), else ``in-progress`` if any is being worked on, else ``accepted``.
+    3 queries: the blocking verdicts, the blocking findings, the repos' triages."""
+    today = today or timezone.localdate()
+    if not blocked:
+        return {}
+    scans = result_scan_ids(team=None, repo_ids=list(blocked))
+    targets = sorted({t for ts in blocked.values() for t in ts})
+    keys: dict[tuple[int, str], set[tuple[str, str, str]]] = defaultdict(set)
+    verdicts = Verdict.objects.filter(scan_id__in=scans, status=Verdict.Status.NONE, target__in=targets)
+    for repo_id, package, target in verdicts.values_list("scan__repo_id", "package", "target").distinct():
+        keys[(repo_id, target)].add(("package", package, target))
+    findings = ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
+    for repo_id, rule in findings.values_list("scan__repo_id", "rule").distinct():
+        for target in blocked.get(repo_id, ()):
+            keys[(repo_id, target)].add(("finding", rule, ""))
+    states: dict[tuple[int, str, str, str], str] = {}
+    for t in BlockerTriage.objects.filter(repo_id__in=list(blocked)).exclude(state=State.RESOLVED):
+        states[(t.repo_id, t.kind, t.subject, t.target)] = t.effective_state(today)
+    out = {}
+    for repo_id, repo_targets in blocked.items():
+        for target in repo_targets:
+            seen = {states.get((repo_id, *k), State.OPEN) for k in keys.get((repo_id, target), ())}
+            # No stored blocking row (an older scan's summary): nobody can have triaged it.
+            if not seen or State.OPEN in seen:
+                out[(repo_id, target)] = "untriaged"
+            elif seen & set(BlockerTriage.IN_PROGRESS):
+                out[(repo_id, target)] = "in-progress"
+            else:
+                out[(repo_id, target)] = "accepted"
+    return out
+
+
+TRIAGE_CLASSES = ("untriaged", "in-progress", "accepted")
+
+
 def blocked_repo_triage(
     *, repo_ids: Collection[int], targets: Collection[str] = (), today: dt.date | None = None
 ) -> dict[int, str]:
-    """For each repo with a current blocker (on ``targets``, when given): ``untriaged`` if any of
-    its blockers is, else ``in-progress`` if any is being worked on, else ``accepted``. 3 queries:
-    the blocking verdicts, the blocking findings, the repos' triages."""
-    today = today or timezone.localdate()
-    scans = result_scan_ids(team=None, repo_ids=repo_ids)
-    verdicts = Verdict.objects.filter(scan_id__in=scans, status=Verdict.Status.NONE)
-    if targets:
-        verdicts = verdicts.filter(target__in=list(targets))
-    keys: dict[int, set[tuple[str, str, str]]] = {}
-    for repo_id, package, target in verdicts.values_list("scan__repo_id", "package", "target").distinct():
-        keys.setdefault(repo_id, set()).add(("package", package, target))
-    findings = ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
-    for repo_id, rule in findings.values_list("scan__repo_id", "rule").distinct():
-        keys.setdefault(repo_id, set()).add(("finding", rule, ""))
-    states: dict[tuple[int, str, str, str], str] = {}
-    for t in BlockerTriage.objects.filter(repo_id__in=list(keys)).exclude(state=State.RESOLVED):
-        states[(t.repo_id, t.kind, t.subject, t.target)] = t.effective_state(today)
-    out = {}
-    for repo_id, blockers in keys.items():
-        seen = {states.get((repo_id, *k), State.OPEN) for k in blockers}
-        if State.OPEN in seen:
-            out[repo_id] = "untriaged"
-        elif seen & set(BlockerTriage.IN_PROGRESS):
-            out[repo_id] = "in-progress"
-        else:
-            out[repo_id] = "accepted"
+    """Per blocked repo over ``targets``: the least advanced class of its blocked targets."""
+    pairs = blocked_triage(blocked={r: tuple(targets) for r in repo_ids}, today=today)
+    out: dict[int, str] = {}
+    for (repo_id, _target), cls in pairs.items():
+        if repo_id not in out or TRIAGE_CLASSES.index(cls) < TRIAGE_CLASSES.index(out[repo_id]):
+            out[repo_id] = cls
     return out

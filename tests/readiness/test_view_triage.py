@@ -109,3 +109,20 @@ def test_the_blockers_page_filters_by_triage_and_mine(engineer, django_assert_nu
     assert 'aria-current="page" href="?triage=accepted&amp;team=team-0"' in html
     with django_assert_num_queries(7):  # session, user, team list, the page's 4: nothing per triage
         engineer.get("/blockers/?triage=untriaged")
+
+
+def test_the_overview_shows_blocked_repos_by_triage(engineer):
+    # Blocked on arm64: svc-0000 (grpcio, filprofiler, a pinned FROM), svc-0002, svc-0003, svc-0004.
+    seed_org(repos=6)
+    engineer.post(URL, {**GRPCIO, "action": "assign", "assignee": "erin"})
+    engineer.post(URL, {**GRPCIO, "subject": "filprofiler", "action": "accept", "reason": "amd64-only"})
+    engineer.post(URL, {"kind": "finding", "subject": "platform-pinned", "target": "", "action": "acknowledge"})
+    engineer.post(
+        "/repos/svc-0003/triage/", {**GRPCIO, "subject": "filprofiler", "action": "accept", "reason": "false-positive"}
+    )
+    cards = {t.target: t for t in engineer.get("/").context["page"].targets}
+    # svc-0000: one blocker in progress, one accepted: in progress; svc-0003: accepted (decided, not ready).
+    assert cards["linux/arm64"].blocked_triage == (("untriaged", 2), ("in-progress", 1), ("accepted", 1))
+    assert cards["linux/amd64"].blocked_triage == ()
+    html = engineer.get("/").content.decode()
+    assert "2 untriaged</a> · 1 in progress · 1 accepted (won't fix)" in html
