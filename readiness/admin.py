@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from readiness.models import (
+    BlockerTriage,
+    Campaign,
     IndexPage,
     Repo,
     Scan,
@@ -28,6 +30,7 @@ from readiness.models import (
     ScanFinding,
     Subscription,
     Team,
+    TriageEvent,
     WebhookDelivery,
     WeeklyReport,
 )
@@ -288,3 +291,37 @@ class WebhookDeliveryAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ("delivery_id", "github_full_name", "repo__name")
     date_hierarchy = "received_at"
     fields = ("received_at", "delivery_id", "event", "action", "repo", "github_full_name", "outcome", "scan", "detail")
+
+
+# -- campaigns and triage ---------------------------------------------------------------------
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Campaigns are made and closed on their pages; here for corrections (a team to add)."""
+
+    list_display = ("name", "slug", "start", "due", "closed_at")
+    list_filter = ("closed_at",)
+    search_fields = ("name", "slug")
+    filter_horizontal = ("teams",)
+
+
+class TriageEventInline(admin.TabularInline):
+    model = TriageEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("at", "user", "action", "state", "note")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BlockerTriage)
+class BlockerTriageAdmin(_ReadOnly, admin.ModelAdmin):
+    """Read-only: triage is changed on the repository page, so that every change has its history line."""
+
+    list_display = ("repo", "kind", "subject", "target", "state", "assignee", "assignee_team", "snoozed_until")
+    list_filter = ("state", "kind")
+    list_select_related = ("repo", "assignee", "assignee_team")
+    search_fields = ("repo__name", "subject")
+    inlines = [TriageEventInline]

@@ -55,6 +55,7 @@ def cli_index_client(*, url: str | None = None, cache: bool = True) -> IndexClie
         url or engine.index_url(),
         cache=FileIndexCache(settings.VAR_DIR / "index-cache") if cache else None,
         cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
+        retries=settings.READINESS_INDEX_RETRIES,  # the command honours the setting, as scans do
         http=http_client(),
         deadline=http_deadline(),
     )

@@ -97,8 +97,7 @@ def triage_change(
         triage.state = _STATE_OF[action]
         if action == "assign":
             triage.assignee, triage.assignee_team = assignee, team
-        if action in ("snooze", "reopen", "accept", "acknowledge", "assign"):
-            triage.snoozed_until = until if action == "snooze" else None
+        triage.snoozed_until = until if action == "snooze" else None  # any other change ends a snooze
         if action == "accept":
             triage.reason, triage.reason_text = reason, reason_text.strip()[:500]
         elif action == "reopen":

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from readiness.access import permission_required, viewer_required
@@ -36,7 +37,6 @@ def campaigns(request: HttpRequest) -> HttpResponse:
             "statuses": campaign_statuses(active_only=False),
             "teams": team_names(),
             "nav": "campaigns",
-            "today": dt.date.today(),
         },
     )
 
@@ -66,7 +66,7 @@ def _form(request: HttpRequest) -> dict:
     return {
         "name": post.get("name", ""),
         "targets": [t for t in post.get("targets", "").replace(",", " ").split() if t],
-        "start": _date(post.get("start", ""), "start") or dt.date.today(),
+        "start": _date(post.get("start", ""), "start") or timezone.localdate(),
         "due": _date(post.get("due", ""), "due"),
         "teams": post.getlist("teams"),
         "python": post.get("python", "").strip(),

@@ -27,6 +27,8 @@ def run(tmp_path, fixture_index):
             "READINESS_INDEX_URL": index_url or fixture_index.url,
             "READINESS_VAR_DIR": str(tmp_path / "var"),
             "READINESS_REGISTRY_LOOKUPS": "0",  # tests never reach a real registry
+            # One retry: an outage test then waits a second, not the production back-off.
+            "READINESS_INDEX_RETRIES": "1",
         }
         env.pop("DATABASE_URL", None)  # archcheck needs no database
         return subprocess.run(
@@ -181,6 +183,7 @@ def test_fail_on_unknown_during_an_index_outage(run, tmp_path, fail_on, code):
     )
     assert result.returncode == code, result.stderr
     assert json.loads(result.stdout)["summary"]["linux/arm64"]["complete"] is False
+    assert "(gave up after 2 attempts)" in result.stderr  # READINESS_INDEX_RETRIES=1 is honoured
 
 
 def test_no_lockfile_is_bad_input(run, tmp_path):
