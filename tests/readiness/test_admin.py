@@ -192,3 +192,19 @@ def test_index_pages_show_their_index_url_without_its_token(admin_client: Client
         assert "https://***@private.test/simple/" in content
     response = admin_client.get(changelist, {"index": "https://***@private.test/simple/"})
     assert [p.name for p in response.context["cl"].result_list] == ["internal-lib"]
+
+
+def test_campaign_and_triage_pages_render_and_triage_is_read_only(admin_client: Client, seeded: dict) -> None:
+    from readiness.models import BlockerTriage, Campaign, TriageEvent
+
+    campaign = Campaign.objects.create(
+        name="arm64", slug="arm64", targets=["linux/arm64"], start=dt.date(2027, 1, 1), due=dt.date(2027, 3, 31)
+    )
+    triage = BlockerTriage.objects.create(repo=seeded["repo"], kind="package", subject="psutil", target="linux/arm64")
+    TriageEvent.objects.create(triage=triage, action="acknowledge", state="acknowledged")
+    for name, pk in (("campaign", campaign.pk), ("blockertriage", triage.pk)):
+        assert admin_client.get(reverse(f"admin:readiness_{name}_changelist")).status_code == 200
+        assert admin_client.get(reverse(f"admin:readiness_{name}_change", args=[pk])).status_code == 200
+    page = admin_client.get(reverse("admin:readiness_blockertriage_change", args=[triage.pk])).content.decode()
+    assert "acknowledge" in page and 'name="_save"' not in page  # its history shows; nothing to save
+    assert admin_client.get(reverse("admin:readiness_blockertriage_add")).status_code == 403
