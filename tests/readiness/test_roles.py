@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from readiness.access import ACTIONS, ROLES
-from readiness.models import BlockerTriage, UpstreamSuggestion
+from readiness.models import BlockerTriage, Campaign, UpstreamSuggestion
 from tests.readiness.factories import make_user, seed_org
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +40,12 @@ REQUESTS = {
         302,
     ),
     "subscriptions": (lambda: "/settings/email/subscribe/", {"email": "new@example.test", "scope": "org"}, 302),
+    "campaigns": (lambda: "/campaigns/new/", {"name": "arm64", "targets": "linux/arm64", "due": "2027-12-31"}, 302),
 }
 WHO_MAY = {
     "viewer": set(),
     "engineer": {"scan", "upstream", "triage"},
-    "manager": {"scan", "upstream", "triage", "subscriptions"},
+    "manager": {"scan", "upstream", "triage", "subscriptions", "campaigns"},
     "superuser": set(REQUESTS),
 }
 
@@ -70,6 +71,8 @@ def test_each_role_may_do_exactly_its_actions(client, role, action, django_captu
         assert "your role does not allow you to" in response.content.decode().lower()
     if action == "triage":
         assert BlockerTriage.objects.exists() == (action in WHO_MAY[role])
+    if action == "campaigns":
+        assert Campaign.objects.exists() == (action in WHO_MAY[role])
 
 
 @pytest.mark.parametrize("action", sorted(REQUESTS))
