@@ -88,6 +88,15 @@ FINDING_ACTIONS: dict[str, str] = {rule.id: rule.action for rule in RULES.values
 _SDIST_PACKAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")  # how no-compiler-for-sdist messages start
 
 
+def sdist_package(rule: str, message: str) -> str | None:
+    """The package a ``no-compiler-for-sdist`` finding is about (its message starts ``name==``), else
+    ``None``: such a blocker is that package's, on the targets where it builds from source."""
+    if rule != "no-compiler-for-sdist":
+        return None
+    match = _SDIST_PACKAGE.match(message)
+    return match.group(1) if match else None
+
+
 def blocks(finding: Finding, target: Target, sdist_targets: frozenset[str] | None = None) -> bool:
     """Whether ``finding`` blocks ``target``. ``sdist_targets`` are the target ids the check
     recorded for this finding (where its package is an sdist); they decide when given.

@@ -36,7 +36,7 @@ from readiness.models import ScanFinding, Verdict
 from readiness.queries.scope import result_scan_ids
 from scanners.replacements import replacements_for
 from scanners.rules import FINDING_ACTIONS as _FINDING_KINDS
-from scanners.rules import finding_fix
+from scanners.rules import finding_fix, sdist_package
 
 __all__ = ["BLOCKER_CSV_COLUMNS", "NextAction", "blocker_csv_rows", "finding_fix", "next_actions", "package_fix_kind"]
 
@@ -52,7 +52,6 @@ _COST = {
     "finding": 7,
     "upstream": 8,
 }
-_SDIST_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 _MACOS_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*) only installs on macOS")
 
 BLOCKER_CSV_COLUMNS = ["repo", "team", "target", "blocker", "where", "action_kind", "action"]
@@ -234,9 +233,9 @@ def _collect(team: str | None, scope: _Scope | None = None) -> tuple[dict[tuple,
         else:
             a = action(kind, (kind,))
         if kind == "compiler":
-            name = _SDIST_NAME.match(message)
+            name = sdist_package(rule, message)
             if name:
-                a.packages.add(name.group(1))
+                a.packages.add(name)
         a.repos.add(repo)
         a.dockerfiles.add((repo, path))
         blockers.append(_Blocker(repo, team_name or "", "", rule, f"{path}:{line}" if line else path, a))

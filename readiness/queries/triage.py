@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from readiness.models import BlockerTriage, ScanFinding, TriageEvent, Verdict
 from readiness.queries.scope import result_scan_ids
+from scanners.rules import sdist_package
 
 __all__ = [
     "TRIAGE_FILTERS",
@@ -184,8 +185,8 @@ def blocked_triage(
     *, blocked: Mapping[int, Collection[str]], today: dt.date | None = None
 ) -> dict[tuple[int, str], str]:
     """For each blocked (repo, target) of ``blocked`` (repo id -> the targets it is blocked on):
-    ``untriaged`` if any of its blockers there is (a package that is ``none`` on that target, or a
-    Dockerfile blocker), else ``in-progress`` if any is being worked on, else ``accepted``.
+    ``untriaged`` if any of its blockers there is (a package that is ``none`` on that target, or
+    ``sdist`` without a compiler, or another Dockerfile blocker), else ``in-progress`` if any is being worked on, else ``accepted``.
     3 queries: the blocking verdicts, the blocking findings, the repos' triages."""
     today = today or timezone.localdate()
     if not blocked:
@@ -193,13 +194,23 @@ def blocked_triage(
     scans = result_scan_ids(team=None, repo_ids=list(blocked))
     targets = sorted({t for ts in blocked.values() for t in ts})
     keys: dict[tuple[int, str], set[tuple[str, str, str]]] = defaultdict(set)
-    verdicts = Verdict.objects.filter(scan_id__in=scans, status=Verdict.Status.NONE, target__in=targets)
-    for repo_id, package, target in verdicts.values_list("scan__repo_id", "package", "target").distinct():
-        keys[(repo_id, target)].add(("package", package, target))
+    no_compiler: dict[int, set[str]] = defaultdict(set)  # repo -> packages its image cannot build
     findings = ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
-    for repo_id, rule in findings.values_list("scan__repo_id", "rule").distinct():
+    for repo_id, rule, message in findings.values_list("scan__repo_id", "rule", "message").distinct():
+        package = sdist_package(rule, message)
+        if package is not None:
+            no_compiler[repo_id].add(package)
+            continue
         for target in blocked.get(repo_id, ()):
             keys[(repo_id, target)].add(("finding", rule, ""))
+    verdicts = Verdict.objects.filter(
+        scan_id__in=scans, status__in=[Verdict.Status.NONE, Verdict.Status.SDIST], target__in=targets
+    )
+    for repo_id, package, target, status in verdicts.values_list(
+        "scan__repo_id", "package", "target", "status"
+    ).distinct():
+        if status == Verdict.Status.NONE or package in no_compiler.get(repo_id, ()):
+            keys[(repo_id, target)].add(("package", package, target))
     states: dict[tuple[int, str, str, str], str] = {}
     for t in BlockerTriage.objects.filter(repo_id__in=list(blocked)).exclude(state=State.RESOLVED):
         states[(t.repo_id, t.kind, t.subject, t.target)] = t.effective_state(today)

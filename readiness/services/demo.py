@@ -34,14 +34,13 @@ from django.utils import timezone
 from readiness import engine
 from readiness.clients import registry_client, shared_index_client
 from readiness.models import BlockerTriage, Campaign, Repo, Scan, ScanFinding, Verdict
-from readiness.queries.scope import result_scan_ids
 from readiness.services.backfill import repo_backfill
 from readiness.services.campaigns import campaign_create
 from readiness.services.organisation import organisation_scan
 from readiness.services.repos import repos_import
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import _Failed, scan_execute
-from readiness.services.triage import BlockerKey, TriageError, triage_change
+from readiness.services.triage import BlockerKey, TriageError, current_blockers, triage_change
 from scanners.index import IndexClient
 
 __all__ = [
@@ -424,20 +423,13 @@ def _demo_triage() -> int:
     if BlockerTriage.objects.exists():
         return 0
     user = get_user_model().objects.get(username=DEMO_USERNAME)
-    scans = result_scan_ids(team=None)
-    candidates = [
-        (repo_id, BlockerKey("package", package, target))
-        for repo_id, package, target in Verdict.objects.filter(scan_id__in=scans, status=Verdict.Status.NONE)
-        .values_list("scan__repo_id", "package", "target")
-        .order_by("scan__repo__name", "package", "target")
-        .distinct()
-    ] + [
-        (repo_id, BlockerKey("finding", rule))
-        for repo_id, rule in ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
-        .values_list("scan__repo_id", "rule")
-        .order_by("scan__repo__name", "rule")
-        .distinct()
-    ]
+    candidates = []
+    for repo in Repo.objects.filter(latest_scan__isnull=False).select_related("latest_scan").order_by("name"):
+        result_id = repo.latest_scan.results_from_id or repo.latest_scan_id
+        keys = current_blockers(
+            Verdict.objects.filter(scan_id=result_id), ScanFinding.objects.filter(scan_id=result_id)
+        )
+        candidates += [(repo.pk, key) for key in sorted(keys, key=lambda k: (k.kind, k.subject, k.target))]
     # One blocker in each of the first repos that have one, then more of theirs.
     firsts: dict[int, tuple[int, BlockerKey]] = {}
     for candidate in candidates:

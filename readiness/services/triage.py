@@ -1,7 +1,8 @@
 """Triage of blockers: acknowledge, assign, snooze, accept (won't fix) or reopen; kept across rescans.
 
-A blocker is a (repo, package, target) whose current verdict is ``none``, or a Dockerfile
-finding of severity ``blocker`` (target ``""``). People change a triage with
+A blocker is a (repo, package, target) whose current verdict is ``none``, or ``sdist`` where
+the image has no compiler (the ``no-compiler-for-sdist`` finding names the package), or another
+Dockerfile finding of severity ``blocker`` (keyed on its rule, target ``""``). People change a triage with
 :func:`triage_change`; every change is a :class:`~readiness.models.TriageEvent` saying who,
 when and why. Scans keep triage true with :func:`triage_sync`: a triage whose blocker is gone is
 ``resolved``, and a resolved one whose blocker is back is ``open`` again. A snooze ends on its
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from readiness.models import BlockerTriage, Repo, ScanFinding, Team, TriageEvent, Verdict
+from scanners.rules import sdist_package
 
 __all__ = [
     "ACTIONS",
@@ -143,21 +145,32 @@ def _is_current_blocker(repo: Repo, key: BlockerKey) -> bool:
     if scan is None:
         return False
     result_id = scan.results_from_id or scan.pk
+    if key.kind not in BlockerTriage.Kind.values:
+        return False
+    verdicts = Verdict.objects.filter(scan_id=result_id, status__in=[Verdict.Status.NONE, Verdict.Status.SDIST])
+    findings = ScanFinding.objects.filter(scan_id__in={scan.pk, result_id}, severity="blocker")
     if key.kind == BlockerTriage.Kind.PACKAGE:
-        return Verdict.objects.filter(
-            scan_id=result_id, package=key.subject, target=key.target, status=Verdict.Status.NONE
-        ).exists()
-    if key.kind == BlockerTriage.Kind.FINDING:
-        return ScanFinding.objects.filter(scan_id=result_id, rule=key.subject, severity="blocker").exists()
-    return False
+        verdicts = verdicts.filter(package=key.subject, target=key.target)
+    else:
+        findings = findings.filter(rule=key.subject)
+        verdicts = verdicts.none()
+    return key in current_blockers(list(verdicts), list(findings))
 
 
 def current_blockers(verdicts: Iterable[Verdict], findings: Iterable[ScanFinding]) -> set[BlockerKey]:
-    """The blocker keys of a scan's rows (as written, before they are stored)."""
+    """The blocker keys of a scan's rows: each package that is ``none`` on a target, or ``sdist``
+    on it with no compiler in the image (its ``no-compiler-for-sdist`` finding), and every other
+    blocking finding's rule."""
+    findings = [f for f in findings if f.severity == "blocker"]
+    no_compiler = {p for f in findings if (p := sdist_package(f.rule, f.message))}
     keys = {
-        BlockerKey(BlockerTriage.Kind.PACKAGE, v.package, v.target) for v in verdicts if v.status == Verdict.Status.NONE
+        BlockerKey(BlockerTriage.Kind.PACKAGE, v.package, v.target)
+        for v in verdicts
+        if v.status == Verdict.Status.NONE or (v.status == Verdict.Status.SDIST and v.package in no_compiler)
     }
-    keys |= {BlockerKey(BlockerTriage.Kind.FINDING, f.rule) for f in findings if f.severity == "blocker"}
+    keys |= {
+        BlockerKey(BlockerTriage.Kind.FINDING, f.rule) for f in findings if sdist_package(f.rule, f.message) is None
+    }
     return keys
 
 

@@ -72,6 +72,21 @@ def test_a_triage_survives_rescans_resolves_and_reopens(blocked):
     ]
 
 
+def test_a_source_build_without_a_compiler_is_the_packages_blocker(tmp_path, index):
+    index.add_project("src-only", [{"filename": "src_only-1.0.tar.gz"}])
+    path = make_repo(tmp_path, {"requirements.txt": "src-only==1.0\n", "Dockerfile": SLIM}, name="svc")
+    repo = repo_row("svc", path)
+    _scan(repo)  # python:3.12-slim has no compiler: building src-only fails on both targets
+    user = make_user("eve", role="engineer")
+    with pytest.raises(TriageError, match="no current blocker"):  # the finding is the package's
+        triage_change(repo=repo, key=BlockerKey("finding", "no-compiler-for-sdist"), action="acknowledge", user=user)
+    key = BlockerKey("package", "src-only", "linux/arm64")
+    triage_change(repo=repo, key=key, action="accept", user=user, reason="fix-elsewhere")
+    commit_files(path, {"Dockerfile": "FROM python:3.12\nRUN pip install -r requirements.txt\n"})
+    _scan(repo)  # the full image has gcc: the source build is no blocker any more
+    assert BlockerTriage.objects.get().state == "resolved"
+
+
 def test_accept_needs_a_reason_and_other_needs_words(blocked):
     _path, repo = blocked
     user = make_user("bob", role="engineer")

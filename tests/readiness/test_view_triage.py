@@ -39,7 +39,7 @@ def test_an_engineer_assigns_and_accepts_and_the_page_shows_it(engineer):
     page = engineer.get("/repos/svc-0000/").content.decode()
     version = Verdict.objects.filter(package="grpcio").values_list("version", flat=True).first()
     assert f"grpcio {version} on linux/arm64" in page
-    assert page.count('class="badge triage-state-assigned"') == 1 and "→ erin" in page
+    assert page.count('class="badge triage-state-assigned"') == 1 and '→ <a href="/blockers/?assignee=erin"' in page
     assert 'class="badge triage-state-accepted"' in page and "fix planned elsewhere" in page
     assert "assigned to erin; upgrading" in page  # the history
     assert set(BlockerTriage.objects.values_list("subject", "state")) == {
@@ -105,6 +105,8 @@ def test_the_blockers_page_filters_by_triage_and_mine(engineer, django_assert_nu
     untriaged = listed("?triage=untriaged")
     assert untriaged["grpcio"] == 2 and untriaged["filprofiler"] == 1
     assert listed("?triage=bogus") == everything  # an unknown filter shows everything
+    assert listed("?assignee=erin") == {"grpcio": 1} and listed("?assignee=nobody") == {}
+    assert listed("?assignee=erin&triage=accepted") == {}
     html = engineer.get("/blockers/?triage=accepted&team=team-0").content.decode()
     assert 'aria-current="page" href="?triage=accepted&amp;team=team-0"' in html
     with django_assert_num_queries(7):  # session, user, team list, the page's 4: nothing per triage
