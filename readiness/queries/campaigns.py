@@ -17,6 +17,7 @@ teams. :func:`campaign_statuses` (the overview, the email, the list): 1 query, a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator
@@ -51,22 +52,6 @@ CAMPAIGN_CSV_COLUMNS = ["row", "day", "repo", "team", "state", "triage", "state_
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignStatus:
-    """``word``: done, on track, at risk, past due, no trend yet, closed; ``text`` says it in full."""
-
-    campaign: Campaign
-    word: str
-    text: str
-    blocked: int
-    repos: int
-    projected: dt.date | None = None
-
-    @property
-    def css(self) -> str:
-        return self.word.replace(" ", "-")
-
-
-@dataclass(frozen=True, slots=True)
 class TeamProgress:
     team: str
     repos: int
@@ -78,6 +63,23 @@ class TeamProgress:
     @property
     def days_left(self) -> int | None:
         return None if self.projected is None else max((self.projected - timezone.localdate()).days, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStatus:
+    """``word``: done, on track, at risk, past due, no trend yet, closed; ``text`` says it in full."""
+
+    campaign: Campaign
+    word: str
+    text: str
+    blocked: int
+    repos: int
+    projected: dt.date | None = None
+    teams: tuple[TeamProgress, ...] = ()
+
+    @property
+    def css(self) -> str:
+        return self.word.replace(" ", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +260,8 @@ def _progress(campaign: Campaign, today: dt.date) -> _Progress:
     status = _status(
         campaign, blocked=now["blocked"], repos=len(scope), projected=projected, history_days=history_days, today=today
     )
+    teams = _team_progress(campaign, scope, states, per_team, then_day, history_days, today)
+    status = dataclasses.replace(status, teams=tuple(teams))
     return _Progress(team_names, scope, states, now, burndown, per_team, then_day, history_days, status)
 
 
@@ -278,7 +282,7 @@ def campaign_page(*, slug: str, today: dt.date | None = None) -> CampaignPage | 
     burndown, status = progress.burndown, progress.status
     start_states = _start_states(campaign, ids)
     at_start = Counter(start_states.values()) if start_states else None
-    teams = _team_progress(campaign, scope, states, progress.per_team, progress.then_day, progress.history_days, today)
+    teams = list(status.teams)
     repos = tuple(_Repo(i, n, t, states[i], start_states.get(i, "")) for i, n, t, _s in scope)
     actions = next_actions(team=None, repo_ids=ids, targets=campaign.targets, limit=NEXT_ACTIONS) if ids else []
     return CampaignPage(

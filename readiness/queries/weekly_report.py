@@ -31,7 +31,7 @@ from django.urls import reverse
 from readiness.models import Rollup, Subscription, Team, UpstreamSuggestion, WeeklyReport
 from readiness.models.rollups import repo_state
 from readiness.queries.actions import next_actions
-from readiness.queries.campaigns import campaign_statuses
+from readiness.queries.campaigns import TeamProgress, campaign_statuses
 from readiness.queries.overview import TargetReadiness, target_readiness
 from readiness.queries.scope import current_repos, team_names
 from readiness.queries.trends import TrendPoint, readiness_series
@@ -217,13 +217,27 @@ class CampaignLine:
     word: str  # on track, at risk, past due, done, no trend yet
     text: str
     url: str
+    teams: tuple[str, ...] = ()  # how the subscriber's teams stand in it ("team a: at risk, …")
 
 
 def _campaign_lines(*, teams: Sequence[str] | None, today: dt.date, site_root: str) -> tuple[CampaignLine, ...]:
     return tuple(
-        CampaignLine(s.campaign.name, s.word, s.text, _url(site_root, "campaign", s.campaign.slug))
+        CampaignLine(
+            s.campaign.name,
+            s.word,
+            s.text,
+            _url(site_root, "campaign", s.campaign.slug),
+            teams=tuple(_team_words(t) for t in s.teams if teams and t.team in teams),
+        )
         for s in campaign_statuses(teams=teams, today=today)
     )
+
+
+def _team_words(t: TeamProgress) -> str:
+    if not t.blocked:
+        return f"team {t.team}: done"
+    projected = f"projected {t.projected.isoformat()}" if t.projected else "no progress in the last weeks"
+    return f"team {t.team}: {'at risk' if t.at_risk else 'on track'}, {t.blocked} blocked, {projected}"
 
 
 def _url(site_root: str, name: str, *args: str, team: str | None = None) -> str:

@@ -201,6 +201,9 @@ def test_the_weekly_email_opens_with_the_campaigns_of_the_subscribers_scope(org)
     assert [c.name for c in team_a.campaigns] == ["arm64 by end of quarter"]  # b's campaign is not a's business
     email = weekly_report_render(team_a)
     head = email.text.split("\n== ", 1)[0]
-    assert "Campaigns:\n- arm64 by end of quarter: at risk: projected 2027-03-01, due 2027-02-15\n" in head
+    assert (
+        "Campaigns:\n- arm64 by end of quarter: at risk: projected 2027-03-01, due 2027-02-15\n"
+        "  team a: at risk, 2 blocked, projected 2027-03-29\n" in head
+    )
     assert "https://readiness.example.test/campaigns/arm64-by-end-of-quarter/" in head
     assert "at risk: projected 2027-03-01" in email.html

@@ -128,3 +128,13 @@ def test_the_overview_shows_blocked_repos_by_triage(engineer):
     assert cards["linux/amd64"].blocked_triage == ()
     html = engineer.get("/").content.decode()
     assert "2 untriaged</a> · 1 in progress · 1 accepted (won't fix)" in html
+
+
+@pytest.mark.parametrize("repos", [1, 50])
+def test_the_filtered_blockers_page_costs_the_same_for_1_and_50_repos(engineer, django_assert_num_queries, repos):
+    seed_org(repos=repos)
+    engineer.post(URL, {**GRPCIO, "action": "assign", "assignee": "erin"})
+    for query in ("?triage=untriaged", "?triage=mine", "?assignee=erin&triage=in-progress"):
+        # session, user, team list, the page's 4 (and the assignee's row for ?assignee=)
+        with django_assert_num_queries(8 if "assignee=" in query else 7):
+            assert engineer.get(f"/blockers/{query}").status_code == 200
