@@ -12,7 +12,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Left, StrIndex
 from django.utils import timezone
 
 from readiness.models import BlockerTriage, ScanFinding, TriageEvent, Verdict
@@ -162,13 +163,21 @@ def with_triage(
     page stays one statement per table however much is triaged.
 
     ``subject`` and ``target`` name the row's fields holding the package (or rule) and target;
-    ``target=None`` for findings, whose triage has none.
+    ``target=None`` for findings, whose triage has none. ``kind="finding"`` rows are read as
+    :func:`finding_rows` annotates them: a missing compiler is its package's blocker.
     """
     if not state and assignee is None:
         return rows
     today = today or timezone.localdate()
-    triage = BlockerTriage.objects.filter(repo_id=OuterRef("scan__repo_id"), kind=kind, subject=OuterRef(subject))
-    triage = triage.filter(target=OuterRef(target)) if target else triage.filter(target="")
+    if kind == BlockerTriage.Kind.FINDING:
+        rows = finding_rows(rows)
+        triage = BlockerTriage.objects.filter(
+            repo_id=OuterRef("scan__repo_id"), kind=OuterRef("triage_kind"), subject=OuterRef("triage_subject")
+        ).filter(Q(kind=BlockerTriage.Kind.PACKAGE) | Q(target=""))  # a package's: on any target it builds
+    else:
+        triage = BlockerTriage.objects.filter(
+            repo_id=OuterRef("scan__repo_id"), kind=kind, subject=OuterRef(subject), target=OuterRef(target)
+        )
     in_progress = Q(state__in=[State.ACKNOWLEDGED, State.ASSIGNED]) | Q(state=State.SNOOZED, snoozed_until__gte=today)
     if state == "in-progress":
         rows = rows.filter(Exists(triage.filter(in_progress)))
@@ -179,6 +188,21 @@ def with_triage(
     if assignee is not None:
         rows = rows.filter(Exists(triage.filter(assignee=assignee).exclude(state=State.RESOLVED)))
     return rows
+
+
+def finding_rows(rows: QuerySet) -> QuerySet:
+    """Finding rows with the triage key of their blocker: ``(package, name)`` for a missing
+    compiler (its message starts ``name==``, see :func:`scanners.rules.sdist_package`), else
+    ``(finding, rule)``."""
+    no_compiler = Q(rule="no-compiler-for-sdist", message__contains="==")
+    return rows.annotate(
+        triage_kind=Case(
+            When(no_compiler, then=Value(BlockerTriage.Kind.PACKAGE)), default=Value(BlockerTriage.Kind.FINDING)
+        ),
+        triage_subject=Case(
+            When(no_compiler, then=Left("message", StrIndex("message", Value("==")) - 1)), default=F("rule")
+        ),
+    )
 
 
 def blocked_triage(

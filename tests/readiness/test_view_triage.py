@@ -138,3 +138,37 @@ def test_the_filtered_blockers_page_costs_the_same_for_1_and_50_repos(engineer, 
         # session, user, team list, the page's 4 (and the assignee's row for ?assignee=)
         with django_assert_num_queries(8 if "assignee=" in query else 7):
             assert engineer.get(f"/blockers/{query}").status_code == 200
+
+
+def test_a_missing_compiler_is_triaged_on_its_package_and_filtered_so(engineer):
+    from readiness.models import Repo, ScanFinding
+
+    seed_org(repos=2)  # svc-0001 builds psutil from source on arm64
+    repo = Repo.objects.get(name="svc-0001")
+    ScanFinding.objects.create(
+        scan_id=repo.latest_scan.results_from_id or repo.latest_scan_id,
+        path="Dockerfile",
+        line=1,
+        rule="no-compiler-for-sdist",
+        severity="blocker",
+        message="psutil==5.9.8 has no wheel for this image, so pip builds it from source, but python:3.12-slim has no C compiler",
+    )
+    page = engineer.get("/repos/svc-0001/").content.decode()
+    assert "on linux/arm64: builds from source, no compiler" in page
+    response = engineer.post(
+        "/repos/svc-0001/triage/",
+        {
+            "kind": "package",
+            "subject": "psutil",
+            "target": "linux/arm64",
+            "action": "accept",
+            "reason": "fix-elsewhere",
+        },
+    )
+    assert response.status_code == 302 and BlockerTriage.objects.get().state == "accepted"
+
+    def rules(query: str) -> dict[str, int]:
+        return {f.rule: f.repos for f in engineer.get(f"/blockers/{query}").context["page"].findings}
+
+    assert rules("?triage=accepted") == {"no-compiler-for-sdist": 1}
+    assert "no-compiler-for-sdist" not in rules("?triage=untriaged")
