@@ -48,7 +48,18 @@ RATE_DAYS = 28
 NEXT_ACTIONS = 8
 STATES = ("ready", "sdist", "blocked", "unknown")
 _WORST = {"blocked": 0, "unknown": 1, "sdist": 2, "ready": 3}
-CAMPAIGN_CSV_COLUMNS = ["row", "day", "repo", "team", "state", "triage", "state_at_start", "blocked_repos", "ideal"]
+CAMPAIGN_CSV_COLUMNS = [
+    "row",
+    "day",
+    "repo",
+    "team",
+    "state",
+    "triage",
+    "state_at_start",
+    "blocked_repos",
+    "ideal",
+    "detail",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,21 +369,40 @@ def campaign_statuses(
 
 
 def campaign_csv(*, slug: str, today: dt.date | None = None) -> Iterator[list] | None:
-    """Every repo in scope with its state now, its triage and its state at the start; then the burndown
-    day by day with the ideal line. ``None`` for an unknown slug."""
+    """The campaign's status; every repo in scope with its state now, its triage and its state at the
+    start; the burndown day by day with the ideal line; each team's progress; the next actions.
+    The ``row`` column says which. ``None`` for an unknown slug."""
     page = campaign_page(slug=slug, today=today)
     if page is None:
         return None
 
     def rows() -> Iterator[list]:
         c = page.campaign
+        yield [
+            "status",
+            page.today.isoformat(),
+            "",
+            "",
+            page.status.word,
+            "",
+            "",
+            page.now["blocked"],
+            "",
+            page.status.text,
+        ]
         for r in page.repos:
-            yield ["repo", "", r.name, r.team, r.state, page.triage_of.get(r.id, ""), r.state_at_start, "", ""]
+            yield ["repo", "", r.name, r.team, r.state, page.triage_of.get(r.id, ""), r.state_at_start, "", "", ""]
         start_blocked = page.burndown[0][1] if page.burndown else page.now["blocked"]
         span = max((c.due - c.start).days, 1)
         for day, n in page.burndown:
             ideal = max(start_blocked * (1 - (day - c.start).days / span), 0)
-            yield ["burndown", day.isoformat(), "", "", "", "", "", n, round(ideal, 1)]
+            yield ["burndown", day.isoformat(), "", "", "", "", "", n, round(ideal, 1), ""]
+        for t in page.team_progress:
+            state = "done" if not t.blocked else "at risk" if t.at_risk else "on track"
+            projected = t.projected.isoformat() if t.projected and t.blocked else ""
+            yield ["team", projected, "", t.team, state, "", "", t.blocked, "", f"{t.repos} repos"]
+        for a in page.actions:
+            yield ["action", "", "; ".join(a.repo_names), "", a.kind, "", "", len(a.repos), "", a.title]
 
     def all_rows() -> Iterator[list]:
         yield CAMPAIGN_CSV_COLUMNS

@@ -128,7 +128,9 @@ def test_the_csv_has_every_repo_and_the_burndown_and_is_spreadsheet_safe(org):
     assert rows[0][:3] == ["row", "day", "repo"]
     repos = {r[2]: r for r in rows if r[0] == "repo"}
     assert repos["'=HYPERLINK(1)"][4:7] == ["blocked", "untriaged", "blocked"]
-    assert [r[1:] for r in rows if r[0] == "burndown"][0] == [START.isoformat(), "", "", "", "", "", 4, 4.0]
+    assert [r[1:] for r in rows if r[0] == "burndown"][0] == [START.isoformat(), "", "", "", "", "", 4, 4.0, ""]
+    assert rows[1][0] == "status" and rows[1][-1] == "at risk: projected 2027-03-01, due 2027-02-15"
+    assert [r[3:5] + [r[7]] for r in rows if r[0] == "team"] == [["a", "at risk", 2], ["b", "done", 0]]
 
 
 def test_the_command_creates_lists_and_closes():
