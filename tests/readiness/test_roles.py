@@ -30,7 +30,21 @@ def _suggestion() -> int:
     ).pk
 
 
-# Each action: a request that changes something, and how to tell it happened.
+def _campaign() -> str:
+    import datetime as dt
+
+    from readiness.services.campaigns import campaign_create
+
+    return campaign_create(name="arm64", targets=["linux/arm64"], due=dt.date(2027, 12, 31)).slug
+
+
+def _subscription() -> int:
+    from readiness.services.reports import subscribe_email
+
+    return subscribe_email(email="someone@example.test", teams=[])[0].pk
+
+
+# Each request that changes something: the action it needs, and the answer when allowed.
 REQUESTS = {
     "scan": (lambda: "/repos/svc-0000/rescan/", {}, 302),
     "upstream": (lambda: f"/upstream/{_suggestion()}/mark/", {"status": "dismissed"}, 302),
@@ -41,12 +55,20 @@ REQUESTS = {
     ),
     "subscriptions": (lambda: "/settings/email/subscribe/", {"email": "new@example.test", "scope": "org"}, 302),
     "campaigns": (lambda: "/campaigns/new/", {"name": "arm64", "targets": "linux/arm64", "due": "2027-12-31"}, 302),
+    "campaign-edit": (
+        lambda: f"/campaigns/{_campaign()}/edit/",
+        {"name": "arm64 soon", "targets": "linux/arm64", "due": "2027-06-30"},
+        302,
+    ),
+    "campaign-close": (lambda: f"/campaigns/{_campaign()}/close/", {}, 302),
+    "unsubscribe-other": (lambda: f"/settings/email/{_subscription()}/unsubscribe/", {}, 302),
 }
+NEEDS = {"campaign-edit": "campaigns", "campaign-close": "campaigns", "unsubscribe-other": "subscriptions"}
 WHO_MAY = {
     "viewer": set(),
     "engineer": {"scan", "upstream", "triage"},
     "manager": {"scan", "upstream", "triage", "subscriptions", "campaigns"},
-    "superuser": set(REQUESTS),
+    "superuser": set(ACTIONS),
 }
 
 
@@ -64,15 +86,20 @@ def test_each_role_may_do_exactly_its_actions(client, role, action, django_captu
     url, data, ok = REQUESTS[action]
     with django_capture_on_commit_callbacks(execute=False):  # a rescan is queued, not run
         response = client.post(url(), data)
-    if action in WHO_MAY[role]:
+    allowed = NEEDS.get(action, action) in WHO_MAY[role]
+    if allowed:
         assert response.status_code == ok, response.content[:300]
     else:
         assert response.status_code == 403
         assert "your role does not allow you to" in response.content.decode().lower()
     if action == "triage":
-        assert BlockerTriage.objects.exists() == (action in WHO_MAY[role])
+        assert BlockerTriage.objects.exists() == allowed
     if action == "campaigns":
-        assert Campaign.objects.exists() == (action in WHO_MAY[role])
+        assert Campaign.objects.exists() == allowed
+    if action == "campaign-close":
+        assert (Campaign.objects.get().closed_at is not None) == allowed
+    if action == "campaign-edit":
+        assert (Campaign.objects.get().name == "arm64 soon") == allowed
 
 
 @pytest.mark.parametrize("action", sorted(REQUESTS))
