@@ -20,6 +20,7 @@ Pure and Django-free: :mod:`scanners.check` counts blockers with :func:`blocks`;
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -95,6 +96,35 @@ def sdist_package(rule: str, message: str) -> str | None:
         return None
     match = _SDIST_PACKAGE.match(message)
     return match.group(1) if match else None
+
+
+def blocking(
+    verdicts: Iterable[tuple[str, str, str]], findings: Iterable[tuple[str, str, str]]
+) -> tuple[dict[tuple[str, str], str], set[str]]:
+    """What blocks one repository, as triage names it, from its stored rows.
+
+    ``verdicts`` are ``(package, target, status)``, ``findings`` ``(rule, severity, message)``.
+    Returns the blocking ``(package, target)`` pairs, each with the message of the missing-compiler
+    finding that makes a source build a blocker (``""`` for a ``none``), and the rules of the other
+    blocking findings.
+    """
+    no_compiler: dict[str, str] = {}
+    rules: set[str] = set()
+    for rule, severity, message in findings:
+        if severity != "blocker":
+            continue
+        package = sdist_package(rule, message)
+        if package is None:
+            rules.add(rule)
+        else:
+            no_compiler.setdefault(package, message)
+    packages: dict[tuple[str, str], str] = {}
+    for package, target, status in verdicts:
+        if status == "none":
+            packages[(package, target)] = ""
+        elif status == "sdist" and package in no_compiler:
+            packages.setdefault((package, target), no_compiler[package])
+    return packages, rules
 
 
 def blocks(finding: Finding, target: Target, sdist_targets: frozenset[str] | None = None) -> bool:

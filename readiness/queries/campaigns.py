@@ -39,7 +39,6 @@ __all__ = [
     "CampaignStatus",
     "TeamProgress",
     "campaign_csv",
-    "campaign_list",
     "campaign_page",
     "campaign_statuses",
 ]
@@ -122,10 +121,6 @@ class CampaignPage:
     def repos_at_start(self) -> int | None:
         return None if self.at_start is None else sum(self.at_start.values())
 
-    @property
-    def blocked_at_start(self) -> int | None:
-        return None if self.at_start is None else self.at_start["blocked"]
-
     def chart(self) -> dict:
         """What the burndown chart draws: the actual line, the ideal one, and the projection."""
         c = self.campaign
@@ -139,11 +134,6 @@ class CampaignPage:
             else None,
             "due": c.due.isoformat(),
         }
-
-
-def campaign_list() -> list[Campaign]:
-    """Every campaign, active ones first (1 query, plus their teams)."""
-    return list(Campaign.objects.prefetch_related("teams").order_by("closed_at", "due", "name"))
 
 
 def _scope(campaign: Campaign, team_names: list[str]) -> list[tuple[int, str, str, dict]]:
@@ -219,15 +209,13 @@ def _status(
 
 
 def _rollup_counts(campaign: Campaign, repo_ids: list[int], since: dt.date, today: dt.date):
-    """Blocked repos per (day, team) from the repo-scope roll-ups, and the days that have roll-ups."""
+    """Blocked repos per day, and per (day, team), from the repo-scope roll-ups."""
     rows = (
         Rollup.objects.filter(
             scope=Rollup.Scope.REPO, repo_id__in=repo_ids, target__in=campaign.targets, day__gte=since, day__lte=today
         )
         .values("day", "repo__team__name")
-        .annotate(
-            blocked=Count("repo_id", distinct=True, filter=Q(blocked__gt=0)), repos=Count("repo_id", distinct=True)
-        )
+        .annotate(blocked=Count("repo_id", distinct=True, filter=Q(blocked__gt=0)))
         .order_by("day")
     )
     per_day: dict[dt.date, int] = defaultdict(int)
@@ -285,10 +273,13 @@ def campaign_page(*, slug: str, today: dt.date | None = None) -> CampaignPage | 
     progress = _progress(campaign, today)
     team_names, scope, states, now = progress.team_names, progress.scope, progress.states, progress.now
     ids = [r[0] for r in scope]
-    blocked_ids = [i for i, s in states.items() if s == "blocked"]
-    found = blocked_repo_triage(repo_ids=blocked_ids, targets=campaign.targets, today=today) if blocked_ids else {}
-    # A blocked repo whose blocking rows say nothing triaged (or none were stored) is untriaged.
-    triage_of = {i: found.get(i, "untriaged") for i in blocked_ids}
+    # Each blocked repo is judged on the campaign targets it is blocked on, not on all of them.
+    blocked = {
+        repo_id: [t for t, s in summaries.items() if repo_state(s) == "blocked"]
+        for repo_id, _n, _t, summaries in scope
+        if states[repo_id] == "blocked"
+    }
+    triage_of = blocked_repo_triage(blocked=blocked, today=today)
 
     burndown, status = progress.burndown, progress.status
     start_states = _start_states(campaign, ids)

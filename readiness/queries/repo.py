@@ -19,7 +19,7 @@ from readiness.models import Repo, Scan, ScanFinding, Verdict
 from readiness.models.rollups import repo_state
 from readiness.queries.triage import RepoTriage, repo_triage
 from scanners.http import redact
-from scanners.rules import sdist_package
+from scanners.rules import blocking
 
 __all__ = ["Cell", "FindingRow", "MatrixRow", "RepoPage", "ScanRow", "UnchangedRun", "repo_page", "scan_status"]
 
@@ -299,20 +299,19 @@ def _blockers(matrix: list[MatrixRow], findings: tuple[FindingRow, ...]) -> list
     """The repo's current blockers as triage keys them, with the words the page shows: each
     (package, target) that is ``none``, or ``sdist`` without a compiler in the image (once,
     whatever lockfiles lock it), and each other blocking rule."""
+    packages, rules = blocking(
+        ((row.package, target, cell.status) for row in matrix for target, cell in row.cells_by_target if cell),
+        ((f.rule, f.severity, f.message) for f in findings),
+    )
     out: dict[tuple[str, str, str], tuple[str, str]] = {}
-    no_compiler = {
-        p: f for f in findings if f.severity == "blocker" and (p := sdist_package(f.rule, f.message)) is not None
-    }
     for row in matrix:
         for target, cell in row.cells_by_target:
-            if cell is not None and cell.status == "none":
-                words = f"{row.package} {row.version} on {target}".strip()
-                out.setdefault(("package", row.package, target), (words, ""))
-            elif cell is not None and cell.status == "sdist" and row.package in no_compiler:
-                words = f"{row.package} {row.version} on {target}: builds from source, no compiler".strip()
-                out.setdefault(("package", row.package, target), (words, no_compiler[row.package].message))
+            if (row.package, target) in packages and cell is not None and cell.status in ("none", "sdist"):
+                source = ": builds from source, no compiler" if cell.status == "sdist" else ""
+                words = f"{row.package} {row.version} on {target}{source}".strip()
+                out.setdefault(("package", row.package, target), (words, packages[(row.package, target)]))
     for f in findings:
-        if f.severity == "blocker" and sdist_package(f.rule, f.message) is None:
+        if f.severity == "blocker" and f.rule in rules:
             out.setdefault(("finding", f.rule, ""), (f"{f.path}: {f.rule}", f.message))
     return [(*key, words, detail) for key, (words, detail) in out.items()]
 

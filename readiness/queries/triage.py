@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from readiness.models import BlockerTriage, ScanFinding, TriageEvent, Verdict
 from readiness.queries.scope import result_scan_ids
-from scanners.rules import sdist_package
+from scanners.rules import blocking
 
 __all__ = [
     "TRIAGE_FILTERS",
@@ -217,24 +217,23 @@ def blocked_triage(
         return {}
     scans = result_scan_ids(team=None, repo_ids=list(blocked))
     targets = sorted({t for ts in blocked.values() for t in ts})
-    keys: dict[tuple[int, str], set[tuple[str, str, str]]] = defaultdict(set)
-    no_compiler: dict[int, set[str]] = defaultdict(set)  # repo -> packages its image cannot build
-    findings = ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
-    for repo_id, rule, message in findings.values_list("scan__repo_id", "rule", "message").distinct():
-        package = sdist_package(rule, message)
-        if package is not None:
-            no_compiler[repo_id].add(package)
-            continue
-        for target in blocked.get(repo_id, ()):
-            keys[(repo_id, target)].add(("finding", rule, ""))
+    rows: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     verdicts = Verdict.objects.filter(
         scan_id__in=scans, status__in=[Verdict.Status.NONE, Verdict.Status.SDIST], target__in=targets
     )
-    for repo_id, package, target, status in verdicts.values_list(
-        "scan__repo_id", "package", "target", "status"
-    ).distinct():
-        if status == Verdict.Status.NONE or package in no_compiler.get(repo_id, ()):
+    for repo_id, *row in verdicts.values_list("scan__repo_id", "package", "target", "status").distinct():
+        rows[repo_id].append(tuple(row))
+    found: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    findings = ScanFinding.objects.filter(scan_id__in=scans, severity="blocker")
+    for repo_id, *finding in findings.values_list("scan__repo_id", "rule", "severity", "message").distinct():
+        found[repo_id].append(tuple(finding))
+    keys: dict[tuple[int, str], set[tuple[str, str, str]]] = defaultdict(set)
+    for repo_id, repo_targets in blocked.items():
+        packages, rules = blocking(rows.get(repo_id, ()), found.get(repo_id, ()))
+        for package, target in packages:
             keys[(repo_id, target)].add(("package", package, target))
+        for target in repo_targets:
+            keys[(repo_id, target)] |= {("finding", rule, "") for rule in rules}
     states: dict[tuple[int, str, str, str], str] = {}
     for t in BlockerTriage.objects.filter(repo_id__in=list(blocked)).exclude(state=State.RESOLVED):
         states[(t.repo_id, t.kind, t.subject, t.target)] = t.effective_state(today)
@@ -255,13 +254,11 @@ def blocked_triage(
 TRIAGE_CLASSES = ("untriaged", "in-progress", "accepted")
 
 
-def blocked_repo_triage(
-    *, repo_ids: Collection[int], targets: Collection[str] = (), today: dt.date | None = None
-) -> dict[int, str]:
-    """Per blocked repo over ``targets``: the least advanced class of its blocked targets."""
-    pairs = blocked_triage(blocked={r: tuple(targets) for r in repo_ids}, today=today)
+def blocked_repo_triage(*, blocked: Mapping[int, Collection[str]], today: dt.date | None = None) -> dict[int, str]:
+    """Per blocked repo (repo id -> the targets it is blocked on): the least advanced class of
+    its blocked targets (:func:`blocked_triage`)."""
     out: dict[int, str] = {}
-    for (repo_id, _target), cls in pairs.items():
+    for (repo_id, _target), cls in blocked_triage(blocked=blocked, today=today).items():
         if repo_id not in out or TRIAGE_CLASSES.index(cls) < TRIAGE_CLASSES.index(out[repo_id]):
             out[repo_id] = cls
     return out

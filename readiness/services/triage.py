@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from readiness.models import BlockerTriage, Repo, ScanFinding, Team, TriageEvent, Verdict
-from scanners.rules import sdist_package
+from scanners.rules import blocking
 
 __all__ = [
     "ACTIONS",
@@ -161,17 +161,11 @@ def current_blockers(verdicts: Iterable[Verdict], findings: Iterable[ScanFinding
     """The blocker keys of a scan's rows: each package that is ``none`` on a target, or ``sdist``
     on it with no compiler in the image (its ``no-compiler-for-sdist`` finding), and every other
     blocking finding's rule."""
-    findings = [f for f in findings if f.severity == "blocker"]
-    no_compiler = {p for f in findings if (p := sdist_package(f.rule, f.message))}
-    keys = {
-        BlockerKey(BlockerTriage.Kind.PACKAGE, v.package, v.target)
-        for v in verdicts
-        if v.status == Verdict.Status.NONE or (v.status == Verdict.Status.SDIST and v.package in no_compiler)
-    }
-    keys |= {
-        BlockerKey(BlockerTriage.Kind.FINDING, f.rule) for f in findings if sdist_package(f.rule, f.message) is None
-    }
-    return keys
+    packages, rules = blocking(
+        ((v.package, v.target, v.status) for v in verdicts), ((f.rule, f.severity, f.message) for f in findings)
+    )
+    keys = {BlockerKey(BlockerTriage.Kind.PACKAGE, package, target) for package, target in packages}
+    return keys | {BlockerKey(BlockerTriage.Kind.FINDING, rule) for rule in rules}
 
 
 def triage_sync(repo_id: int, blockers: set[BlockerKey]) -> tuple[int, int]:

@@ -209,3 +209,17 @@ def test_the_weekly_email_opens_with_the_campaigns_of_the_subscribers_scope(org)
     )
     assert "https://readiness.example.test/campaigns/arm64-by-end-of-quarter/" in head
     assert "at risk: projected 2027-03-01" in email.html
+
+
+def test_a_repo_is_judged_on_the_campaign_targets_it_is_blocked_on():
+    from readiness.services.triage import BlockerKey, triage_change
+    from tests.readiness.factories import seed_org
+
+    seed_org(repos=3)  # svc-0002: only grpcio blocks it, and only on linux/arm64
+    repo = Repo.objects.select_related("latest_scan").get(name="svc-0002")
+    user = make_user("erin", role="engineer")
+    triage_change(repo=repo, key=BlockerKey("package", "grpcio", ARM), action="accept", user=user, reason="amd64-only")
+    campaign = campaign_create(name="both", targets=["linux/amd64", ARM], due=dt.date.today() + dt.timedelta(days=30))
+    page = campaign_page(slug=campaign.slug)
+    # Ready on amd64, so nothing there is untriaged: its one blocker is accepted.
+    assert page.triage_of[repo.pk] == "accepted"
