@@ -62,12 +62,16 @@ def campaign_csv_view(request: HttpRequest, slug: str) -> StreamingHttpResponse:
 
 
 def _form(request: HttpRequest) -> dict:
+    """The form's fields as the campaign services take them. :raises CampaignError: a bad or missing date."""
     post = request.POST
+    due = _date(post.get("due", ""), "due")
+    if due is None:
+        raise CampaignError("a campaign needs a due date")
     return {
         "name": post.get("name", ""),
         "targets": [t for t in post.get("targets", "").replace(",", " ").split() if t],
         "start": _date(post.get("start", ""), "start") or timezone.localdate(),
-        "due": _date(post.get("due", ""), "due"),
+        "due": due,
         "teams": post.getlist("teams"),
         "python": post.get("python", "").strip(),
         "libc": post.get("libc", "").strip(),
@@ -89,8 +93,6 @@ def _date(text: str, what: str) -> dt.date | None:
 def campaign_create_view(request: HttpRequest) -> HttpResponse:
     try:
         form = _form(request)
-        if form["due"] is None:
-            raise CampaignError("a campaign needs a due date")
         campaign = campaign_create(**form, user=request.user)
     except CampaignError as exc:
         messages.error(request, f"The campaign was not created: {exc}.")
@@ -105,8 +107,6 @@ def campaign_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, slug=slug)
     try:
         form = _form(request)
-        if form["due"] is None:
-            raise CampaignError("a campaign needs a due date")
         campaign_update(campaign, **form)
     except CampaignError as exc:
         messages.error(request, f"Not saved: {exc}.")
