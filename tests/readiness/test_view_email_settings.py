@@ -123,7 +123,7 @@ def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_post(client, db):
     assert b"does not receive" in client.get(path).content
 
 
-@pytest.mark.parametrize("token", ["garbage", unsubscribe_token(1)[:-2] + "xx"])
+@pytest.mark.parametrize("token", ["garbage", unsubscribe_token(1)[:-2] + "xx"], ids=["garbage", "forged-signature"])
 def test_bad_unsubscribe_token_is_a_400_with_a_way_out(client, db, token):
     response = client.post(f"/email/unsubscribe/{token}/")
     assert response.status_code == 400 and b"not valid" in response.content
