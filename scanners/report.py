@@ -39,6 +39,7 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
                 "name": r.package.name,
                 "version": r.package.version,
                 "lockfile": r.package.lockfile,
+                "line": r.package.line,
                 "direct": r.direct,
                 "via": [list(chain) for chain in r.via] if r.via is not None else None,
                 "advice": [

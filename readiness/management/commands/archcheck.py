@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 from readiness import engine
 from readiness.clients import cli_index_client, http_client, http_deadline, registry_client
 from scanners.check import LOCKFILE_NAMES, check_snapshot, is_relevant_path
+from scanners.compare import compare_reports, comparison_json, render_changes
 from scanners.deep_check import deep_check_wheel
 from scanners.git import GitError, fetch_snapshot
 from scanners.http import redact
@@ -27,6 +28,7 @@ from scanners.report import FAIL_ON, fail_on_met, render_table, report_to_json
 from scanners.targets import Target
 
 BAD_INPUT = 2
+FAIL_ON_NEW = "a change that adds a blocker against --base (what was broken there already passes)"
 
 
 class _HelpFormatter(DjangoHelpFormatter):
@@ -56,11 +58,16 @@ class Command(BaseCommand):
         parser.add_argument("--libc", help="glibc:2.36 or musl:1.2 (default: from the Dockerfile)")
         parser.add_argument("--format", choices=["table", "json"], default="table")
         parser.add_argument(
+            "--base",
+            metavar="REF",
+            help="also check REF (a branch, tag or commit of the same repository) and report what changed",
+        )
+        parser.add_argument(
             "--fail-on",
-            choices=list(FAIL_ON),
-            metavar="{" + ",".join(FAIL_ON) + "}",
+            choices=[*FAIL_ON, "new"],
+            metavar="{" + ",".join([*FAIL_ON, "new"]) + "}",
             help="exit 1 when the check meets this level; each includes the ones before it:\n"
-            + "\n".join(f"  {level:8} {words}" for level, words in FAIL_ON.items()),
+            + "\n".join(f"  {level:8} {words}" for level, words in {**FAIL_ON, "new": FAIL_ON_NEW}.items()),
         )
         parser.add_argument(
             "--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)"
@@ -82,8 +89,11 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         platforms = opts["platforms"] or list(settings.READINESS_PLATFORMS)
         self._validate_targets(platforms, opts["python"], opts["libc"])
+        if opts["fail_on"] == "new" and not opts["base"]:
+            raise CommandError("--fail-on new needs --base REF: the ref to compare with", returncode=BAD_INPUT)
         snapshot = self._snapshot(opts["source"], opts["ref"])
         self._require_lockfile(snapshot, opts["source"], opts["ref"])
+        base_snapshot = self._snapshot(opts["source"], opts["base"]) if opts["base"] else None
         interactive = opts["format"] == "table" and sys.stderr.isatty()
         registry = None if opts["no_registry"] else registry_client(database=False)
         http = http_client()
@@ -91,29 +101,45 @@ class Command(BaseCommand):
             cli_index_client(url=opts["index_url"], cache=not opts["no_index_cache"]) as index,
             registry or contextlib.nullcontext(),
         ):
-            report = check_snapshot(
-                snapshot,
-                deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
-                image_platforms=registry.platforms_many if registry is not None else None,
-                read_metadata=metadata_reader(http, deadline=http_deadline()),
-                index=index,
-                defaults=engine.target_defaults(),
-                limits=engine.check_limits(),
-                platforms=platforms,
-                python=opts["python"],
-                libc=opts["libc"],
-                progress=self._progress if interactive else None,
+
+            def check(snapshot):
+                return check_snapshot(
+                    snapshot,
+                    deep_check=(lambda f: deep_check_wheel(f, http=http)) if opts["deep"] else None,
+                    image_platforms=registry.platforms_many if registry is not None else None,
+                    read_metadata=metadata_reader(http, deadline=http_deadline()),
+                    index=index,
+                    defaults=engine.target_defaults(),
+                    limits=engine.check_limits(),
+                    platforms=platforms,
+                    python=opts["python"],
+                    libc=opts["libc"],
+                    progress=self._progress if interactive else None,
+                )
+
+            report = check(snapshot)
+            # The base is checked with the same targets, index and registry answers: only the change differs.
+            comparison = (
+                compare_reports(report_to_json(check(base_snapshot)), report_to_json(report)) if base_snapshot else None
             )
         if interactive:
             sys.stderr.write("\r\x1b[K")
         if opts["format"] == "json":
-            self.stdout.write(json.dumps(report_to_json(report), indent=2))
+            doc = report_to_json(report)
+            if comparison is not None:
+                doc |= comparison_json(comparison, ref=opts["base"])
+            self.stdout.write(json.dumps(doc, indent=2))
         else:
+            if comparison is not None:
+                self.stdout.write(render_changes(comparison, base=opts["base"]) + "\n\n")
             self.stdout.write(render_table(report, colour=self.stdout.isatty()))
         for problem in report.problems:
             self.stderr.write(f"warning: {problem}")
         self._index_warnings(report.index_errors)
-        if fail_on_met(report, opts["fail_on"]):
+        if comparison is not None and opts["fail_on"] == "new":
+            if comparison["worse"]:
+                sys.exit(1)
+        elif fail_on_met(report, opts["fail_on"]):
             sys.exit(1)
 
     def _validate_targets(self, platforms, python, libc):
