@@ -176,6 +176,18 @@ GITHUB_WEBHOOK_SECRET = envsecret("GITHUB_WEBHOOK_SECRET")
 GITHUB_TOKEN = envsecret("GITHUB_TOKEN")
 # The REST API that `import_repos --github-org` lists; GitHub Enterprise Server: https://HOST/api/v3
 GITHUB_API_URL = envstr("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+# Pull-request check runs: as a GitHub App (its id and PEM private key: installation tokens are
+# made per repository) when both are set, else with GITHUB_TOKEN; with neither, checks are stored
+# and shown on the repository page but not posted.
+GITHUB_APP_ID = envstr("GITHUB_APP_ID")
+GITHUB_APP_PRIVATE_KEY = envsecret("GITHUB_APP_PRIVATE_KEY")
+# When a pull request's check run fails: "campaign" (a new blocker on a target of an active
+# campaign covering the repo), "all" (on any target) or "never" (the conclusion is then neutral).
+READINESS_PR_FAIL_ON = envstr("READINESS_PR_FAIL_ON", "campaign")
+if READINESS_PR_FAIL_ON not in ("campaign", "all", "never"):
+    raise ImproperlyConfigured(f"READINESS_PR_FAIL_ON={READINESS_PR_FAIL_ON!r}: use campaign, all or never")
+if bool(GITHUB_APP_ID) != bool(GITHUB_APP_PRIVATE_KEY):
+    raise ImproperlyConfigured("GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY go together: set both or neither")
 
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")

@@ -16,8 +16,14 @@ import logging
 from celery import shared_task
 
 from readiness.models import Repo
-from readiness.services.enqueue import REFRESH_UPSTREAM_PENDING, SCAN_ORGANISATION, SCAN_REPOSITORY
+from readiness.services.enqueue import (
+    CHECK_PULL_REQUEST,
+    REFRESH_UPSTREAM_PENDING,
+    SCAN_ORGANISATION,
+    SCAN_REPOSITORY,
+)
 from readiness.services.organisation import organisation_scan
+from readiness.services.pull_request_checks import pull_request_check_run
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import (
@@ -57,6 +63,11 @@ def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
             return
         countdown = 30 if isinstance(exc, ScanBusy) else min(600, 15 * 2**self.request.retries)
         raise self.retry(exc=exc, countdown=countdown) from None
+
+
+@shared_task(name=CHECK_PULL_REQUEST, acks_late=True, soft_time_limit=15 * 60, time_limit=20 * 60)
+def check_pull_request(check_id: int) -> None:
+    pull_request_check_run(check_id=check_id)
 
 
 @shared_task(name=SCAN_ORGANISATION, acks_late=True)

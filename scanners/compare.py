@@ -66,7 +66,7 @@ def compare_reports(before: Doc, after: Doc) -> dict[str, Any]:
     Returns ``{"base": {commit}, "changes": [...], "finding_changes": [...], "counts": {...},
     "worse": bool}``; each change is ``{"name", "target", "before", "after", "kind"}`` with
     ``before``/``after`` ``None`` where the package is absent (or ``n/a``) on that side, else
-    ``{"status", "version", "file", "lockfile", "line", "blocking"}`` (``after`` also has ``fix``:
+    ``{"status", "version", "file", "reason", "lockfile", "line", "blocking"}`` (``after`` also has ``fix``:
     the first advice's title or the fix version, for the people reading a check).
     """
     old, new = _verdicts(before), _verdicts(after)
@@ -177,6 +177,7 @@ def _verdicts(doc: Doc) -> dict[tuple[str, str], dict[str, Any]]:
                 "status": status,
                 "version": package.get("version"),
                 "file": result.get("file"),
+                "reason": result.get("reason") or None,
                 "lockfile": package.get("lockfile"),
                 "line": package.get("line"),
                 "blocking": status == "none" or (status == "sdist" and name in no_compiler),

@@ -210,6 +210,7 @@ def request(
     *,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, Any] | None = None,
+    content: bytes | None = None,
     timeout: float = 30.0,
     connect_timeout: float = _CONNECT_TIMEOUT,
     deadline: float = DEFAULT_DEADLINE,
@@ -222,6 +223,7 @@ def request(
 
     :param timeout: seconds for each read of one attempt; connecting is capped at ``connect_timeout``.
     :param deadline: seconds for the whole call, attempts, waits and body included.
+    :param content: the request body (a POST's JSON, encoded), sent again on each attempt.
     :param policy: the retries; ``RetryPolicy(retries=0)`` asks once.
     :param max_bytes: refuse a body larger than this (as sent, before decompression).
     :param sleep: how to wait between attempts (``time.sleep``); tests pass a recorder.
@@ -245,6 +247,7 @@ def request(
                 url,
                 headers=headers,
                 params=params,
+                content=content,
                 timeout=limits,
                 follow_redirects=follow_redirects,
                 deadline_at=deadline_at,
@@ -310,6 +313,7 @@ def _attempt(
     *,
     headers: Mapping[str, str] | None,
     params: Mapping[str, Any] | None,
+    content: bytes | None,
     timeout: httpx.Timeout,
     follow_redirects: bool,
     deadline_at: float,
@@ -317,7 +321,13 @@ def _attempt(
 ) -> httpx.Response:
     """One request, its body streamed with the deadline (and size) checked between chunks."""
     with http.stream(
-        method, url, headers=headers, params=params, timeout=timeout, follow_redirects=follow_redirects
+        method,
+        url,
+        headers=headers,
+        params=params,
+        content=content,
+        timeout=timeout,
+        follow_redirects=follow_redirects,
     ) as streamed:
         declared = streamed.headers.get("Content-Length", "")
         if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:

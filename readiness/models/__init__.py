@@ -2,6 +2,7 @@
 
 from readiness.models.campaigns import Campaign
 from readiness.models.index import CoreMetadata, IndexPage
+from readiness.models.pull_requests import PullRequestCheck
 from readiness.models.registry import ImagePlatformsCache
 from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team
@@ -27,3 +28,4 @@ __all__ = [
 __all__ += ["ProjectMetadata", "UpstreamRefreshPending", "UpstreamSuggestion"]
 __all__ += ["CoreMetadata", "ImagePlatformsCache"]
 __all__ += ["BlockerTriage", "Campaign", "TriageEvent"]
+__all__ += ["PullRequestCheck"]

@@ -34,6 +34,7 @@ from django.db import connections, transaction
 from readiness.celery import app as celery_app
 
 __all__ = [
+    "CHECK_PULL_REQUEST",
     "REFRESH_UPSTREAM_PENDING",
     "SCAN_ORGANISATION",
     "SCAN_REPOSITORY",
@@ -49,6 +50,9 @@ SCAN_REPOSITORY = "readiness.tasks.scan_repository"
 SCAN_ORGANISATION = "readiness.tasks.scan_organisation"
 """``scan_organisation(trigger, repo_ids=None, deep=False)``: warm the index, settle the unchanged
 repos and queue a scan of each other one (all enabled repos when ``repo_ids`` is ``None``)."""
+
+CHECK_PULL_REQUEST = "readiness.tasks.check_pull_request"
+"""``check_pull_request(check_id)``: check a queued pull request's head against its base and post the check run."""
 
 REFRESH_UPSTREAM_PENDING = "readiness.tasks.refresh_upstream_pending"
 """``refresh_upstream_pending()``: refresh the suggestions of every package finished scans marked."""

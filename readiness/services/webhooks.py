@@ -10,6 +10,8 @@ and the parsed payload; :func:`webhook_receive` does the rest in one transaction
   asks for a scan with a countdown of the coalescing window. Every push of a burst finds that scan
   still queued and joins it (the database allows one queued scan per repo), and the scan asks
   the remote for the branch head when it runs, so it sees the newest commit, never a stale sha;
+* ``pull_request``, ``check_suite`` and ``check_run`` events keep one check per open pull request
+  (:mod:`readiness.services.pull_requests`), apart from the branch's scans;
 * ``repository`` events keep the repo record in step with GitHub (names, URL, archived, deleted,
   default branch). Repos are never created from a webhook and never deleted with their history.
 
@@ -33,6 +35,7 @@ from django.utils import timezone
 
 from readiness.models import Repo, Scan, WebhookDelivery
 from readiness.services.enqueue import tasks_run_in_process
+from readiness.services.pull_requests import check_rerequested, pull_request_event
 from readiness.services.scans import scan_request
 from scanners.check import is_relevant_path
 
@@ -218,6 +221,8 @@ def _handle(event: str, action: str, payload: Mapping[str, Any], *, coalesce_sec
             return _push(payload, coalesce_seconds=coalesce_seconds)
         if event == "repository":
             return _repository(action, payload, coalesce_seconds=coalesce_seconds)
+        if event in ("pull_request", "check_suite", "check_run"):
+            return _pull_request(event, action, payload, coalesce_seconds=coalesce_seconds)
     except WebhookPayloadError as exc:
         log.warning("webhook %s: %s", event, exc)
         return WebhookResult(Outcome.INVALID, str(exc))
@@ -248,6 +253,19 @@ def _push(payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResu
     if not decision.scan:
         return WebhookResult(Outcome.IGNORED, decision.reason, repo_id=repo.pk)
     return _queue_scan(repo, reason=decision.reason, coalesce_seconds=coalesce_seconds)
+
+
+def _pull_request(event: str, action: str, payload: Mapping[str, Any], *, coalesce_seconds: float) -> WebhookResult:
+    """Pull-request checks (readiness.services.pull_requests), for a configured repo."""
+    repository = _field(payload, "repository", Mapping)
+    repo = _known_repo(repository)
+    if repo is None:
+        return _unknown(repository)
+    if event == "pull_request":
+        done = pull_request_event(repo, action, payload, coalesce_seconds=coalesce_seconds)
+    else:
+        done = check_rerequested(repo, event, action, payload, coalesce_seconds=coalesce_seconds)
+    return WebhookResult(done.outcome, done.detail, repo_id=repo.pk)
 
 
 def _queue_scan(repo: Repo, *, reason: str, coalesce_seconds: float) -> WebhookResult:

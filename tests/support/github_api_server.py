@@ -1,4 +1,5 @@
-"""A stand-in for the GitHub REST API on 127.0.0.1: ``GET /orgs/{org}/repos``, paginated.
+"""A stand-in for the GitHub REST API on 127.0.0.1: ``GET /orgs/{org}/repos``, paginated, and
+the Checks API with GitHub App authentication (see :class:`ChecksApi`).
 
 It answers the way GitHub does: the first page at ``/orgs/{org}/repos``, later pages at
 ``/organizations/{org_id}/repos?…&page=N`` (the URLs GitHub's ``Link`` headers carry), with
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.support.loopback import LoopbackHTTPServer
 
-__all__ = ["FIXTURE_DIR", "GitHubApiServer", "RecordedRequest", "load_org_pages"]
+__all__ = ["FIXTURE_DIR", "ChecksApi", "GitHubApiServer", "RecordedRequest", "load_org_pages"]
 
 FIXTURE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "github-api"
 _DOCS = "https://docs.github.com/rest"
@@ -41,6 +42,8 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     """Header names lower-cased."""
+    body: Any = None
+    """A POST's or PATCH's JSON body, parsed."""
 
 
 @dataclass(slots=True)
@@ -75,6 +78,7 @@ class GitHubApiServer(LoopbackHTTPServer):
         self.requests: list[RecordedRequest] = []
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
+        self.checks = ChecksApi()
         super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -137,6 +141,27 @@ def _handler_for(server: GitHubApiServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
             pass
 
+        def do_POST(self) -> None:
+            self._checks("POST")
+
+        def do_PATCH(self) -> None:
+            self._checks("PATCH")
+
+        def _checks(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            raw = self.rfile.read(int(headers.get("content-length") or 0))
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                return self._json(400, {"message": "Problems parsing JSON", "documentation_url": _DOCS})
+            with server._lock:
+                server.requests.append(RecordedRequest(method, parts.path, {}, headers, body))
+            if fault := server._take_fault():
+                return self._json(fault.status, fault.body, fault.headers)
+            status, answer = server.checks.answer(method, parts.path, headers.get("authorization", ""), body)
+            return self._json(status, answer)
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
@@ -146,6 +171,9 @@ def _handler_for(server: GitHubApiServer) -> type[BaseHTTPRequestHandler]:
 
             if fault := server._take_fault():
                 return self._json(fault.status, fault.body, fault.headers)
+            if parts.path.startswith("/repos/") and parts.path.endswith("/installation"):
+                status, answer = server.checks.answer("GET", parts.path, headers.get("authorization", ""), None)
+                return self._json(status, answer)
             if server.token is not None and headers.get("authorization") != f"Bearer {server.token}":
                 return self._json(401, {"message": "Bad credentials", "documentation_url": _DOCS, "status": "401"})
             page = self._page_number(parts.path, query)
@@ -203,3 +231,88 @@ def _handler_for(server: GitHubApiServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(payload)
 
     return Handler
+
+
+class ChecksApi:
+    """The Checks API and GitHub App authentication, as GitHub documents them.
+
+    * ``POST /app/installations/{id}/access_tokens`` with ``Authorization: Bearer <app JWT>``
+      (RS256, checked against ``public_key`` and ``app_id``; ``iat``/``exp`` at most ten minutes
+      apart) → ``201 {"token", "expires_at", "permissions"}``;
+    * ``GET /repos/{owner}/{repo}/installation`` with the JWT → ``200 {"id": …}``;
+    * ``POST /repos/{owner}/{repo}/check-runs`` with an installation token (or ``token``) →
+      ``201`` the check run with its ``id``; ``PATCH …/check-runs/{id}`` → ``200``.
+
+    ``check_runs`` holds every run by id, as GitHub would show them on the commit.
+    """
+
+    def __init__(self) -> None:
+        self.app_id: str | None = None
+        self.public_key: Any = None
+        self.installation_id = 4242
+        self.token: str | None = None  # a plain token also accepted for check runs
+        self.token_seconds = 3600  # how long an installation token lasts (GitHub: an hour)
+        self.issued: list[str] = []
+        self.check_runs: dict[int, dict[str, Any]] = {}
+        self._next_id = 9_000_001
+        self._lock = threading.Lock()
+
+    def answer(self, method: str, path: str, authorization: str, body: Any) -> tuple[int, Any]:
+        bearer = authorization.removeprefix("Bearer ").strip() if authorization.startswith("Bearer ") else ""
+        parts = path.strip("/").split("/")
+        if parts[:2] == ["app", "installations"] and len(parts) == 4 and method == "POST":
+            if problem := self._jwt_problem(bearer):
+                return 401, {"message": problem, "documentation_url": _DOCS, "status": "401"}
+            if parts[2] != str(self.installation_id):
+                return 404, {"message": "Not Found", "documentation_url": _DOCS, "status": "404"}
+            with self._lock:
+                token = f"ghs_installation{len(self.issued) + 1:04d}"
+                self.issued.append(token)
+            expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + self.token_seconds))
+            return 201, {"token": token, "expires_at": expires, "permissions": {"checks": "write"}}
+        if parts[0] == "repos" and len(parts) == 4 and parts[3] == "installation" and method == "GET":
+            if problem := self._jwt_problem(bearer):
+                return 401, {"message": problem, "documentation_url": _DOCS, "status": "401"}
+            return 200, {"id": self.installation_id, "app_id": int(self.app_id or 0), "target_type": "Organization"}
+        if parts[0] == "repos" and len(parts) >= 4 and parts[3] == "check-runs":
+            if bearer not in self.issued and (self.token is None or bearer != self.token):
+                return 401, {"message": "Bad credentials", "documentation_url": _DOCS, "status": "401"}
+            return self._check_run(method, f"{parts[1]}/{parts[2]}", parts[4:], body)
+        return 404, {"message": "Not Found", "documentation_url": _DOCS, "status": "404"}
+
+    def _check_run(self, method: str, full_name: str, rest: list[str], body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("output", {}), dict):
+            return 422, {"message": "Invalid request.", "documentation_url": _DOCS, "status": "422"}
+        annotations = body.get("output", {}).get("annotations") or []
+        if len(annotations) > 50:
+            return 422, {"message": "Only 50 annotations allowed per request", "status": "422"}
+        with self._lock:
+            if method == "POST" and not rest:
+                if not body.get("name") or not body.get("head_sha"):
+                    return 422, {"message": "Invalid request. name and head_sha are required", "status": "422"}
+                run = {"id": self._next_id, "repository": full_name, **body}
+                self._next_id += 1
+                self.check_runs[run["id"]] = run
+                return 201, run
+            if method == "PATCH" and len(rest) == 1 and rest[0].isdigit() and int(rest[0]) in self.check_runs:
+                run = self.check_runs[int(rest[0])]
+                run.update(body)
+                return 200, run
+        return 404, {"message": "Not Found", "documentation_url": _DOCS, "status": "404"}
+
+    def _jwt_problem(self, token: str) -> str | None:
+        import jwt  # the test side checks the App's token as GitHub does
+
+        if self.public_key is None:
+            return "A JSON web token could not be decoded"
+        try:
+            claims = jwt.decode(
+                token, self.public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]}, leeway=60
+            )
+        except jwt.PyJWTError as exc:
+            return f"A JSON web token could not be decoded ({exc})"
+        if str(claims["iss"]) != str(self.app_id):
+            return "Integration not found"
+        if claims["exp"] - claims["iat"] > 600:
+            return "'Expiration time' claim ('exp') is too far in the future"
+        return None

@@ -1,0 +1,230 @@
+"""Run one pull request's check: its head against its base branch, stored apart, posted to GitHub.
+
+1. Claim the queued row (a conditional update: a second worker with the same id does nothing).
+2. Fetch ``refs/pull/N/head`` (the newest push, whatever event queued the check) and the base
+   commit; when no lockfile, requirements file, pyproject/Pipfile or Dockerfile differs between
+   the two, stop: *skipped*, nothing posted (a README-only pull request costs two cheap fetches).
+3. Check the head with the same engine and settings as a branch scan; the base is the latest
+   scan of the base branch when the pull request targets the tracked branch (its stored rows,
+   as ``archcheck/1``), else the base commit is checked too. :func:`scanners.compare.compare_reports`.
+4. Store the comparison on the row (never a :class:`~readiness.models.Scan`: branch history,
+   trends and readiness do not move) unless a newer event re-queued the row meanwhile.
+5. Post the check run on the head commit, or update the one posted on that commit before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from readiness import engine
+from readiness.clients import http_client, http_deadline, metadata_reader, registry_client, shared_index_client
+from readiness.models import Campaign, PullRequestCheck, Scan
+from readiness.queries.matrix import matrix_documents
+from readiness.services.credentials import clone_url
+from readiness.services.github_app import GitHubAuth, GitHubChecks, GitHubChecksError
+from scanners.check import check_snapshot, is_relevant_path
+from scanners.check_run import CHECK_RUN_NAME, check_run_output
+from scanners.compare import compare_reports
+from scanners.git import GitError, RepoSnapshot, fetch_snapshot
+from scanners.http import one_line
+from scanners.report import report_to_json
+
+__all__ = ["fail_targets", "github_checks", "pull_request_check_run", "pull_request_post"]
+
+log = logging.getLogger(__name__)
+
+State = PullRequestCheck.State
+
+
+def github_checks() -> GitHubChecks | None:
+    """The Checks API client from settings; ``None`` when no App and no token is configured."""
+    auth = GitHubAuth(
+        app_id=settings.GITHUB_APP_ID, private_key=settings.GITHUB_APP_PRIVATE_KEY, token=settings.GITHUB_TOKEN
+    )
+    if not auth.configured:
+        return None
+    return GitHubChecks(base_url=settings.GITHUB_API_URL, auth=auth, http=http_client(), deadline=http_deadline())
+
+
+def fail_targets(check: PullRequestCheck) -> Collection[str] | None:
+    """The targets a new blocker fails this pull request on (READINESS_PR_FAIL_ON); ``None``: all."""
+    if settings.READINESS_PR_FAIL_ON == "all":
+        return None
+    if settings.READINESS_PR_FAIL_ON == "never":
+        return None  # with never_fail: reported as neutral
+    campaigns = Campaign.objects.filter(closed_at__isnull=True).filter(
+        Q(teams__isnull=True) | Q(teams__id=check.repo.team_id)
+    )
+    return sorted({t for targets in campaigns.values_list("targets", flat=True).distinct() for t in targets or ()})
+
+
+def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
+    """Claim, check and post one queued pull request. Harmless when called twice."""
+    claimed = PullRequestCheck.objects.filter(pk=check_id, state=State.QUEUED).update(
+        state=State.RUNNING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    check = PullRequestCheck.objects.select_related("repo", "repo__latest_scan", "repo__team").get(pk=check_id)
+    queued_head = check.head_sha
+    try:
+        result = _compare(check)
+    except (GitError, _Failed) as exc:
+        _finish(
+            check,
+            queued_head,
+            state=State.FAILED,
+            detail=one_line(str(exc).replace(clone_url(check.repo), check.repo.url)),
+        )
+        return check
+    except Exception as exc:  # recorded on the row, never lost
+        log.exception("pull request check %s failed", check_id)
+        _finish(check, queued_head, state=State.FAILED, detail=f"{type(exc).__name__}: {one_line(exc)}")
+        return check
+    if result is None:
+        _finish(
+            check,
+            queued_head,
+            state=State.SKIPPED,
+            detail="no lockfile, requirements, pyproject, Pipfile or Dockerfile changed",
+        )
+        return check
+    head_commit, base_commit, comparison = result
+    targets = fail_targets(check)
+    output = check_run_output(
+        comparison,
+        fail_targets=targets,
+        never_fail=settings.READINESS_PR_FAIL_ON == "never",
+        base=f"`{check.base_ref or 'the base'}` @ `{(base_commit or '?')[:12]}`",
+        dashboard_url=settings.SITE_ROOT + reverse("readiness:repo", args=[check.repo.name]),
+    )
+    if not _finish(
+        check,
+        queued_head,
+        state=State.DONE,
+        checked_sha=head_commit,
+        base_commit=base_commit or "",
+        comparison={**comparison, "output": output},
+        conclusion=output["conclusion"],
+        detail="",
+    ):
+        return check
+    check.refresh_from_db()
+    pull_request_post(check)
+    return check
+
+
+def pull_request_post(check: PullRequestCheck, *, client: GitHubChecks | None = None) -> None:
+    """Post (or update) the check run of a done check; a failure is recorded on the row, never raised."""
+    client = client or github_checks()
+    if client is None or not check.repo.github_full_name or not check.comparison:
+        return
+    output = check.comparison["output"]
+    body: dict[str, Any] = {
+        "name": CHECK_RUN_NAME,
+        "status": "completed",
+        "conclusion": output["conclusion"],
+        "completed_at": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "details_url": settings.SITE_ROOT + reverse("readiness:repo", args=[check.repo.name]),
+        "external_id": f"{check.repo_id}:{check.number}",
+        "output": {"title": output["title"], "summary": output["summary"], "annotations": output["annotations"]},
+    }
+    full_name = check.repo.github_full_name
+    try:
+        token = client.token_for(full_name, check.installation_id)
+        if check.check_run_id and check.posted_sha == check.checked_sha:
+            answer = client.update_check_run(full_name, token, check.check_run_id, body)
+        else:
+            answer = client.create_check_run(full_name, token, {**body, "head_sha": check.checked_sha})
+    except GitHubChecksError as exc:
+        log.warning("check run of %s#%s not posted: %s", full_name, check.number, exc)
+        PullRequestCheck.objects.filter(pk=check.pk).update(post_error=str(exc)[:1000], repost=False)
+        return
+    check_run_id = answer.get("id") if isinstance(answer.get("id"), int) else check.check_run_id
+    PullRequestCheck.objects.filter(pk=check.pk).update(
+        check_run_id=check_run_id, posted_sha=check.checked_sha, post_error="", repost=False
+    )
+
+
+class _Failed(Exception):
+    """A failure with a message meant for people."""
+
+
+def _compare(check: PullRequestCheck) -> tuple[str, str | None, dict[str, Any]] | None:
+    head = _fetch(check, f"refs/pull/{check.number}/head")
+    if head.commit is None:
+        raise _Failed(f"refs/pull/{check.number}/head has no commit")
+    base_snapshot = _fetch(check, check.base_sha or check.base_ref or None)
+    if _dependency_files(head) == _dependency_files(base_snapshot):
+        PullRequestCheck.objects.filter(pk=check.pk).update(checked_sha=head.commit)
+        return None
+    index = shared_index_client()
+    registry = registry_client()
+    try:
+
+        def run(snapshot: RepoSnapshot):
+            return check_snapshot(
+                snapshot,
+                index=index,
+                defaults=engine.target_defaults(),
+                limits=engine.check_limits(),
+                platforms=settings.READINESS_PLATFORMS,
+                image_platforms=registry.platforms_many if registry is not None else None,
+                read_metadata=metadata_reader(),
+            )
+
+        head_doc = report_to_json(run(head))
+        base_doc = _base_scan_document(check)
+        if base_doc is None:
+            base_doc = report_to_json(run(base_snapshot))
+        if registry is not None:
+            registry.cache.flush()
+    finally:
+        index.close()
+        if registry is not None:
+            registry.close()
+    comparison = compare_reports(base_doc, head_doc)
+    return head.commit, base_doc.get("commit"), comparison
+
+
+def _base_scan_document(check: PullRequestCheck) -> dict[str, Any] | None:
+    """The latest scan of the base branch as ``archcheck/1``, when the PR targets the tracked branch."""
+    repo = check.repo
+    tracked = repo.branch or check.default_branch
+    scan = repo.latest_scan
+    if not tracked or check.base_ref != tracked or scan is None or scan.state not in Scan.FINISHED_WITH_RESULTS:
+        return None
+    if scan.ref or scan.as_of is not None:
+        return None  # a scan of another ref or of a past point is not the branch now
+    return matrix_documents([repo])[0]
+
+
+def _fetch(check: PullRequestCheck, ref: str | None) -> RepoSnapshot:
+    settings.READINESS_GIT_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    return fetch_snapshot(
+        clone_url(check.repo),
+        ref,
+        wanted=is_relevant_path,
+        cache_dir=settings.READINESS_GIT_CACHE_DIR,
+        max_file_bytes=settings.READINESS_MAX_FILE_BYTES,
+    )
+
+
+def _dependency_files(snapshot: RepoSnapshot) -> set[tuple[str, str | None]]:
+    return {(f.path, f.blob_id) for f in snapshot.files} | {(f.path, None) for f in snapshot.skipped}
+
+
+def _finish(check: PullRequestCheck, queued_head: str, *, state: str, **fields: Any) -> bool:
+    """Store the result unless a newer event re-queued the row meanwhile (it will check again)."""
+    return bool(
+        PullRequestCheck.objects.filter(pk=check.pk, state=State.RUNNING, head_sha=queued_head).update(
+            state=state, finished_at=timezone.now(), updated_at=timezone.now(), **fields
+        )
+    )
