@@ -34,6 +34,15 @@ STATE_BADGES: dict[str, tuple[str, str, str]] = {
     "unknown": ("?", "unknown", "the answer is incomplete (index outage, unreadable or no lockfile): not ready"),
     "unscanned": ("…", "not scanned", "no finished scan yet"),
 }
+CHECK_BADGES: dict[str, tuple[str, str, str]] = {
+    "failure": ("✖", "fails", "the pull request adds a blocker on a target an active campaign moves to"),
+    "success": ("✔", "passes", "no new blocker on the targets that fail the check"),
+    "neutral": ("!", "new blockers", "new blockers, reported without failing (READINESS_PR_FAIL_ON=never)"),
+    "queued": ("…", "queued", "the check waits for the coalescing window or a worker"),
+    "running": ("…", "checking", "the head is being checked now"),
+    "skipped": ("–", "no dependency change", "no lockfile, requirements, pyproject, Pipfile or Dockerfile changed"),
+    "failed": ("?", "check failed", "the head could not be checked: see the note"),
+}
 _SEVERITY = {"blocker": "✖", "warning": "⚠", "info": "ℹ"}
 _CSS = {"n/a": "na"}
 
@@ -67,6 +76,12 @@ def state_label(state: str) -> str:
 def state_badge(state: str) -> SafeString:
     """A repo's state on a target: ready, builds from source, blocked (or not scanned)."""
     return _badge("state", state or "unscanned", STATE_BADGES)
+
+
+@register.filter
+def check_badge(outcome: str) -> SafeString:
+    """A pull request check's outcome (``PullRequestRow.badge``) as a badge."""
+    return _badge("check", outcome, CHECK_BADGES)
 
 
 @register.filter

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from readiness.access import permission_required, viewer_required
 from readiness.models import BlockerTriage, Repo
+from readiness.queries.pull_requests import open_pull_requests
 from readiness.queries.repo import repo_page, scan_status
 from readiness.services.scans import scan_request
 from readiness.views._filters import page_filters
@@ -25,7 +26,13 @@ def repo_detail(request: HttpRequest, name: str) -> HttpResponse:
     return render(
         request,
         "readiness/repo.html",
-        {**filters.context(), "page": page, "nav": "repos", "reasons": BlockerTriage.Reason.choices},
+        {
+            **filters.context(),
+            "page": page,
+            "nav": "repos",
+            "reasons": BlockerTriage.Reason.choices,
+            "pull_requests": open_pull_requests(repo_name=name),
+        },
     )
 
 
