@@ -274,3 +274,13 @@ def test_github_pull_request_examples_for_a_configured_repo(client, settings, db
     assert closed.json()["outcome"] == "updated"
     assert not PullRequestCheck.objects.exists()
     assert Scan.objects.count() == 0
+
+
+def test_a_head_that_cannot_be_fetched_fails_with_a_reason_and_posts_nothing(client, api, wire):
+    _, path = wire({"requirements.txt": BASE})
+    payload = load("pull_request/opened")
+    payload["pull_request"]["base"]["sha"] = git(path, "rev-parse", "main")  # no refs/pull/7/head in the repo
+    assert post(client, "pull_request", payload).status_code == 202
+    check = run_check(7)
+    assert check.state == "failed" and "refs/pull/7/head" in check.detail
+    assert api.checks.check_runs == {}
