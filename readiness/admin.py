@@ -24,6 +24,7 @@ from readiness.models import (
     BlockerTriage,
     Campaign,
     IndexPage,
+    PullRequestCheck,
     Repo,
     Scan,
     ScanFile,
@@ -291,6 +292,17 @@ class WebhookDeliveryAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ("delivery_id", "github_full_name", "repo__name")
     date_hierarchy = "received_at"
     fields = ("received_at", "delivery_id", "event", "action", "repo", "github_full_name", "outcome", "scan", "detail")
+
+
+@admin.register(PullRequestCheck)
+class PullRequestCheckAdmin(_ReadOnly, admin.ModelAdmin):
+    """Read-only: each open pull request's check (the webhook keeps them; a closed one is deleted)."""
+
+    list_display = ("repo", "number", "title", "state", "conclusion", "checked_sha", "finished_at", "post_error")
+    list_filter = ("state", "conclusion")
+    list_select_related = ("repo",)
+    search_fields = ("repo__name", "title", "head_ref")
+    exclude = ("comparison",)
 
 
 # -- campaigns and triage ---------------------------------------------------------------------

@@ -101,9 +101,11 @@ def _version(group: Mapping[str, Any]) -> str:
 
 def _summary(comparison, new_blockers, new_findings, counts, fail_targets, base, dashboard_url) -> str:
     lines = [f"**{counts_sentence(counts)}** compared with {base}."]
-    if fail_targets is not None:
-        names = ", ".join(sorted(fail_targets)) or "no target"
+    if fail_targets is not None and fail_targets:
+        names = ", ".join(sorted(fail_targets))
         lines.append(f"New blockers fail this check on the targets of active campaigns: {names}.")
+    elif fail_targets is not None:
+        lines.append("No active campaign covers this repository: new blockers are reported, never failed.")
     if new_blockers or new_findings:
         lines += ["", "### New blockers", "", "| package | targets | verdict | where | fix |", "|---|---|---|---|---|"]
         for g in new_blockers:

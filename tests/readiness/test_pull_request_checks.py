@@ -245,6 +245,7 @@ def test_without_a_campaign_a_new_blocker_passes_and_a_refused_post_is_recorded(
     check = run_check(7)
     assert check.state == "done" and check.conclusion == "success"  # no active campaign targets arm64
     assert check.comparison["output"]["title"] == "1 new arm64 blocker"
+    assert "No active campaign covers this repository" in check.comparison["output"]["summary"]
     assert "401" in check.post_error and "JSON web token" in check.post_error
     assert PEM not in check.post_error
     assert api.checks.check_runs == {}
