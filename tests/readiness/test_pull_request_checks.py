@@ -285,3 +285,24 @@ def test_a_head_that_cannot_be_fetched_fails_with_a_reason_and_posts_nothing(cli
     check = run_check(7)
     assert check.state == "failed" and "refs/pull/7/head" in check.detail
     assert api.checks.check_runs == {}
+
+
+def test_rerunning_our_check_run_of_a_fork_finds_the_pull_request_by_its_head(client, api, wire, campaign):
+    _, path = wire({"requirements.txt": BASE, "Dockerfile": SLIM_310})
+    _, head = open_pr(client, path, 7, {"requirements.txt": BASE + "filprofiler==2022.5.0\n"})
+    first = run_check(7)
+    suite = load("check_suite/rerequested")
+    run = {  # GitHub's check_run object; a fork's pull requests are not listed in it
+        "id": first.check_run_id,
+        "name": "Arch readiness",
+        "head_sha": head,
+        "status": "completed",
+        "conclusion": "failure",
+        "pull_requests": [],
+        "check_suite": {"id": suite["check_suite"]["id"], "head_sha": head},
+    }
+    payload = {key: suite[key] for key in ("repository", "organization", "sender", "installation")}
+    response = post(client, "check_run", {"action": "rerequested", "check_run": run, **payload})
+    assert response.json()["outcome"] == "queued", response.json()
+    assert run_check(7).check_run_id == first.check_run_id
+    assert len(api.checks.check_runs) == 1
