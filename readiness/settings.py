@@ -152,6 +152,7 @@ CELERY_BEAT_SCHEDULE = {
     "scan-organisation-nightly": {"task": "readiness.tasks.scan_organisation", "schedule": 24 * 3600},
     "reap-stale-scans": {"task": "readiness.tasks.reap_stale_scans", "schedule": 60},
     "rollup-daily": {"task": "readiness.tasks.rollup_daily", "schedule": 3600},
+    "purge-stale-pull-requests": {"task": "readiness.tasks.purge_stale_pull_requests", "schedule": 24 * 3600},
 }
 
 # Scanning engine.

@@ -24,6 +24,7 @@ from readiness.services.enqueue import (
 )
 from readiness.services.organisation import organisation_scan
 from readiness.services.pull_request_checks import pull_request_check_run
+from readiness.services.pull_requests import pull_requests_purge_stale
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
 from readiness.services.scans import (
@@ -68,6 +69,12 @@ def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
 @shared_task(name=CHECK_PULL_REQUEST, acks_late=True, soft_time_limit=15 * 60, time_limit=20 * 60)
 def check_pull_request(check_id: int) -> None:
     pull_request_check_run(check_id=check_id)
+
+
+@shared_task(acks_late=True)
+def purge_stale_pull_requests() -> int:
+    """Daily: checks of pull requests whose close was never delivered, and of disabled repos."""
+    return pull_requests_purge_stale()
 
 
 @shared_task(name=SCAN_ORGANISATION, acks_late=True)

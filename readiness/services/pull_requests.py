@@ -15,6 +15,7 @@ the Checks API) runs in :mod:`readiness.services.pull_request_checks` on a worke
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,11 @@ from readiness.models import PullRequestCheck, Repo
 from readiness.services.enqueue import CHECK_PULL_REQUEST, enqueue_on_commit, tasks_run_in_process
 from scanners.check_run import CHECK_RUN_NAME
 
-__all__ = ["PR_ACTIONS", "PullRequestOutcome", "check_rerequested", "pull_request_event"]
+__all__ = ["PR_ACTIONS", "PullRequestOutcome", "check_rerequested", "pull_request_event", "pull_requests_purge_stale"]
+
+STALE_AFTER = dt.timedelta(days=30)
+"""A check no event touched for this long belongs to a pull request whose close was never delivered
+(GitHub does not redeliver a failed delivery by itself); its next push would make it again."""
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 
@@ -101,6 +106,15 @@ def check_rerequested(
         return PullRequestOutcome("ignored", f"no open pull request checked at {head_sha[:12] or 'that head'}")
     details = [_queue(c, {"repost": True}, reason=f"re-run of #{c.number}", coalesce_seconds=0).detail for c in checks]
     return PullRequestOutcome("queued", "; ".join(details))
+
+
+def pull_requests_purge_stale(*, now: dt.datetime | None = None) -> int:
+    """Daily: delete the checks of pull requests not heard of for :data:`STALE_AFTER`, and those of
+    disabled or archived repos (no event reaches them any more). The number deleted."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    stale = Q(updated_at__lt=cutoff) | Q(repo__enabled=False) | Q(repo__archived=True)
+    deleted, _ = PullRequestCheck.objects.filter(stale).delete()
+    return deleted
 
 
 def _queue(

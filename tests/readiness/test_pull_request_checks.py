@@ -14,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
 
 from readiness.models import Campaign, PullRequestCheck, Repo, Scan, WebhookDelivery
 from readiness.services.github_app import forget_tokens
@@ -306,3 +307,16 @@ def test_rerunning_our_check_run_of_a_fork_finds_the_pull_request_by_its_head(cl
     assert response.json()["outcome"] == "queued", response.json()
     assert run_check(7).check_run_id == first.check_run_id
     assert len(api.checks.check_runs) == 1
+
+
+def test_stale_checks_and_those_of_disabled_repos_are_purged(db):
+    from readiness.services.pull_requests import pull_requests_purge_stale
+
+    live = Repo.objects.create(name="live", url="https://example.test/live.git")
+    off = Repo.objects.create(name="off", url="https://example.test/off.git", enabled=False)
+    fresh = PullRequestCheck.objects.create(repo=live, number=1)
+    old = PullRequestCheck.objects.create(repo=live, number=2)
+    PullRequestCheck.objects.filter(pk=old.pk).update(updated_at=timezone.now() - dt.timedelta(days=31))
+    PullRequestCheck.objects.create(repo=off, number=3)
+    assert pull_requests_purge_stale() == 2
+    assert list(PullRequestCheck.objects.values_list("pk", flat=True)) == [fresh.pk]
