@@ -9,13 +9,15 @@
    as ``archcheck/1``), else the base commit is checked too. :func:`scanners.compare.compare_reports`.
 4. Store the comparison on the row (never a :class:`~readiness.models.Scan`: branch history,
    trends and readiness do not move) unless a newer event re-queued the row meanwhile.
-5. Post the check run on the head commit, or update the one posted on that commit before.
+5. Post the check run on the head commit, or update the one posted on that commit before: it is
+   created *in progress* once the check knows it has work to do, and completed with the answer
+   (or, should the check fail, as ``neutral`` with the reason: never left hanging).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.conf import settings
@@ -74,19 +76,24 @@ def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
         return None
     check = PullRequestCheck.objects.select_related("repo", "repo__latest_scan", "repo__team").get(pk=check_id)
     queued_head = check.head_sha
+    started: list[str] = []  # the head commit an in-progress run was posted on
+
+    def start(head_commit: str) -> None:
+        started.append(head_commit)
+        _post(check, head_commit, _started_body(check))
+
     try:
-        result = _compare(check)
+        result = _compare(check, start)
     except (GitError, _Failed) as exc:
-        _finish(
-            check,
-            queued_head,
-            state=State.FAILED,
-            detail=one_line(str(exc).replace(clone_url(check.repo), check.repo.url)),
-        )
+        detail = one_line(str(exc).replace(clone_url(check.repo), check.repo.url))
+        _finish(check, queued_head, state=State.FAILED, detail=detail)
+        _unfinished(check, started, detail)
         return check
     except Exception as exc:  # recorded on the row, never lost
         log.exception("pull request check %s failed", check_id)
-        _finish(check, queued_head, state=State.FAILED, detail=f"{type(exc).__name__}: {one_line(exc)}")
+        detail = f"{type(exc).__name__}: {one_line(exc)}"
+        _finish(check, queued_head, state=State.FAILED, detail=detail)
+        _unfinished(check, started, detail)
         return check
     if result is None:
         _finish(
@@ -121,35 +128,80 @@ def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
     return check
 
 
-def pull_request_post(check: PullRequestCheck, *, client: GitHubChecks | None = None) -> None:
+def pull_request_post(check: PullRequestCheck) -> None:
     """Post (or update) the check run of a done check; a failure is recorded on the row, never raised."""
-    client = client or github_checks()
-    if client is None or not check.repo.github_full_name or not check.comparison:
+    if not check.comparison:
         return
     output = check.comparison["output"]
-    body: dict[str, Any] = {
-        "name": CHECK_RUN_NAME,
+    body = {
+        **_run_fields(check),
         "status": "completed",
         "conclusion": output["conclusion"],
-        "completed_at": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "details_url": settings.SITE_ROOT + reverse("readiness:repo", args=[check.repo.name]),
-        "external_id": f"{check.repo_id}:{check.number}",
+        "completed_at": _now(),
         "output": {"title": output["title"], "summary": output["summary"], "annotations": output["annotations"]},
     }
+    _post(check, check.checked_sha, body)
+
+
+def _run_fields(check: PullRequestCheck) -> dict[str, Any]:
+    return {
+        "name": CHECK_RUN_NAME,
+        "details_url": settings.SITE_ROOT + reverse("readiness:repo", args=[check.repo.name]),
+        "external_id": f"{check.repo_id}:{check.number}",
+    }
+
+
+def _now() -> str:
+    return timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _started_body(check: PullRequestCheck) -> dict[str, Any]:
+    """Shown on the pull request while the head is checked (the same run is completed after)."""
+    return {
+        **_run_fields(check),
+        "status": "in_progress",
+        "started_at": _now(),
+        "output": {
+            "title": "Checking the dependencies",
+            "summary": f"Checking each locked package on every target against `{check.base_ref or 'the base'}`.",
+        },
+    }
+
+
+def _unfinished(check: PullRequestCheck, started: list[str], detail: str) -> None:
+    """A run left in progress would hang on the pull request: complete it as neutral, saying why."""
+    if not started:
+        return
+    body = {
+        **_run_fields(check),
+        "status": "completed",
+        "conclusion": "neutral",
+        "completed_at": _now(),
+        "output": {"title": "The check could not finish", "summary": f"It is retried on the next push.\n\n{detail}"},
+    }
+    _post(check, started[-1], body)
+
+
+def _post(check: PullRequestCheck, head_commit: str, body: dict[str, Any]) -> None:
+    """Create the run on ``head_commit``, or update the one already posted there (never a second one)."""
+    client = github_checks()
+    if client is None or not check.repo.github_full_name:
+        return
     full_name = check.repo.github_full_name
+    fresh = PullRequestCheck.objects.filter(pk=check.pk).values("check_run_id", "posted_sha").first() or {}
     try:
         token = client.token_for(full_name, check.installation_id)
-        if check.check_run_id and check.posted_sha == check.checked_sha:
-            answer = client.update_check_run(full_name, token, check.check_run_id, body)
+        if fresh.get("check_run_id") and fresh.get("posted_sha") == head_commit:
+            answer = client.update_check_run(full_name, token, fresh["check_run_id"], body)
         else:
-            answer = client.create_check_run(full_name, token, {**body, "head_sha": check.checked_sha})
+            answer = client.create_check_run(full_name, token, {**body, "head_sha": head_commit})
     except GitHubChecksError as exc:
         log.warning("check run of %s#%s not posted: %s", full_name, check.number, exc)
         PullRequestCheck.objects.filter(pk=check.pk).update(post_error=str(exc)[:1000], repost=False)
         return
-    check_run_id = answer.get("id") if isinstance(answer.get("id"), int) else check.check_run_id
+    check_run_id = answer.get("id") if isinstance(answer.get("id"), int) else fresh.get("check_run_id")
     PullRequestCheck.objects.filter(pk=check.pk).update(
-        check_run_id=check_run_id, posted_sha=check.checked_sha, post_error="", repost=False
+        check_run_id=check_run_id, posted_sha=head_commit, post_error="", repost=False
     )
 
 
@@ -157,7 +209,7 @@ class _Failed(Exception):
     """A failure with a message meant for people."""
 
 
-def _compare(check: PullRequestCheck) -> tuple[str, str | None, dict[str, Any]] | None:
+def _compare(check: PullRequestCheck, start: Callable[[str], None]) -> tuple[str, str | None, dict[str, Any]] | None:
     head = _fetch(check, f"refs/pull/{check.number}/head")
     if head.commit is None:
         raise _Failed(f"refs/pull/{check.number}/head has no commit")
@@ -165,6 +217,7 @@ def _compare(check: PullRequestCheck) -> tuple[str, str | None, dict[str, Any]] 
     if _dependency_files(head) == _dependency_files(base_snapshot):
         PullRequestCheck.objects.filter(pk=check.pk).update(checked_sha=head.commit)
         return None
+    start(head.commit)
     index = shared_index_client()
     registry = registry_client()
     try:

@@ -187,10 +187,13 @@ def test_rerun_reposts_in_place_and_the_token_is_reused(client, api, wire, campa
     assert second.check_run_id == first.check_run_id
     assert len(api.checks.check_runs) == 1  # updated, never a second run
     methods = [r.method for r in api.requests if "check-runs" in r.path]
-    assert methods == ["POST", "PATCH"]
-    assert [r.path for r in api.requests if r.method == "PATCH"] == [
+    assert methods == ["POST", "PATCH", "PATCH", "PATCH"]  # in progress, completed; again on the re-run
+    assert {r.path for r in api.requests if r.method == "PATCH"} == {
         f"/repos/{FULL_NAME}/check-runs/{first.check_run_id}"
-    ]
+    }
+    statuses = [r.body["status"] for r in api.requests if "check-runs" in r.path]
+    assert statuses == ["in_progress", "completed", "in_progress", "completed"]
+    assert api.checks.check_runs[first.check_run_id]["status"] == "completed"
     assert len(api.checks.issued) == 1  # cached until it expires
 
 

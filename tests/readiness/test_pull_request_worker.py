@@ -50,7 +50,11 @@ def _repo(tmp_path) -> tuple[Repo, object]:
 
 
 def _posted_run(api, head: str) -> dict:
-    runs = _wait(lambda: [r for r in api.checks.check_runs.values() if r["head_sha"] == head], "posted")
+    # Created in progress first, completed when the check has its answer.
+    runs = _wait(
+        lambda: [r for r in api.checks.check_runs.values() if r["head_sha"] == head and r["status"] == "completed"],
+        "completed",
+    )
     assert len(runs) == 1
     return runs[0]
 
