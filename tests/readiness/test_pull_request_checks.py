@@ -323,3 +323,21 @@ def test_stale_checks_and_those_of_disabled_repos_are_purged(db):
     PullRequestCheck.objects.create(repo=off, number=3)
     assert pull_requests_purge_stale() == 2
     assert list(PullRequestCheck.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_a_dockerfile_pinned_to_amd64_is_annotated_on_its_line(client, api, wire, campaign):
+    _, path = wire({"requirements.txt": "six==1.16.0\n", "Dockerfile": SLIM_310})
+    pinned = "# the build image\n" + SLIM_310.replace("FROM ", "FROM --platform=linux/amd64 ", 1)
+    open_pr(client, path, 12, {"Dockerfile": pinned})
+    check = run_check(12)
+    assert check.conclusion == "failure"
+    (change,) = check.comparison["finding_changes"]
+    assert (change["rule"], change["kind"], change["targets"]) == ("platform-pinned", "new-blocker", ["linux/arm64"])
+    (run,) = api.checks.check_runs.values()
+    (annotation,) = run["output"]["annotations"]
+    assert (annotation["path"], annotation["start_line"], annotation["annotation_level"]) == (
+        "Dockerfile",
+        2,
+        "failure",
+    )
+    assert annotation["title"] == "platform-pinned blocks linux/arm64"
