@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from readiness.views import (
+    api,
+    api_tokens,
     blockers,
     campaigns,
     email_settings,
@@ -49,12 +51,27 @@ dashboard = (
             email_settings.email_unsubscribe_other,
             name="email-unsubscribe-other",
         ),
+        path("settings/api-tokens/", api_tokens.api_token_create, name="api-token-create"),
+        path("settings/api-tokens/<int:token_id>/revoke/", api_tokens.api_token_revoke, name="api-token-revoke"),
         path("email/unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),
     ],
     "readiness",
 )
 
+# The read API: versioned in the path, so /api/v2/ can change shapes while v1 clients keep working.
+api_v1 = [
+    path("openapi.json", api.openapi, name="api-openapi"),
+    path("repos/", api.repos, name="api-repos"),
+    path("repos/<path:name>/matrix/", api.repo_matrix, name="api-repo-matrix"),  # before the catch-all
+    path("repos/<path:name>/", api.repo, name="api-repo"),
+    path("blockers/", api.blockers, name="api-blockers"),
+    path("campaigns/", api.campaigns, name="api-campaigns"),
+    path("campaigns/<slug:slug>/", api.campaign, name="api-campaign"),
+    path("upstream/", api.upstream, name="api-upstream"),
+]
+
 urlpatterns = [
+    path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/github/", webhooks.github_webhook, name="github-webhook"),  # set as the hook URL on GitHub

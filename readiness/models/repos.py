@@ -29,6 +29,9 @@ class Repo(models.Model):
     github_id = models.BigIntegerField(null=True, blank=True, unique=True)
     github_full_name = models.CharField(max_length=300, blank=True, db_index=True)
     archived = models.BooleanField(default=False)
+    public = models.BooleanField(
+        default=False, help_text="its README badges are readable without logging in (they show only its readiness)"
+    )
     managed_by = models.CharField(
         max_length=1100,
         blank=True,

@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from readiness.access import can, permission_required, viewer_required
+from readiness.queries.api import api_tokens_of
 from readiness.queries.weekly_report import email_settings_page
 from readiness.services.reports import (
     UnknownTeams,
@@ -19,7 +20,14 @@ from readiness.services.reports import (
     subscription_unsubscribe,
 )
 
-__all__ = ["email_settings", "email_settings_save", "email_subscribe_other", "email_unsubscribe_other", "unsubscribe"]
+__all__ = [
+    "email_settings",
+    "email_settings_save",
+    "email_subscribe_other",
+    "email_unsubscribe_other",
+    "settings_page",
+    "unsubscribe",
+]
 
 
 def _teams(request: HttpRequest) -> list[str]:
@@ -28,11 +36,16 @@ def _teams(request: HttpRequest) -> list[str]:
 
 @viewer_required
 def email_settings(request: HttpRequest) -> HttpResponse:
+    return settings_page(request)
+
+
+def settings_page(request: HttpRequest, **extra) -> HttpResponse:
+    """The settings page: the weekly email, and the user's API tokens (``extra``: a token just made)."""
     page = email_settings_page(user=request.user, is_admin=can(request.user, "subscriptions"))
     return render(
         request,
         "readiness/email_settings.html",
-        {"page": page, "nav": "email"},
+        {"page": page, "nav": "email", "tokens": api_tokens_of(request.user), **extra},
     )
 
 

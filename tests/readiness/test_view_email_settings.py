@@ -101,8 +101,8 @@ def test_query_count_is_constant(admin_client_, django_assert_num_queries, subsc
     for i in range(subscriptions):
         subscribe_email(email=f"u{i}@example.test", teams=["team-0", "team-1"])
     # session, user, the user's permissions (own and groups'), then the page: team names,
-    # subscriptions (+ last report), their teams.
-    with django_assert_num_queries(7):
+    # subscriptions (+ last report), their teams; the user's API tokens.
+    with django_assert_num_queries(8):
         assert admin_client_.get(URL).status_code == 200
 
 
