@@ -100,7 +100,7 @@ class RepoForm(forms.ModelForm):
 class RepoAdmin(admin.ModelAdmin):
     form = RepoForm
     list_display = ("name", "team", "enabled", "latest_state", "branch", "managed_by")
-    list_filter = ("team", "enabled", "archived")
+    list_filter = ("team", "enabled", "archived", "public")
     list_select_related = ("team", "latest_scan")
     search_fields = ("name", "url", "github_full_name")
     fields = (
@@ -109,6 +109,7 @@ class RepoAdmin(admin.ModelAdmin):
         "branch",
         "team",
         "enabled",
+        "public",
         "credentials_ref",
         "archived",
         "github_id",

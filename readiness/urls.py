@@ -4,6 +4,7 @@ from django.urls import include, path
 from readiness.views import (
     api,
     api_tokens,
+    badges,
     blockers,
     campaigns,
     email_settings,
@@ -72,6 +73,8 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # README badges: /badge/billing/linux-arm64.svg (the platform's slash as a dash; repo names may hold "/")
+    path("badge/<path:name>/<str:platform>.svg", badges.badge, name="badge"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/github/", webhooks.github_webhook, name="github-webhook"),  # set as the hook URL on GitHub

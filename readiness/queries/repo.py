@@ -129,6 +129,7 @@ class RepoPage:
     findings: tuple[FindingRow, ...]
     history: tuple[ScanRow, ...]
     triage: RepoTriage | None = None  # the current blockers with their triage, and its history
+    public: bool = False  # its README badges are readable without login
 
     @property
     def active(self) -> ScanRow | None:
@@ -292,6 +293,7 @@ def repo_page(*, name: str) -> RepoPage | None:
         findings=findings,
         history=history,
         triage=triage,
+        public=repo.public,
     )
 
 

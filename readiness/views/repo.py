@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 from readiness.access import permission_required, viewer_required
 from readiness.models import BlockerTriage, Repo
 from readiness.queries.pull_requests import open_pull_requests
+from readiness.queries.badges import repo_badges
 from readiness.queries.repo import repo_page, scan_status
 from readiness.services.scans import scan_request
 from readiness.views._filters import page_filters
@@ -32,6 +34,9 @@ def repo_detail(request: HttpRequest, name: str) -> HttpResponse:
             "nav": "repos",
             "reasons": BlockerTriage.Reason.choices,
             "pull_requests": open_pull_requests(repo_name=name),
+            "badges": repo_badges(
+                name=page.name, public=page.public, platforms=settings.READINESS_PLATFORMS, site_root=settings.SITE_ROOT
+            ),
         },
     )
 
