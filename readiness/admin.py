@@ -338,3 +338,7 @@ class BlockerTriageAdmin(_ReadOnly, admin.ModelAdmin):
     list_select_related = ("repo", "assignee", "assignee_team")
     search_fields = ("repo__name", "subject")
     inlines = [TriageEventInline]
+
+
+# The integrations (notification rules and their log, API tokens) have their own module.
+import readiness.admin_integrations  # noqa: E402, F401

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 
 from readiness.queries.weekly_report import WeeklyReportData
 
-__all__ = ["RenderedEmail", "weekly_report", "weekly_report_render"]
+__all__ = ["RenderedEmail", "notification", "weekly_report", "weekly_report_render"]
 
 # An unanswering mail server must not hold a worker forever (Django's default is no timeout).
 _SMTP_TIMEOUT = 30
@@ -54,6 +54,16 @@ def weekly_report(*, to: str, report: WeeklyReportData) -> str:
         }
     connection = get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or _SMTP_TIMEOUT)
     message = EmailMultiAlternatives(rendered.subject, rendered.text, to=[to], headers=headers, connection=connection)
+    message.attach_alternative(rendered.html, "text/html")
+    message.send()
+    return rendered.subject
+
+
+def notification(*, to: list[str], payload: dict) -> str:
+    """Send one notification (an event's JSON, as the webhook channel sends it); returns the subject."""
+    rendered = _render("notification", {"event": payload})
+    connection = get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or _SMTP_TIMEOUT)
+    message = EmailMultiAlternatives(rendered.subject, rendered.text, to=to, connection=connection)
     message.attach_alternative(rendered.html, "text/html")
     message.send()
     return rendered.subject

@@ -18,9 +18,19 @@ from celery import shared_task
 from readiness.models import Repo
 from readiness.services.enqueue import (
     CHECK_PULL_REQUEST,
+    DELIVER_NOTIFICATION,
+    NOTIFY_SCAN,
+    NOTIFY_UPSTREAM_RESOLVED,
     REFRESH_UPSTREAM_PENDING,
     SCAN_ORGANISATION,
     SCAN_REPOSITORY,
+)
+from readiness.services.notifications import (
+    MAX_TASK_RETRIES,
+    delivery_give_up,
+    delivery_send,
+    notify_scan,
+    notify_upstream_resolved,
 )
 from readiness.services.organisation import organisation_scan
 from readiness.services.pull_request_checks import pull_request_check_run
@@ -117,3 +127,27 @@ def refresh_upstream_pending() -> dict[str, int]:
 def wake_snoozed_blockers() -> int:
     """Hourly: record the end of each snooze whose date has passed (pages show it open already)."""
     return triage_wake_snoozed()
+
+
+@shared_task(name=NOTIFY_SCAN, acks_late=True)
+def notify_scan_task(scan_id: int, previous_id: int | None = None) -> int:
+    """After a scan: its notification events, one delivery per matching rule (idempotent)."""
+    return notify_scan(scan_id=scan_id, previous_id=previous_id)
+
+
+@shared_task(name=NOTIFY_UPSTREAM_RESOLVED, acks_late=True)
+def notify_upstream_resolved_task(suggestion_ids: list[int]) -> int:
+    return notify_upstream_resolved(suggestion_ids=suggestion_ids)
+
+
+@shared_task(name=DELIVER_NOTIFICATION, bind=True, acks_late=True, max_retries=MAX_TASK_RETRIES)
+def deliver_notification(self, delivery_id: int) -> None:
+    """Send one delivery; a receiver still failing after the quick retries is tried again later, with
+    backoff (in process nobody can wait, so there it fails at once and stays in the log)."""
+    again = delivery_send(delivery_id=delivery_id, retry_later=not self.request.is_eager)
+    if not again:
+        return
+    if self.request.retries >= self.max_retries:
+        delivery_give_up(delivery_id=delivery_id)
+        return
+    raise self.retry(countdown=60 * 2**self.request.retries)

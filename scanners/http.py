@@ -218,6 +218,7 @@ def request(
     max_bytes: int | None = None,
     follow_redirects: bool = True,
     sleep: Callable[[float], None] = time.sleep,
+    shown_url: str | None = None,
 ) -> httpx.Response:
     """Send ``method url`` under the module's policy; the answer has its body read.
 
@@ -227,15 +228,18 @@ def request(
     :param policy: the retries; ``RetryPolicy(retries=0)`` asks once.
     :param max_bytes: refuse a body larger than this (as sent, before decompression).
     :param sleep: how to wait between attempts (``time.sleep``); tests pass a recorder.
+    :param shown_url: the URL as errors and log lines name it, when the URL itself is a secret
+        (a Slack or Teams webhook's path is its key).
     :raises HttpError: no usable answer; a returned response never has a retryable status.
     """
     deadline_at = time.monotonic() + deadline
+    label = shown_url if shown_url is not None else url
     attempts = policy.retries + 1
     failure: HttpError | None = None
     for attempt in range(1, attempts + 1):
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
-            raise _deadline_error(url, deadline, attempt - 1)
+            raise _deadline_error(label, deadline, attempt - 1)
         # No read may wait past the deadline: a read timeout that fires then is the deadline's.
         read = min(timeout, remaining)
         limits = httpx.Timeout(read, connect=min(read, connect_timeout))
@@ -254,28 +258,28 @@ def request(
                 max_bytes=max_bytes,
             )
         except _DeadlinePassed:
-            raise _deadline_error(url, deadline, attempt) from None
+            raise _deadline_error(label, deadline, attempt) from None
         except _TooLarge:
             raise HttpError(
-                "too_large", url=url, detail=f"answer larger than {max_bytes} bytes", attempts=attempt
+                "too_large", url=label, detail=f"answer larger than {max_bytes} bytes", attempts=attempt
             ) from None
         except httpx.TimeoutException:
             if read < timeout or time.monotonic() >= deadline_at:
-                raise _deadline_error(url, deadline, attempt) from None
-            failure = HttpError("timeout", url=url, detail=f"timed out after {timeout:g}s", attempts=attempt)
+                raise _deadline_error(label, deadline, attempt) from None
+            failure = HttpError("timeout", url=label, detail=f"timed out after {timeout:g}s", attempts=attempt)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise HttpError("bad_url", url=url, detail=one_line(exc), attempts=attempt) from None
+            raise HttpError("bad_url", url=label, detail=one_line(exc), attempts=attempt) from None
         except httpx.TooManyRedirects:
-            raise HttpError("redirects", url=url, detail="too many redirects", attempts=attempt) from None
+            raise HttpError("redirects", url=label, detail="too many redirects", attempts=attempt) from None
         except (httpx.TransportError, OSError) as exc:
-            failure = HttpError("unreachable", url=url, detail=one_line(exc), attempts=attempt)
+            failure = HttpError("unreachable", url=label, detail=one_line(exc), attempts=attempt)
         except httpx.HTTPError as exc:
-            raise HttpError("protocol", url=url, detail=one_line(exc), attempts=attempt) from None
+            raise HttpError("protocol", url=label, detail=one_line(exc), attempts=attempt) from None
         else:
             if response.status_code not in policy.statuses:
                 return response
             failure = HttpError(
-                "status", url=url, detail=f"answered HTTP {response.status_code}", attempts=attempt, response=response
+                "status", url=label, detail=f"answered HTTP {response.status_code}", attempts=attempt, response=response
             )
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if attempt == attempts:

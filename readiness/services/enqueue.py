@@ -35,6 +35,9 @@ from readiness.celery import app as celery_app
 
 __all__ = [
     "CHECK_PULL_REQUEST",
+    "DELIVER_NOTIFICATION",
+    "NOTIFY_SCAN",
+    "NOTIFY_UPSTREAM_RESOLVED",
     "REFRESH_UPSTREAM_PENDING",
     "SCAN_ORGANISATION",
     "SCAN_REPOSITORY",
@@ -56,6 +59,15 @@ CHECK_PULL_REQUEST = "readiness.tasks.check_pull_request"
 
 REFRESH_UPSTREAM_PENDING = "readiness.tasks.refresh_upstream_pending"
 """``refresh_upstream_pending()``: refresh the suggestions of every package finished scans marked."""
+
+NOTIFY_SCAN = "readiness.tasks.notify_scan"
+"""``notify_scan(scan_id, previous_id)``: the notification events of a finished scan, delivered."""
+
+NOTIFY_UPSTREAM_RESOLVED = "readiness.tasks.notify_upstream_resolved"
+"""``notify_upstream_resolved(suggestion_ids)``: tell the rules that these suggestions were resolved."""
+
+DELIVER_NOTIFICATION = "readiness.tasks.deliver_notification"
+"""``deliver_notification(delivery_id)``: send one logged delivery, retried with backoff."""
 
 
 def tasks_run_in_process() -> bool:

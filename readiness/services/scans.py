@@ -29,6 +29,7 @@ from readiness.models import Repo, Scan, ScanFile, ScanFinding, Verdict
 from readiness.services.bulk_insert import insert_rows
 from readiness.services.credentials import clone_url
 from readiness.services.enqueue import SCAN_REPOSITORY, enqueue_on_commit, tasks_run_in_process
+from readiness.services.notifications import notify_after_scan
 from readiness.services.scan_rows import ScanRows, scan_rows
 from readiness.services.triage import current_blockers, triage_sync
 from readiness.services.unchanged import (
@@ -317,6 +318,7 @@ def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapsh
         _point_repo_at(scan)
         if scan.as_of is None:  # a past point (backfill) is not the repo's current state
             triage_sync(scan.repo_id, current_blockers(rows.verdicts, rows.findings))
+            notify_after_scan(scan_id=scan.pk, previous_id=scan.repo.latest_scan_id)  # the answer before this one
     _refresh_upstream(report, previous_result_id=previous_result_id)
     scan.refresh_from_db()
     return scan
@@ -389,9 +391,12 @@ def _point_repo_at(scan: Scan) -> None:
 
 
 def _finish_failed(scan: Scan, error: str) -> None:
-    Scan.objects.filter(id=scan.pk).exclude(state__in=Scan.FINAL_STATES).update(
-        state=Scan.State.FAILED, finished_at=timezone.now(), error=error[:10_000], step=""
-    )
+    if (
+        Scan.objects.filter(id=scan.pk)
+        .exclude(state__in=Scan.FINAL_STATES)
+        .update(state=Scan.State.FAILED, finished_at=timezone.now(), error=error[:10_000], step="")
+    ):
+        notify_after_scan(scan_id=scan.pk, previous_id=None)
     scan.refresh_from_db()
 
 
@@ -412,9 +417,12 @@ def scan_give_up(*, scan_id: int, error: str) -> None:
     Without this a scan whose last retry hit a transient error would stay ``queued`` for ever
     and block every later request for its repo (one queued scan per repo).
     """
-    Scan.objects.filter(id=scan_id).exclude(state__in=Scan.FINAL_STATES).update(
-        state=Scan.State.FAILED, finished_at=timezone.now(), error=error[:10_000], step=""
-    )
+    if (
+        Scan.objects.filter(id=scan_id)
+        .exclude(state__in=Scan.FINAL_STATES)
+        .update(state=Scan.State.FAILED, finished_at=timezone.now(), error=error[:10_000], step="")
+    ):
+        notify_after_scan(scan_id=scan_id, previous_id=None)
 
 
 def scans_reap_stale(*, older_than: dt.timedelta) -> list[int]:

@@ -38,7 +38,7 @@ from readiness import engine
 from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
 from readiness.services.advisory_locks import held, held_if_free
-from readiness.services.enqueue import REFRESH_UPSTREAM_PENDING, enqueue_on_commit
+from readiness.services.enqueue import NOTIFY_UPSTREAM_RESOLVED, REFRESH_UPSTREAM_PENDING, enqueue_on_commit
 from scanners import project_metadata as engine_metadata
 from scanners.targets import Target
 from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
@@ -343,6 +343,7 @@ def _refresh(only: list[str] | None, fetch_metadata: MetadataFetcher | None) -> 
                 status_changed_at=now,
                 status_changed_by=None,
             )
+            enqueue_on_commit(NOTIFY_UPSTREAM_RESOLVED, (to_resolve,))  # rules told of each, once
     return RefreshResult(created=len(create), updated=len(update), resolved=resolved)
 
 
