@@ -15,8 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from readiness.models import Repo, Rollup, Scan, Team, Verdict
+from readiness.models import NotificationDelivery, Repo, Rollup, Scan, Team, Verdict
 from readiness.services.demo import DEMO_SOURCE, DemoError, demo_build_repos, demo_examples
+from tests.support.chat_receivers import Receiver
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -110,7 +111,17 @@ def test_demo_builds_scans_and_is_idempotent(demo_settings):
     counts = (Repo.objects.count(), Team.objects.count(), Scan.objects.filter(trigger="backfill").count())
     triaged = BlockerTriage.objects.count()
     heads = {r.name: _git(Path(r.url), "rev-parse", "HEAD") for r in repos}
-    second = _run_demo()
+    # Wired to a local receiver in one option: the history's transitions arrive, signed.
+    with Receiver("webhook", secret="demo-key") as hook:
+        second = _run_demo("--notify", hook.url, "--notify-secret", "demo-key")
+        received = [r.json() for r in hook.received]
+    assert hook.bad_signatures == 0
+    assert "notifying http://" in second and "/hooks/" not in second  # the URL's path is never printed
+    ready = {r["title"]: r["items"] for r in received if r["event"] == "repo-became-ready"}
+    # analytics-etl upgraded psutil (5.9.8 had no aarch64 wheel) four weeks ago
+    assert ready["analytics-etl is ready on linux/arm64"][0]["package"] == "psutil"
+    assert ready["analytics-etl is ready on linux/arm64"][0]["version"] == "5.9.8"
+    assert NotificationDelivery.objects.filter(state="sent").count() == len(received)
     assert (Repo.objects.count(), Team.objects.count(), Scan.objects.filter(trigger="backfill").count()) == counts
     assert {r.name: _git(Path(r.url), "rev-parse", "HEAD") for r in repos} == heads
     assert f"as demo / {password}" in second

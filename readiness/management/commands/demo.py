@@ -19,7 +19,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from readiness.celery import app as celery_app
 from readiness.celery import worker_command
+from readiness.models import NotificationRule, Repo
 from readiness.services.demo import DemoError, demo_setup
+from readiness.services.notification_channels import masked_url
+from readiness.services.notifications import RuleError, notify_history, rule_add
+
+DEMO_NOTIFY_EVENTS = ("repo-became-ready", "repo-newly-blocked", "scan-failed", "campaign-at-risk")
 
 
 class Command(BaseCommand):
@@ -30,6 +35,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--rebuild", action="store_true", help="rebuild the demo git repositories")
         parser.add_argument("--examples", type=Path, default=settings.BASE_DIR / "examples", help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--notify",
+            metavar="URL",
+            help="send notifications to this webhook (e.g. `notify listen`'s http://127.0.0.1:9000/): "
+            "the history's repos that became ready or blocked now, later scans' events as they happen",
+        )
+        parser.add_argument("--notify-channel", default="webhook", choices=["webhook", "slack", "teams"])
+        parser.add_argument("--notify-secret", default="", help="the webhook's HMAC key (notify listen --secret)")
 
     def handle(self, *args, **opts):
         port = opts["port"]
@@ -38,6 +51,8 @@ class Command(BaseCommand):
         self._say("migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
         # The Celery app's own mode, not the setting: tests (and CELERY_TASK_ALWAYS_EAGER) run in-process.
+        if opts["notify"]:
+            self._notify_rules(opts["notify"], opts["notify_channel"], opts["notify_secret"])
         worker = None if celery_app.conf.task_always_eager else self._start_worker()
         try:
             result = demo_setup(
@@ -47,6 +62,10 @@ class Command(BaseCommand):
                 rebuild=opts["rebuild"],
                 progress=self._say,
             )
+            if opts["notify"]:
+                repo_ids = list(Repo.objects.filter(name__in=result.repos).values_list("pk", flat=True))
+                sent = notify_history(repo_ids=repo_ids)
+                self._say(f"notifications: {sent} from the demo's history (repos that became ready or blocked)")
         except DemoError as exc:
             raise CommandError(str(exc), returncode=2) from None
         finally:
@@ -76,6 +95,18 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 self._stop_worker(worker)
+
+    def _notify_rules(self, url: str, channel: str, secret: str) -> None:
+        """One rule per event the demo can show, to ``url`` (made once: a second run reuses them)."""
+        for event in DEMO_NOTIFY_EVENTS:
+            name = f"demo: {event}"
+            if NotificationRule.objects.filter(name=name, target=url, channel=channel).exists():
+                continue
+            try:
+                rule_add(name=name, event=event, channel=channel, target=url, secret=secret)
+            except RuleError as exc:
+                raise CommandError(f"--notify: {exc}", returncode=2) from None
+        self._say(f"notifying {masked_url(url)} of {', '.join(DEMO_NOTIFY_EVENTS)}")
 
     def _say(self, line: str) -> None:
         self.stdout.write(f"demo: {line}")
