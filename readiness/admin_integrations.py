@@ -12,7 +12,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from readiness.models import ApiToken, NotificationDelivery, NotificationRule
 from readiness.services.notification_channels import masked_url
@@ -73,6 +76,29 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     filter_horizontal = ("teams", "repos")
     actions = ["send_test"]
     search_fields = ("name",)
+    change_form_template = "admin/readiness/notificationrule/change_form.html"  # adds the "Send test" button
+
+    def get_urls(self):
+        send = self.admin_site.admin_view(require_POST(self.send_test_view))
+        return [
+            path("<int:rule_id>/send-test/", send, name="readiness_notificationrule_send_test"),
+            *super().get_urls(),
+        ]
+
+    def send_test_view(self, request: HttpRequest, rule_id: int) -> HttpResponse:
+        rule = get_object_or_404(NotificationRule, pk=rule_id)
+        if not self.has_change_permission(request, rule):
+            messages.error(request, "You may not change this rule.")
+        else:
+            self._report_test(request, rule)
+        return redirect(reverse("admin:readiness_notificationrule_change", args=[rule_id]))
+
+    def _report_test(self, request: HttpRequest, rule: NotificationRule) -> None:
+        delivery = rule_send_test(rule_id=rule.pk)
+        if delivery.state == NotificationDelivery.State.SENT:
+            self.message_user(request, f"{rule.name}: test sent ({delivery.delivery_id}).", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{rule.name}: test failed: {delivery.error}", messages.ERROR)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("campaign").prefetch_related("teams", "repos")
@@ -93,16 +119,12 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     @admin.action(description="Send a test notification")
     def send_test(self, request: HttpRequest, queryset: QuerySet) -> None:
         for rule in queryset:
-            delivery = rule_send_test(rule_id=rule.pk)
-            if delivery.state == NotificationDelivery.State.SENT:
-                self.message_user(request, f"{rule.name}: test sent ({delivery.delivery_id}).", messages.SUCCESS)
-            else:
-                self.message_user(request, f"{rule.name}: test failed: {delivery.error}", messages.ERROR)
+            self._report_test(request, rule)
 
 
 @admin.register(NotificationDelivery)
 class NotificationDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "rule", "event", "state", "attempts", "retried", "response_status", "test")
+    list_display = ("created_at", "rule_name", "event", "state", "attempts", "retried", "response_status", "test")
     list_filter = ("state", "event", "retried", "test")
     list_select_related = ("rule",)
     search_fields = ("event_key", "delivery_id")
@@ -113,6 +135,13 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # the log: it goes with its rule
+
+    @admin.display(description="rule", ordering="rule__name")
+    def rule_name(self, delivery: NotificationDelivery) -> str:
+        return delivery.rule.name
 
 
 @admin.register(ApiToken)

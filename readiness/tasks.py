@@ -129,22 +129,37 @@ def wake_snoozed_blockers() -> int:
     return triage_wake_snoozed()
 
 
-@shared_task(name=NOTIFY_SCAN, acks_late=True)
-def notify_scan_task(scan_id: int, previous_id: int | None = None) -> int:
+def _in_process_guard(task, body, default):
+    """In process (no broker) a task runs inside the scan or refresh that queued it, on commit: a
+    notification's failure is logged there, never raised into the scan. A worker raises as usual."""
+    if not task.request.is_eager:
+        return body()
+    try:
+        return body()
+    except Exception:  # noqa: BLE001 - notifications are secondary to what caused them
+        log.exception("%s failed", task.name)
+        return default
+
+
+@shared_task(name=NOTIFY_SCAN, bind=True, acks_late=True)
+def notify_scan_task(self, scan_id: int, previous_id: int | None = None) -> int:
     """After a scan: its notification events, one delivery per matching rule (idempotent)."""
-    return notify_scan(scan_id=scan_id, previous_id=previous_id)
+    return _in_process_guard(self, lambda: notify_scan(scan_id=scan_id, previous_id=previous_id), 0)
 
 
-@shared_task(name=NOTIFY_UPSTREAM_RESOLVED, acks_late=True)
-def notify_upstream_resolved_task(suggestion_ids: list[int]) -> int:
-    return notify_upstream_resolved(suggestion_ids=suggestion_ids)
+@shared_task(name=NOTIFY_UPSTREAM_RESOLVED, bind=True, acks_late=True)
+def notify_upstream_resolved_task(self, suggestion_ids: list[int]) -> int:
+    return _in_process_guard(self, lambda: notify_upstream_resolved(suggestion_ids=suggestion_ids), 0)
 
 
 @shared_task(name=DELIVER_NOTIFICATION, bind=True, acks_late=True, max_retries=MAX_TASK_RETRIES)
 def deliver_notification(self, delivery_id: int) -> None:
     """Send one delivery; a receiver still failing after the quick retries is tried again later, with
     backoff (in process nobody can wait, so there it fails at once and stays in the log)."""
-    again = delivery_send(delivery_id=delivery_id, retry_later=not self.request.is_eager)
+    if self.request.is_eager:
+        _in_process_guard(self, lambda: delivery_send(delivery_id=delivery_id, retry_later=False), False)
+        return
+    again = delivery_send(delivery_id=delivery_id, retry_later=True)
     if not again:
         return
     if self.request.retries >= self.max_retries:

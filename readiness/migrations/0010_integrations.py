@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at'],
+                'verbose_name': 'API token',
             },
         ),
         migrations.CreateModel(

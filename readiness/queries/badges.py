@@ -40,7 +40,8 @@ class BadgeState:
 @dataclass(frozen=True, slots=True)
 class RepoBadge:
     platform: str
-    image: str
+    path: str  # the image on this site (the page shows it from wherever it is served)
+    image: str  # the same at SITE_ROOT, for READMEs
     markdown: str
 
 
@@ -57,28 +58,29 @@ def badge_token_valid(name: str, token: str) -> bool:
     return bool(token) and hmac.compare_digest(badge_token(name), token)
 
 
-def badge_state(*, name: str, platform_slug_: str) -> BadgeState | None:
+def badge_state(*, name: str, platform: str) -> BadgeState | None:
     """The repo's state on the platform (its worst target there), ``None`` for an unknown repo. 1 query.
 
-    A platform the latest scan did not check, or a repo never scanned, is ``unknown``.
+    ``platform`` is as the URL writes it (``linux-arm64``). A platform the latest scan did not
+    check, or a repo never scanned, is ``unknown``.
     """
     repo = Repo.objects.select_related("latest_scan").filter(name=name).first()
     if repo is None:
         return None
-    platform = platform_slug_
+    wanted, label = platform, platform
     states: list[tuple[str, int]] = []
     scan = repo.latest_scan
     if scan is not None:
         platforms = {t["id"]: t.get("platform", t["id"]) for t in scan.targets if isinstance(t, dict) and "id" in t}
         for target, summary in (scan.summary or {}).items():
             target_platform = platforms.get(target, target)
-            if isinstance(summary, dict) and platform_slug(target_platform) == platform_slug_:
-                platform = target_platform
+            if isinstance(summary, dict) and platform_slug(target_platform) == wanted:
+                label = target_platform
                 states.append((repo_state(summary), int(summary.get("blockers") or 0)))
     if not states:
-        return BadgeState(label=platform.replace("-", "/", 1), state="unknown", blockers=0, public=repo.public)
+        return BadgeState(label=label.replace("-", "/", 1), state="unknown", blockers=0, public=repo.public)
     state = min((s for s, _ in states), key=_ORDER.__getitem__)
-    return BadgeState(label=platform, state=state, blockers=max(b for _, b in states), public=repo.public)
+    return BadgeState(label=label, state=state, blockers=max(b for _, b in states), public=repo.public)
 
 
 def repo_badges(*, name: str, public: bool, platforms: list[str], site_root: str) -> list[RepoBadge]:
@@ -87,6 +89,8 @@ def repo_badges(*, name: str, public: bool, platforms: list[str], site_root: str
     page = f"{site_root}/repos/{quote(name)}/"
     out = []
     for platform in platforms:
-        image = f"{site_root}/badge/{quote(name)}/{platform_slug(platform)}.svg{query}"
-        out.append(RepoBadge(platform, image, f"[![{platform} readiness]({image})]({page})"))
+        path = f"/badge/{quote(name)}/{platform_slug(platform)}.svg{query}"
+        out.append(
+            RepoBadge(platform, path, site_root + path, f"[![{platform} readiness]({site_root + path})]({page})")
+        )
     return out

@@ -67,9 +67,13 @@ _REPO_EVENTS = frozenset({"repo-became-ready", "repo-newly-blocked", "new-blocke
 
 
 def notify_after_scan(*, scan_id: int, previous_id: int | None) -> None:
-    """Queue the notifications of a finished (or failed) scan on commit; never fails the scan."""
+    """Queue the notifications of a finished (or failed) scan on commit; never fails the scan.
+
+    Without an enabled rule nothing is queued: one indexed query instead of a task per scan.
+    """
     try:
-        enqueue_on_commit(NOTIFY_SCAN, (scan_id, previous_id))
+        if NotificationRule.objects.filter(enabled=True).exists():
+            enqueue_on_commit(NOTIFY_SCAN, (scan_id, previous_id))
     except Exception:  # noqa: BLE001 - notifications are secondary to the scan's own results
         log.exception("queuing the notifications of scan %s failed", scan_id)
 

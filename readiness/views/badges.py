@@ -51,7 +51,7 @@ def badge_svg(state: BadgeState) -> str:
 
 @require_safe
 def badge(request: HttpRequest, name: str, platform: str) -> HttpResponse:
-    state = badge_state(name=name, platform_slug_=platform)
+    state = badge_state(name=name, platform=platform)
     allowed = state is not None and (
         state.public or badge_token_valid(name, request.GET.get("token", "")) or request.user.is_authenticated
     )

@@ -185,6 +185,12 @@ def test_admin_masks_urls_and_sends_a_test(client, receiver):
     assert slack_problems(got.json()) == [] and got.json()["text"].startswith("Test from Arch Readiness")
     (delivery,) = NotificationDelivery.objects.all()
     assert delivery.test and delivery.state == "sent"
+    # the rule's page has a "Send test" button of its own
+    assert f'action="/admin/readiness/notificationrule/{rule.pk}/send-test/"' in form
+    response = client.post(f"/admin/readiness/notificationrule/{rule.pk}/send-test/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/admin/readiness/notificationrule/{rule.pk}/change/"
+    assert "test sent" in response.content.decode() and len(slack.received) == 2
+    assert client.get(f"/admin/readiness/notificationrule/{rule.pk}/send-test/").status_code == 405
     log = client.get("/admin/readiness/notificationdelivery/").content.decode()
     assert "repo-became-ready" in log and "secret-path" not in log
     # saving the form with the secret fields left empty keeps them
