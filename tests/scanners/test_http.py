@@ -264,3 +264,23 @@ def test_without_userinfo_drops_what_redact_hides() -> None:
     assert without_userinfo(url) == "https://git.example.test/org/x.git"
     assert redact(url) == "https://***@git.example.test/org/x.git"
     assert without_userinfo("git@host.test:org/x.git") == "git@host.test:org/x.git"  # scp form: no scheme, kept
+
+
+def test_a_body_is_sent_with_every_attempt_and_a_secret_url_is_never_named() -> None:
+    from tests.support.chat_receivers import Receiver
+
+    with Receiver("webhook", statuses=(503,)) as hook, httpx.Client() as http:
+        address = hook.address
+        secret_url = f"http://{address}/services/T0/B0/the-key"
+        with pytest.raises(HttpError) as caught:
+            request(
+                http,
+                "POST",
+                secret_url,
+                content=b'{"event": "x"}',
+                policy=RetryPolicy(retries=1, backoff=0),
+                shown_url=f"http://{address}/…",
+            )
+    assert [r.body for r in hook.received] == [b'{"event": "x"}'] * 2
+    assert caught.value.attempts == 2 and "the-key" not in str(caught.value)
+    assert str(caught.value) == f"http://{address}/…: answered HTTP 503 (gave up after 2 attempts)"
