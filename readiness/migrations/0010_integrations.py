@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('readiness', '0008_roles'),
+        ('readiness', '0009_pull_requests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

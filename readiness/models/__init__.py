@@ -3,8 +3,8 @@
 from readiness.models.api_tokens import ApiToken
 from readiness.models.campaigns import Campaign
 from readiness.models.index import CoreMetadata, IndexPage
-from readiness.models.pull_requests import PullRequestCheck
 from readiness.models.notifications import NotificationDelivery, NotificationRule, NotificationState
+from readiness.models.pull_requests import PullRequestCheck
 from readiness.models.registry import ImagePlatformsCache
 from readiness.models.reports import Subscription, WeeklyReport
 from readiness.models.repos import Repo, Team

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from readiness.access import permission_required, viewer_required
 from readiness.models import BlockerTriage, Repo
-from readiness.queries.pull_requests import open_pull_requests
 from readiness.queries.badges import repo_badges
+from readiness.queries.pull_requests import open_pull_requests
 from readiness.queries.repo import repo_page, scan_status
 from readiness.services.scans import scan_request
 from readiness.views._filters import page_filters
