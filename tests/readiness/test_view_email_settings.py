@@ -20,7 +20,7 @@ def test_login_required(client):
 
 
 def test_nav_has_an_email_link(viewer_client):
-    assert b'href="/settings/email/" aria-current="page">Email</a>' in viewer_client.get(URL).content
+    assert b'href="/settings/email/" aria-current="page">Settings</a>' in viewer_client.get(URL).content
 
 
 @pytest.mark.parametrize(
