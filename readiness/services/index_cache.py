@@ -21,7 +21,13 @@ from django.utils import timezone
 from packaging.utils import NormalizedName, canonicalize_name
 
 from readiness.models import IndexPage
-from readiness.services.advisory_locks import advisory_lock, advisory_try_lock, advisory_unlock, can_lock
+from readiness.services.advisory_locks import (
+    advisory_lock,
+    advisory_try_lock_many,
+    advisory_unlock,
+    advisory_unlock_many,
+    can_lock,
+)
 from scanners.index import CachedPage, IndexClient, MemoryIndexCache, ProjectResult
 
 __all__ = ["DatabaseIndexCache", "DatabaseIndexClient"]
@@ -226,7 +232,8 @@ class DatabaseIndexClient(IndexClient):
             results = IndexClient.fetch_many(self, stale)
             self.cache.flush()
             return results
-        mine = [n for n in stale if advisory_try_lock(_NAMESPACE, self.base_url, n)]
+        # One query for all the locks (and one to release them): not two round trips per package.
+        mine = [n for _url, n in advisory_try_lock_many(_NAMESPACE, [(self.base_url, n) for n in stale])]
         try:
             # Another worker may have fetched some of them between our read and our lock.
             self.cache.forget(self.base_url, mine)
@@ -234,8 +241,7 @@ class DatabaseIndexClient(IndexClient):
             results = IndexClient.fetch_many(self, mine)
             self.cache.flush()
         finally:
-            for n in mine:
-                advisory_unlock(_NAMESPACE, self.base_url, n)
+            advisory_unlock_many(_NAMESPACE, [(self.base_url, n) for n in mine])
         # Packages another worker was fetching: wait for it (holding no lock of our own, so no
         # deadlock), then read its page from the cache; fetch ourselves only if it failed.
         for n in sorted(set(stale) - set(mine)):
