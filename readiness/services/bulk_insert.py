@@ -4,36 +4,59 @@ A scan writes about 300 verdict rows per repository. Django's ``bulk_create`` co
 ``INSERT … VALUES`` with one placeholder per value, which cost a worker more time per repository
 than the database spent storing them; COPY streams the same values, prepared by the same field
 methods (so a JSON column gets JSON, a boolean a boolean), as one statement.
+
+Rows may be model instances or plain :func:`row_type` tuples: building 300 model instances per
+scan (Django's ``Model.__init__`` walks every field and sends signals) cost a worker more than the
+COPY of their values, so the scan writes tuples with the model's attribute names instead.
 """
 
 from __future__ import annotations
 
+import functools
+from collections import namedtuple
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, models
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "row_type"]
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[models.Model], *, batch_size: int | None = None) -> None:
-    """Insert ``rows`` (new instances of ``model``, primary keys unset); their keys stay unset."""
+@functools.cache
+def row_type(model: type[models.Model]) -> Any:
+    """A named tuple with one field per column ``model`` inserts (attribute names, primary key left out).
+
+    Every value must be given: the model's defaults are not applied.
+    """
+    return namedtuple(f"{model.__name__}Row", [f.attname for f in _insert_fields(model)])
+
+
+@functools.cache
+def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[Any], *, batch_size: int | None = None) -> None:
+    """Insert ``rows`` (new instances of ``model`` with primary keys unset, or :func:`row_type` tuples)."""
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows, batch_size=batch_size)
+        instances = [r if isinstance(r, models.Model) else model(**r._asdict()) for r in rows]
+        model.objects.bulk_create(instances, batch_size=batch_size)
         return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = _insert_fields(model)
     attnames = [f.attname for f in fields]
     # Text, numbers, booleans and keys go to psycopg as they are (that is all their preparation
     # does); the others (JSON, dates) through their field, as an INSERT would send them.
     prepared = [(i, f) for i, f in enumerate(fields) if not isinstance(f, _AS_THEY_ARE)]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
+    tuples = row_type(model)
     with connection.cursor() as cursor:
         # Django's cursor wraps psycopg's; COPY is psycopg's own.
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                values = [getattr(row, name) for name in attnames]
+                values = list(row) if isinstance(row, tuples) else [getattr(row, name) for name in attnames]
                 for i, f in prepared:
                     values[i] = f.get_db_prep_save(values[i], connection)
                 copy.write_row(values)

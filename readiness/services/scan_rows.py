@@ -14,9 +14,12 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from typing import Any
+
 from django.db import models
 
 from readiness.models import ScanFile, ScanFinding, Verdict
+from readiness.services.bulk_insert import row_type
 from scanners.check import CheckReport
 
 __all__ = ["ScanRows", "scan_rows"]
@@ -30,11 +33,12 @@ _COLUMN_WORDS = {"package": "name", "lockfile": "lockfile path", "file": "file n
 @dataclass(slots=True)
 class ScanRows:
     """What to insert, and what was left out: ``problems`` (for the scan's error) and the targets
-    whose stored answer lacks a verdict (their summaries cannot be complete)."""
+    whose stored answer lacks a verdict (their summaries cannot be complete). Rows are
+    :func:`~readiness.services.bulk_insert.row_type` tuples of their model, not model instances."""
 
-    verdicts: list[Verdict] = field(default_factory=list)
-    files: list[ScanFile] = field(default_factory=list)
-    findings: list[ScanFinding] = field(default_factory=list)
+    verdicts: list[Any] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)
+    findings: list[Any] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     incomplete_targets: set[str] = field(default_factory=set)
     all_incomplete: bool = False
@@ -53,33 +57,42 @@ def scan_rows(scan_id: int, report: CheckReport) -> ScanRows:
 
     # Each kind of row: where it goes, and what a left-out one is called in the scan's problems.
     kinds = [
-        (_file_rows(scan_id, report), rows.files, lambda f: f"file {_quote(f.path)}"),
-        (_finding_rows(scan_id, report), rows.findings, lambda f: f"{_quote(f.path)}: finding {_quote(f.rule)}"),
+        (ScanFile, _file_rows(scan_id, report), rows.files, lambda f: f"file {_quote(f.path)}"),
         (
+            ScanFinding,
+            _finding_rows(scan_id, report),
+            rows.findings,
+            lambda f: f"{_quote(f.path)}: finding {_quote(f.rule)}",
+        ),
+        (
+            Verdict,
             _verdict_rows(scan_id, report),
             rows.verdicts,
             lambda v: f"{_quote(v.lockfile)}: package {_quote(v.package)} {_quote(v.version)}",
         ),
     ]
-    for candidates, kept, label in kinds:
+    for model, candidates, kept, label in kinds:
+        limited = _limited_columns(model)
         for row in candidates:
-            too_long = _too_long(row)
+            too_long = _too_long(row, limited)
             if not too_long:
                 kept.append(row)
                 continue
             problem(f"{label(row)} not stored: {too_long}")
-            if isinstance(row, Verdict):
+            if model is Verdict:
                 rows.incomplete_targets.add(row.target)  # only that target's answer lacks a row
             else:
                 rows.all_incomplete = True
     return rows
 
 
-def _too_long(row: models.Model) -> str:
+def _too_long(row: Any, limited: tuple[tuple[int, models.CharField], ...]) -> str:
     """Why ``row`` cannot be stored as it is ("package name too long to store (201 characters; at most 200)"), or ""."""
+    if all(len(row[i]) <= column.max_length for i, column in limited if isinstance(row[i], str)):
+        return ""
     reasons = []
-    for column in _limited_columns(type(row)):
-        value = getattr(row, column.attname)
+    for i, column in limited:
+        value = row[i]
         if isinstance(value, str) and len(value) > column.max_length:
             words = _COLUMN_WORDS.get(column.name, column.verbose_name)
             reasons.append(f"{words} too long to store ({len(value)} characters; at most {column.max_length})")
@@ -87,9 +100,14 @@ def _too_long(row: models.Model) -> str:
 
 
 @functools.cache
-def _limited_columns(model: type[models.Model]) -> tuple[models.CharField, ...]:
-    """The columns of ``model`` with a length limit (asked once per model, not once per row)."""
-    return tuple(c for c in model._meta.concrete_fields if isinstance(c, models.CharField) and c.max_length)
+def _limited_columns(model: type[models.Model]) -> tuple[tuple[int, models.CharField], ...]:
+    """The columns of ``model`` with a length limit, with their place in its row tuple (asked once per model)."""
+    names = row_type(model)._fields
+    return tuple(
+        (names.index(c.attname), c)
+        for c in model._meta.concrete_fields
+        if isinstance(c, models.CharField) and c.max_length
+    )
 
 
 def _quote(value: str) -> str:
@@ -99,9 +117,10 @@ def _quote(value: str) -> str:
     return f"{value[: QUOTE_CHARS // 2]}…{value[-QUOTE_CHARS // 2 :]}"
 
 
-def _file_rows(scan_id: int, report: CheckReport) -> Iterator[ScanFile]:
+def _file_rows(scan_id: int, report: CheckReport) -> Iterator[Any]:
+    row = row_type(ScanFile)
     for f in report.files:
-        yield ScanFile(
+        yield row(
             scan_id=scan_id,
             path=f.path,
             kind=f.kind,
@@ -111,21 +130,23 @@ def _file_rows(scan_id: int, report: CheckReport) -> Iterator[ScanFile]:
         )
 
 
-def _finding_rows(scan_id: int, report: CheckReport) -> Iterator[ScanFinding]:
+def _finding_rows(scan_id: int, report: CheckReport) -> Iterator[Any]:
+    row = row_type(ScanFinding)
     for path, findings in report.findings.items():
         for f in findings:
-            yield ScanFinding(
+            yield row(
                 scan_id=scan_id, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message
             )
 
 
-def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Verdict]:
+def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Any]:
+    row = row_type(Verdict)
     for result in report.packages:
         p = result.package
         relock = {t: a.file for a in result.advice if a.kind == "relock" for t in a.targets}
         upstream = {t for a in result.advice if a.kind == "upstream" for t in a.targets}
         for target_id, v in result.verdicts.items():
-            yield Verdict(
+            yield row(
                 scan_id=scan_id,
                 package=p.name,
                 version=p.version or "",
