@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-
 from typing import Any
 
 from django.db import models
@@ -134,9 +133,7 @@ def _finding_rows(scan_id: int, report: CheckReport) -> Iterator[Any]:
     row = row_type(ScanFinding)
     for path, findings in report.findings.items():
         for f in findings:
-            yield row(
-                scan_id=scan_id, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message
-            )
+            yield row(scan_id=scan_id, path=path, line=f.line, rule=f.rule, severity=f.severity, message=f.message)
 
 
 def _verdict_rows(scan_id: int, report: CheckReport) -> Iterable[Any]:
