@@ -1,10 +1,10 @@
 """pylock.toml (PEP 751), validated by :mod:`packaging.pylock`.
 
 ``Pylock.from_dict`` checks the whole document and stops at the first bad key. So that one
-bad package does not hide the others, a package it rejects is reported as a problem (with
-packaging's key path, ``packages[3].wheels[0]``) and the document is validated again
-without it; an error outside ``packages`` (``lock-version``, ``created-by``) makes the whole
-file unreadable.
+bad package does not hide the others, the document is validated without its packages (an
+error there, ``lock-version``, ``created-by``, makes the whole file unreadable) and each
+package on its own: a package it rejects is reported as a problem with packaging's key path
+(``packages[3].wheels[0]``).
 
 Packages with ``wheels``/``sdist`` carry their files. Note that a lock is only as portable as
 the tool made it: ``pip lock`` writes only the files for the machine it ran on, and PEP 751
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from packaging.pylock import Package, Pylock, PylockUnsupportedVersionError, PylockValidationError
@@ -46,31 +48,29 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
     raw_packages = data.get("packages")
     header_lines = array_table_lines(text, "packages")
     total = len(raw_packages) if isinstance(raw_packages, list) else 0
-    # Original indices survive the removal of rejected packages, so messages and lines stay right.
-    remaining = list(range(total))
-    lock: Pylock | None = None
-    for _attempt in range(total + 1):
-        candidate = dict(data)
-        if isinstance(raw_packages, list):
-            candidate["packages"] = [raw_packages[i] for i in remaining]
-        try:
-            lock = Pylock.from_dict(candidate)
-            break
-        except PylockUnsupportedVersionError as exc:
-            raise LockfileError(path, f"unsupported pylock: {exc}") from None
-        except PylockValidationError as exc:
-            context = exc.context or ""
+    if isinstance(raw_packages, list):
+        # The document without its packages first: an error there makes the whole file unreadable.
+        lock = _validate_whole(path, {**data, "packages": []})
+    else:
+        lock = _validate_whole(path, data)  # "packages" missing or not an array: packaging says what is wrong
+        raw_packages = []
+    # Then each package on its own, as packaging checks it inside a document: the same messages
+    # and key paths, one bad package never hides the others, and a package this process has
+    # validated before (the same release locked by many repos) is not validated again.
+    remaining: list[int] = []
+    validated: list[Package] = []
+    for original, raw in enumerate(raw_packages):
+        outcome = _validated_package(raw)
+        if isinstance(outcome, PylockValidationError):
+            context = outcome.context or ""
             match = _PACKAGE_CONTEXT_RE.match(context)
-            if match is None or not isinstance(raw_packages, list):
-                where = f" at {context}" if context else ""
-                raise LockfileError(path, f"invalid pylock{where}: {exc.message}") from None
-            original = remaining.pop(int(match.group(1)))
-            key = f"packages[{original}]" + context[match.end() :]
-            problems.append(LockfileProblem(path, key, exc.message))
-    if lock is None:  # every package was rejected and the remainder still failed: unreachable in practice
-        raise LockfileError(path, "invalid pylock: no valid package")
+            key = f"packages[{original}]" + (context[match.end() :] if match else "")
+            problems.append(LockfileProblem(path, key, outcome.message))
+            continue
+        remaining.append(original)
+        validated.append(outcome)
     packages = []
-    for original, package in zip(remaining, lock.packages, strict=True):
+    for original, package in zip(remaining, validated, strict=True):
         if package.directory is not None and posixpath.normpath(str(package.directory.path)) == ".":
             # uv export lists the project itself as a directory package: it is not a dependency.
             problems.append(
@@ -87,6 +87,51 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
         # uv export writes the command it ran into the header; pip lock writes none.
         generated_by=header_command(text, ("uv export",)) or lock.created_by,
     )
+
+
+def _validate_whole(path: str, data: dict[str, Any]) -> Pylock:
+    try:
+        return Pylock.from_dict(data)
+    except PylockUnsupportedVersionError as exc:
+        raise LockfileError(path, f"unsupported pylock: {exc}") from None
+    except PylockValidationError as exc:
+        where = f" at {exc.context}" if exc.context else ""
+        raise LockfileError(path, f"invalid pylock{where}: {exc.message}") from None
+
+
+# One package checked inside the smallest valid document: packaging validates packages only
+# as part of a lock, and its messages and key paths ("packages[0].wheels[3]") are kept as they are.
+_SKELETON = {"lock-version": "1.0", "created-by": "archcheck"}
+_VALIDATED_MAX = 20_000
+_VALIDATED: OrderedDict[str, Package | PylockValidationError] = OrderedDict()
+_VALIDATED_LOCK = threading.Lock()
+
+
+def _validated_package(raw: Any) -> Package | PylockValidationError:
+    """``raw`` validated by :mod:`packaging.pylock`, or its error; remembered per process by content.
+
+    Checking a package's wheels (names, versions, hashes, times) was most of the time spent on a
+    pylock.toml; repos of one organisation lock the same releases, so each distinct entry is
+    checked once. The key is the entry's ``repr``: TOML values (strings, numbers, booleans, dates,
+    arrays, tables) have reprs that differ whenever the values do. Packages are frozen dataclasses,
+    shared read-only.
+    """
+    key = repr(raw)
+    with _VALIDATED_LOCK:
+        hit = _VALIDATED.get(key)
+        if hit is not None:
+            _VALIDATED.move_to_end(key)
+            return hit
+    outcome: Package | PylockValidationError
+    try:
+        outcome = Pylock.from_dict({**_SKELETON, "packages": [raw]}).packages[0]
+    except PylockValidationError as exc:
+        outcome = exc
+    with _VALIDATED_LOCK:
+        _VALIDATED[key] = outcome
+        while len(_VALIDATED) > _VALIDATED_MAX:
+            _VALIDATED.popitem(last=False)
+    return outcome
 
 
 def _package(path: str, package: Package, *, line: int | None) -> LockedPackage:
