@@ -175,14 +175,15 @@ def _ensure_clone(runner: _Runner, url: str, repo_dir: Path) -> bool:
                 # Set before the fetch: the packs and every later write come out private.
                 "--config",
                 f"core.sharedRepository={_SHARED_REPOSITORY}",
+                # Run automatic gc inside the fetch that triggers it (under our lock), not detached.
+                "--config",
+                "gc.autoDetach=false",
                 "--",
                 url,
                 str(staging),
             ],
             network=True,
         )
-        # Run automatic gc inside the fetch that triggers it (under our lock), not detached.
-        runner.run(["config", "gc.autoDetach", "false"], cwd=staging)
         # What git wrote before the setting took effect (HEAD, config, hooks) follows the umask.
         _make_private(staging)
         os.rename(staging, repo_dir)

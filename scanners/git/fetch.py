@@ -50,7 +50,7 @@ def fetch_snapshot(
                 return RepoSnapshot(runner.label, ref, None, None, (), ())
             tree_reader = _TreeReader(repo_dir, commit, tree=commit, partial=True)
             selection = tree_reader.select(runner, wanted, max_file_bytes)
-            committed_at = _committed_at(runner, repo_dir, commit)
+            committed_at = tree_reader.committed_at(runner)
         return _snapshot(runner, commit, committed_at, selection, tree_reader, max_file_bytes, timeout, lock_path)
 
     directory = _local_directory(runner, source)
@@ -72,11 +72,9 @@ def fetch_snapshot(
             return RepoSnapshot(runner.label, ref, None, None, (), ())
         raise runner.error("unknown ref", transient=False)
     tree = f"{commit}:{git.prefix}" if git.prefix else commit
-    reader = _TreeReader(directory, commit, tree=tree, partial=False)
-    selection = reader.select(runner, wanted, max_file_bytes)
-    return _snapshot(
-        runner, commit, _committed_at(runner, directory, commit), selection, reader, max_file_bytes, timeout
-    )
+    tree_reader = _TreeReader(directory, commit, tree=tree, partial=False)
+    selection = tree_reader.select(runner, wanted, max_file_bytes)
+    return _snapshot(runner, commit, tree_reader.committed_at(runner), selection, tree_reader, max_file_bytes, timeout)
 
 
 def head_commit(source: str, ref: str | None = None, *, timeout: float = 60) -> str | None:

@@ -17,7 +17,7 @@ import posixpath
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -160,7 +160,7 @@ class _TreeReader:
     sizes are then read locally, so an oversized file is fetched but never read or decoded.
     """
 
-    __slots__ = ("_commit", "_dirs", "_entries", "_git_dir", "_links", "_partial", "_tree")
+    __slots__ = ("_commit", "_commit_object", "_dirs", "_entries", "_git_dir", "_links", "_partial", "_tree")
 
     def __init__(self, git_dir: Path, commit: str, *, tree: str, partial: bool) -> None:
         self._git_dir = git_dir
@@ -170,12 +170,23 @@ class _TreeReader:
         self._entries: dict[str, _Entry] | None = None
         self._dirs: set[str] = set()
         self._links: dict[str, str] = {}  # symlink blob id → target, read so far
+        self._commit_object: bytes | None = None  # the commit itself, read with the selected blobs
 
     def select(self, runner: _Runner, wanted: Callable[[str], bool], max_file_bytes: int) -> _Selection:
         entries = self._listing(runner)
         paths = sorted(p for p in entries if not _in_skipped_directory(p) and wanted(p))
-        files, skipped = self._load(runner, paths, max_file_bytes)
+        files, skipped = self._load(runner, paths, max_file_bytes, with_commit=True)
         return tuple(files), tuple(skipped)
+
+    def committed_at(self, runner: _Runner) -> datetime:
+        """The commit's committer date (``git show -s --format=%ct``), from the commit object
+        :meth:`select` read in the same ``cat-file`` as the files: one git process less per scan."""
+        if self._commit_object is None:
+            self._commit_object = self._read_blobs(runner, [self._commit])[self._commit]
+        stamp = _committer_timestamp(self._commit_object)
+        if stamp is None:
+            raise runner.error(f"commit {self._commit} has no committer line", transient=False)
+        return datetime.fromtimestamp(stamp, UTC)
 
     def read(self, runner: _Runner, path: str, max_file_bytes: int) -> str | None:
         cleaned = _clean_path(path)
@@ -210,7 +221,9 @@ class _TreeReader:
             self._entries = entries
         return self._entries
 
-    def _load(self, runner: _Runner, paths: Sequence[str], max_file_bytes: int) -> _Outcome:
+    def _load(
+        self, runner: _Runner, paths: Sequence[str], max_file_bytes: int, *, with_commit: bool = False
+    ) -> _Outcome:
         entries = self._listing(runner)
         targets: dict[str, str] = {}  # path → path of the blob to read
         skipped: list[SkippedFile] = []
@@ -241,7 +254,12 @@ class _TreeReader:
         sizes = self._sizes(runner, list(dict.fromkeys(candidates.values())))
         to_read = {path: oid for path, oid in candidates.items() if sizes[oid] <= max_file_bytes}
         skipped.extend(SkippedFile(p, _too_large(max_file_bytes)) for p in candidates if p not in to_read)
-        blobs = self._read_blobs(runner, list(dict.fromkeys(to_read.values())))
+        wanted_oids = list(dict.fromkeys(to_read.values()))
+        if with_commit and self._commit_object is None:
+            wanted_oids.append(self._commit)
+        blobs = self._read_blobs(runner, wanted_oids)
+        if with_commit and self._commit in blobs and self._commit_object is None:
+            self._commit_object = blobs[self._commit]
         files: list[RepoFile] = []
         for path, oid in to_read.items():
             data = blobs[oid]
@@ -326,6 +344,7 @@ class _TreeReader:
     def _prefetch(self, runner: _Runner, oids: Sequence[str]) -> None:
         """Fetch the missing blobs in one request: left to itself, ``cat-file`` would fetch
         them lazily one by one, a round trip (and a process) per file."""
+        oids = [oid for oid in oids if oid != self._commit]  # the commit is always in the clone
         if not self._partial or len(oids) < 2:
             return  # a single blob costs one request either way
         listing = runner.run(["rev-list", "--objects", "--missing=print", "--no-walk", self._commit], cwd=self._git_dir)
@@ -351,6 +370,17 @@ class _TreeReader:
             # What a lazy fetch runs too: ask for exactly these objects, skip the negotiation.
             config=["fetch.negotiationAlgorithm=noop"],
         )
+
+
+def _committer_timestamp(commit: bytes) -> int | None:
+    """The committer's Unix time in a raw commit object ("committer Name <mail> 1700000000 +0000")."""
+    for line in commit.split(b"\n"):
+        if not line:
+            break  # the headers end at the first empty line; the message follows
+        if line.startswith(b"committer "):
+            parts = line.rsplit(b" ", 2)
+            return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+    return None
 
 
 def _parse_batch(runner: _Runner, output: bytes) -> dict[str, bytes]:

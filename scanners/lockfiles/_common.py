@@ -8,6 +8,7 @@ into a :class:`LockfileProblem` with a key path such as ``package[3].files[0]``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -258,11 +259,34 @@ def distribution_file(
     upload_time: object = None,
     requires_python: str | None = None,
 ) -> DistributionFile:
+    """The file a lock entry describes; values of the wrong type are left out (``None``)."""
+    return _distribution_file(
+        filename,
+        url,
+        sha256,
+        size if isinstance(size, int) and not isinstance(size, bool) else None,
+        upload_time if isinstance(upload_time, (str, dt.datetime)) else None,
+        requires_python,
+    )
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _distribution_file(
+    filename: str,
+    url: str | None,
+    sha256: str | None,
+    size: int | None,
+    upload_time: str | dt.datetime | None,
+    requires_python: str | None,
+) -> DistributionFile:
+    # Remembered: the repos of an organisation lock the same releases, and a file-carrying lock
+    # lists every file of each (2,400 per 150-package uv.lock); a DistributionFile is frozen, so
+    # one instance serves every lock that lists the same file with the same values.
     return DistributionFile(
         filename=filename,
         url=url,
         sha256=sha256,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        size=size,
         upload_time=parse_time(upload_time),
         requires_python=requires_python,
     )
