@@ -1,15 +1,31 @@
 """The Celery app. Workers: ``celery -A readiness worker``; beat: ``celery -A readiness beat``."""
 
+import gc
 import os
 import sys
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
 
 app = Celery("readiness")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A worker's memory is mostly long-lived caches (parsed index pages, lockfile entries, wheel
+# tags) that grow through an organisation scan; each full collection of Python's cyclic GC walks
+# all of them, and a scan allocates enough to trigger one every few scans: ~36 ms of a first
+# scan's ~300 ms of CPU per repo. Collecting the young generation every 50,000 allocations
+# instead of 700 (cycles still go, only later) and freezing what was imported before the first
+# task (never garbage) took that to ~12 ms.
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+@worker_process_init.connect
+def tune_garbage_collection(**_kwargs) -> None:
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def worker_command(*, name: str, concurrency: int = 2, loglevel: str = "INFO") -> list[str]:
