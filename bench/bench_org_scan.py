@@ -413,7 +413,31 @@ def _registry_numbers(registry: FixtureRegistryServer) -> dict[str, Any]:
     }
 
 
-def _phase(label: str, *, index, registry, specs: list[RepoSpec], models) -> dict[str, Any]:
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) of ``pids`` and their live descendants, each with the children it
+    has reaped (a worker's git processes): what the workers cost whatever else the machine runs."""
+    total, pending, seen = 0.0, list(pids), set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:  # exited meanwhile
+            continue
+        total += sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS  # utime, stime, cutime, cstime
+        pending.extend(int(c) for c in children)
+    return total
+
+
+def _phase(
+    label: str, *, index, registry, specs: list[RepoSpec], models, worker_pids: list[int] | None = None
+) -> dict[str, Any]:
     """Run ``organisation_scan`` once, wait for every scan to be final, and count what it cost."""
     from django.db.models import Count
 
@@ -423,11 +447,13 @@ def _phase(label: str, *, index, registry, specs: list[RepoSpec], models) -> dic
     index.clear_requests()
     registry.clear_requests()
     rows_before = Verdict.objects.count()
+    cpu_before = _tree_cpu_seconds(worker_pids or [])
     t = time.perf_counter()
     started = organisation_scan(trigger="bench")
     ids = [s.pk for s in started]
     _wait_all_final(Scan, ids)
     wall = time.perf_counter() - t
+    worker_cpu = _tree_cpu_seconds(worker_pids or []) - cpu_before
     # The upstream-issue drafts are refreshed behind the scans, all at once: when they are ready too.
     _wait_refreshed()
     suggestions_ready = time.perf_counter() - t
@@ -451,6 +477,9 @@ def _phase(label: str, *, index, registry, specs: list[RepoSpec], models) -> dic
         "repos": len(scans),
         "wall_s": round(wall, 2),
         "repos_per_s": round(len(scans) / wall, 1),
+        # The workers' CPU (git included, PostgreSQL not) per repo of the phase: unlike the wall
+        # time, it does not depend on what else the shared cores run meanwhile.
+        "worker_cpu_ms_per_repo": round(1000 * worker_cpu / max(len(scans), 1), 1),
         "suggestions_ready_s": round(suggestions_ready, 2),
         "index_page_requests": len(page_names),
         "distinct_pages_requested": len(set(page_names)),
@@ -630,6 +659,7 @@ def _print_phases(phases: list[dict[str, Any]], first_wall: float) -> None:
     rows = [
         ("wall time", lambda p: f"{p['wall_s']:.1f} s"),
         ("repos/s", lambda p: f"{p['repos_per_s']:.1f}"),
+        ("worker CPU per repo (git included)", lambda p: f"{p['worker_cpu_ms_per_repo']:.0f} ms"),
         ("upstream drafts ready after", lambda p: f"{p['suggestions_ready_s']:.1f} s"),
         ("share of the first", lambda p: f"{p['wall_s'] / first_wall:.1%}"),
         ("repos scanned (not unchanged)", lambda p: f"{p['rescanned']}/{p['repos']}"),
@@ -790,16 +820,19 @@ def main() -> None:
     try:
         time.sleep(4)  # workers connect to the broker
         models = (Scan, Verdict)
-        phases["first"] = _phase("first", index=index, registry=registry, specs=specs, models=models)
+        pids = [w.pid for w in workers]
+        phases["first"] = _phase("first", index=index, registry=registry, specs=specs, models=models, worker_pids=pids)
         per_format = _answers_per_format(phases["first"]["_scans"], specs, Verdict)
-        phases["unchanged"] = _phase("unchanged", index=index, registry=registry, specs=specs, models=models)
+        phases["unchanged"] = _phase(
+            "unchanged", index=index, registry=registry, specs=specs, models=models, worker_pids=pids
+        )
 
         # (c) The repos whose latest answers read the page are the ones that should be scanned again.
         latest = Scan.objects.filter(id__in=Repo.objects.values("latest_scan_id")).select_related("repo")
         package, change = _change_one_page(index, pool, specs, IndexPage)
         readers = {s.repo.name for s in latest if package in s.provenance.get("pages", {})}
         phases["one page changed"] = _phase(
-            "one page changed", index=index, registry=registry, specs=specs, models=models
+            "one page changed", index=index, registry=registry, specs=specs, models=models, worker_pids=pids
         )
         rescanned = {s.repo.name for s in phases["one page changed"]["_scans"] if not s.unchanged}
         by_name = {s.name: s for s in specs}
