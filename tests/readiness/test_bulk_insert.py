@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
-from readiness.services.bulk_insert import insert_rows
+from readiness.services.bulk_insert import insert_rows, row_type
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +53,30 @@ def test_rows_come_back_as_given():
 
     insert_rows(ScanFinding, [])  # nothing to insert: no statement, no error
     assert not ScanFinding.objects.exists()
+
+
+def test_row_tuples_come_back_as_instances_would():
+    # A scan writes row_type tuples (no model instances): the same columns, the same values.
+    scan = Scan.objects.create(repo=Repo.objects.create(name="svc", url="file:///tmp/svc"), trigger="manual")
+    fields = [f.attname for f in Verdict._meta.concrete_fields if not f.primary_key]
+    assert list(row_type(Verdict)._fields) == fields
+    given = [
+        row_type(Verdict)(
+            scan_id=scan.pk,
+            package="never-arm",
+            version="2.0",
+            target="linux/arm64",
+            status="none",
+            file="",
+            pure=False,
+            fix_version="",
+            relock_file="",
+            upstream=True,
+            lockfile="uv.lock",
+            direct=None,
+            via=[["app", AWKWARD]],
+            reason=AWKWARD,
+        )
+    ]
+    insert_rows(Verdict, given)
+    assert list(Verdict.objects.values_list(*fields)) == [tuple(given[0])]

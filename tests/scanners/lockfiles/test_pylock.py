@@ -87,6 +87,39 @@ wheels = [{ url = 3, hashes = {} }]
     assert all(p.severity == "error" for p in parsed.problems)
 
 
+def test_a_package_seen_in_another_lock_is_judged_at_its_own_place() -> None:
+    # Each package's validation is remembered per process by its content: the same entries in
+    # another order, in another file, must still be reported at their own index, line and path.
+    six = """[[packages]]
+name = "six"
+version = "1.17.0"
+wheels = [{ name = "six-1.17.0-py2.py3-none-any.whl", url = "https://index.test/six-1.17.0-py2.py3-none-any.whl", hashes = { sha256 = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274" } }]
+"""
+    bad_wheel = """[[packages]]
+name = "wheelbad"
+wheels = [{ url = 3, hashes = {} }]
+"""
+    mismatch = """[[packages]]
+name = "other"
+version = "1.0"
+wheels = [{ name = "six-1.0-py3-none-any.whl", url = "https://index.test/six-1.0-py3-none-any.whl", hashes = { sha256 = "00" } }]
+"""
+    first = _parse(text=HEAD + "\n" + six + "\n" + bad_wheel + "\n" + mismatch, path="a/pylock.toml")
+    second = _parse(text=HEAD + "\n" + mismatch + "\n" + bad_wheel + "\n" + six, path="b/pylock.toml")
+    assert [(p.name, p.line) for p in first.packages] == [("six", 4)]
+    assert [(p.name, p.line) for p in second.packages] == [("six", 13)]
+    assert [(p.path, p.location, p.line) for p in first.problems] == [
+        ("a/pylock.toml", "packages[1].wheels[0].url", 9),
+        ("a/pylock.toml", "packages[2].wheels[0]", 13),
+    ]
+    assert [(p.path, p.location, p.line) for p in second.problems] == [
+        ("b/pylock.toml", "packages[0].wheels[0]", 4),
+        ("b/pylock.toml", "packages[1].wheels[0].url", 9),
+    ]
+    assert first.problems[1].message == second.problems[0].message
+    assert "not consistent with package name 'other'" in first.problems[1].message
+
+
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
