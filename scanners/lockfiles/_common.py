@@ -270,7 +270,7 @@ def distribution_file(
     )
 
 
-@functools.lru_cache(maxsize=1 << 17)
+@functools.lru_cache(maxsize=1 << 16)  # ~0.5 kB each: ~30 MB of a worker at most
 def _distribution_file(
     filename: str,
     url: str | None,

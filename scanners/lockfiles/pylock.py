@@ -15,6 +15,8 @@ index packages.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import posixpath
 import re
 import threading
@@ -57,8 +59,7 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
     # Then each package on its own, as packaging checks it inside a document: the same messages
     # and key paths, one bad package never hides the others, and a package this process has
     # validated before (the same release locked by many repos) is not validated again.
-    remaining: list[int] = []
-    validated: list[Package] = []
+    kept: list[tuple[int, LockedPackage, str | None]] = []
     for original, raw in enumerate(raw_packages):
         outcome = _validated_package(raw)
         if isinstance(outcome, PylockValidationError):
@@ -67,17 +68,16 @@ def parse_pylock(path: str, text: str) -> ParsedLockfile:
             key = f"packages[{original}]" + (context[match.end() :] if match else "")
             problems.append(LockfileProblem(path, key, outcome.message))
             continue
-        remaining.append(original)
-        validated.append(outcome)
+        kept.append((original, *outcome))
     packages = []
-    for original, package in zip(remaining, validated, strict=True):
-        if package.directory is not None and posixpath.normpath(str(package.directory.path)) == ".":
+    for original, template, itself in kept:
+        if itself is not None:
             # uv export lists the project itself as a directory package: it is not a dependency.
             problems.append(
-                LockfileProblem(path, f"packages[{original}]", f"{package.name} is the project itself", severity="info")
+                LockfileProblem(path, f"packages[{original}]", f"{itself} is the project itself", severity="info")
             )
             continue
-        packages.append(_package(path, package, line=line_for(header_lines, original, total)))
+        packages.append(dataclasses.replace(template, lockfile=path, line=line_for(header_lines, original, total)))
     located = with_lines(problems, text, key="packages", count=total)
     return ParsedLockfile(
         path=path,
@@ -102,31 +102,39 @@ def _validate_whole(path: str, data: dict[str, Any]) -> Pylock:
 # One package checked inside the smallest valid document: packaging validates packages only
 # as part of a lock, and its messages and key paths ("packages[0].wheels[3]") are kept as they are.
 _SKELETON = {"lock-version": "1.0", "created-by": "archcheck"}
-_VALIDATED_MAX = 20_000
-_VALIDATED: OrderedDict[str, Package | PylockValidationError] = OrderedDict()
+# What is remembered per entry is the LockedPackage it gives (its files shared with the lockfile
+# parsers' cache of DistributionFiles), not packaging's objects (22 kB an entry of 16 wheels):
+# ~15 kB an entry with its files, so at most ~60 MB of a worker.
+_VALIDATED_MAX = 4_000
+_Validated = tuple[LockedPackage, str | None] | PylockValidationError
+_VALIDATED: OrderedDict[bytes, _Validated] = OrderedDict()
 _VALIDATED_LOCK = threading.Lock()
 
 
-def _validated_package(raw: Any) -> Package | PylockValidationError:
-    """``raw`` validated by :mod:`packaging.pylock`, or its error; remembered per process by content.
+def _validated_package(raw: Any) -> _Validated:
+    """``raw`` validated by :mod:`packaging.pylock`: the package it locks (lockfile and line left
+    to fill) and, for the project's own directory entry, its name; or packaging's error.
 
-    Checking a package's wheels (names, versions, hashes, times) was most of the time spent on a
-    pylock.toml; repos of one organisation lock the same releases, so each distinct entry is
-    checked once. The key is the entry's ``repr``: TOML values (strings, numbers, booleans, dates,
-    arrays, tables) have reprs that differ whenever the values do. Packages are frozen dataclasses,
-    shared read-only.
+    Remembered per process by content: checking a package's wheels (names, versions, hashes,
+    times) was most of the time spent on a pylock.toml, and repos of one organisation lock the
+    same releases, so each distinct entry is checked once. The key is a digest of the entry's
+    ``repr``: TOML values (strings, numbers, booleans, dates, arrays, tables) have reprs that
+    differ whenever the values do. The values are frozen, shared read-only.
     """
-    key = repr(raw)
+    key = hashlib.blake2b(repr(raw).encode(), digest_size=16).digest()
     with _VALIDATED_LOCK:
         hit = _VALIDATED.get(key)
         if hit is not None:
             _VALIDATED.move_to_end(key)
             return hit
-    outcome: Package | PylockValidationError
+    outcome: _Validated
     try:
-        outcome = Pylock.from_dict({**_SKELETON, "packages": [raw]}).packages[0]
+        package = Pylock.from_dict({**_SKELETON, "packages": [raw]}).packages[0]
     except PylockValidationError as exc:
         outcome = exc
+    else:
+        itself = package.directory is not None and posixpath.normpath(str(package.directory.path)) == "."
+        outcome = (_package("", package, line=None), package.name if itself else None)
     with _VALIDATED_LOCK:
         _VALIDATED[key] = outcome
         while len(_VALIDATED) > _VALIDATED_MAX:
