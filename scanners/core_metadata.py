@@ -10,6 +10,9 @@ has invalid metadata"). Old pins in old locks hit this when the image's pip is n
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
+import functools
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -32,19 +35,30 @@ def may_be_invalid(file: DistributionFile) -> bool:
 
 
 def _requires_dist(metadata: bytes) -> list[str]:
-    raw, _unparsed = parse_email(metadata)
-    return [line.strip() for line in raw.get("requires_dist", [])]
+    # The headers alone, as parse_email reads them: parsing the body (the long description) and
+    # every other header is most of parse_email's time, and a scan reads hundreds of these files.
+    headers = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(metadata, headersonly=True)
+    values = headers.get_all("Requires-Dist") or []
+    if not all(isinstance(v, str) for v in values):
+        # Non-ASCII bytes come back as Header objects: parse_email's own decoding decides those.
+        raw, _unparsed = parse_email(metadata)
+        values = raw.get("requires_dist", [])
+    return [line.strip() for line in values]
 
 
 def invalid_requirements(metadata: bytes) -> list[str]:
     """The ``Requires-Dist`` values pip refuses (pip's ``get_requirement`` raises for them)."""
-    bad = []
-    for line in _requires_dist(metadata):
-        try:
-            Requirement(line)
-        except InvalidRequirement:
-            bad.append(line)
-    return bad
+    return [line for line in _requires_dist(metadata) if not _valid(line)]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _valid(line: str) -> bool:
+    # Cached: the wheels of one release, and releases of one project, repeat the same lines.
+    try:
+        Requirement(line)
+    except InvalidRequirement:
+        return False
+    return True
 
 
 def required_names(metadata: bytes) -> set[str]:

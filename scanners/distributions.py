@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistributionFile", "FileKind", "ProjectFiles"]
+__all__ = ["DistributionFile", "FileKind", "FileRow", "ProjectFiles", "file_from_row", "file_row"]
 
 FileKind = Literal["wheel", "sdist", "other"]
 
@@ -140,30 +141,111 @@ def _wheel_tags(tags: str) -> frozenset[Tag] | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+FileRow = tuple[str, "str | None", "str | None", "bool | str", "str | None", "str | None", "int | None"]
+"""A :class:`DistributionFile` as plain values (``filename, url, requires_python, yanked, upload_time
+ISO string, sha256, size``): what an on-disk cache of parsed pages keeps (``marshal`` reads it fast)."""
+
+
+def file_row(f: DistributionFile) -> FileRow:
+    return (
+        f.filename,
+        f.url,
+        f.requires_python,
+        f.yanked,
+        f.upload_time.isoformat() if f.upload_time else None,
+        f.sha256,
+        f.size,
+    )
+
+
+def file_from_row(row: FileRow) -> DistributionFile:
+    filename, url, requires_python, yanked, upload_time, sha256, size = row
+    when = dt.datetime.fromisoformat(upload_time) if upload_time else None
+    return DistributionFile(filename, url, requires_python, yanked, when, sha256, size)
+
+
 class ProjectFiles:
     """All files of one project, as one index page (or one lockfile entry) lists them.
 
-    ``by_version`` is built once so that looking up a release is a dict access: a scan asks
-    for the same project's releases thousands of times. ``answers`` keeps what is derived from
-    these files alone (a fix version, whether any release has a wheel for a target): a worker
-    holds one parsed page for every scan that reads it, so each answer is worked out once per
-    page, not once per repository, and a changed page is a new object with none.
+    Releases are kept by version so that looking one up is a dict access: a scan asks for the same
+    project's releases thousands of times. ``answers`` keeps what is derived from these files alone
+    (a fix version, whether any release has a wheel for a target): a worker holds one parsed page
+    for every scan that reads it, so each answer is worked out once per page, not once per
+    repository, and a changed page is a new object with none.
+
+    :meth:`from_rows` builds one from plain rows grouped by version, and makes a release's
+    :class:`DistributionFile` values only when that release is asked for: a warm command-line run
+    reads pages of thousands of files from its cache and looks at a few releases of each.
     """
 
-    name: NormalizedName
-    files: tuple[DistributionFile, ...]
-    project_urls: tuple[tuple[str, str], ...] = ()
-    by_version: dict[Version, tuple[DistributionFile, ...]] = field(init=False, repr=False, compare=False)
-    answers: dict[tuple, object] = field(init=False, repr=False, compare=False)
+    __slots__ = ("name", "project_urls", "answers", "_files", "_releases", "_rows")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: NormalizedName,
+        files: tuple[DistributionFile, ...] = (),
+        project_urls: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.name = name
+        self.project_urls = project_urls
+        self.answers: dict[tuple, object] = {}
+        self._files: tuple[DistributionFile, ...] | None = tuple(files)
+        self._rows: tuple[tuple[str | None, FileRow], ...] | None = None
         grouped: dict[Version, list[DistributionFile]] = {}
-        for f in self.files:
-            if f.version is not None and (f.project is None or f.project == self.name):
+        for f in self._files:
+            if f.version is not None and (f.project is None or f.project == name):
                 grouped.setdefault(f.version, []).append(f)
-        object.__setattr__(self, "by_version", {v: tuple(fs) for v, fs in grouped.items()})
-        object.__setattr__(self, "answers", {})
+        self._releases: dict[Version, tuple[DistributionFile, ...] | list[FileRow]] = {
+            v: tuple(fs) for v, fs in grouped.items()
+        }
+
+    @classmethod
+    def from_rows(
+        cls,
+        name: NormalizedName,
+        rows: Sequence[tuple[str | None, FileRow]],
+        project_urls: tuple[tuple[str, str], ...] = (),
+    ) -> ProjectFiles:
+        """From ``(version key, row)`` pairs in page order (:meth:`rows`): the version key is the
+        release the file belongs to, ``None`` for a file of no release (unparsable, another project)."""
+        self = cls.__new__(cls)
+        self.name = name
+        self.project_urls = project_urls
+        self.answers = {}
+        self._files = None
+        self._rows = tuple(rows)
+        pending: dict[Version, list[FileRow]] = {}
+        for key, row in self._rows:
+            if key is not None:
+                pending.setdefault(_version(key), []).append(row)
+        self._releases = dict(pending)
+        return self
+
+    def rows(self) -> list[tuple[str | None, FileRow]]:
+        """``(version key, row)`` per file in page order, for :meth:`from_rows`."""
+        if self._rows is not None:
+            return list(self._rows)
+        released = {id(f): str(v) for v, fs in self.by_version.items() for f in fs}
+        return [(released.get(id(f)), file_row(f)) for f in self.files]
+
+    @property
+    def files(self) -> tuple[DistributionFile, ...]:
+        if self._files is None:
+            assert self._rows is not None
+            made = {f.filename: f for fs in self.by_version.values() for f in fs}
+            self._files = tuple(made.get(row[0]) or file_from_row(row) for _key, row in self._rows)
+        return self._files
+
+    @property
+    def by_version(self) -> dict[Version, tuple[DistributionFile, ...]]:
+        return {v: self._release(v) for v in self._releases}
+
+    def _release(self, version: Version) -> tuple[DistributionFile, ...]:
+        files = self._releases.get(version, ())
+        if isinstance(files, list):  # rows not yet made into files
+            files = tuple(file_from_row(row) for row in files)
+            self._releases[version] = files
+        return files
 
     def release(self, version: str | Version) -> tuple[DistributionFile, ...]:
         """Files of one release; empty when the index does not list that version."""
@@ -171,7 +253,22 @@ class ProjectFiles:
             v = version if isinstance(version, Version) else Version(version)
         except InvalidVersion:
             return ()
-        return self.by_version.get(v, ())
+        return self._release(v)
 
     def versions(self) -> list[Version]:
-        return sorted(self.by_version)
+        return sorted(self._releases)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProjectFiles):
+            return NotImplemented
+        return (self.name, self.files, self.project_urls) == (other.name, other.files, other.project_urls)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable answers: not a dict key
+
+    def __repr__(self) -> str:
+        return f"ProjectFiles(name={self.name!r}, files=<{len(self._rows or self._files or ())} files>)"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _version(key: str) -> Version:
+    return Version(key)

@@ -13,8 +13,10 @@ most one request per run (and none while a shared cache still holds its page).
 
 from __future__ import annotations
 
+import ast
 import configparser
 import datetime as dt
+import importlib.util
 import json
 import logging
 import os
@@ -31,7 +33,6 @@ from urllib.parse import urljoin
 
 import httpx
 from packaging.utils import NormalizedName, canonicalize_name
-from pypi_simple import PYPI_SIMPLE_ENDPOINT, DistributionPackage, ProjectPage
 
 from scanners.distributions import DistributionFile, ProjectFiles
 from scanners.http import DEFAULT_DEADLINE, HttpError, OwnsOrSharesHttp, RetryPolicy, one_line, redact, request
@@ -48,6 +49,7 @@ __all__ = [
     "ResultStatus",
     "default_index_url",
     "parse_project_page",
+    "public_index_url",
 ]
 
 _log = logging.getLogger(__name__)
@@ -101,7 +103,9 @@ def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -
     """Parse one project page into files (pure: no I/O).
 
     ``content_type`` is the response's header; ``url`` the page's final URL, against which
-    relative file URLs resolve. Returns the files and the PEP 792 project status.
+    relative file URLs resolve. Returns the files and the PEP 792 project status. JSON pages
+    are read here (:func:`_json_files`); HTML pages with ``pypi_simple``, imported only then
+    (it brings an HTML parser and pydantic: a third of a second before the first page).
 
     :raises ValueError: the content type is not a Simple API type, or the page is malformed.
     """
@@ -114,21 +118,82 @@ def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -
             charset = value.strip().strip('"') or None
     try:
         if media == _JSON_TYPE:
-            page = ProjectPage.from_json_data(json.loads(body), base_url=url)
+            files, status = _json_files(json.loads(body), url)
         elif media in _HTML_TYPES:
+            from pypi_simple import ProjectPage
+
             page = ProjectPage.from_html(name, body, base_url=url, from_encoding=charset)
+            files = tuple(_to_file(p) for p in page.packages)
+            status = page.status.value if page.status is not None else None
         else:
             raise _PageError(f"unsupported content type {media or '(none)'!r}")
     except _PageError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pydantic, JSON and version errors alike mean "bad page"
+    except Exception as exc:  # noqa: BLE001 - JSON, type and version errors alike mean "bad page"
         raise _PageError(f"malformed {'JSON' if media == _JSON_TYPE else 'HTML'} page: {one_line(exc)}") from exc
-    files = tuple(_to_file(p) for p in page.packages)
-    status = page.status.value if page.status is not None else None
     return ProjectFiles(name=canonicalize_name(name), files=files), status
 
 
-def _to_file(p: DistributionPackage) -> DistributionFile:
+_PROJECT_STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
+
+
+def _json_files(data: object, base_url: str) -> tuple[tuple[DistributionFile, ...], str | None]:
+    """A PEP 691 page's files and PEP 792 status, as ``pypi_simple.ProjectPage.from_json_data`` reads
+    them (``tests/scanners/test_index_json.py`` holds the two to the same answers on every fixture page).
+
+    Plain dict reads instead of pydantic models: a page of thousands of files parses in a fraction
+    of the time, and the command line does not import pydantic at all.
+    """
+    if not isinstance(data, dict):
+        raise ValueError("the page is not a JSON object")
+    major = str(_dict(data.get("meta"), "meta").get("api-version", "1.0")).split(".")[0]
+    if int(major) > 1:
+        raise ValueError(f"unsupported repository version {data['meta']['api-version']}")
+    status = _dict(data.get("project-status") or {}, "project-status").get("status")
+    if status is not None and status not in _PROJECT_STATUSES:
+        raise ValueError(f"unknown project status {status!r}")
+    files = []
+    for raw in data["files"]:
+        entry = _dict(raw, "file")
+        filename, link, hashes = entry["filename"], entry["url"], _dict(entry["hashes"], "hashes")
+        yanked = entry.get("yanked", False)
+        requires_python = entry.get("requires-python")
+        size = entry.get("size")
+        upload_time = entry.get("upload-time")
+        if not isinstance(filename, str) or not isinstance(link, str) or not isinstance(yanked, bool | str):
+            raise ValueError(f"bad file entry {filename!r}")
+        if requires_python is not None and not isinstance(requires_python, str):
+            raise ValueError(f"{filename}: requires-python is not a string")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+            raise ValueError(f"{filename}: size is not an integer")
+        files.append(
+            DistributionFile(
+                filename=filename,
+                url=urljoin(base_url, link),
+                requires_python=requires_python or None,
+                yanked=yanked if isinstance(yanked, str) else ("" if yanked else False),
+                upload_time=_aware(upload_time) if upload_time is not None else None,
+                sha256=hashes.get("sha256"),
+                size=size,
+            )
+        )
+    return tuple(files), status
+
+
+def _dict(value: object, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object")
+    return value
+
+
+def _aware(value: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"upload-time {value!r} is not a string")
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _to_file(p) -> DistributionFile:  # a pypi_simple.DistributionPackage of an HTML page
     # PEP 592/691: yanked is False or the reason; a yank without reason is "".
     yanked: bool | str = (p.yanked_reason or "") if p.is_yanked else False
     return DistributionFile(
@@ -270,8 +335,11 @@ class IndexClient(OwnsOrSharesHttp):
         if not _VALID_NAME.match(given.strip()):
             return ProjectResult(canonical, None, f"{given!r} is not a valid project name", "error")
         url = self.project_url(canonical)
-        cached = self._cache_get(canonical)
         now = dt.datetime.now(dt.UTC)
+        parsed_before = self._fresh_files(canonical, now)
+        if parsed_before is not None:
+            return parsed_before
+        cached = self._cache_get(canonical)
         if cached is not None and (now - cached.fetched_at).total_seconds() < self.cache_period:
             parsed = self._parse(canonical, cached, from_cache=True)
             if parsed.status == "ok":
@@ -334,7 +402,28 @@ class IndexClient(OwnsOrSharesHttp):
         except ValueError as exc:
             where = "cached page" if from_cache else redact(page.url or self.project_url(canonical))
             return ProjectResult(canonical, None, f"{where}: {exc}", "error", from_cache)
+        put_files = getattr(self.cache, "put_files", None)
+        if put_files is not None:
+            try:
+                put_files(self.base_url, canonical, page, files, status)
+            except Exception as exc:  # noqa: BLE001 - a broken cache costs a parse, not a scan
+                _log.warning("index cache write failed for %s: %s", canonical, exc)
         return ProjectResult(canonical, files, None, "ok", from_cache, None, status)
+
+    def _fresh_files(self, canonical: NormalizedName, now: dt.datetime) -> ProjectResult | None:
+        """A fresh page's files as a cache that keeps parsed pages has them (:class:`FileIndexCache`)."""
+        fresh_files = getattr(self.cache, "fresh_files", None)
+        if fresh_files is None or self.cache_period <= 0:
+            return None
+        try:
+            hit = fresh_files(self.base_url, canonical, period=self.cache_period, now=now)
+        except Exception as exc:  # noqa: BLE001 - a broken cache costs a request, not a scan
+            _log.warning("index cache read failed for %s: %s", canonical, exc)
+            return None
+        if hit is None:
+            return None
+        files, status = hit
+        return ProjectResult(canonical, files, None, "ok", True, None, status)
 
     def _get(self, url: str, headers: Mapping[str, str]) -> tuple[httpx.Response | None, str]:
         """GET with the shared retry policy; ``(response, "")`` or ``(None, one-line reason)``."""
@@ -439,4 +528,33 @@ def default_index_url(environ: Mapping[str, str] = os.environ, *, prefix: str | 
         if value:
             return value
     configured = _pip_config_index_url(_pip_config_files(environ, prefix))
-    return configured or PYPI_SIMPLE_ENDPOINT
+    return configured or public_index_url()
+
+
+def public_index_url() -> str:
+    """``pypi_simple.PYPI_SIMPLE_ENDPOINT``, the public index, read from pypi_simple's own source.
+
+    Importing ``pypi_simple`` loads an HTML parser, pydantic and requests (~0.3 s) for one string
+    constant, on every command-line run; reading the constant's assignment costs a millisecond.
+    """
+    module = sys.modules.get("pypi_simple")
+    if module is not None:
+        return module.PYPI_SIMPLE_ENDPOINT
+    spec = importlib.util.find_spec("pypi_simple")
+    if spec is not None and spec.origin:
+        try:
+            for node in ast.parse(Path(spec.origin).read_bytes()).body:
+                target: ast.expr
+                if isinstance(node, ast.AnnAssign) and node.value is not None:
+                    target, value = node.target, node.value
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target, value = node.targets[0], node.value
+                else:
+                    continue
+                if isinstance(target, ast.Name) and target.id == "PYPI_SIMPLE_ENDPOINT":
+                    return str(ast.literal_eval(value))
+        except (OSError, SyntaxError, ValueError):
+            pass
+    from pypi_simple import PYPI_SIMPLE_ENDPOINT  # a layout this reader does not know: pay the import
+
+    return PYPI_SIMPLE_ENDPOINT

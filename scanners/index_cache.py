@@ -16,16 +16,24 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import marshal
 import os
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["CachedPage", "FileIndexCache", "IndexCache", "MemoryIndexCache"]
+from scanners.distributions import ProjectFiles
+
+__all__ = ["CachedPage", "FileIndexCache", "IndexCache", "MemoryIndexCache", "atomic_write"]
 
 _log = logging.getLogger(__name__)
+
+# Bump when the parser or the row layout changes: pages parsed before are then parsed again.
+# The Python version is part of it because marshal's format is Python's own.
+_PARSED_FORMAT = f"1:{sys.version_info[0]}.{sys.version_info[1]}:{marshal.version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,11 @@ class FileIndexCache:
     time and the body's sha256). Both are written to a temporary file and renamed, and the
     meta file is written last, so a reader never sees a half-written page; a body that does
     not match its recorded hash (a concurrent writer, a truncated disk) is a miss, not an error.
+
+    A third file, ``<name>.files``, holds the page as parsed (:meth:`put_files`): a command-line
+    run answers a fresh page from it (:meth:`fresh_files`) without reading or parsing the body,
+    which for a project of thousands of files costs tens of milliseconds. It names the body's
+    sha256 and the parser's version, so a new page or a changed parser is a miss.
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
@@ -116,6 +129,40 @@ class FileIndexCache:
             _log.warning("ignoring unreadable index cache entry %s: %s", meta_path, exc)
             return None
 
+    def fresh_files(
+        self, index_url: str, name: str, *, period: float, now: dt.datetime
+    ) -> tuple[ProjectFiles, str | None] | None:
+        """The parsed files and PEP 792 status of a page confirmed less than ``period`` seconds
+        before ``now``, or ``None`` (stale, never parsed, unreadable: then read the page)."""
+        _body_path, meta_path = self._paths(index_url, name)
+        try:
+            meta = json.loads(meta_path.read_bytes())
+            fetched = dt.datetime.fromisoformat(meta["fetched_at"])
+            if fetched.tzinfo is None:
+                fetched = fetched.replace(tzinfo=dt.UTC)
+            if not 0 <= (now - fetched).total_seconds() < period:
+                return None
+            header, status, urls, rows = marshal.loads(meta_path.with_suffix(".files").read_bytes())
+            if header != (_PARSED_FORMAT, meta["sha256"]):
+                return None
+            return ProjectFiles.from_rows(name, rows, tuple(urls)), status  # type: ignore[arg-type]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+            _log.warning("ignoring unreadable index cache entry %s: %s", meta_path, exc)
+            return None
+
+    def put_files(self, index_url: str, name: str, page: CachedPage, files: ProjectFiles, status: str | None) -> None:
+        """Keep ``page`` as parsed into ``files`` (after :meth:`put` of the same page)."""
+        _body_path, meta_path = self._paths(index_url, name)
+        header = (_PARSED_FORMAT, hashlib.sha256(page.body).hexdigest())
+        try:
+            data = marshal.dumps((header, status, [list(u) for u in files.project_urls], files.rows()))
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(meta_path.with_suffix(".files"), data)
+        except (OSError, ValueError) as exc:
+            _log.warning("cannot write index cache entry %s: %s", meta_path, exc)
+
     def put(self, index_url: str, name: str, page: CachedPage) -> None:
         body_path, meta_path = self._paths(index_url, name)
         meta = {
@@ -130,14 +177,15 @@ class FileIndexCache:
         }
         try:
             body_path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(body_path, page.body)
-            _atomic_write(meta_path, json.dumps(meta).encode())
+            atomic_write(body_path, page.body)
+            atomic_write(meta_path, json.dumps(meta).encode())
         except OSError as exc:
             # A full or read-only disk only costs a refetch next time; the scan goes on.
             _log.warning("cannot write index cache entry %s: %s", meta_path, exc)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it: readers see all or nothing."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

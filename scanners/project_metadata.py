@@ -15,23 +15,29 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import httpx
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pypi_simple import DistributionPackage, ProjectPage
 
 from scanners.distributions import DistributionFile
 from scanners.http import DEFAULT_DEADLINE, HttpError, RetryPolicy, one_line, request
 from scanners.index import ACCEPT
+from scanners.metadata_cache import FileMetadataCache, metadata_key
 
 __all__ = ["ProjectMetadata", "fetch_project_metadata", "metadata_from_page", "metadata_reader", "parse_core_metadata"]
+
+if TYPE_CHECKING:  # imported where used: the command line reads metadata without loading pypi_simple
+    from pypi_simple import DistributionPackage, ProjectPage
 
 _log = logging.getLogger(__name__)
 _JSON = "application/vnd.pypi.simple.v1+json"
 # Metadata is extra knowledge, never needed for a verdict: one attempt, as before the shared helper.
 _ONCE = RetryPolicy(retries=0)
+# The index's word that a file has no metadata; anything else but a 200 is trouble, not an answer.
+_NO_METADATA = frozenset({403, 404, 410})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,8 @@ def metadata_from_page(
     Callers that keep index pages in a cache pass the cached page, so asking for a project's
     URLs never fetches its page a second time.
     """
+    from pypi_simple import ProjectPage
+
     canonical = canonicalize_name(name)
     try:
         media = content_type.split(";")[0].strip().lower()
@@ -166,24 +174,49 @@ def metadata_from_page(
 
 
 def metadata_reader(
-    http: httpx.Client, *, timeout: float = 15.0, deadline: float = DEFAULT_DEADLINE
+    http: httpx.Client,
+    *,
+    timeout: float = 15.0,
+    deadline: float = DEFAULT_DEADLINE,
+    cache: FileMetadataCache | None = None,
+    refresh: bool = False,
 ) -> Callable[[DistributionFile], bytes | None]:
     """``read(file) -> bytes | None``: a release file's core metadata (PEP 658 ``<url>.metadata``), memoised.
 
     ``None`` when the index serves none for that file or cannot be reached within ``deadline``
     seconds: callers then simply know less (no "upgrade the parent" advice), never fail.
+    With a ``cache``, bodies and the index's "none" answers come from disk first and go there
+    after (never a network failure); ``refresh`` asks again about files the cache says have none.
+    Safe to call from several threads (:func:`scanners.check.verdicts.read_all` does).
     """
     seen: dict[str, bytes | None] = {}
 
     def read(file: DistributionFile) -> bytes | None:
         if not file.url:
             return None
-        if file.url not in seen:
-            try:
-                response = _get(http, file.url.split("#", 1)[0] + ".metadata", timeout=timeout, deadline=deadline)
-                seen[file.url] = response.content if response.status_code == 200 else None
-            except (HttpError, OSError):
-                seen[file.url] = None
-        return seen[file.url]
+        key = metadata_key(file) or file.url
+        if key in seen:
+            return seen[key]
+        if cache is not None:
+            known, body = cache.get(key, absent=not refresh)
+            if known:
+                seen[key] = body
+                return body
+        try:
+            response = _get(http, file.url.split("#", 1)[0] + ".metadata", timeout=timeout, deadline=deadline)
+        except (HttpError, OSError):
+            seen[key] = None  # unreachable: this run knows less; the next one asks again
+            return None
+        if response.status_code == 200:
+            body = response.content
+        elif response.status_code in _NO_METADATA:
+            body = None
+        else:  # 5xx, 429: the index did not say; not kept
+            seen[key] = None
+            return None
+        if cache is not None:
+            cache.put(key, body)
+        seen[key] = body
+        return body
 
     return read

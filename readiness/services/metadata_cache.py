@@ -14,17 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from readiness.models import CoreMetadata
 from scanners.distributions import DistributionFile
+from scanners.metadata_cache import metadata_key
 
 __all__ = ["DatabaseMetadataReader", "metadata_key"]
 
 _FETCH_THREADS = 8
-
-
-def metadata_key(file: DistributionFile) -> str | None:
-    """The key of a file's metadata row: its sha256 where the index gives one, else its URL."""
-    if file.sha256:
-        return f"sha256:{file.sha256}"
-    return file.url.split("#", 1)[0] if file.url else None
 
 
 class DatabaseMetadataReader:

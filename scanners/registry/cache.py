@@ -1,4 +1,4 @@
-"""Where registry answers are kept between runs: the cache protocol and an in-memory cache.
+"""Where registry answers are kept between runs: the cache protocol, an in-memory and an on-disk cache.
 
 The database-backed cache (``readiness.services.registry_cache``) builds on
 :class:`MemoryRegistryCache`; the engine itself only needs the protocol.
@@ -7,11 +7,20 @@ The database-backed cache (``readiness.services.registry_cache``) builds on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import logging
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["CachedPlatforms", "MemoryRegistryCache", "RegistryCache"]
+from scanners.index_cache import atomic_write
+
+__all__ = ["CachedPlatforms", "FileRegistryCache", "MemoryRegistryCache", "RegistryCache"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +82,65 @@ class MemoryRegistryCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+class FileRegistryCache:
+    """Answers on disk, one small JSON file per image (the CLI between runs: ``archcheck``).
+
+    Successes and failures alike are kept, each with the time it was learnt: the client decides
+    from those times (its cache and failure periods) whether to ask again, so a registry that
+    failed is not asked on every run of the command. Writes go to a temporary file and are
+    renamed; an unreadable entry is a miss, never an error.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, registry: str, repository: str, reference: str) -> Path:
+        key = "\0".join((registry, repository, reference)).encode()
+        return self.directory / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
+
+    def get(self, registry: str, repository: str, reference: str) -> CachedPlatforms | None:
+        path = self._path(registry, repository, reference)
+        try:
+            data = json.loads(path.read_bytes())
+            if data["key"] != [registry, repository, reference]:
+                return None  # a hash collision is a miss
+            return CachedPlatforms(
+                platforms=tuple(data["platforms"]),
+                digest=data["digest"],
+                media_type=data["media_type"],
+                fetched_at=_time(data["fetched_at"]),
+                error=data["error"],
+                failed_at=_time(data["failed_at"]),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _log.warning("ignoring unreadable registry cache entry %s: %s", path, exc)
+            return None
+
+    def put(self, registry: str, repository: str, reference: str, entry: CachedPlatforms) -> None:
+        path = self._path(registry, repository, reference)
+        data = {
+            "key": [registry, repository, reference],
+            "platforms": list(entry.platforms),
+            "digest": entry.digest,
+            "media_type": entry.media_type,
+            "fetched_at": entry.fetched_at.isoformat() if entry.fetched_at else None,
+            "error": entry.error,
+            "failed_at": entry.failed_at.isoformat() if entry.failed_at else None,
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(data).encode())
+        except OSError as exc:
+            # A full or read-only disk only costs a lookup next time.
+            _log.warning("cannot write registry cache entry %s: %s", path, exc)
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

@@ -130,3 +130,22 @@ def test_real_pip_ignores_that_version(index):
     assert proc.returncode != 0
     assert "Ignoring version 4.4.7 of oldpin since it has invalid metadata" in proc.stderr
     assert "No matching distribution found for oldpin==4.4.7" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"Metadata-Version: 2.1\nName: a\nVersion: 1\nRequires-Dist: six (>=1.0)\nRequires-Dist: pytz (>dev)\n\nlong\nRequires-Dist: not-a-header\n",
+        "Metadata-Version: 2.1\nName: a\nAuthor: Jos\u00e9\nRequires-Dist: caf\u00e9-lib>=1\n\n\u00e9t\u00e9\n".encode(),
+        b"Metadata-Version: 2.1\nName: a\nRequires-Dist: b;\n  python_version < '3'\n\n",
+        b"",
+    ],
+    ids=["ascii", "utf-8", "folded", "empty"],
+)
+def test_requires_dist_is_read_from_the_headers_as_parse_email_reads_it(body):
+    from packaging.metadata import parse_email
+
+    from scanners.core_metadata import _requires_dist
+
+    raw, _unparsed = parse_email(body)
+    assert _requires_dist(body) == [line.strip() for line in raw.get("requires_dist", [])]

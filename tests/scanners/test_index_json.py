@@ -1,0 +1,81 @@
+"""The index client's own PEP 691 reader agrees with ``pypi_simple`` on every recorded page, and a
+page kept parsed on disk (``FileIndexCache.put_files``) comes back as the same files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import httpx
+import pytest
+from pypi_simple import PYPI_SIMPLE_ENDPOINT, ProjectPage
+
+from scanners.index import ACCEPT, CachedPage, FileIndexCache, _to_file, parse_project_page, public_index_url
+
+
+@pytest.fixture(scope="module")
+def json_pages(fixture_index):
+    pages = []
+    with httpx.Client() as http:
+        for name in fixture_index.project_names:
+            response = http.get(f"{fixture_index.url}{name}/", headers={"Accept": ACCEPT}, follow_redirects=True)
+            assert response.headers["content-type"].startswith("application/vnd.pypi.simple.v1+json")
+            pages.append((name, response.content, response.headers["content-type"], str(response.url)))
+    assert len(pages) > 20
+    return pages
+
+
+def test_json_pages_parse_as_pypi_simple_parses_them(json_pages):
+    files_seen = 0
+    for name, body, content_type, url in json_pages:
+        ours, status = parse_project_page(name, body, content_type, url=url)
+        theirs = ProjectPage.from_json_data(json.loads(body), base_url=url)
+        expected = tuple(_to_file(p) for p in theirs.packages)
+        assert ours.files == expected, name
+        assert [f.upload_time for f in ours.files] == [f.upload_time for f in expected]
+        assert status == (theirs.status.value if theirs.status is not None else None)
+        files_seen += len(expected)
+    assert files_seen > 500
+
+
+def test_a_malformed_json_page_is_an_error_not_a_crash():
+    with pytest.raises(ValueError, match="malformed JSON page"):
+        parse_project_page(
+            "x",
+            b'{"meta": {"api-version": "1.0"}, "files": [{"filename": 1}]}',
+            "application/vnd.pypi.simple.v1+json",
+            url="https://index.test/simple/x/",
+        )
+    with pytest.raises(ValueError, match="malformed JSON page"):
+        parse_project_page(
+            "x",
+            b'{"meta": {"api-version": "2.0"}, "name": "x", "files": []}',
+            "application/vnd.pypi.simple.v1+json",
+            url="https://index.test/simple/x/",
+        )
+
+
+def test_pages_kept_parsed_come_back_as_the_same_files(tmp_path, json_pages):
+    cache = FileIndexCache(tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    for name, body, content_type, url in json_pages:
+        files, status = parse_project_page(name, body, content_type, url=url)
+        page = CachedPage(body, content_type, None, None, now, url)
+        cache.put("https://index.test/simple/", name, page)
+        cache.put_files("https://index.test/simple/", name, page, files, status)
+        again, again_status = cache.fresh_files("https://index.test/simple/", name, period=60, now=now)
+        assert again_status == status
+        assert again.versions() == files.versions()
+        for version in files.versions():
+            assert again.release(version) == files.release(version)
+        assert again.files == files.files
+        assert again.rows() == files.rows()
+    # Stale, or a different page body than the parsed one: read the page again.
+    name, body, content_type, url = json_pages[0]
+    assert cache.fresh_files("https://index.test/simple/", name, period=60, now=now + dt.timedelta(minutes=2)) is None
+    cache.put("https://index.test/simple/", name, CachedPage(body + b" ", content_type, None, None, now, url))
+    assert cache.fresh_files("https://index.test/simple/", name, period=60, now=now) is None
+
+
+def test_the_public_index_url_is_pypi_simples_constant():
+    assert public_index_url() == PYPI_SIMPLE_ENDPOINT
