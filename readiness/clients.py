@@ -1,8 +1,8 @@
 """Every client the dashboard talks to the outside with, built from settings on ONE ``httpx.Client``.
 
 The index client, the registry client, the GitHub client and the core metadata reader all
-come from here, so the CLI, the Celery scans and the demo agree on the index, the caches and
-the HTTP policy, and a worker process keeps one connection pool and TLS context for them all.
+come from here, so the Celery scans and the demo agree on the index, the caches and the HTTP
+policy (``archcheck`` builds its own from the same settings: :mod:`scanners.archcheck`), and a worker process keeps one connection pool and TLS context for them all.
 What the clients do lives in ``scanners`` (and ``readiness.services.github``); this module
 only decides how they are configured.
 """
@@ -17,11 +17,9 @@ from django.conf import settings
 from readiness import engine
 from readiness.services.github import GitHubClient
 from scanners.http import new_client
-from scanners.index import FileIndexCache, IndexClient
 from scanners.registry import RegistryClient
 
 __all__ = [
-    "cli_index_client",
     "github_client",
     "http_client",
     "http_deadline",
@@ -49,18 +47,6 @@ def http_deadline() -> float:
     return float(settings.READINESS_HTTP_DEADLINE)
 
 
-def cli_index_client(*, url: str | None = None, cache: bool = True) -> IndexClient:
-    """An index client for one command run, caching pages on disk between runs."""
-    return IndexClient(
-        url or engine.index_url(),
-        cache=FileIndexCache(settings.VAR_DIR / "index-cache") if cache else None,
-        cache_period=settings.READINESS_INDEX_CACHE_SECONDS,
-        retries=settings.READINESS_INDEX_RETRIES,  # the command honours the setting, as scans do
-        http=http_client(),
-        deadline=http_deadline(),
-    )
-
-
 def shared_index_client():
     """An index client whose cache is the database, shared by every worker (one per scan run)."""
     from readiness.services.index_cache import DatabaseIndexClient
@@ -74,11 +60,11 @@ def shared_index_client():
     )
 
 
-def registry_client(*, database: bool = True) -> RegistryClient | None:
+def registry_client() -> RegistryClient | None:
     """A client for one run, or ``None`` when lookups are switched off (closed networks).
 
-    With ``database`` (the default) answers and failures are shared with every worker through
-    the database; without, they are kept for this client's life only.
+    Answers and failures are shared with every worker through the database (``archcheck`` keeps
+    its own on disk: :mod:`scanners.archcheck`).
     """
     from readiness.services.registry_cache import DatabaseRegistryClient, registry_credentials
 
@@ -93,7 +79,7 @@ def registry_client(*, database: bool = True) -> RegistryClient | None:
         http=http_client(),
         deadline=http_deadline(),
     )
-    return DatabaseRegistryClient(**options) if database else RegistryClient(**options)
+    return DatabaseRegistryClient(**options)
 
 
 def metadata_reader():

@@ -11,10 +11,7 @@ once between them: the second waits, then reads the first one's answer (or failu
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -23,6 +20,7 @@ from django.db.models import Q
 
 from readiness.models import ImagePlatformsCache
 from readiness.services.advisory_locks import advisory_lock, advisory_try_lock, advisory_unlock, can_lock
+from scanners.archcheck_settings import docker_config_credentials
 from scanners.registry import CachedPlatforms, ImagePlatforms, MemoryRegistryCache, RegistryClient
 
 __all__ = ["DatabaseRegistryCache", "DatabaseRegistryClient", "registry_credentials"]
@@ -146,17 +144,7 @@ def registry_credentials() -> dict[str, tuple[str, str]]:
     The file is the one ``docker login`` writes, so operators reuse what they have; secrets stay
     in that file and in memory, never in the database or logs.
     """
-    path = settings.READINESS_REGISTRY_AUTH_FILE
-    if not path:
-        return {}
     try:
-        auths = json.loads(Path(path).read_text()).get("auths", {})
-        out = {}
-        for host, entry in auths.items():
-            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            out[host.removeprefix("https://").split("/")[0]] = (user, password)
-        return out
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ImproperlyConfigured(
-            f"READINESS_REGISTRY_AUTH_FILE={path}: not a Docker config.json ({type(exc).__name__})"
-        ) from None
+        return docker_config_credentials(settings.READINESS_REGISTRY_AUTH_FILE)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
