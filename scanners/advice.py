@@ -335,11 +335,24 @@ def parent_upgrade(
     most ``limit`` releases are read; requirements behind an ``extra`` marker do not count,
     as pip installs them only when the extra is asked for.
     """
+    wanted = canonicalize_name(child)
+    for version, chosen in parent_upgrade_candidates(parent, locked_version, limit=limit):
+        body = read_metadata(chosen)
+        if body is not None and wanted not in required_names(body):
+            return str(version)
+    return None
+
+
+def parent_upgrade_candidates(
+    parent: ProjectFiles, locked_version: str, *, limit: int = 8
+) -> list[tuple[Version, DistributionFile]]:
+    """The releases :func:`parent_upgrade` may read, in its order, each with the file it reads
+    (a caller may fetch their metadata at once before asking)."""
     try:
         locked = Version(locked_version)
     except InvalidVersion:
-        return None
-    wanted = canonicalize_name(child)
+        return []
+    out: list[tuple[Version, DistributionFile]] = []
     for version in parent.versions():
         if version <= locked or (version.is_prerelease and not locked.is_prerelease):
             continue
@@ -347,15 +360,11 @@ def parent_upgrade(
         chosen = next((f for f in files if f.kind == "wheel"), None) or next(
             (f for f in files if f.kind == "sdist"), None
         )
-        if chosen is None:
-            continue
-        body = read_metadata(chosen)
-        limit -= 1
-        if body is not None and wanted not in required_names(body):
-            return str(version)
-        if limit <= 0:
-            return None
-    return None
+        if chosen is not None:
+            out.append((version, chosen))
+            if len(out) >= limit:
+                break
+    return out
 
 
 def glibc_variant(base_image: str | None) -> str | None:

@@ -24,7 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistributionFile", "FileKind", "FileRow", "ProjectFiles", "file_from_row", "file_row"]
+__all__ = ["DistributionFile", "FileKind", "FileRow", "ProjectFiles", "file_from_row", "file_row", "release_key"]
 
 FileKind = Literal["wheel", "sdist", "other"]
 
@@ -156,6 +156,16 @@ def file_row(f: DistributionFile) -> FileRow:
         f.sha256,
         f.size,
     )
+
+
+def release_key(filename: str, project: NormalizedName) -> str | None:
+    """The version key :meth:`ProjectFiles.from_rows` wants for a file of ``project``: the release
+    it belongs to, as :class:`ProjectFiles` groups files (``None``: no release of this project)."""
+    _kind, name, version, _tags = _parse_filename(filename)
+    if version is None or (name is not None and name != project):
+        return None
+    # Not cached by the Version: 1.0 == 1.0.0, and the release keeps the spelling its file gives.
+    return str(version)
 
 
 def file_from_row(row: FileRow) -> DistributionFile:

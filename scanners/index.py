@@ -34,7 +34,7 @@ from urllib.parse import urljoin
 import httpx
 from packaging.utils import NormalizedName, canonicalize_name
 
-from scanners.distributions import DistributionFile, ProjectFiles
+from scanners.distributions import DistributionFile, FileRow, ProjectFiles, release_key
 from scanners.http import DEFAULT_DEADLINE, HttpError, OwnsOrSharesHttp, RetryPolicy, one_line, redact, request
 from scanners.index_cache import CachedPage, FileIndexCache, IndexCache, MemoryIndexCache
 
@@ -104,7 +104,7 @@ def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -
 
     ``content_type`` is the response's header; ``url`` the page's final URL, against which
     relative file URLs resolve. Returns the files and the PEP 792 project status. JSON pages
-    are read here (:func:`_json_files`); HTML pages with ``pypi_simple``, imported only then
+    are read here (:func:`_json_rows`); HTML pages with ``pypi_simple``, imported only then
     (it brings an HTML parser and pydantic: a third of a second before the first page).
 
     :raises ValueError: the content type is not a Simple API type, or the page is malformed.
@@ -118,7 +118,8 @@ def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -
             charset = value.strip().strip('"') or None
     try:
         if media == _JSON_TYPE:
-            files, status = _json_files(json.loads(body), url)
+            rows, status = _json_rows(json.loads(body), url, canonicalize_name(name))
+            return ProjectFiles.from_rows(canonicalize_name(name), rows), status
         elif media in _HTML_TYPES:
             from pypi_simple import ProjectPage
 
@@ -137,12 +138,16 @@ def parse_project_page(name: str, body: bytes, content_type: str, *, url: str) -
 _PROJECT_STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
 
 
-def _json_files(data: object, base_url: str) -> tuple[tuple[DistributionFile, ...], str | None]:
-    """A PEP 691 page's files and PEP 792 status, as ``pypi_simple.ProjectPage.from_json_data`` reads
-    them (``tests/scanners/test_index_json.py`` holds the two to the same answers on every fixture page).
+def _json_rows(
+    data: object, base_url: str, project: NormalizedName
+) -> tuple[list[tuple[str | None, FileRow]], str | None]:
+    """A PEP 691 page's files, as rows for :meth:`ProjectFiles.from_rows`, and its PEP 792 status,
+    as ``pypi_simple.ProjectPage.from_json_data`` reads them (``tests/scanners/test_index_json.py``
+    holds the two to the same answers on every fixture page).
 
-    Plain dict reads instead of pydantic models: a page of thousands of files parses in a fraction
-    of the time, and the command line does not import pydantic at all.
+    Plain dict reads instead of pydantic models, and rows instead of file objects: a page of
+    thousands of files parses in a fraction of the time (a release's files are made when it is
+    asked for), and the command line does not import pydantic at all.
     """
     if not isinstance(data, dict):
         raise ValueError("the page is not a JSON object")
@@ -152,7 +157,7 @@ def _json_files(data: object, base_url: str) -> tuple[tuple[DistributionFile, ..
     status = _dict(data.get("project-status") or {}, "project-status").get("status")
     if status is not None and status not in _PROJECT_STATUSES:
         raise ValueError(f"unknown project status {status!r}")
-    files = []
+    files: list[tuple[str | None, FileRow]] = []
     for raw in data["files"]:
         entry = _dict(raw, "file")
         filename, link, hashes = entry["filename"], entry["url"], _dict(entry["hashes"], "hashes")
@@ -166,18 +171,17 @@ def _json_files(data: object, base_url: str) -> tuple[tuple[DistributionFile, ..
             raise ValueError(f"{filename}: requires-python is not a string")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
             raise ValueError(f"{filename}: size is not an integer")
-        files.append(
-            DistributionFile(
-                filename=filename,
-                url=urljoin(base_url, link),
-                requires_python=requires_python or None,
-                yanked=yanked if isinstance(yanked, str) else ("" if yanked else False),
-                upload_time=_aware(upload_time) if upload_time is not None else None,
-                sha256=hashes.get("sha256"),
-                size=size,
-            )
+        row: FileRow = (
+            filename,
+            urljoin(base_url, link),
+            requires_python or None,
+            yanked if isinstance(yanked, str) else ("" if yanked else False),
+            _aware(upload_time).isoformat() if upload_time is not None else None,
+            hashes.get("sha256"),
+            size,
         )
-    return tuple(files), status
+        files.append((release_key(filename, project), row))
+    return files, status
 
 
 def _dict(value: object, what: str) -> dict:

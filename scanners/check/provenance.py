@@ -104,6 +104,10 @@ class _RecordingReader:
         if many is not None:
             # scanners.check.verdicts.read_all asks a batch at once when the reader can answer one.
             self.read_many = lambda files: self._read_many(many, files)
+        prefetch = getattr(inner, "prefetch", None)
+        if prefetch is not None:
+            # Fetching ahead records nothing: what the answer read is what it then asks for.
+            self.prefetch = prefetch
 
     def __call__(self, file: DistributionFile) -> bytes | None:
         body = self._inner(file)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
-from scanners.advice import Advice, advise, fix_version, parent_upgrade, relock_advice
+from scanners.advice import Advice, advise, fix_version, parent_upgrade, parent_upgrade_candidates, relock_advice
 from scanners.analyser import Verdict
 from scanners.check.inputs import Inputs, primary_image
 from scanners.check.report import PackageResult, Progress, ProjectSource
@@ -172,6 +172,12 @@ def with_parent_upgrades(
     missing = sorted({p for p, _, _ in wanted.values()} - parents.keys())
     if missing:
         parents.update(fetch(index, missing, progress)[0])
+    prefetch = getattr(read_metadata, "prefetch", None)
+    if prefetch is not None:
+        # Each parent_upgrade reads up to 8 files one after another; a reader that can fetch many
+        # at once (the command line's) gets them all first, so a cold run waits for one round trip.
+        keys = {key for key in wanted.values() if key[0] in parents}
+        prefetch([f for p, v, _c in sorted(keys) for _v, f in parent_upgrade_candidates(parents[p], v)])
     memo: dict[tuple[str, str, str], str | None] = {}
     out = []
     for r in results:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pypi_simple import PYPI_SIMPLE_ENDPOINT, ProjectPage
 
+from scanners.distributions import ProjectFiles
 from scanners.index import ACCEPT, CachedPage, FileIndexCache, _to_file, parse_project_page, public_index_url
 
 
@@ -79,3 +80,31 @@ def test_pages_kept_parsed_come_back_as_the_same_files(tmp_path, json_pages):
 
 def test_the_public_index_url_is_pypi_simples_constant():
     assert public_index_url() == PYPI_SIMPLE_ENDPOINT
+
+
+def test_a_release_keeps_the_spelling_of_its_first_file(tmp_path):
+    """1.0 == 1.0.0: both files are one release, named as the page's first file names it (fix versions
+    print that name), whether the page was just parsed or read back parsed from the cache."""
+    files = [
+        {"filename": "pkg-1.0.0-py3-none-any.whl", "url": "pkg-1.0.0-py3-none-any.whl", "hashes": {}},
+        {"filename": "pkg-1.0.tar.gz", "url": "pkg-1.0.tar.gz", "hashes": {}},
+        {"filename": "other-2.0.tar.gz", "url": "other-2.0.tar.gz", "hashes": {}},
+        {"filename": "pkg-2.0.tar.gz", "url": "pkg-2.0.tar.gz", "hashes": {}, "yanked": True},
+    ]
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "pkg", "files": files}).encode()
+    parsed, _status = parse_project_page(
+        "pkg", body, "application/vnd.pypi.simple.v1+json", url="https://index.test/simple/pkg/"
+    )
+    eager = ProjectFiles(parsed.name, parsed.files)
+    assert [str(v) for v in parsed.versions()] == [str(v) for v in eager.versions()] == ["1.0.0", "2.0"]
+    assert [f.filename for f in parsed.release("1.0")] == ["pkg-1.0.0-py3-none-any.whl", "pkg-1.0.tar.gz"]
+    assert parsed.release("2.0")[0].yanked == ""
+    assert len(parsed.files) == 4  # the other project's file stays on the page, in no release
+    cache = FileIndexCache(tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    page = CachedPage(body, "application/vnd.pypi.simple.v1+json", None, None, now, "https://index.test/simple/pkg/")
+    cache.put_files("https://index.test/simple/", "pkg", page, parsed, None)
+    cache.put("https://index.test/simple/", "pkg", page)
+    again, _ = cache.fresh_files("https://index.test/simple/", "pkg", period=60, now=now)
+    assert [str(v) for v in again.versions()] == ["1.0.0", "2.0"]
+    assert again.files == parsed.files
