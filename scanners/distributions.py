@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -161,7 +161,9 @@ def file_row(f: DistributionFile) -> FileRow:
 def release_key(filename: str, project: NormalizedName) -> str | None:
     """The version key :meth:`ProjectFiles.from_rows` wants for a file of ``project``: the release
     it belongs to, as :class:`ProjectFiles` groups files (``None``: no release of this project)."""
-    _kind, name, version, _tags = _parse_filename(filename)
+    # Past the per-file cache: a page's files are seen once here, and caching each of a cold run's
+    # hundreds of thousands of names would hold more memory than the pages themselves.
+    _kind, name, version, _tags = _parse_filename.__wrapped__(filename)
     if version is None or (name is not None and name != project):
         return None
     # Not cached by the Version: 1.0 == 1.0.0, and the release keeps the spelling its file gives.
@@ -186,6 +188,8 @@ class ProjectFiles:
     :meth:`from_rows` builds one from plain rows grouped by version, and makes a release's
     :class:`DistributionFile` values only when that release is asked for: a warm command-line run
     reads pages of thousands of files from its cache and looks at a few releases of each.
+    :meth:`from_loaders` goes further and reads a release's rows only then (from a mapped cache
+    file: a 500-package lock's pages would otherwise take hundreds of megabytes).
     """
 
     __slots__ = ("name", "project_urls", "answers", "_files", "_releases", "_rows")
@@ -200,12 +204,12 @@ class ProjectFiles:
         self.project_urls = project_urls
         self.answers: dict[tuple, object] = {}
         self._files: tuple[DistributionFile, ...] | None = tuple(files)
-        self._rows: tuple[tuple[str | None, FileRow], ...] | None = None
+        self._rows: tuple[tuple[str | None, FileRow], ...] | Callable[[], list] | None = None
         grouped: dict[Version, list[DistributionFile]] = {}
         for f in self._files:
             if f.version is not None and (f.project is None or f.project == name):
                 grouped.setdefault(f.version, []).append(f)
-        self._releases: dict[Version, tuple[DistributionFile, ...] | list[FileRow]] = {
+        self._releases: dict[Version, tuple[DistributionFile, ...] | list[FileRow] | Callable[[], list[FileRow]]] = {
             v: tuple(fs) for v, fs in grouped.items()
         }
 
@@ -231,8 +235,29 @@ class ProjectFiles:
         self._releases = dict(pending)
         return self
 
+    @classmethod
+    def from_loaders(
+        cls,
+        name: NormalizedName,
+        releases: Mapping[str, Callable[[], list[FileRow]]],
+        rows: Callable[[], list[tuple[str | None, FileRow]]],
+        project_urls: tuple[tuple[str, str], ...] = (),
+    ) -> ProjectFiles:
+        """Like :meth:`from_rows`, but each release's rows (keyed by distinct versions) and the page's
+        rows are read by the given functions when first needed."""
+        self = cls.__new__(cls)
+        self.name = name
+        self.project_urls = project_urls
+        self.answers = {}
+        self._files = None
+        self._rows = rows
+        self._releases = {_version(key): load for key, load in releases.items()}
+        return self
+
     def rows(self) -> list[tuple[str | None, FileRow]]:
         """``(version key, row)`` per file in page order, for :meth:`from_rows`."""
+        if callable(self._rows):
+            self._rows = tuple(self._rows())
         if self._rows is not None:
             return list(self._rows)
         released = {id(f): str(v) for v, fs in self.by_version.items() for f in fs}
@@ -241,9 +266,8 @@ class ProjectFiles:
     @property
     def files(self) -> tuple[DistributionFile, ...]:
         if self._files is None:
-            assert self._rows is not None
             made = {f.filename: f for fs in self.by_version.values() for f in fs}
-            self._files = tuple(made.get(row[0]) or file_from_row(row) for _key, row in self._rows)
+            self._files = tuple(made.get(row[0]) or file_from_row(row) for _key, row in self.rows())
         return self._files
 
     @property
@@ -252,6 +276,8 @@ class ProjectFiles:
 
     def _release(self, version: Version) -> tuple[DistributionFile, ...]:
         files = self._releases.get(version, ())
+        if callable(files):  # rows not yet read
+            files = files()
         if isinstance(files, list):  # rows not yet made into files
             files = tuple(file_from_row(row) for row in files)
             self._releases[version] = files
@@ -276,7 +302,7 @@ class ProjectFiles:
     __hash__ = None  # type: ignore[assignment]  # mutable answers: not a dict key
 
     def __repr__(self) -> str:
-        return f"ProjectFiles(name={self.name!r}, files=<{len(self._rows or self._files or ())} files>)"
+        return f"ProjectFiles(name={self.name!r}, releases={len(self._releases)})"
 
 
 @functools.lru_cache(maxsize=1 << 16)

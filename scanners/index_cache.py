@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import marshal
+import mmap
 import os
 import sys
 import tempfile
@@ -24,6 +25,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from packaging.version import Version
 
 from scanners.distributions import ProjectFiles
 
@@ -33,7 +36,7 @@ _log = logging.getLogger(__name__)
 
 # Bump when the parser or the row layout changes: pages parsed before are then parsed again.
 # The Python version is part of it because marshal's format is Python's own.
-_PARSED_FORMAT = f"1:{sys.version_info[0]}.{sys.version_info[1]}:{marshal.version}"
+_PARSED_FORMAT = f"2:{sys.version_info[0]}.{sys.version_info[1]}:{marshal.version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,26 +145,29 @@ class FileIndexCache:
                 fetched = fetched.replace(tzinfo=dt.UTC)
             if not 0 <= (now - fetched).total_seconds() < period:
                 return None
-            header, status, urls, rows = marshal.loads(meta_path.with_suffix(".files").read_bytes())
-            if header != (_PARSED_FORMAT, meta["sha256"]):
-                return None
-            return ProjectFiles.from_rows(name, rows, tuple(urls)), status  # type: ignore[arg-type]
+            return _load_parsed(meta_path.with_suffix(".files"), name, meta["sha256"])
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
             _log.warning("ignoring unreadable index cache entry %s: %s", meta_path, exc)
             return None
 
-    def put_files(self, index_url: str, name: str, page: CachedPage, files: ProjectFiles, status: str | None) -> None:
-        """Keep ``page`` as parsed into ``files`` (after :meth:`put` of the same page)."""
+    def put_files(
+        self, index_url: str, name: str, page: CachedPage, files: ProjectFiles, status: str | None
+    ) -> ProjectFiles | None:
+        """Keep ``page`` as parsed into ``files``; the same files, read back lazily from what was kept
+        (so a cold run holds no more of a page than a warm one), or ``None`` when it could not be kept."""
         _body_path, meta_path = self._paths(index_url, name)
-        header = (_PARSED_FORMAT, hashlib.sha256(page.body).hexdigest())
+        sha = hashlib.sha256(page.body).hexdigest()
+        path = meta_path.with_suffix(".files")
         try:
-            data = marshal.dumps((header, status, [list(u) for u in files.project_urls], files.rows()))
             meta_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(meta_path.with_suffix(".files"), data)
-        except (OSError, ValueError) as exc:
-            _log.warning("cannot write index cache entry %s: %s", meta_path, exc)
+            atomic_write(path, _dump_parsed(files, status, sha))
+            loaded = _load_parsed(path, name, sha)
+        except (OSError, ValueError, EOFError) as exc:
+            _log.warning("cannot write index cache entry %s: %s", path, exc)
+            return None
+        return loaded[0] if loaded is not None else None
 
     def put(self, index_url: str, name: str, page: CachedPage) -> None:
         body_path, meta_path = self._paths(index_url, name)
@@ -182,6 +188,55 @@ class FileIndexCache:
         except OSError as exc:
             # A full or read-only disk only costs a refetch next time; the scan goes on.
             _log.warning("cannot write index cache entry %s: %s", meta_path, exc)
+
+
+# A parsed page on disk: magic, the length of the table, the table (marshal: format and body hash,
+# status, project URLs, each release's (version key, offset, length), the page's rows' (offset,
+# length)), then each release's rows and the page's rows, each one marshal blob read when asked.
+_MAGIC = b"RPF1"
+
+
+def _dump_parsed(files: ProjectFiles, status: str | None, sha: str) -> bytes:
+    rows = files.rows()
+    releases: dict[object, tuple[str, list]] = {}
+    for key, row in rows:
+        if key is not None:
+            version = Version(key)
+            releases.setdefault(version, (key, []))[1].append(row)
+    blobs: list[bytes] = []
+    index = []
+    offset = 0
+    for key, release_rows in releases.values():
+        blob = marshal.dumps(release_rows)
+        index.append((key, offset, len(blob)))
+        blobs.append(blob)
+        offset += len(blob)
+    everything = marshal.dumps(rows)
+    table = marshal.dumps(
+        ((_PARSED_FORMAT, sha), status, [list(u) for u in files.project_urls], index, (offset, len(everything)))
+    )
+    return b"".join([_MAGIC, len(table).to_bytes(8, "little"), table, *blobs, everything])
+
+
+def _load_parsed(path: Path, name: str, sha: str) -> tuple[ProjectFiles, str | None] | None:
+    with open(path, "rb") as f:
+        # Mapped, not read: only the releases asked for are ever paged in; the mapping keeps this
+        # version of the file even if another run replaces it meanwhile.
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if data[:4] != _MAGIC:
+        return None
+    size = int.from_bytes(data[4:12], "little")
+    header, status, urls, index, (all_offset, all_length) = marshal.loads(data[12 : 12 + size])
+    if header != (_PARSED_FORMAT, sha):
+        return None
+    base = 12 + size
+
+    def blob(offset: int, length: int):
+        return lambda: marshal.loads(data[base + offset : base + offset + length])
+
+    releases = {key: blob(offset, length) for key, offset, length in index}
+    files = ProjectFiles.from_loaders(name, releases, blob(all_offset, all_length), tuple(map(tuple, urls)))  # type: ignore[arg-type]
+    return files, status
 
 
 def atomic_write(path: Path, data: bytes) -> None:
