@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
-from scanners.advice import Advice, advise, fix_version, parent_upgrade, parent_upgrade_candidates, relock_advice
+from scanners.advice import Advice, advise, fix_version, relock_advice
 from scanners.analyser import Verdict
 from scanners.check.inputs import Inputs, primary_image
 from scanners.check.report import PackageResult, Progress, ProjectSource
@@ -17,6 +17,7 @@ from scanners.dockerfile import ImageContext
 from scanners.git import RepoSnapshot
 from scanners.lockfiles import detect_format
 from scanners.lockfiles.base import ParsedLockfile
+from scanners.parent_upgrade import parent_upgrade, parent_upgrade_candidates
 from scanners.targets import Target
 
 __all__ = ["attach_remedies", "left_out", "settle_upstream", "with_fix", "with_parent_upgrades", "with_relock"]

@@ -11,7 +11,8 @@ import pytest
 from pypi_simple import PYPI_SIMPLE_ENDPOINT, ProjectPage
 
 from scanners.distributions import ProjectFiles
-from scanners.index import ACCEPT, CachedPage, FileIndexCache, _to_file, parse_project_page, public_index_url
+from scanners.index import ACCEPT, CachedPage, FileIndexCache, parse_project_page, public_index_url
+from scanners.index_pages import _to_file
 
 
 @pytest.fixture(scope="module")
