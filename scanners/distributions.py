@@ -166,7 +166,14 @@ def release_key(filename: str, project: NormalizedName) -> str | None:
     _kind, name, version, _tags = _parse_filename.__wrapped__(filename)
     if version is None or (name is not None and name != project):
         return None
-    # Not cached by the Version: 1.0 == 1.0.0, and the release keeps the spelling its file gives.
+    # Cached by its parts, not by the Version: 1.0 == 1.0.0, and a release keeps its file's spelling.
+    return _version_text(
+        (version.epoch, version.release, version.pre, version.post, version.dev, version.local), version
+    )
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _version_text(parts: tuple, version: Version) -> str:
     return str(version)
 
 
