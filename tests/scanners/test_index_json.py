@@ -109,3 +109,39 @@ def test_a_release_keeps_the_spelling_of_its_first_file(tmp_path):
     again, _ = cache.fresh_files("https://index.test/simple/", "pkg", period=60, now=now)
     assert [str(v) for v in again.versions()] == ["1.0.0", "2.0"]
     assert again.files == parsed.files
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://files.index.test/packages/ab/cd/pkg-1.0-py3-none-any.whl",
+        "https://files.index.test/packages/pkg-1.0.tar.gz#sha256=00",
+        "https://files.index.test/p?x=1",
+        "http://other.test/pkg-1.0.tar.gz",
+        "https://files.index.test/a/../pkg.whl",
+        "https://files.index.test",
+        "../../files/pkg-1.0.tar.gz",
+        "/files/pkg-1.0.tar.gz",
+        "pkg-1.0.tar.gz",
+        "https:///no-host.whl",
+    ],
+)
+def test_file_urls_resolve_as_urljoin_resolves_them(link):
+    from urllib.parse import urljoin
+
+    from scanners.index_pages import _join
+
+    base = "https://index.test/simple/pkg/"
+    assert _join(base, link) == urljoin(base, link)
+
+
+@pytest.mark.parametrize(
+    "sent", ["2020-11-16T10:50:15.123456Z", "2020-11-16T10:50:15+02:00", "2020-11-16T10:50:15", "2020-11-16"]
+)
+def test_upload_times_read_back_as_the_same_moment(sent):
+    from scanners.index_pages import _upload_time
+
+    kept = dt.datetime.fromisoformat(_upload_time(sent))
+    moment = dt.datetime.fromisoformat(sent)
+    assert kept == (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+    assert kept.tzinfo is not None
