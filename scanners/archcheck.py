@@ -29,6 +29,7 @@ import httpx
 
 from scanners.archcheck_settings import ArchcheckSettings, docker_config_credentials, settings_from_environ
 from scanners.check import LOCKFILE_NAMES, CheckLimits, TargetDefaults, check_snapshot, is_relevant_path
+from scanners.compare import compare_reports, comparison_json, render_changes
 from scanners.git import GitError, fetch_snapshot
 from scanners.http import new_client, redact
 from scanners.index import FileIndexCache, IndexClient, default_index_url
@@ -42,6 +43,7 @@ from scanners.targets import Target
 __all__ = ["BAD_INPUT", "BadInput", "HelpFormatter", "add_arguments", "main", "run"]
 
 BAD_INPUT = 2
+FAIL_ON_NEW = "a change that adds a blocker against --base (what was broken there already passes)"
 
 
 class BadInput(Exception):
@@ -69,11 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--libc", help="glibc:2.36 or musl:1.2 (default: from the Dockerfile)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="also check REF (a branch, tag or commit of the same repository) and report what changed",
+    )
+    parser.add_argument(
         "--fail-on",
-        choices=list(FAIL_ON),
-        metavar="{" + ",".join(FAIL_ON) + "}",
+        choices=[*FAIL_ON, "new"],
+        metavar="{" + ",".join([*FAIL_ON, "new"]) + "}",
         help="exit 1 when the check meets this level; each includes the ones before it:\n"
-        + "\n".join(f"  {level:8} {words}" for level, words in FAIL_ON.items()),
+        + "\n".join(f"  {level:8} {words}" for level, words in {**FAIL_ON, "new": FAIL_ON_NEW}.items()),
     )
     parser.add_argument("--index-url", help="package index (default: READINESS_INDEX_URL, pip's, or the public index)")
     parser.add_argument("--no-index-cache", action="store_true", help="ask the index again, ignoring the on-disk cache")
@@ -98,6 +105,8 @@ def run(opts: dict, settings: ArchcheckSettings, *, stdout: TextIO, stderr: Text
     """Check ``opts["source"]`` and print the answer; the exit code (0 or 1). :raises BadInput:"""
     platforms = opts["platforms"] or list(settings.platforms)
     _validate_targets(platforms, opts["python"], opts["libc"])
+    if opts["fail_on"] == "new" and not opts["base"]:
+        raise BadInput("--fail-on new needs --base REF: the ref to compare with")
     refresh = opts["refresh"]
     interactive = opts["format"] == "table" and stderr.isatty()
     http = cast(httpx.Client, _OnFirstUse(lambda: new_client(max_connections=16)))
@@ -115,33 +124,49 @@ def run(opts: dict, settings: ArchcheckSettings, *, stdout: TextIO, stderr: Text
     with http, index, registry or contextlib.nullcontext():
         snapshot = _snapshot(opts["source"], opts["ref"], settings)
         _require_lockfile(snapshot, opts["source"], opts["ref"])
-        report = check_snapshot(
-            snapshot,
-            deep_check=_deep_check(http) if opts["deep"] else None,
-            image_platforms=registry.platforms_many if registry is not None else None,
-            read_metadata=metadata_reader(http, deadline=deadline, cache=metadata_cache, refresh=refresh),
-            index=index,
-            defaults=TargetDefaults(
-                python=settings.default_python, libc=settings.default_libc, platforms=tuple(settings.platforms)
-            ),
-            limits=CheckLimits(
-                packages_per_lockfile=settings.max_packages_per_lockfile,
-                packages_per_repo=settings.max_packages_per_repo,
-            ),
-            platforms=platforms,
-            python=opts["python"],
-            libc=opts["libc"],
-            progress=_progress(stderr) if interactive else None,
+        base_snapshot = _snapshot(opts["source"], opts["base"], settings) if opts["base"] else None
+
+        def check(snapshot):
+            return check_snapshot(
+                snapshot,
+                deep_check=_deep_check(http) if opts["deep"] else None,
+                image_platforms=registry.platforms_many if registry is not None else None,
+                read_metadata=metadata_reader(http, deadline=deadline, cache=metadata_cache, refresh=refresh),
+                index=index,
+                defaults=TargetDefaults(
+                    python=settings.default_python, libc=settings.default_libc, platforms=tuple(settings.platforms)
+                ),
+                limits=CheckLimits(
+                    packages_per_lockfile=settings.max_packages_per_lockfile,
+                    packages_per_repo=settings.max_packages_per_repo,
+                ),
+                platforms=platforms,
+                python=opts["python"],
+                libc=opts["libc"],
+                progress=_progress(stderr) if interactive else None,
+            )
+
+        report = check(snapshot)
+        # The base is checked with the same targets, index and registry answers: only the change differs.
+        comparison = (
+            compare_reports(report_to_json(check(base_snapshot)), report_to_json(report)) if base_snapshot else None
         )
     if interactive:
         stderr.write("\r\x1b[K")
     if opts["format"] == "json":
-        stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
+        doc = report_to_json(report)
+        if comparison is not None:
+            doc |= comparison_json(comparison, ref=opts["base"])
+        stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
+        if comparison is not None:
+            stdout.write(render_changes(comparison, base=opts["base"]) + "\n\n")
         stdout.write(render_table(report, colour=stdout.isatty()) + "\n")
     for problem in report.problems:
         stderr.write(f"warning: {problem}\n")
     _index_warnings(report.index_errors, stderr)
+    if comparison is not None and opts["fail_on"] == "new":
+        return 1 if comparison["worse"] else 0
     return 1 if fail_on_met(report, opts["fail_on"]) else 0
 
 
