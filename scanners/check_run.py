@@ -15,10 +15,13 @@ from typing import Any
 
 from scanners.compare import change_counts, counts_sentence
 
-__all__ = ["CHECK_RUN_NAME", "MAX_ANNOTATIONS", "check_run_output"]
+__all__ = ["CHECK_RUN_NAME", "MAX_ANNOTATIONS", "MAX_ANNOTATIONS_TOTAL", "annotation_batches", "check_run_output"]
 
 CHECK_RUN_NAME = "Arch readiness"
-MAX_ANNOTATIONS = 50  # GitHub takes at most 50 per request
+MAX_ANNOTATIONS = 50  # GitHub takes at most 50 per request; more go in further updates of the run
+# A pull request with hundreds of new blockers is read on the dashboard, not line by line: past
+# this many, the summary says how many were left out (and ten requests per post stay cheap).
+MAX_ANNOTATIONS_TOTAL = 500
 _MAX_SUMMARY = 60_000  # GitHub's limit is 65,535 characters
 
 
@@ -44,6 +47,8 @@ def check_run_output(
     else:
         conclusion = "success"
     counts = change_counts(comparison)
+    annotations = _annotations(new_blockers, new_findings, fail_targets, never_fail)
+    unshown = max(0, len(annotations) - MAX_ANNOTATIONS_TOTAL)
     blockers = len(new_blockers) + len(new_findings)
     if blockers:
         title = f"{blockers} new arm64 blocker{'s' if blockers != 1 else ''}" if _only_arm64(comparison) else None
@@ -55,9 +60,19 @@ def check_run_output(
     return {
         "conclusion": conclusion,
         "title": title,
-        "summary": _summary(comparison, new_blockers, new_findings, counts, fail_targets, base, dashboard_url),
-        "annotations": _annotations(new_blockers, new_findings, fail_targets, never_fail)[:MAX_ANNOTATIONS],
+        "summary": _summary(
+            comparison, new_blockers, new_findings, counts, fail_targets, base, dashboard_url, unshown=unshown
+        ),
+        "annotations": annotations[:MAX_ANNOTATIONS_TOTAL],
     }
+
+
+def annotation_batches(annotations: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The annotations in requests GitHub takes: the first batch with the run, each next in an update.
+
+    Always at least one (possibly empty) batch, so the completing request is sent either way.
+    """
+    return [annotations[i : i + MAX_ANNOTATIONS] for i in range(0, len(annotations), MAX_ANNOTATIONS)] or [[]]
 
 
 def _fails(targets: Collection[str], fail_targets: Collection[str] | None) -> bool:
@@ -99,13 +114,18 @@ def _version(group: Mapping[str, Any]) -> str:
     return f"{old} → {new}" if old and new and old != new else str(new or old or "")
 
 
-def _summary(comparison, new_blockers, new_findings, counts, fail_targets, base, dashboard_url) -> str:
+def _summary(comparison, new_blockers, new_findings, counts, fail_targets, base, dashboard_url, *, unshown) -> str:
     lines = [f"**{counts_sentence(counts)}** compared with {base}."]
     if fail_targets is not None and fail_targets:
         names = ", ".join(sorted(fail_targets))
         lines.append(f"New blockers fail this check on the targets of active campaigns: {names}.")
     elif fail_targets is not None:
         lines.append("No active campaign covers this repository: new blockers are reported, never failed.")
+    if unshown:  # said early, so a summary cut at GitHub's limit still says it
+        lines.append(
+            f"{unshown} annotation{'s are' if unshown != 1 else ' is'} not shown on the changed lines "
+            f"(at most {MAX_ANNOTATIONS_TOTAL} are posted): see the table below or the dashboard."
+        )
     if new_blockers or new_findings:
         lines += ["", "### New blockers", "", "| package | targets | verdict | where | fix |", "|---|---|---|---|---|"]
         for g in new_blockers:

@@ -32,7 +32,7 @@ from readiness.queries.matrix import matrix_documents
 from readiness.services.credentials import clone_url
 from readiness.services.github_app import GitHubAuth, GitHubChecks, GitHubChecksError
 from scanners.check import check_snapshot, is_relevant_path
-from scanners.check_run import CHECK_RUN_NAME, check_run_output
+from scanners.check_run import CHECK_RUN_NAME, annotation_batches, check_run_output
 from scanners.compare import compare_reports
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
 from scanners.http import one_line
@@ -133,14 +133,20 @@ def pull_request_post(check: PullRequestCheck) -> None:
     if not check.comparison:
         return
     output = check.comparison["output"]
+    first, *more = annotation_batches(output["annotations"])
+    text = {"title": output["title"], "summary": output["summary"]}
     body = {
         **_run_fields(check),
         "status": "completed",
         "conclusion": output["conclusion"],
         "completed_at": _now(),
-        "output": {"title": output["title"], "summary": output["summary"], "annotations": output["annotations"]},
+        "output": {**text, "annotations": first},
     }
-    _post(check, check.checked_sha, body)
+    if not _post(check, check.checked_sha, body):
+        return
+    for batch in more:  # GitHub appends each update's annotations to the run's
+        if not _post(check, check.checked_sha, {"output": {**text, "annotations": batch}}):
+            return
 
 
 def _run_fields(check: PullRequestCheck) -> dict[str, Any]:
@@ -182,11 +188,14 @@ def _unfinished(check: PullRequestCheck, started: list[str], detail: str) -> Non
     _post(check, started[-1], body)
 
 
-def _post(check: PullRequestCheck, head_commit: str, body: dict[str, Any]) -> None:
-    """Create the run on ``head_commit``, or update the one already posted there (never a second one)."""
+def _post(check: PullRequestCheck, head_commit: str, body: dict[str, Any]) -> bool:
+    """Create the run on ``head_commit``, or update the one already posted there (never a second one).
+
+    ``False`` when GitHub refused it (recorded on the row); ``True`` when posted or nothing to post to.
+    """
     client = github_checks()
     if client is None or not check.repo.github_full_name:
-        return
+        return True
     full_name = check.repo.github_full_name
     fresh = PullRequestCheck.objects.filter(pk=check.pk).values("check_run_id", "posted_sha").first() or {}
     try:
@@ -198,11 +207,12 @@ def _post(check: PullRequestCheck, head_commit: str, body: dict[str, Any]) -> No
     except GitHubChecksError as exc:
         log.warning("check run of %s#%s not posted: %s", full_name, check.number, exc)
         PullRequestCheck.objects.filter(pk=check.pk).update(post_error=str(exc)[:1000], repost=False)
-        return
+        return False
     check_run_id = answer.get("id") if isinstance(answer.get("id"), int) else fresh.get("check_run_id")
     PullRequestCheck.objects.filter(pk=check.pk).update(
         check_run_id=check_run_id, posted_sha=head_commit, post_error="", repost=False
     )
+    return True
 
 
 class _Failed(Exception):

@@ -18,11 +18,14 @@ from django.utils import timezone
 
 from readiness.models import Campaign, PullRequestCheck, Repo, Scan, WebhookDelivery
 from readiness.services.github_app import forget_tokens
-from readiness.services.pull_request_checks import pull_request_check_run
+from readiness.services.pull_request_checks import pull_request_check_run, pull_request_post
 from readiness.services.scans import scan_request, scan_run
+from scanners.check_run import check_run_output
+from scanners.compare import compare_reports
 from tests.readiness.scan_support import repo_row
 from tests.readiness.webhook_support import SECRET, load, load_shared, needs_shared, post
 from tests.scanners.git_helpers import commit_files, git, make_repo
+from tests.scanners.test_compare import doc, package
 from tests.support.github_api_server import GitHubApiServer
 
 pytestmark = pytest.mark.django_db
@@ -341,3 +344,52 @@ def test_a_dockerfile_pinned_to_amd64_is_annotated_on_its_line(client, api, wire
         "failure",
     )
     assert annotation["title"] == "platform-pinned blocks linux/arm64"
+
+
+def done_check(settings, after, *, number=21):
+    """A checked pull request whose comparison is ``after`` against an empty base, ready to post."""
+    settings.SITE_ROOT = "https://readiness.example.test"
+    repo = Repo.objects.create(
+        name="billing-api", url="https://example.test/billing.git", github_id=GITHUB_ID, github_full_name=FULL_NAME
+    )
+    comparison = compare_reports(doc(), after)
+    output = check_run_output(comparison, fail_targets=None, base="`main` @ `c0ffee`")
+    return PullRequestCheck.objects.create(
+        repo=repo,
+        number=number,
+        state=PullRequestCheck.State.DONE,
+        head_sha="ab" * 20,
+        checked_sha="ab" * 20,
+        base_ref="main",
+        installation_id=4242,
+        comparison={**comparison, "output": output},
+        conclusion=output["conclusion"],
+    )
+
+
+def test_more_than_fifty_annotations_go_in_updates_of_fifty(api, settings):
+    check = done_check(settings, doc(*[package(f"p{i:03}", "1.0", arm64="none", line=i + 1) for i in range(120)]))
+    pull_request_post(check)
+    check.refresh_from_db()
+    assert check.post_error == "" and check.check_run_id
+    runs = [r for r in api.requests if "/check-runs" in r.path]
+    assert [(r.method, len(r.body["output"]["annotations"])) for r in runs] == [
+        ("POST", 50),
+        ("PATCH", 50),
+        ("PATCH", 20),
+    ]
+    assert {r.path for r in runs[1:]} == {f"/repos/{FULL_NAME}/check-runs/{check.check_run_id}"}
+    assert runs[0].body["status"] == "completed" and "status" not in runs[1].body  # completed once
+    assert all(r.body["output"]["title"] == "120 new arm64 blockers" for r in runs)  # GitHub requires it
+    (run,) = api.checks.check_runs.values()
+    assert [a["start_line"] for a in run["output"]["annotations"]] == list(range(1, 121))  # all, once each
+    assert "not shown" not in run["output"]["summary"]
+
+
+def test_annotations_past_the_cap_are_counted_in_the_summary(api, settings):
+    check = done_check(settings, doc(*[package(f"p{i:03}", "1.0", arm64="none", line=i + 1) for i in range(503)]))
+    pull_request_post(check)
+    (run,) = api.checks.check_runs.values()
+    assert len(run["output"]["annotations"]) == 500
+    assert len([r for r in api.requests if "/check-runs" in r.path]) == 10
+    assert "3 annotations are not shown on the changed lines (at most 500 are posted)" in run["output"]["summary"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanners.check_run import MAX_ANNOTATIONS, check_run_output
+from scanners.check_run import MAX_ANNOTATIONS, MAX_ANNOTATIONS_TOTAL, annotation_batches, check_run_output
 from scanners.compare import compare_reports
 from tests.scanners.test_compare import PINNED, doc, package
 
@@ -53,8 +53,19 @@ def test_annotations_point_at_the_lines_and_markdown_is_escaped():
     assert "a \\| b &lt;script>" in out["summary"]
 
 
-def test_at_most_fifty_annotations():
-    many = [package(f"p{i}", "1.0", arm64="none", line=i + 1) for i in range(60)]
+def test_every_annotation_up_to_the_cap_in_batches_of_fifty_and_the_rest_counted():
+    many = [package(f"p{i}", "1.0", arm64="none", line=i + 1) for i in range(120)]
     out = output(after=doc(*many), fail_targets=None)
-    assert len(out["annotations"]) == MAX_ANNOTATIONS
-    assert out["title"].startswith("60 new arm64 blockers")
+    assert len(out["annotations"]) == 120
+    assert out["title"].startswith("120 new arm64 blockers")
+    assert "not shown" not in out["summary"]
+    batches = annotation_batches(out["annotations"])
+    assert [len(b) for b in batches] == [50, 50, 20]
+    assert sorted(a["start_line"] for b in batches for a in b) == list(range(1, 121))  # each once
+    assert annotation_batches([]) == [[]]  # the completing request is sent even without annotations
+
+    too_many = [package(f"p{i}", "1.0", arm64="none", line=i + 1) for i in range(MAX_ANNOTATIONS_TOTAL + 7)]
+    out = output(after=doc(*too_many), fail_targets=None)
+    assert len(out["annotations"]) == MAX_ANNOTATIONS_TOTAL
+    assert len(annotation_batches(out["annotations"])) == MAX_ANNOTATIONS_TOTAL // MAX_ANNOTATIONS
+    assert "7 annotations are not shown on the changed lines (at most 500 are posted)" in out["summary"]

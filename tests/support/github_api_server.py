@@ -241,7 +241,8 @@ class ChecksApi:
       apart) → ``201 {"token", "expires_at", "permissions"}``;
     * ``GET /repos/{owner}/{repo}/installation`` with the JWT → ``200 {"id": …}``;
     * ``POST /repos/{owner}/{repo}/check-runs`` with an installation token (or ``token``) →
-      ``201`` the check run with its ``id``; ``PATCH …/check-runs/{id}`` → ``200``.
+      ``201`` the check run with its ``id``; ``PATCH …/check-runs/{id}`` → ``200``, its
+      ``output.annotations`` appended to the run's (at most 50 per request, else 422).
 
     ``check_runs`` holds every run by id, as GitHub would show them on the commit.
     """
@@ -296,7 +297,11 @@ class ChecksApi:
                 return 201, run
             if method == "PATCH" and len(rest) == 1 and rest[0].isdigit() and int(rest[0]) in self.check_runs:
                 run = self.check_runs[int(rest[0])]
+                # GitHub appends an update's annotations to those the run has (its documented way past 50).
+                posted = (run.get("output") or {}).get("annotations") or []
                 run.update(body)
+                if "output" in body:
+                    run["output"] = {**body["output"], "annotations": posted + annotations}
                 return 200, run
         return 404, {"message": "Not Found", "documentation_url": _DOCS, "status": "404"}
 
