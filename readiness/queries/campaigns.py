@@ -38,6 +38,7 @@ __all__ = [
     "CampaignPage",
     "CampaignStatus",
     "TeamProgress",
+    "campaign_covers",
     "campaign_csv",
     "campaign_page",
     "campaign_statuses",
@@ -153,16 +154,21 @@ def _scope(campaign: Campaign, team_names: list[str]) -> list[tuple[int, str, st
 
 
 def _image_matches(campaign: Campaign, targets: list) -> bool:
-    for t in targets:
-        if not isinstance(t, dict) or t.get("id") not in campaign.targets:
-            continue
-        python = str(t.get("python", ""))
-        if campaign.python and python != campaign.python and not python.startswith(campaign.python + "."):
-            continue
-        if campaign.libc and t.get("libc", "glibc") != campaign.libc:
-            continue
-        return True
-    return False
+    return any(campaign_covers(campaign, t) for t in targets)
+
+
+def campaign_covers(campaign: Campaign, target: object) -> bool:
+    """Whether ``target`` (a stored or ``archcheck/1`` target: ``id``, ``python``, ``libc``) is one the
+    campaign is about: one of its targets, of its CPython series and libc when it names them.
+
+    The one rule of a campaign's scope: its pages and a pull request's check both use it.
+    """
+    if not isinstance(target, dict) or target.get("id") not in campaign.targets:
+        return False
+    python = str(target.get("python", ""))
+    if campaign.python and python != campaign.python and not python.startswith(campaign.python + "."):
+        return False
+    return not (campaign.libc and target.get("libc", "glibc") != campaign.libc)
 
 
 def _worst(states: list[str]) -> str:

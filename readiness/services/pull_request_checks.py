@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.utils import timezone
 from readiness import engine
 from readiness.clients import http_client, http_deadline, metadata_reader, registry_client, shared_index_client
 from readiness.models import Campaign, PullRequestCheck, Scan
+from readiness.queries.campaigns import campaign_covers
 from readiness.queries.matrix import matrix_documents
 from readiness.services.credentials import clone_url
 from readiness.services.github_app import GitHubAuth, GitHubChecks, GitHubChecksError
@@ -55,16 +56,23 @@ def github_checks() -> GitHubChecks | None:
     return GitHubChecks(base_url=settings.GITHUB_API_URL, auth=auth, http=http_client(), deadline=http_deadline())
 
 
-def fail_targets(check: PullRequestCheck) -> Collection[str] | None:
-    """The targets a new blocker fails this pull request on (READINESS_PR_FAIL_ON); ``None``: all."""
+def fail_targets(check: PullRequestCheck, targets: Iterable[Mapping[str, Any]]) -> Collection[str] | None:
+    """The targets a new blocker fails this pull request on (READINESS_PR_FAIL_ON); ``None``: all.
+
+    ``targets``: the head's targets (``archcheck/1``: id, CPython, libc). A target fails when an
+    active campaign of the repo's team covers it, by the campaigns' own scope rule (a campaign for
+    musl on arm64 does not fail a glibc image's new arm64 blocker).
+    """
     if settings.READINESS_PR_FAIL_ON == "all":
         return None
     if settings.READINESS_PR_FAIL_ON == "never":
         return None  # with never_fail: reported as neutral
-    campaigns = Campaign.objects.filter(closed_at__isnull=True).filter(
-        Q(teams__isnull=True) | Q(teams__id=check.repo.team_id)
+    campaigns = list(
+        Campaign.objects.filter(closed_at__isnull=True)
+        .filter(Q(teams__isnull=True) | Q(teams__id=check.repo.team_id))
+        .distinct()
     )
-    return sorted({t for targets in campaigns.values_list("targets", flat=True).distinct() for t in targets or ()})
+    return sorted({str(t["id"]) for t in targets if any(campaign_covers(c, t) for c in campaigns)})
 
 
 def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
@@ -103,8 +111,8 @@ def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
             detail="no lockfile, requirements, pyproject, Pipfile or Dockerfile changed",
         )
         return check
-    head_commit, base_commit, comparison = result
-    targets = fail_targets(check)
+    head_commit, base_commit, head_targets, comparison = result
+    targets = fail_targets(check, head_targets)
     output = check_run_output(
         comparison,
         fail_targets=targets,
@@ -219,7 +227,10 @@ class _Failed(Exception):
     """A failure with a message meant for people."""
 
 
-def _compare(check: PullRequestCheck, start: Callable[[str], None]) -> tuple[str, str | None, dict[str, Any]] | None:
+def _compare(
+    check: PullRequestCheck, start: Callable[[str], None]
+) -> tuple[str, str | None, list[Any], dict[str, Any]] | None:
+    """(head commit, base commit, the head's targets, the comparison); ``None``: no dependency file changed."""
     head = _fetch(check, f"refs/pull/{check.number}/head")
     if head.commit is None:
         raise _Failed(f"refs/pull/{check.number}/head has no commit")
@@ -254,7 +265,7 @@ def _compare(check: PullRequestCheck, start: Callable[[str], None]) -> tuple[str
         if registry is not None:
             registry.close()
     comparison = compare_reports(base_doc, head_doc)
-    return head.commit, base_doc.get("commit"), comparison
+    return head.commit, base_doc.get("commit"), list(head_doc.get("targets") or ()), comparison
 
 
 def _base_scan_document(check: PullRequestCheck) -> dict[str, Any] | None:

@@ -393,3 +393,31 @@ def test_annotations_past_the_cap_are_counted_in_the_summary(api, settings):
     assert len(run["output"]["annotations"]) == 500
     assert len([r for r in api.requests if "/check-runs" in r.path]) == 10
     assert "3 annotations are not shown on the changed lines (at most 500 are posted)" in run["output"]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("python", "libc", "conclusion"),
+    [
+        ("", "musl", "success"),  # "arm64 on Alpine": the python:3.10-slim (glibc) image is not in it
+        ("3.12", "", "success"),  # another CPython series
+        ("3.10", "glibc", "failure"),  # the image's own: the campaign covers it
+    ],
+)
+def test_a_campaign_narrowed_by_python_or_libc_fails_only_the_images_it_covers(
+    client, api, wire, campaign, python, libc, conclusion
+):
+    campaign.python, campaign.libc = python, libc
+    campaign.save()
+    _, path = wire({"requirements.txt": BASE, "Dockerfile": SLIM_310})
+    open_pr(client, path, 7, {"requirements.txt": BASE + "filprofiler==2022.5.0\n"})
+    check = run_check(7)
+    assert check.comparison["counts"]["new-blocker"] == 1
+    assert check.conclusion == conclusion
+    (run,) = api.checks.check_runs.values()
+    (annotation,) = run["output"]["annotations"]
+    assert annotation["annotation_level"] == conclusion.replace("success", "warning")
+    summary = run["output"]["summary"]
+    if conclusion == "failure":
+        assert "targets of active campaigns: linux/arm64." in summary
+    else:
+        assert "No active campaign covers this repository" in summary
