@@ -187,6 +187,9 @@ GITHUB_APP_PRIVATE_KEY = envsecret("GITHUB_APP_PRIVATE_KEY")
 READINESS_PR_FAIL_ON = envstr("READINESS_PR_FAIL_ON", "campaign")
 if READINESS_PR_FAIL_ON not in ("campaign", "all", "never"):
     raise ImproperlyConfigured(f"READINESS_PR_FAIL_ON={READINESS_PR_FAIL_ON!r}: use campaign, all or never")
+# A check run GitHub refused (after the client's quick retries) is posted again after this many
+# seconds, doubling, three times.
+READINESS_PR_POST_RETRY_SECONDS = envint("READINESS_PR_POST_RETRY_SECONDS", 60)
 if bool(GITHUB_APP_ID) != bool(GITHUB_APP_PRIVATE_KEY):
     raise ImproperlyConfigured("GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY go together: set both or neither")
 

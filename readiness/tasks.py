@@ -33,7 +33,13 @@ from readiness.services.notifications import (
     notify_upstream_resolved,
 )
 from readiness.services.organisation import organisation_scan
-from readiness.services.pull_request_checks import pull_request_check_run
+from readiness.services.pull_request_checks import (
+    MAX_POST_RETRIES,
+    pull_request_check_run,
+    pull_request_repost,
+    pull_request_retry_countdown,
+    pull_request_unposted,
+)
 from readiness.services.pull_requests import pull_requests_purge_stale
 from readiness.services.reports import reports_send_due
 from readiness.services.rollups import rollup_days
@@ -76,9 +82,32 @@ def scan_repository(self, scan_id: int, **unknown_kwargs) -> None:
         raise self.retry(exc=exc, countdown=countdown) from None
 
 
-@shared_task(name=CHECK_PULL_REQUEST, acks_late=True, soft_time_limit=15 * 60, time_limit=20 * 60)
-def check_pull_request(check_id: int) -> None:
-    pull_request_check_run(check_id=check_id)
+@shared_task(
+    name=CHECK_PULL_REQUEST,
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_POST_RETRIES,
+    soft_time_limit=15 * 60,
+    time_limit=20 * 60,
+)
+def check_pull_request(self, check_id: int, repost: bool = False, **unknown_kwargs) -> None:
+    """Check a pull request and post its run; a run GitHub refused is posted again (only posted: the
+    check is not redone) after a growing countdown, updating the same run. In process (no broker)
+    nobody can wait: the refusal stays on the row until the next event."""
+    if unknown_kwargs:
+        log.warning("check_pull_request: ignoring unknown arguments %s", sorted(unknown_kwargs))
+    if repost:
+        pull_request_repost(check_id=check_id)
+    else:
+        pull_request_check_run(check_id=check_id)
+    if self.request.is_eager or not pull_request_unposted(check_id=check_id):
+        return
+    if self.request.retries >= self.max_retries:
+        log.warning("check run of pull request check %s not posted after %s retries", check_id, self.max_retries)
+        return
+    raise self.retry(
+        kwargs={"check_id": check_id, "repost": True}, countdown=pull_request_retry_countdown(self.request.retries)
+    )
 
 
 @shared_task(acks_late=True)

@@ -39,11 +39,22 @@ from scanners.git import GitError, RepoSnapshot, fetch_snapshot
 from scanners.http import one_line
 from scanners.report import report_to_json
 
-__all__ = ["fail_targets", "github_checks", "pull_request_check_run", "pull_request_post"]
+__all__ = [
+    "MAX_POST_RETRIES",
+    "fail_targets",
+    "github_checks",
+    "pull_request_check_run",
+    "pull_request_post",
+    "pull_request_repost",
+    "pull_request_retry_countdown",
+    "pull_request_unposted",
+]
 
 log = logging.getLogger(__name__)
 
 State = PullRequestCheck.State
+MAX_POST_RETRIES = 3  # a check run GitHub refused is posted again this many times, with backoff
+_BATCHES_POSTED = "annotation_batches_posted"  # in ``comparison``: how far a refused post got
 
 
 def github_checks() -> GitHubChecks | None:
@@ -136,25 +147,59 @@ def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
     return check
 
 
-def pull_request_post(check: PullRequestCheck) -> None:
-    """Post (or update) the check run of a done check; a failure is recorded on the row, never raised."""
+def pull_request_post(check: PullRequestCheck, *, resume: bool = False) -> bool:
+    """Post (or update) the check run of a done check; ``False`` when GitHub refused it (recorded on
+    the row, never raised). ``resume``: a retry, which sends only the annotation batches GitHub has
+    not taken yet (it appends each update's annotations: sending one twice would show it twice).
+    """
     if not check.comparison:
-        return
+        return True
     output = check.comparison["output"]
-    first, *more = annotation_batches(output["annotations"])
+    batches = annotation_batches(output["annotations"])
     text = {"title": output["title"], "summary": output["summary"]}
-    body = {
-        **_run_fields(check),
-        "status": "completed",
-        "conclusion": output["conclusion"],
-        "completed_at": _now(),
-        "output": {**text, "annotations": first},
-    }
-    if not _post(check, check.checked_sha, body):
-        return
-    for batch in more:  # GitHub appends each update's annotations to the run's
-        if not _post(check, check.checked_sha, {"output": {**text, "annotations": batch}}):
-            return
+    start = 0
+    if resume and check.check_run_id and check.posted_sha == check.checked_sha:
+        start = min(int(check.comparison.get(_BATCHES_POSTED) or 0), len(batches))
+    for i in range(start, len(batches)):
+        if i == 0:
+            body = {
+                **_run_fields(check),
+                "status": "completed",
+                "conclusion": output["conclusion"],
+                "completed_at": _now(),
+                "output": {**text, "annotations": batches[0]},
+            }
+        else:  # GitHub appends each update's annotations to the run's
+            body = {"output": {**text, "annotations": batches[i]}}
+        if not _post(check, check.checked_sha, body):
+            if i:  # a retry starts here
+                PullRequestCheck.objects.filter(pk=check.pk, state=State.DONE, checked_sha=check.checked_sha).update(
+                    comparison={**check.comparison, _BATCHES_POSTED: i}
+                )
+            return False
+    return True
+
+
+def pull_request_repost(*, check_id: int) -> None:
+    """Post again a done check whose run GitHub refused (the task's retry), updating the run in place."""
+    check = (
+        PullRequestCheck.objects.select_related("repo")
+        .filter(pk=check_id, state=State.DONE)
+        .exclude(post_error="")
+        .first()
+    )
+    if check is not None:  # else posted meanwhile, or a newer event re-queued it: that check posts
+        pull_request_post(check, resume=True)
+
+
+def pull_request_unposted(*, check_id: int) -> bool:
+    """Whether the check is done but GitHub refused its run: the task retries the post."""
+    return PullRequestCheck.objects.filter(pk=check_id, state=State.DONE).exclude(post_error="").exists()
+
+
+def pull_request_retry_countdown(retries: int) -> float:
+    """Seconds before the post's retry number ``retries + 1``: READINESS_PR_POST_RETRY_SECONDS, doubling."""
+    return float(settings.READINESS_PR_POST_RETRY_SECONDS * 2**retries)
 
 
 def _run_fields(check: PullRequestCheck) -> dict[str, Any]:

@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from readiness.models import Campaign, PullRequestCheck, Repo, Scan, WebhookDelivery
 from readiness.services.github_app import forget_tokens
-from readiness.services.pull_request_checks import pull_request_check_run, pull_request_post
+from readiness.services.pull_request_checks import (
+    pull_request_check_run,
+    pull_request_post,
+    pull_request_repost,
+    pull_request_retry_countdown,
+    pull_request_unposted,
+)
 from readiness.services.scans import scan_request, scan_run
 from scanners.check_run import check_run_output
 from scanners.compare import compare_reports
@@ -421,3 +427,43 @@ def test_a_campaign_narrowed_by_python_or_libc_fails_only_the_images_it_covers(
         assert "targets of active campaigns: linux/arm64." in summary
     else:
         assert "No active campaign covers this repository" in summary
+
+
+def test_a_refused_update_is_resumed_where_it_stopped_never_sending_an_annotation_twice(api, settings):
+    check = done_check(settings, doc(*[package(f"p{i:03}", "1.0", arm64="none", line=i + 1) for i in range(120)]))
+    api.fail(502, method="PATCH", times=3)  # the second batch, and the client's two quick retries
+    assert pull_request_post(check) is False
+    check.refresh_from_db()
+    assert "PATCH" in check.post_error and "502" in check.post_error
+    assert check.comparison["annotation_batches_posted"] == 1
+    assert pull_request_unposted(check_id=check.pk)
+
+    pull_request_repost(check_id=check.pk)  # what the task's retry runs
+    check.refresh_from_db()
+    assert check.post_error == "" and not pull_request_unposted(check_id=check.pk)
+    (run,) = api.checks.check_runs.values()  # the same run, updated
+    assert run["status"] == "completed"
+    assert [a["start_line"] for a in run["output"]["annotations"]] == list(range(1, 121))  # each once
+    accepted = [r for r in api.requests if "/check-runs" in r.path][-2:]
+    assert [len(r.body["output"]["annotations"]) for r in accepted] == [50, 20]
+    assert all(r.method == "PATCH" and "status" not in r.body for r in accepted)
+
+    pull_request_repost(check_id=check.pk)  # posted: a stray retry sends nothing
+    assert len(api.checks.check_runs[run["id"]]["output"]["annotations"]) == 120
+
+
+def test_a_refused_create_is_retried_as_a_create_and_a_requeued_check_is_left_to_its_own_post(api, settings):
+    check = done_check(settings, doc(package("filprofiler", "2022.5.0", arm64="none", line=2)))
+    api.fail(422, method="POST", times=1)  # the installation token: nothing posted
+    assert pull_request_post(check) is False
+    assert api.checks.check_runs == {}
+    pull_request_repost(check_id=check.pk)
+    check.refresh_from_db()
+    (run,) = api.checks.check_runs.values()
+    assert (check.post_error, check.check_run_id, run["status"]) == ("", run["id"], "completed")
+    assert pull_request_retry_countdown(0) == 60 and pull_request_retry_countdown(2) == 240
+
+    PullRequestCheck.objects.filter(pk=check.pk).update(post_error="refused", state=PullRequestCheck.State.QUEUED)
+    sent = len(api.requests)
+    pull_request_repost(check_id=check.pk)  # a newer push re-queued it: its own check posts
+    assert len(api.requests) == sent and not pull_request_unposted(check_id=check.pk)

@@ -97,3 +97,42 @@ def test_without_a_broker_the_web_process_checks_after_answering(client, tmp_pat
     assert run["output"]["title"] == "1 new arm64 blocker"
     assert PullRequestCheck.objects.get(number=8).base_commit == git(path, "rev-parse", "main")
     assert repo.scans.count() == 0
+
+
+def test_a_refused_run_is_posted_again_by_the_tasks_retry_then_given_up(client, tmp_path, api, celery_worker, settings):
+    celery_worker.stop()
+    celery_worker.env.update(
+        GITHUB_API_URL=api.url,
+        GITHUB_APP_ID=APP_ID,
+        GITHUB_APP_PRIVATE_KEY=PEM,
+        READINESS_PR_FAIL_ON="all",
+        READINESS_PR_POST_RETRY_SECONDS="1",
+    )
+    celery_worker.start()
+    settings.READINESS_WEBHOOK_COALESCE_SECONDS = 0
+    repo, path = _repo(tmp_path)
+    scan = scan_request(repo=repo, trigger="manual")
+    _wait(lambda: Scan.objects.get(pk=scan.pk).state == Scan.State.DONE, "scanned")
+
+    # GitHub fails the completing update twice over (each time after the client's two quick retries).
+    api.fail(502, method="PATCH", times=6)
+    _, head = open_pr(client, path, 7, {"requirements.txt": BASE + "filprofiler==2022.5.0\n"})
+    run = _posted_run(api, head)
+    check = _wait(lambda: PullRequestCheck.objects.filter(number=7, post_error="").first(), "posted")
+    assert check.check_run_id == run["id"] and run["conclusion"] == "failure"
+    assert len(api.checks.check_runs) == 1  # the same run, updated: never a second one
+    updates = [r for r in api.requests if r.method == "PATCH" and r.path.endswith(f"/check-runs/{run['id']}")]
+    assert [r.body["status"] for r in updates] == ["completed"] * 7  # 3 refused, 3 refused, 1 taken
+    assert len(run["output"]["annotations"]) == 1
+    assert [r.path for r in api.requests if r.method == "POST" and "/check-runs" in r.path] == [
+        f"/repos/{FULL_NAME}/check-runs"
+    ]
+
+    # Refused for good (a 422 is not retried by the client): the task tries 1 + 3 times, then stops.
+    api.fail(422, method="PATCH", times=100)
+    _, head = open_pr(client, path, 8, {"requirements.txt": BASE + "lxml==5.1.0\n"})
+    _wait(lambda: "not posted after 3 retries" in celery_worker.output(), "given up")
+    check = PullRequestCheck.objects.get(number=8)
+    assert check.state == "done" and "422" in check.post_error
+    refused = [r for r in api.requests if r.method == "PATCH" and r.path.endswith(f"/check-runs/{check.check_run_id}")]
+    assert [r.body["status"] for r in refused] == ["completed"] * 4

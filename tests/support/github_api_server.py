@@ -52,6 +52,7 @@ class _Fault:
     headers: dict[str, str]
     body: dict[str, Any]
     remaining: int
+    method: str | None = None
 
 
 class GitHubApiServer(LoopbackHTTPServer):
@@ -101,11 +102,13 @@ class GitHubApiServer(LoopbackHTTPServer):
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         times: int = 1,
+        method: str | None = None,
     ) -> None:
-        """Answer the next ``times`` requests with ``status`` (GitHub's body shape unless given)."""
+        """Answer the next ``times`` requests (of ``method`` only, when given) with ``status``
+        (GitHub's body shape unless given)."""
         default = {"message": f"status {status}", "documentation_url": _DOCS, "status": str(status)}
         with self._lock:
-            self._faults.append(_Fault(status, headers or {}, body or default, times))
+            self._faults.append(_Fault(status, headers or {}, body or default, times, method))
 
     def fail_rate_limited(self) -> None:
         """GitHub's primary rate limit: 403, ``X-RateLimit-Remaining: 0`` and the reset time."""
@@ -120,9 +123,9 @@ class GitHubApiServer(LoopbackHTTPServer):
             },
         )
 
-    def _take_fault(self) -> _Fault | None:
+    def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
-            if not self._faults:
+            if not self._faults or self._faults[0].method not in (None, method):
                 return None
             fault = self._faults[0]
             fault.remaining -= 1
@@ -157,7 +160,7 @@ def _handler_for(server: GitHubApiServer) -> type[BaseHTTPRequestHandler]:
                 return self._json(400, {"message": "Problems parsing JSON", "documentation_url": _DOCS})
             with server._lock:
                 server.requests.append(RecordedRequest(method, parts.path, {}, headers, body))
-            if fault := server._take_fault():
+            if fault := server._take_fault(method):
                 return self._json(fault.status, fault.body, fault.headers)
             status, answer = server.checks.answer(method, parts.path, headers.get("authorization", ""), body)
             return self._json(status, answer)
@@ -169,7 +172,7 @@ def _handler_for(server: GitHubApiServer) -> type[BaseHTTPRequestHandler]:
             with server._lock:
                 server.requests.append(RecordedRequest("GET", parts.path, query, headers))
 
-            if fault := server._take_fault():
+            if fault := server._take_fault("GET"):
                 return self._json(fault.status, fault.body, fault.headers)
             if parts.path.startswith("/repos/") and parts.path.endswith("/installation"):
                 status, answer = server.checks.answer("GET", parts.path, headers.get("authorization", ""), None)
