@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
@@ -33,7 +34,7 @@ from readiness.queries.matrix import matrix_documents
 from readiness.services.credentials import clone_url
 from readiness.services.github_app import GitHubAuth, GitHubChecks, GitHubChecksError
 from scanners.check import check_snapshot, is_relevant_path
-from scanners.check_run import CHECK_RUN_NAME, annotation_batches, check_run_output
+from scanners.check_run import CHECK_RUN_NAME, MAX_ANNOTATIONS, annotation_batches, check_run_output
 from scanners.compare import compare_reports
 from scanners.git import GitError, RepoSnapshot, fetch_snapshot
 from scanners.http import one_line
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 State = PullRequestCheck.State
 MAX_POST_RETRIES = 3  # a check run GitHub refused is posted again this many times, with backoff
 _BATCHES_POSTED = "annotation_batches_posted"  # in ``comparison``: how far a refused post got
+_ON_RUN = "annotations_on_run"  # in ``comparison``: those the updated run shows already (a re-run's)
 
 
 def github_checks() -> GitHubChecks | None:
@@ -137,7 +139,7 @@ def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
         state=State.DONE,
         checked_sha=head_commit,
         base_commit=base_commit or "",
-        comparison={**comparison, "output": output},
+        comparison={**comparison, "output": output, _ON_RUN: _already_on_run(check, head_commit)},
         conclusion=output["conclusion"],
         detail="",
     ):
@@ -155,7 +157,7 @@ def pull_request_post(check: PullRequestCheck, *, resume: bool = False) -> bool:
     if not check.comparison:
         return True
     output = check.comparison["output"]
-    batches = annotation_batches(output["annotations"])
+    batches = annotation_batches(_to_post(check.comparison))
     text = {"title": output["title"], "summary": output["summary"]}
     start = 0
     if resume and check.check_run_id and check.posted_sha == check.checked_sha:
@@ -200,6 +202,29 @@ def pull_request_unposted(*, check_id: int) -> bool:
 def pull_request_retry_countdown(retries: int) -> float:
     """Seconds before the post's retry number ``retries + 1``: READINESS_PR_POST_RETRY_SECONDS, doubling."""
     return float(settings.READINESS_PR_POST_RETRY_SECONDS * 2**retries)
+
+
+def _to_post(comparison: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The annotations this result adds to its run: GitHub keeps those an earlier post of the same
+    run gave (an update appends; nothing removes one), so a re-run sends only the others."""
+    on_run = {_annotation_key(a) for a in comparison.get(_ON_RUN) or ()}
+    return [a for a in comparison["output"]["annotations"] if _annotation_key(a) not in on_run]
+
+
+def _already_on_run(check: PullRequestCheck, head_commit: str) -> list[dict[str, Any]]:
+    """The annotations the run on ``head_commit`` shows already, from the row as it was before this check."""
+    old = check.comparison
+    if not old or not check.check_run_id or check.posted_sha != head_commit or check.checked_sha != head_commit:
+        return []  # a new run, or one whose earlier result is unknown
+    sent = _to_post(old)
+    if check.post_error:
+        sent = sent[: int(old.get(_BATCHES_POSTED) or 0) * MAX_ANNOTATIONS]
+    shown = {_annotation_key(a): a for a in [*(old.get(_ON_RUN) or ()), *sent]}
+    return list(shown.values())
+
+
+def _annotation_key(annotation: Mapping[str, Any]) -> str:
+    return json.dumps(annotation, sort_keys=True)
 
 
 def _run_fields(check: PullRequestCheck) -> dict[str, Any]:

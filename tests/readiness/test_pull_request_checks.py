@@ -204,6 +204,15 @@ def test_rerun_reposts_in_place_and_the_token_is_reused(client, api, wire, campa
     assert statuses == ["in_progress", "completed", "in_progress", "completed"]
     assert api.checks.check_runs[first.check_run_id]["status"] == "completed"
     assert len(api.checks.issued) == 1  # cached until it expires
+    # GitHub appends an update's annotations to the run's: the re-run sent none it had already.
+    assert len(api.checks.check_runs[first.check_run_id]["output"]["annotations"]) == 1
+    assert [len(r.body["output"].get("annotations", ())) for r in api.requests if "check-runs" in r.path] == [
+        0,
+        1,
+        0,
+        0,
+    ]
+    assert second.comparison["annotations_on_run"] == first.comparison["output"]["annotations"]
 
 
 def test_events_coalesce_per_pr_redeliveries_do_nothing_and_close_purges(client, api, wire):
