@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -183,20 +183,26 @@ def pull_request_post(check: PullRequestCheck, *, resume: bool = False) -> bool:
 
 
 def pull_request_repost(*, check_id: int) -> None:
-    """Post again a done check whose run GitHub refused (the task's retry), updating the run in place."""
-    check = (
-        PullRequestCheck.objects.select_related("repo")
-        .filter(pk=check_id, state=State.DONE)
-        .exclude(post_error="")
-        .first()
-    )
-    if check is not None:  # else posted meanwhile, or a newer event re-queued it: that check posts
+    """Post again a check whose run GitHub refused (the task's retry), updating the run in place: a
+    done check's result, or a failed check's "could not finish" (else its run would hang in progress)."""
+    check = _unposted().select_related("repo").filter(pk=check_id).first()
+    if check is None:
+        return  # posted meanwhile, or a newer event re-queued it: that check posts
+    if check.state == State.DONE:
         pull_request_post(check, resume=True)
+    else:
+        _unfinished(check, [check.posted_sha], check.detail)
 
 
 def pull_request_unposted(*, check_id: int) -> bool:
-    """Whether the check is done but GitHub refused its run: the task retries the post."""
-    return PullRequestCheck.objects.filter(pk=check_id, state=State.DONE).exclude(post_error="").exists()
+    """Whether GitHub refused the run of a finished check: the task retries the post."""
+    return _unposted().filter(pk=check_id).exists()
+
+
+def _unposted():
+    """Done checks whose run was refused, and failed ones whose run on their head may hang in progress."""
+    failed_on_posted_head = Q(state=State.FAILED, check_run_id__isnull=False, posted_sha=F("head_sha"))
+    return PullRequestCheck.objects.filter(Q(state=State.DONE) | failed_on_posted_head).exclude(post_error="")
 
 
 def pull_request_retry_countdown(retries: int) -> float:

@@ -476,3 +476,27 @@ def test_a_refused_create_is_retried_as_a_create_and_a_requeued_check_is_left_to
     sent = len(api.requests)
     pull_request_repost(check_id=check.pk)  # a newer push re-queued it: its own check posts
     assert len(api.requests) == sent and not pull_request_unposted(check_id=check.pk)
+
+
+def test_a_failed_checks_refused_completion_is_retried_so_the_run_never_hangs(api, settings):
+    check = done_check(settings, doc(package("filprofiler", "2022.5.0", arm64="none", line=2)))
+    assert pull_request_post(check)
+    (run,) = api.checks.check_runs.values()
+    # A re-run started the run again on the same head, then failed, and GitHub refused the completion.
+    PullRequestCheck.objects.filter(pk=check.pk).update(
+        state=PullRequestCheck.State.FAILED, detail="index unreachable", post_error="PATCH: GitHub answered 502"
+    )
+    api.checks.check_runs[run["id"]]["status"] = "in_progress"
+    assert pull_request_unposted(check_id=check.pk)
+    pull_request_repost(check_id=check.pk)
+    assert (run["status"], run["conclusion"], run["output"]["title"]) == (
+        "completed",
+        "neutral",
+        "The check could not finish",
+    )
+    assert "index unreachable" in run["output"]["summary"]
+    assert not pull_request_unposted(check_id=check.pk) and len(api.checks.check_runs) == 1
+
+    # A failed check that never posted on its head (a newer push) leaves the older head's run alone.
+    PullRequestCheck.objects.filter(pk=check.pk).update(head_sha="cd" * 20, post_error="refused")
+    assert not pull_request_unposted(check_id=check.pk)
