@@ -1,7 +1,8 @@
 """A pull request's check run, as GitHub's Checks API takes it, from a :mod:`scanners.compare` answer.
 
 Pure: the conclusion, the title, the Markdown summary and the annotations. The poster
-(``readiness.services.check_runs``) adds the commit, the name and the dashboard link's host.
+(``readiness.services.pull_request_checks``) adds the commit, the name and the dashboard link's host,
+and sends the annotations in batches of :data:`MAX_ANNOTATIONS` (:func:`annotation_batches`).
 
 The check fails on new blockers on ``fail_targets`` only (the targets of the campaigns the
 organisation runs, or every target); new blockers elsewhere are listed but pass. ``never_fail``
