@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from scanners.env import env_bool, env_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("READINESS_VAR_DIR", BASE_DIR / "var"))
 
@@ -24,24 +26,17 @@ def envstr(name: str, default: str = "") -> str:
 
 
 def envbool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false)")
+    try:
+        return env_bool(name, default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
     try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+        return env_int(name, default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def envsecret(name: str, default: str = "") -> str:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanners.env import env_bool, env_int
+
 __all__ = ["ArchcheckSettings", "docker_config_credentials", "settings_from_environ"]
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -47,23 +49,10 @@ def settings_from_environ(environ: Mapping[str, str] = os.environ) -> ArchcheckS
         return environ.get(name, default)
 
     def integer(name: str, default: int) -> int:
-        value = environ.get(name)
-        if value is None or value == "":
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"{name}={value!r} is not an integer") from None
+        return env_int(name, default, environ)
 
     def boolean(name: str, default: bool) -> bool:
-        value = environ.get(name)
-        if value is None or value == "":
-            return default
-        if value.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if value.lower() in {"0", "false", "no", "off"}:
-            return False
-        raise ValueError(f"{name}={value!r} is not a boolean (use 1/0, true/false)")
+        return env_bool(name, default, environ)
 
     var_dir = Path(environ.get("READINESS_VAR_DIR", _CHECKOUT / "var"))
     return ArchcheckSettings(
