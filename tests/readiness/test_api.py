@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from openapi_spec_validator import validate
 
-from readiness.models import ApiToken, Campaign, UpstreamSuggestion
+from readiness.models import ApiToken, Campaign, Team, UpstreamSuggestion
 from readiness.services.api_tokens import token_create, token_revoke
 from tests.readiness.api_support import api_headers, assert_matches_schema
 from tests.readiness.factories import make_user, seed_org
@@ -192,6 +192,22 @@ def test_query_counts_do_not_grow_with_the_organisation(client, django_assert_nu
     client.get(url, headers=headers)  # records the token's use: later requests within minutes do not
     with django_assert_num_queries(1 + queries):
         assert client.get(url, headers=headers).status_code == 200
+
+
+# token lookup, then the campaign's page: whatever the number of repos and of the campaign's teams
+@pytest.mark.parametrize(("repos", "teams"), [(1, 1), (40, 8)])
+def test_campaign_detail_query_count_does_not_grow(client, django_assert_num_queries, repos, teams):
+    seed_org(repos=repos, packages=6, teams=teams)
+    _campaign_and_suggestion()
+    Campaign.objects.get(slug="arm64-q1").teams.set(Team.objects.all())
+    headers = api_headers()
+    client.get("/api/v1/campaigns/arm64-q1/", headers=headers)  # records the token's use
+    with django_assert_num_queries(1 + 12):
+        response = client.get("/api/v1/campaigns/arm64-q1/", headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert_matches_schema(body, "CampaignDetail")
+    assert body["status"]["repos"] == repos and len(body["teams_progress"]) == teams
 
 
 def test_api_token_command(capsys):
