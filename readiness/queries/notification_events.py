@@ -19,10 +19,11 @@ from urllib.parse import quote
 
 from readiness.models import Scan, ScanFinding, Verdict
 from readiness.models.rollups import repo_state
+from readiness.queries.scope import result_scan_ids
 from scanners.http import one_line, redact
 from scanners.rules import blocking
 
-__all__ = ["Event", "Item", "scan_events"]
+__all__ = ["Event", "Item", "repos_locking", "scan_events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,9 @@ class Event:
     team_id: int | None = field(default=None, compare=False)
     campaign_id: int | None = field(default=None, compare=False)
     campaign_team_ids: tuple[int, ...] = field(default=(), compare=False)  # a campaign's teams (none: all)
+    # the (repo id, team id) pairs an organisation-wide event concerns (a package's repos)
+    scope_repos: tuple[tuple[int, int | None], ...] = field(default=(), compare=False)
+    target_ids: tuple[str, ...] = field(default=(), compare=False)  # the targets it concerns (none: any)
 
     def payload(self, *, delivery_id: str, occurred_at: str) -> dict:
         """The generic webhook's JSON body; the chat and email channels render this same dict."""
@@ -133,6 +137,21 @@ def _versions(result_id: int, packages: set[str]) -> dict[str, str]:
     """The version locked now of each of ``packages`` (one of them when several lockfiles differ)."""
     rows = Verdict.objects.filter(scan_id=result_id, package__in=packages).values_list("package", "version")
     return {p: v for p, v in rows}
+
+
+def repos_locking(packages: set[str]) -> dict[str, tuple[tuple[int, int | None], ...]]:
+    """Per package, the ``(repo id, team id)`` of the current repos whose latest results lock it
+    (any verdict, any target: a resolved package is no longer blocked there). 1 query."""
+    rows = (
+        Verdict.objects.filter(scan_id__in=result_scan_ids(team=None), package__in=packages)
+        .order_by("package", "scan__repo_id")
+        .values_list("package", "scan__repo_id", "scan__repo__team_id")
+        .distinct()
+    )
+    out: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+    for package, repo_id, team_id in rows:
+        out[package].append((repo_id, team_id))
+    return {package: tuple(pairs) for package, pairs in out.items()}
 
 
 def scan_events(*, scan_id: int, previous_id: int | None, site_root: str, past: bool = False) -> list[Event]:

@@ -10,8 +10,9 @@ channel's URL in full.
 
 Scopes: a rule's teams and repos (none: all) and its campaign (the campaign's teams and targets)
 narrow the repo events; ``campaign-at-risk`` matches rules of that campaign, or of the campaign's
-teams, or of the whole organisation; ``upstream-suggestion-resolved`` is organisation-wide and
-goes to rules without a scope.
+teams, or of the whole organisation; ``upstream-suggestion-resolved`` goes to rules without a
+scope and to the rules whose scope holds a repo that locks the package (a repo of the rule's teams
+and repos, and of its active campaign's teams when the campaign's targets meet the suggestion's).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from readiness.models import (
     UpstreamSuggestion,
 )
 from readiness.queries.campaigns import campaign_statuses
-from readiness.queries.notification_events import Event, Item, scan_events
+from readiness.queries.notification_events import Event, Item, repos_locking, scan_events
 from readiness.services.enqueue import (
     DELIVER_NOTIFICATION,
     NOTIFY_SCAN,
@@ -90,7 +91,7 @@ def _matches(rule: NotificationRule, event: Event) -> bool:
     team_ids = {t.pk for t in rule.teams.all()}
     repo_ids = {r.pk for r in rule.repos.all()}
     if event.event == "upstream-suggestion-resolved":
-        return not (team_ids or repo_ids or rule.campaign_id)
+        return _concerns(rule, team_ids, repo_ids, event)
     if event.event == "campaign-at-risk":
         if rule.campaign_id:
             return rule.campaign_id == event.campaign_id
@@ -110,6 +111,27 @@ def _matches(rule: NotificationRule, event: Event) -> bool:
         if event.target is not None and event.target not in campaign.targets:
             return False
     return True
+
+
+def _concerns(rule: NotificationRule, team_ids: set[int], repo_ids: set[int], event: Event) -> bool:
+    """Whether an organisation-wide event (a package's suggestion) is the scoped rule's business: one
+    repo locking the package lies in every part of the rule's scope."""
+    if not (team_ids or repo_ids or rule.campaign_id):
+        return True
+    campaign_teams: set[int] = set()
+    if rule.campaign is not None:
+        campaign = rule.campaign
+        if not campaign.is_active:
+            return False
+        if event.target_ids and not set(event.target_ids) & set(campaign.targets):
+            return False
+        campaign_teams = {t.pk for t in campaign.teams.all()}
+    return any(
+        (not team_ids or team_id in team_ids)
+        and (not repo_ids or repo_id in repo_ids)
+        and (not campaign_teams or team_id in campaign_teams)
+        for repo_id, team_id in event.scope_repos
+    )
 
 
 def deliveries_create(events: Sequence[Event]) -> list[int]:
@@ -192,9 +214,13 @@ def _campaigns_turned_at_risk() -> list[Event]:
 
 
 def notify_upstream_resolved(*, suggestion_ids: Sequence[int]) -> int:
-    """The task's body after a refresh resolved suggestions: one event each."""
+    """The task's body after a refresh resolved suggestions: one event each, with the repos that lock
+    its package for the scoped rules. 4 queries (rules, suggestions, their repos, the rules' scopes)
+    before the deliveries, whatever the number of repos and suggestions."""
     if not NotificationRule.objects.filter(enabled=True, event="upstream-suggestion-resolved").exists():
         return 0
+    suggestions = list(UpstreamSuggestion.objects.filter(pk__in=list(suggestion_ids), status="resolved"))
+    locking = repos_locking({s.package for s in suggestions}) if suggestions else {}
     events = [
         Event(
             "upstream-suggestion-resolved",
@@ -202,8 +228,10 @@ def notify_upstream_resolved(*, suggestion_ids: Sequence[int]) -> int:
             f"{s.package}: no repo is blocked on {', '.join(s.targets) or 'its targets'} any more",
             url=f"{settings.SITE_ROOT}/upstream/",
             items=(Item(s.package, fix=f"the upstream suggestion “{s.title}” is resolved"),),
+            scope_repos=locking.get(s.package, ()),
+            target_ids=tuple(s.targets),
         )
-        for s in UpstreamSuggestion.objects.filter(pk__in=list(suggestion_ids), status="resolved")
+        for s in suggestions
     ]
     return len(deliveries_create(events))
 
