@@ -3,23 +3,36 @@
 Every endpoint costs a constant number of queries whatever the organisation's size: a count and
 a page of rows for the lists, and for a repo's matrix its row and the two row queries of
 :func:`readiness.queries.matrix.matrix_documents`. Blockers are derived by the same rule the pages
-use (:func:`scanners.rules.blocking`) from two queries over the current scans' rows.
+use (:func:`scanners.rules.blocking`), in SQL: a count and a page of rows like the other lists.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Collate, Concat, Length, RowNumber, Substr
 
 from readiness.models import ApiToken, Campaign, Repo, ScanFinding, UpstreamSuggestion, Verdict
 from readiness.queries.campaigns import campaign_page
 from readiness.queries.matrix import matrix_documents
 from readiness.queries.scope import current_repos, result_scan_ids
 from scanners.http import redact
-from scanners.rules import blocking
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -130,71 +143,144 @@ def api_repo_matrix(*, name: str) -> dict | None | bool:
     return matrix_documents([repo])[0]
 
 
-def api_blockers(*, team: str | None, page: PageRequest, site_root: str) -> Page:
-    """Every current blocker: a package with no installable file on a target (or a source build in an
-    image without a compiler), or another blocking Dockerfile finding. 2 queries."""
-    cells = (
-        Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status__in=("none", "sdist"))
-        .order_by("scan__repo__name", "package", "target", "version")
-        .values_list("scan__repo__name", "package", "version", "target", "status", "fix_version", "lockfile")
+_COMPILER_RULE = "no-compiler-for-sdist"
+_NAMED_PACKAGE = r"^[A-Za-z0-9][A-Za-z0-9._-]*=="  # scanners.rules.sdist_package: such a message names its package
+
+
+def _in_sorted_order(expression):
+    """The repo name as Python's ``sorted`` orders it (code points), whatever the database's collation."""
+    return Collate(expression, "C" if connection.vendor == "postgresql" else "BINARY")
+
+
+def _repo_blocker_findings(repo: str) -> QuerySet[ScanFinding]:
+    """Blocker findings of the outer row's repo (``repo`` is the path to it): its latest scan's and
+    those of the scan holding its results (an unchanged scan's findings sit on both)."""
+    return ScanFinding.objects.filter(severity="blocker").filter(
+        Q(scan_id=OuterRef(f"{repo}__latest_scan_id")) | Q(scan_id=OuterRef(f"{repo}__latest_scan__results_from_id"))
     )
+
+
+_NULL_TEXT = Value(None, output_field=CharField())
+_COLUMNS = ("repo_name", "kind", "package", "version", "target", "status", "fix", "lockfile", "detail", "path", "line",
+            "rule")  # fmt: skip
+
+
+def _package_blockers(team: str | None) -> QuerySet:
+    """One row per blocking (repo, package, target), the first of its rows by version, as
+    :func:`scanners.rules.blocking` decides: a ``none`` row, or a source build the image has no
+    compiler for (a blocker finding whose message names the package; its message is the detail)."""
+
+    def no_compiler() -> QuerySet[ScanFinding]:  # for the outer row's package, in its repo
+        return (
+            _repo_blocker_findings("scan__repo")
+            .filter(rule=_COMPILER_RULE, message__regex=_NAMED_PACKAGE)
+            .annotate(head=Substr("message", 1, Length(OuterRef("package")) + 2))
+            .filter(head=Concat(OuterRef("package"), Value("=="), output_field=CharField()))
+        )
+
+    cell = [F("scan_id"), F("package"), F("target")]
+    # window functions over each (repo, package, target) cell: its first row by version, and whether
+    # it blocks (one of its rows is a none, or a source build the image has no compiler for)
+    first_rows_of_blocking_cells = (
+        Verdict.objects.filter(scan_id__in=result_scan_ids(team=team), status__in=("none", "sdist"))
+        .annotate(
+            rank=Window(RowNumber(), partition_by=cell, order_by=[F("version"), F("lockfile"), F("id")]),
+            blocks=Window(
+                Max(Case(When(Q(status="none") | Exists(no_compiler()), then=Value(1)), default=Value(0))),
+                partition_by=cell,
+            ),
+        )
+        .filter(rank=1, blocks=1)
+        .values("id")
+    )
+    cell_has_none = Exists(
+        Verdict.objects.filter(
+            scan_id=OuterRef("scan_id"), package=OuterRef("package"), target=OuterRef("target"), status="none"
+        )
+    )
+    first_message = no_compiler().order_by("path", "line", "message").values("message")[:1]
+    return (
+        Verdict.objects.filter(id__in=first_rows_of_blocking_cells)
+        .annotate(
+            repo_name=_in_sorted_order(F("scan__repo__name")),
+            kind=Value(0),
+            fix=F("fix_version"),
+            detail=Case(When(cell_has_none, then=Value("")), default=Subquery(first_message), output_field=CharField()),
+            path=_NULL_TEXT,
+            line=Value(None, output_field=IntegerField()),
+            rule=_NULL_TEXT,
+        )
+        .order_by()
+        .values_list(*_COLUMNS)
+    )
+
+
+def _finding_blockers(team: str | None) -> QuerySet:
+    """The repos' other blocker findings (a missing compiler that names a package is that package's,
+    unless one of the repo's does not: then the rule blocks as a whole, as the pages say)."""
     current = current_repos(team=team).filter(latest_scan__isnull=False)
-    findings = (
+    unnamed_compiler = (
+        _repo_blocker_findings("scan__repo").filter(rule=_COMPILER_RULE).exclude(message__regex=_NAMED_PACKAGE)
+    )
+    return (
         ScanFinding.objects.filter(severity="blocker")
         .filter(
             Q(scan_id__in=current.values("latest_scan_id"))
             | Q(scan_id__in=current.annotate(r=Coalesce("latest_scan__results_from_id", "latest_scan_id")).values("r"))
         )
-        .order_by("path", "line")
-        .values_list("scan__repo__name", "path", "line", "rule", "severity", "message")
-    )
-    cells_of: dict[str, list] = defaultdict(list)
-    for name, *cell in cells:
-        cells_of[name].append(cell)
-    findings_of: dict[str, list] = defaultdict(list)
-    seen: set[tuple] = set()
-    for row in findings:
-        if row not in seen:  # an unchanged scan's findings may sit on both of its scans
-            seen.add(row)
-            findings_of[row[0]].append(row[1:])
-    out: list[dict] = []
-    for name in sorted(cells_of.keys() | findings_of.keys()):
-        packages, rules = blocking(
-            ((p, t, s) for p, _v, t, s, _f, _l in cells_of[name]),
-            ((rule, severity, message) for _p, _l, rule, severity, message in findings_of[name]),
+        .filter(~Q(rule=_COMPILER_RULE) | Exists(unnamed_compiler))
+        .annotate(
+            repo_name=_in_sorted_order(F("scan__repo__name")),
+            kind=Value(1),
+            package=_NULL_TEXT,
+            version=_NULL_TEXT,
+            target=_NULL_TEXT,
+            status=_NULL_TEXT,
+            fix=_NULL_TEXT,
+            lockfile=_NULL_TEXT,
+            detail=F("message"),
         )
-        listed: set[tuple[str, str]] = set()
-        for package, version, target, status, fix, lockfile in cells_of[name]:
-            if (package, target) in packages and (package, target) not in listed:
-                listed.add((package, target))
-                out.append(
-                    {
-                        "repo": name,
-                        "kind": "package",
-                        "package": package,
-                        "version": version or None,
-                        "target": target,
-                        "status": status,
-                        "fix_version": fix or None,
-                        "lockfile": lockfile,
-                        "detail": packages[(package, target)] or None,
-                        "page": f"{site_root}/repos/{name}/",
-                    }
-                )
-        for path, line, rule, _severity, message in findings_of[name]:
-            if rule in rules:
-                out.append(
-                    {
-                        "repo": name,
-                        "kind": "finding",
-                        "rule": rule,
-                        "path": path,
-                        "line": line,
-                        "detail": message,
-                        "page": f"{site_root}/repos/{name}/",
-                    }
-                )
-    return Page(len(out), out[page.start : page.start + page.size], page)
+        .order_by()
+        .values_list(*_COLUMNS)
+    )
+
+
+def _blocker_json(row: tuple, site_root: str) -> dict:
+    name, kind, package, version, target, status, fix, lockfile, detail, path, line, rule = row
+    page = f"{site_root}/repos/{name}/"
+    if kind == 1:
+        return {
+            "repo": name,
+            "kind": "finding",
+            "rule": rule,
+            "path": path,
+            "line": line,
+            "detail": detail,
+            "page": page,
+        }
+    return {
+        "repo": name,
+        "kind": "package",
+        "package": package,
+        "version": version or None,
+        "target": target,
+        "status": status,
+        "fix_version": fix or None,
+        "lockfile": lockfile,
+        "detail": detail or None,
+        "page": page,
+    }
+
+
+def api_blockers(*, team: str | None, page: PageRequest, site_root: str) -> Page:
+    """Every current blocker: a package with no installable file on a target (or a source build in an
+    image without a compiler), or another blocking Dockerfile finding, by repo (packages by name and
+    target, then findings by path and line). Decided in SQL by the pages' rule
+    (:func:`scanners.rules.blocking`): 2 queries, the count and one page of rows (a finding on both
+    of an unchanged scan's scans is one row: the union is distinct)."""
+    rows = _package_blockers(team).union(_finding_blockers(team))
+    ordered = rows.order_by("repo_name", "kind", "package", "target", "path", "line", "rule", "detail", "lockfile")
+    return Page(rows.count(), [_blocker_json(r, site_root) for r in ordered[page.start : page.start + page.size]], page)
 
 
 def _campaign_json(c: Campaign, site_root: str) -> dict:
