@@ -175,5 +175,7 @@ def render_table(report: CheckReport, *, colour: bool = False) -> str:
             state = "unknown (incomplete answer)"
         else:
             state = "builds from source"
-        lines.append(f"{target_id}: {state} ({counts or 'no packages'}; {s.blockers} blockers)")
+        lines.append(
+            f"{target_id}: {state} ({counts or 'no packages'}; {s.blockers} blocker{'' if s.blockers == 1 else 's'})"
+        )
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from readiness.models.rollups import repo_state
@@ -206,11 +207,15 @@ def overview_page(*, team: str | None, today: dt.date | None = None) -> Overview
         TargetReadiness.from_counts(t, c, last_week.get(t), by_target.get(t))
         for t, c in sorted(target_readiness(summaries).items())
     )
+    # A rescan that found nothing new ("unchanged") keeps the repo where its answer last changed:
+    # the scan its results come from, not the rescan, says when that was.
+    changed_at = Coalesce("latest_scan__results_from__finished_at", "latest_scan__finished_at")
     recent_qs = (
         current_repos(team=team)
-        .filter(latest_scan__isnull=False, latest_scan__unchanged=False)
-        .order_by("-latest_scan__finished_at", "name")
-        .values_list("name", "team__name", "latest_scan__finished_at", "latest_scan__summary")[:RECENT_REPOS]
+        .filter(latest_scan__isnull=False)
+        .annotate(changed_at=changed_at)
+        .order_by("-changed_at", "name")
+        .values_list("name", "team__name", "changed_at", "latest_scan__summary")[:RECENT_REPOS]
     )
     recent = tuple(RecentRepo(name=n, team=t or "", finished_at=f, states=_states(s)) for n, t, f, s in recent_qs)
     return OverviewPage(

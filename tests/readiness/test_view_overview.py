@@ -136,3 +136,16 @@ def test_query_count_does_not_grow_with_repos(viewer_client, django_assert_num_q
     with django_assert_num_queries(12):
         response = viewer_client.get("/")
     assert response.status_code == 200
+
+
+def test_a_rescan_that_found_nothing_new_keeps_the_repo_at_its_last_change(viewer_client):
+    from readiness.models import Scan
+
+    seed_org(repos=4, weeks=2)  # odd repos' latest scans are "unchanged", pointing at last week's
+    recent = viewer_client.get("/").context["page"].recent
+    assert [r.name for r in recent] == ["svc-0000", "svc-0002", "svc-0001", "svc-0003"]
+    for r in recent:
+        latest = Repo.objects.get(name=r.name).latest_scan
+        answered_by = latest.results_from if latest.unchanged else latest
+        assert r.finished_at == answered_by.finished_at
+    assert Scan.objects.filter(unchanged=True, repo__name__in=["svc-0001", "svc-0003"]).count() == 2
