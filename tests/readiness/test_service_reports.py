@@ -234,7 +234,11 @@ def test_unknown_team_is_refused_before_anything_is_written(org):
     assert not Subscription.objects.exists()
 
 
-@pytest.mark.parametrize("token", ["", "garbage", "eyJzIjoxfQ:1tZ:forged", unsubscribe_token(10**9)])
+@pytest.mark.parametrize(
+    "token",
+    ["", "garbage", "eyJzIjoxfQ:1tZ:forged", unsubscribe_token(10**9)],
+    ids=["empty", "garbage", "forged", "no-such-subscription"],
+)
 def test_bad_or_stale_tokens_name_no_subscription(token):
     assert subscription_from_token(token) is None
 
