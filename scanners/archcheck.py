@@ -179,11 +179,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_arguments(parser)
     opts = vars(parser.parse_args(argv))
+    _hand_back_freed_memory()
     try:
         return run(opts, settings_from_environ(), stdout=sys.stdout, stderr=sys.stderr)
     except (BadInput, ValueError) as exc:
         sys.stderr.write(f"archcheck: error: {exc}\n")
         return BAD_INPUT
+
+
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
+
+
+def _hand_back_freed_memory() -> None:
+    """Have glibc's malloc give freed memory back instead of keeping it for later (a cold run of a
+    365-package lock peaked at 205 MB resident with 81 MB of live objects): a page body or a parsed
+    page's blob of megabytes is mapped on its own and unmapped when freed (glibc would raise its
+    threshold to the largest such block freed, and later ones fragment its heaps), and the index's
+    threads share two arenas rather than one each. No-op on other C libraries."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 256 << 10)
+    mallopt(_M_ARENA_MAX, 2)
 
 
 class _OnFirstUse:

@@ -283,22 +283,22 @@ class IndexClient(OwnsOrSharesHttp):
         return result
 
     def _parse(self, canonical: NormalizedName, page: CachedPage, *, from_cache: bool) -> ProjectResult:
-        try:
-            # One page parsed at a time: parsing holds the GIL anyway, and a big project's page
-            # (thousands of files) is tens of megabytes of objects until it becomes rows.
-            with _PARSING:
+        # One page parsed and kept at a time: parsing holds the GIL anyway, and a big project's page
+        # (thousands of files) is tens of megabytes of objects until it is kept as rows on disk.
+        with _PARSING:
+            try:
                 files, status = parse_project_page(
                     canonical, page.body, page.content_type, url=page.url or self.project_url(canonical)
                 )
-        except ValueError as exc:
-            where = "cached page" if from_cache else redact(page.url or self.project_url(canonical))
-            return ProjectResult(canonical, None, f"{where}: {exc}", "error", from_cache)
-        put_files = getattr(self.cache, "put_files", None)
-        if put_files is not None:
-            try:
-                files = put_files(self.base_url, canonical, page, files, status) or files
-            except Exception as exc:  # noqa: BLE001 - a broken cache costs a parse, not a scan
-                _log.warning("index cache write failed for %s: %s", canonical, exc)
+            except ValueError as exc:
+                where = "cached page" if from_cache else redact(page.url or self.project_url(canonical))
+                return ProjectResult(canonical, None, f"{where}: {exc}", "error", from_cache)
+            put_files = getattr(self.cache, "put_files", None)
+            if put_files is not None:
+                try:
+                    files = put_files(self.base_url, canonical, page, files, status) or files
+                except Exception as exc:  # noqa: BLE001 - a broken cache costs a parse, not a scan
+                    _log.warning("index cache write failed for %s: %s", canonical, exc)
         return ProjectResult(canonical, files, None, "ok", from_cache, None, status)
 
     def _fresh_files(self, canonical: NormalizedName, now: dt.datetime) -> ProjectResult | None:

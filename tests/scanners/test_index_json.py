@@ -79,6 +79,48 @@ def test_pages_kept_parsed_come_back_as_the_same_files(tmp_path, json_pages):
     assert cache.fresh_files("https://index.test/simple/", name, period=60, now=now) is None
 
 
+def test_a_big_page_kept_parsed_answers_every_release_in_any_order(tmp_path):
+    """A parsed page bigger than the pages the cache lets go of after each read (several MB, as the
+    biggest real projects' are): releases read back in any order, twice, from two readers at once,
+    and the whole page after them, are the files the page was parsed into."""
+    files = [
+        {
+            "filename": f"big-{major}.{minor}-cp3{py}-cp3{py}-manylinux_2_17_{arch}.whl",
+            "url": f"https://files.index.test/packages/{major:02x}/{minor:02x}/big-{major}.{minor}-cp3{py}-{arch}.whl",
+            "hashes": {"sha256": f"{major:032x}{minor:016x}{py:08x}{len(arch):08x}"},
+            "requires-python": ">=3.8",
+            "size": 1000 * major + minor,
+            "upload-time": f"2024-0{1 + minor % 9}-1{py % 10}T10:00:00.000000Z",
+        }
+        for major in range(60)
+        for minor in range(50)
+        for py in (9, 10, 11, 12)
+        for arch in ("x86_64", "aarch64")
+    ]
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "big", "files": files}).encode()
+    parsed, _status = parse_project_page(
+        "big", body, "application/vnd.pypi.simple.v1+json", url="https://index.test/simple/big/"
+    )
+    cache = FileIndexCache(tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    page = CachedPage(body, "application/vnd.pypi.simple.v1+json", None, None, now, "https://index.test/simple/big/")
+    cache.put("https://index.test/simple/", "big", page)
+    cache.put_files("https://index.test/simple/", "big", page, parsed, None)
+    assert next(tmp_path.rglob("big.files")).stat().st_size > 4 << 20
+    first, _ = cache.fresh_files("https://index.test/simple/", "big", period=60, now=now)
+    second, _ = cache.fresh_files("https://index.test/simple/", "big", period=60, now=now)
+    versions = parsed.versions()
+    assert len(versions) == 3000
+    for i, version in enumerate(reversed(versions)):
+        reader = first if i % 2 else second
+        assert reader.release(version) == parsed.release(version)
+        assert len(reader.release(version)) == 8
+    for version in versions[::7]:
+        assert first.release(version) == second.release(version) == parsed.release(version)
+    assert first.files == parsed.files
+    assert second.rows() == parsed.rows()
+
+
 def test_the_public_index_url_is_pypi_simples_constant():
     assert public_index_url() == PYPI_SIMPLE_ENDPOINT
 
