@@ -202,9 +202,12 @@ def _dump_parsed(files: ProjectFiles, status: str | None, sha: str) -> list[byte
     file of 10 MB was held twice)."""
     rows = files.rows()
     releases: dict[object, tuple[str, list]] = {}
+    versions: dict[str, Version] = {}  # a release's dozens of files share one key: one Version each
     for key, row in rows:
         if key is not None:
-            version = Version(key)
+            version = versions.get(key)
+            if version is None:
+                version = versions[key] = Version(key)
             releases.setdefault(version, (key, []))[1].append(row)
     blobs: list[bytes] = []
     index = []

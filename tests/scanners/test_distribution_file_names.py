@@ -10,7 +10,7 @@ import pytest
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion
 
-from scanners.distributions import DistributionFile
+from scanners.distributions import DistributionFile, _parse_filename, release_key
 
 PROJECTS = Path(__file__).resolve().parents[1] / "fixtures" / "index" / "projects"
 
@@ -75,3 +75,28 @@ def test_every_recorded_wheel_and_its_mutations():
         assert (f.kind, f.project, f.version, f.tags) == _packaging(filename), filename
         checked += 1
     assert checked > len(names)
+
+
+@pytest.mark.parametrize(
+    ("filename", "project", "key"),
+    [
+        ("pkg-1.0-py3-none-any.whl", "pkg", "1.0"),
+        ("pkg-01.0-py3-none-any.whl", "pkg", "1.0"),
+        ("pkg-1.0.0-1-cp311-cp311-manylinux_2_17_x86_64.whl", "pkg", "1.0.0"),  # a build tag
+        ("Pkg_Name-2.0-py3-none-any.whl", "pkg-name", "2.0"),
+        ("Pkg_Name-2.0-py3-none-any.whl", "pkg", None),  # another project's wheel on the page
+        ("pkg-1.0--none-any.whl", "pkg", None),  # an empty tag: packaging refuses the name
+        ("pkg-notaversion-py3-none-any.whl", "pkg", None),
+        ("pkg-1.0-x-py3-none-any.whl", "pkg", None),  # a build tag must start with a digit
+        ("pkg-1.0-1-2-py3-none-any.whl", "pkg", None),  # too many parts
+        ("pkg-1.0-py3-none-any.WHL", "pkg", None),
+        ("pkg-1.0.tar.gz", "pkg", "1.0"),
+    ],
+)
+def test_a_files_release_key_is_its_release_as_the_page_groups_it(filename, project, key):
+    """Wheels take a shortcut (one head per release, tags checked alone): it answers as the full
+    parse of the name does, for the files of a real page and for the ones packaging refuses."""
+    assert release_key(filename, project) == key
+    _kind, name, version, _tags = _parse_filename.__wrapped__(filename)
+    expected = str(version) if version is not None and name == project else None
+    assert release_key(filename, project) == expected
