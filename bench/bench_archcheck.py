@@ -14,7 +14,8 @@ one (``--python-platform aarch64-manylinux_2_N``). Runs alternate (archcheck, uv
 *Cold* gives each run empty caches (``READINESS_VAR_DIR``, ``UV_CACHE_DIR``), *warm* keeps them
 after one untimed run. Packages uv cannot build from source on this machine (old sdists) are left
 out of uv's input, never archcheck's, and counted. ``--memory`` also runs archcheck alone on one
-lock of every distinct pin of the corpus (~500 packages) and prints its peak memory.
+lock of every distinct pin of the corpus (365 packages), then on a 500-package lock (those pins plus
+renamed copies of their pages, from a loopback index), and prints its peak memory.
 
     .venv/bin/pip install -r bench/requirements.txt
     .venv/bin/python bench/bench_archcheck.py [--runs 5] [--repos hashed,poetry] [--memory]
@@ -23,6 +24,7 @@ lock of every distinct pin of the corpus (~500 packages) and prints its peak mem
 from __future__ import annotations
 
 import argparse
+import http.server
 import json
 import os
 import re
@@ -31,12 +33,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from packaging.utils import canonicalize_name  # noqa: E402
 
 from scanners.index import public_index_url  # noqa: E402
 from scanners.lockfiles import parse_lockfile  # noqa: E402
@@ -120,8 +125,13 @@ def _timed_rss(command: list[str], env: dict[str, str]) -> tuple[float, float, i
         return wall, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read()
 
 
-def run_archcheck(repo: BenchRepo, var_dir: Path) -> tuple[float, float]:
-    env = {**os.environ, "READINESS_VAR_DIR": str(var_dir), "READINESS_INDEX_URL": public_index_url()}
+def run_archcheck(
+    repo: BenchRepo, var_dir: Path, *, index_url: str | None = None, measured_alone: bool = False
+) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one run. ``measured_alone``: through ``/usr/bin/time``, whose
+    small process forks archcheck: a child forked from this one starts with this one's resident
+    memory in its peak (wait4's ru_maxrss spans the exec), which the 500-package pages would inflate."""
+    env = {**os.environ, "READINESS_VAR_DIR": str(var_dir), "READINESS_INDEX_URL": index_url or public_index_url()}
     # Bytecode as an installed package has it: without it every run compiles ~70 modules (~0.15 s).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [
@@ -135,7 +145,11 @@ def run_archcheck(repo: BenchRepo, var_dir: Path) -> tuple[float, float]:
         f"glibc:{repo.glibc}",
     ]
     command += ["--format", "json"]
+    if measured_alone:
+        command = ["/usr/bin/time", "-f", "maxrss_kb=%M", *command]
     wall, rss, code, out, err = _timed_rss(command, env)
+    if measured_alone:
+        rss = int(re.findall(rb"maxrss_kb=(\d+)", err)[-1]) / 1024
     if code not in (0, 1) or json.loads(out)["schema"] != "archcheck/1":
         raise SystemExit(f"archcheck failed on {repo.name} ({code}): {err.decode()[-2000:]}")
     return wall, rss
@@ -247,7 +261,56 @@ def memory(work: Path) -> dict:
     repo = _repo(work, "all-pins", {"requirements.txt": text}, text, "3.11", "2.36")
     cold = run_archcheck(repo, work / "all-pins-var")
     warm = run_archcheck(repo, work / "all-pins-var")
-    return {"packages": len(pins), "cold_s": cold[0], "cold_mb": cold[1], "warm_s": warm[0], "warm_mb": warm[1]}
+    result = {"packages": len(pins), "cold_s": cold[0], "cold_mb": cold[1], "warm_s": warm[0], "warm_mb": warm[1]}
+    return result | {f"500_{k}": v for k, v in memory_500(work, pins, work / "all-pins-var").items()}
+
+
+def memory_500(work: Path, pins: dict[str, str], var_dir: Path, size: int = 500) -> dict:
+    """archcheck on a 500-package lock, cold and warm: the corpus's pins, served by a loopback index
+    from the pages the run above fetched, plus renamed copies of them (``clone<i>-<name>``, every
+    file renamed alike) up to ``size``: the corpus has no lock that big."""
+    pages = {}
+    for body in var_dir.glob("index-cache/*/*.body"):
+        page = json.loads(body.read_bytes())
+        pages[canonicalize_name(page["name"])] = page
+    pinned = {canonicalize_name(name): version for name, version in pins.items()}
+    bodies, lock = {}, []
+    for name, page in sorted(pages.items()):
+        bodies[name] = json.dumps(page).encode()
+        lock.append(f"{name}=={pinned[name]}")
+    names = sorted(pages)
+    for i in range(size - len(names)):
+        original = names[(i * 7) % len(names)]
+        clone = f"clone{i}-{original}"
+        files = [{**f, "filename": f"clone{i}_{f['filename']}"} for f in pages[original]["files"]]
+        bodies[clone] = json.dumps({**pages[original], "name": clone, "files": files, "versions": []}).encode()
+        lock.append(f"{clone}=={pinned[original]}")
+    text = "".join(f"{line}\n" for line in lock)
+    repo = _repo(work, "500-pins", {"requirements.txt": text}, text, "3.11", "2.36")
+
+    class Pages(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = bodies.get(self.path.strip("/").rsplit("/", 1)[-1], b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    index_url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    try:
+        cold = run_archcheck(repo, work / "500-pins-var", index_url=index_url, measured_alone=True)
+        warm = run_archcheck(repo, work / "500-pins-var", index_url=index_url, measured_alone=True)
+    finally:
+        server.shutdown()
+    return {"packages": len(lock), "cold_s": cold[0], "cold_mb": cold[1], "warm_s": warm[0], "warm_mb": warm[1]}
 
 
 def main() -> None:
