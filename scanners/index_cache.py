@@ -253,13 +253,15 @@ def _read_blob(data: mmap.mmap, start: int, length: int):
     try:
         return marshal.loads(data[start : start + length])
     finally:
-        # The folio's neighbours were mapped too: let go of every page of the largest folio around.
-        first = start - start % _LARGEST_FOLIO
-        end = min(len(data), start + length + _LARGEST_FOLIO - 1)
-        data.madvise(mmap.MADV_DONTNEED, first, end - first)
+        if _DONTNEED is not None:
+            # The folio's neighbours were mapped too: let go of every page of the largest folio around.
+            first = start - start % _LARGEST_FOLIO
+            end = min(len(data), start + length + _LARGEST_FOLIO - 1)
+            data.madvise(_DONTNEED, first, end - first)
 
 
 _LARGEST_FOLIO = 2 << 20  # a PMD-sized huge page on x86-64 and arm64 with 4 KiB pages
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)  # Windows has no madvise: pages stay until unmapped
 
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
