@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import jwt
 
+from readiness.services.github import GITHUB_API_VERSION
 from scanners.http import SERVER_ERRORS, HttpError, RetryPolicy, one_line, request
 
 __all__ = ["GitHubAuth", "GitHubChecks", "GitHubChecksError", "app_jwt", "forget_tokens"]
 
-_API_VERSION = "2022-11-28"
 _POLICY = RetryPolicy(retries=2, backoff=1.0, jitter=0.0, statuses=SERVER_ERRORS)
 _EARLY = 60  # seconds: a token this close to expiry is renewed first
 
@@ -133,7 +133,7 @@ class GitHubChecks:
     ) -> dict[str, Any]:
         headers = {
             "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": _API_VERSION,
+            "X-GitHub-Api-Version": GITHUB_API_VERSION,
             "Authorization": f"Bearer {bearer}",
         }
         if body is not None:
