@@ -34,6 +34,7 @@ from scanners.http import (
 
 __all__ = [
     "GITHUB_API_VERSION",
+    "github_message",
     "GitHubClient",
     "GitHubError",
     "GitHubImport",
@@ -286,7 +287,7 @@ def _get(
     except HttpError as exc:
         if exc.kind == "status" and exc.response is not None:
             raise GitHubError(
-                f"GitHub API answered {exc.response.status_code} {_message(exc.response)} after {exc.attempts} attempts"
+                f"GitHub API answered {exc.response.status_code} {github_message(exc.response)} after {exc.attempts} attempts"
             ) from None
         after = f" after {exc.attempts} attempts" if exc.attempts > 1 else ""
         raise GitHubError(f"GitHub API unreachable{after}: {exc.detail}") from None
@@ -298,21 +299,21 @@ def _checked(response: httpx.Response, *, org: str) -> httpx.Response:
     if status == 200:
         return response
     if status == 401:
-        raise GitHubError(f"GitHub rejected the token (401 {_message(response)}): check GITHUB_TOKEN")
+        raise GitHubError(f"GitHub rejected the token (401 {github_message(response)}): check GITHUB_TOKEN")
     if status in (403, 429):
         if response.headers.get("x-ratelimit-remaining") == "0":
             raise GitHubError(f"GitHub API rate limit exhausted ({status}); it resets at {_reset_time(response)}")
         if retry_after := response.headers.get("retry-after"):
             raise GitHubError(f"GitHub secondary rate limit ({status}): retry after {retry_after} seconds")
         if status == 429:
-            raise GitHubError(f"GitHub API rate limit (429): {_message(response)}")
-        raise GitHubError(f"GitHub refused access to {org}'s repositories (403 {_message(response)})")
+            raise GitHubError(f"GitHub API rate limit (429): {github_message(response)}")
+        raise GitHubError(f"GitHub refused access to {org}'s repositories (403 {github_message(response)})")
     if status == 404:
         raise GitHubError(f"organisation {org!r} not found on GitHub, or the token cannot see it (404)")
-    raise GitHubError(f"GitHub API answered {status} {_message(response)}")
+    raise GitHubError(f"GitHub API answered {status} {github_message(response)}")
 
 
-def _message(response: httpx.Response) -> str:
+def github_message(response: httpx.Response) -> str:
     """GitHub's own explanation (``{"message": …}``), one line, or the reason phrase."""
     try:
         message = response.json().get("message")

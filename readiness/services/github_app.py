@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import jwt
 
-from readiness.services.github import GITHUB_API_VERSION
+from readiness.services.github import GITHUB_API_VERSION, github_message
 from scanners.http import SERVER_ERRORS, HttpError, RetryPolicy, one_line, request
 
 __all__ = ["GitHubAuth", "GitHubChecks", "GitHubChecksError", "app_jwt", "forget_tokens"]
@@ -153,7 +153,9 @@ class GitHubChecks:
         except HttpError as exc:
             raise GitHubChecksError(f"{method} {path}: GitHub API unreachable: {exc.detail}") from None
         if response.status_code != expect:
-            raise GitHubChecksError(f"{method} {path}: GitHub answered {response.status_code} {_message(response)}")
+            raise GitHubChecksError(
+                f"{method} {path}: GitHub answered {response.status_code} {github_message(response)}"
+            )
         try:
             answer = response.json()
         except ValueError:
@@ -161,14 +163,6 @@ class GitHubChecks:
         if not isinstance(answer, dict):
             raise GitHubChecksError(f"{method} {path}: GitHub's answer is not an object")
         return answer
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        message = response.json().get("message")
-    except (ValueError, AttributeError):
-        message = None
-    return one_line(str(message))[:200] if message else response.reason_phrase
 
 
 def forget_tokens() -> None:

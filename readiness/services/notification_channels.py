@@ -17,8 +17,6 @@ A request answered 429 or 5xx, or not answered, is retried at once a few times w
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from urllib.parse import urlsplit
 
 from readiness import emails
 from readiness.clients import http_client
+from readiness.services.signatures import webhook_signature
 from scanners.http import HttpError, RetryPolicy, one_line, request
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     "SendOutcome",
     "masked_url",
     "send",
-    "signature",
     "slack_message",
     "teams_message",
 ]
@@ -62,10 +60,6 @@ def masked_url(url: str) -> str:
     except ValueError:
         return "…"
     return f"{parts.scheme}://{host}{port}/…" if parts.scheme and host else "…"
-
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _slack_escape(text: str) -> str:
@@ -182,5 +176,5 @@ def send(*, channel: str, target: str, secret: str, payload: dict) -> SendOutcom
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = {"X-Readiness-Event": payload["event"], "X-Readiness-Delivery": payload["delivery_id"]}
     if secret:
-        headers[SIGNATURE_HEADER] = signature(secret, body)
+        headers[SIGNATURE_HEADER] = webhook_signature(secret=secret, body=body)
     return _post(target, body, headers)

@@ -22,8 +22,6 @@ coalescing window is over (:mod:`readiness.services.enqueue`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from readiness.models import Repo, Scan, WebhookDelivery
 from readiness.services.enqueue import tasks_run_in_process
 from readiness.services.pull_requests import check_rerequested, pull_request_event
 from readiness.services.scans import scan_request
+from readiness.services.signatures import webhook_signature, webhook_signature_valid
 from scanners.check import is_relevant_path
 
 __all__ = [
@@ -81,24 +80,6 @@ class WebhookResult:
     repo_id: int | None = None
     scan_id: int | None = None
     duplicate: bool = False
-
-
-def webhook_signature(*, secret: str, body: bytes) -> str:
-    """The ``X-Hub-Signature-256`` value GitHub sends for ``body``: ``sha256=<hex HMAC>``."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def webhook_signature_valid(*, secret: str, body: bytes, signature: str | None) -> bool:
-    """Whether ``signature`` is GitHub's HMAC-SHA256 of the raw ``body`` with ``secret``.
-
-    Constant-time comparison (``hmac.compare_digest``), so response times leak nothing about
-    how much of a forged signature was right. No secret never verifies anything.
-    """
-    if not secret or not signature:
-        return False
-    expected = webhook_signature(secret=secret, body=body).encode("ascii")
-    # Header values arrive as latin-1 decoded text (WSGI); bytes make any value comparable.
-    return hmac.compare_digest(expected, signature.strip().encode("latin-1", "replace"))
 
 
 def push_decision(payload: Mapping[str, Any], *, tracked_branch: str) -> PushDecision:

@@ -9,8 +9,6 @@ URLs are secrets: nothing here prints one beyond its scheme and host.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -19,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from readiness.models import NotificationRule
 from readiness.services.notification_channels import SIGNATURE_HEADER, masked_url
 from readiness.services.notifications import RuleError, rule_add, rule_send_test
+from readiness.services.signatures import webhook_signature_valid
 
 _EVENTS = NotificationRule.Event.values
 
@@ -126,8 +125,8 @@ class Command(BaseCommand):
         if not secret:
             check = "unsigned" if not signature else "signed (no --secret to check it)"
         else:
-            expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            check = "signature valid" if hmac.compare_digest(signature, expected) else "SIGNATURE INVALID"
+            valid = webhook_signature_valid(secret=secret, body=body, signature=signature)
+            check = "signature valid" if valid else "SIGNATURE INVALID"
         try:
             event = json.loads(body)
         except ValueError:
