@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from scanners.env import env_bool, env_int
+from scanners.env import comma_list, env_bool, env_int, key_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("READINESS_VAR_DIR", BASE_DIR / "var"))
@@ -154,7 +154,7 @@ CELERY_BEAT_SCHEDULE = {
 READINESS_INDEX_URL = envstr("READINESS_INDEX_URL")  # empty: PIP_INDEX_URL, pip's config, public index
 READINESS_DEFAULT_PYTHON = envstr("READINESS_DEFAULT_PYTHON", "3.12")
 READINESS_DEFAULT_LIBC = envstr("READINESS_DEFAULT_LIBC", "glibc:2.36")
-READINESS_PLATFORMS = [p for p in envstr("READINESS_PLATFORMS", "linux/amd64,linux/arm64").split(",") if p]
+READINESS_PLATFORMS = comma_list(envstr("READINESS_PLATFORMS", "linux/amd64,linux/arm64"))
 READINESS_INDEX_CACHE_SECONDS = envint("READINESS_INDEX_CACHE_SECONDS", 6 * 3600)
 # Extra attempts per index request after a network error or 5xx (the first retry waits 0.5 s, then doubling).
 READINESS_INDEX_RETRIES = envint("READINESS_INDEX_RETRIES", 4)
@@ -248,10 +248,8 @@ READINESS_REGISTRY_CACHE_SECONDS = envint("READINESS_REGISTRY_CACHE_SECONDS", 24
 READINESS_REGISTRY_FAILURE_SECONDS = envint("READINESS_REGISTRY_FAILURE_SECONDS", 600)
 READINESS_REGISTRY_AUTH_FILE = envstr("READINESS_REGISTRY_AUTH_FILE")  # a Docker config.json with "auths"
 # "docker.io=https://mirror.internal,registry.test:5000=http://127.0.0.1:5000": where a registry's API is.
-READINESS_REGISTRY_ENDPOINTS = dict(
-    item.split("=", 1) for item in envstr("READINESS_REGISTRY_ENDPOINTS").split(",") if "=" in item
-)
-READINESS_REGISTRY_INSECURE = [h for h in envstr("READINESS_REGISTRY_INSECURE").split(",") if h]
+READINESS_REGISTRY_ENDPOINTS = key_values(envstr("READINESS_REGISTRY_ENDPOINTS"))
+READINESS_REGISTRY_INSECURE = comma_list(envstr("READINESS_REGISTRY_INSECURE"))
 
 # Production behind HTTPS: one switch. READINESS_HTTPS=1 sends HSTS, redirects plain HTTP to
 # HTTPS and keeps the session and CSRF cookies off plain HTTP, so `manage.py check --deploy` is

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanners.env import env_bool, env_int
+from scanners.env import comma_list, env_bool, env_int, key_values
 
 __all__ = ["ArchcheckSettings", "docker_config_credentials", "settings_from_environ"]
 
@@ -59,7 +59,7 @@ def settings_from_environ(environ: Mapping[str, str] = os.environ) -> ArchcheckS
         var_dir=var_dir,
         git_cache_dir=Path(text("READINESS_GIT_CACHE_DIR", str(var_dir / "git-cache"))),
         index_url=text("READINESS_INDEX_URL"),
-        platforms=tuple(p for p in text("READINESS_PLATFORMS", "linux/amd64,linux/arm64").split(",") if p),
+        platforms=tuple(comma_list(text("READINESS_PLATFORMS", "linux/amd64,linux/arm64"))),
         default_python=text("READINESS_DEFAULT_PYTHON", "3.12"),
         default_libc=text("READINESS_DEFAULT_LIBC", "glibc:2.36"),
         index_cache_seconds=integer("READINESS_INDEX_CACHE_SECONDS", 6 * 3600),
@@ -72,10 +72,8 @@ def settings_from_environ(environ: Mapping[str, str] = os.environ) -> ArchcheckS
         registry_cache_seconds=integer("READINESS_REGISTRY_CACHE_SECONDS", 24 * 3600),
         registry_failure_seconds=integer("READINESS_REGISTRY_FAILURE_SECONDS", 600),
         registry_auth_file=text("READINESS_REGISTRY_AUTH_FILE"),
-        registry_endpoints=dict(
-            item.split("=", 1) for item in text("READINESS_REGISTRY_ENDPOINTS").split(",") if "=" in item
-        ),
-        registry_insecure=tuple(h for h in text("READINESS_REGISTRY_INSECURE").split(",") if h),
+        registry_endpoints=key_values(text("READINESS_REGISTRY_ENDPOINTS")),
+        registry_insecure=tuple(comma_list(text("READINESS_REGISTRY_INSECURE"))),
     )
 
 

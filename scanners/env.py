@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-__all__ = ["env_bool", "env_int"]
+__all__ = ["comma_list", "env_bool", "env_int", "key_values"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -35,3 +35,13 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) 
     if value.lower() in _FALSE:
         return False
     raise ValueError(f"{name}={value!r} is not a boolean (use 1/0, true/false)")
+
+
+def comma_list(value: str) -> list[str]:
+    """``"a,b,,c"`` → ``["a", "b", "c"]``: a list setting, empty items dropped."""
+    return [item for item in value.split(",") if item]
+
+
+def key_values(value: str) -> dict[str, str]:
+    """``"a=1,b=2"`` → ``{"a": "1", "b": "2"}``: a map setting, items without ``=`` dropped."""
+    return dict(item.split("=", 1) for item in value.split(",") if "=" in item)
