@@ -59,20 +59,23 @@ def _posted_run(api, head: str) -> dict:
     return runs[0]
 
 
-def test_a_real_worker_checks_the_pull_request_and_posts_the_run(client, tmp_path, api, celery_worker, settings):
+def _scanned_repo_on_a_github_worker(celery_worker, api, tmp_path, **env):
+    """Restart the worker as the loopback GitHub's App (failing PRs on every target), then scan the
+    repo's branch on it: the pull request is then compared with a stored scan. The repo's path."""
     celery_worker.stop()
     celery_worker.env.update(
-        GITHUB_API_URL=api.url,
-        GITHUB_APP_ID=APP_ID,
-        GITHUB_APP_PRIVATE_KEY=PEM,
-        READINESS_PR_FAIL_ON="all",
-        SITE_ROOT="https://readiness.example.test",
+        GITHUB_API_URL=api.url, GITHUB_APP_ID=APP_ID, GITHUB_APP_PRIVATE_KEY=PEM, READINESS_PR_FAIL_ON="all", **env
     )
     celery_worker.start()
-    settings.READINESS_WEBHOOK_COALESCE_SECONDS = 1
     repo, path = _repo(tmp_path)
     scan = scan_request(repo=repo, trigger="manual")
     _wait(lambda: Scan.objects.get(pk=scan.pk).state == Scan.State.DONE, "scanned")
+    return path
+
+
+def test_a_real_worker_checks_the_pull_request_and_posts_the_run(client, tmp_path, api, celery_worker, settings):
+    settings.READINESS_WEBHOOK_COALESCE_SECONDS = 1
+    path = _scanned_repo_on_a_github_worker(celery_worker, api, tmp_path, SITE_ROOT="https://readiness.example.test")
 
     response, head = open_pr(client, path, 7, {"requirements.txt": BASE + "filprofiler==2022.5.0\n"})
     assert response.status_code == 202 and response.json()["outcome"] == "queued"
@@ -100,19 +103,8 @@ def test_without_a_broker_the_web_process_checks_after_answering(client, tmp_pat
 
 
 def test_a_refused_run_is_posted_again_by_the_tasks_retry_then_given_up(client, tmp_path, api, celery_worker, settings):
-    celery_worker.stop()
-    celery_worker.env.update(
-        GITHUB_API_URL=api.url,
-        GITHUB_APP_ID=APP_ID,
-        GITHUB_APP_PRIVATE_KEY=PEM,
-        READINESS_PR_FAIL_ON="all",
-        READINESS_PR_POST_RETRY_SECONDS="1",
-    )
-    celery_worker.start()
     settings.READINESS_WEBHOOK_COALESCE_SECONDS = 0
-    repo, path = _repo(tmp_path)
-    scan = scan_request(repo=repo, trigger="manual")
-    _wait(lambda: Scan.objects.get(pk=scan.pk).state == Scan.State.DONE, "scanned")
+    path = _scanned_repo_on_a_github_worker(celery_worker, api, tmp_path, READINESS_PR_POST_RETRY_SECONDS="1")
 
     # GitHub fails the completing update twice over (each time after the client's two quick retries).
     api.fail(502, method="PATCH", times=6)
