@@ -108,15 +108,20 @@ def test_core_metadata_is_fetched_once_ever(tmp_path, make_fixture_index):
     assert index.page_requests()
 
 
+def _registry_env(tmp_path, index, registry) -> dict[str, str]:
+    """The environment of a run whose Docker Hub is the loopback ``registry``."""
+    return _env(
+        tmp_path,
+        index.url,
+        READINESS_REGISTRY_LOOKUPS="1",
+        READINESS_REGISTRY_ENDPOINTS=f"docker.io={registry.url}",
+        READINESS_REGISTRY_INSECURE=registry.host,
+    )
+
+
 def test_a_registry_failure_is_remembered_for_its_period(tmp_path, repo, fixture_index):
     with FixtureRegistryServer(auth="token") as registry:
-        env = _env(
-            tmp_path,
-            fixture_index.url,
-            READINESS_REGISTRY_LOOKUPS="1",
-            READINESS_REGISTRY_ENDPOINTS=f"docker.io={registry.url}",
-            READINESS_REGISTRY_INSECURE=registry.host,
-        )
+        env = _registry_env(tmp_path, fixture_index, registry)
         registry.fail(404, times=1000, path_contains="/manifests/")
         first = _run(env, str(repo), "--format", "json")
         assert first.returncode == 0, first.stderr
@@ -134,13 +139,7 @@ def test_a_registry_failure_is_remembered_for_its_period(tmp_path, repo, fixture
 
 def test_a_registry_answer_is_kept_between_runs(tmp_path, repo, fixture_index):
     with FixtureRegistryServer(auth="token") as registry:
-        env = _env(
-            tmp_path,
-            fixture_index.url,
-            READINESS_REGISTRY_LOOKUPS="1",
-            READINESS_REGISTRY_ENDPOINTS=f"docker.io={registry.url}",
-            READINESS_REGISTRY_INSECURE=registry.host,
-        )
+        env = _registry_env(tmp_path, fixture_index, registry)
         first = _run(env, str(repo), "--format", "json")
         assert registry.requests
         registry.clear_requests()
