@@ -435,6 +435,30 @@ def _tree_cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def _postgres_pids() -> list[int]:
+    """PostgreSQL's postmasters on this machine (its backends are their children): empty if it runs elsewhere."""
+
+    def name_and_parent(pid: str) -> tuple[str, int]:
+        head, rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+        return head.split(" (", 1)[1], int(rest.split()[1])
+
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            name, parent = name_and_parent(entry.name) if entry.name.isdigit() else ("", 0)
+            if name == "postgres" and name_and_parent(str(parent))[0] != "postgres":
+                pids.append(int(entry.name))
+        except OSError:  # exited meanwhile
+            continue
+    return pids
+
+
+def _own_cpu_seconds() -> float:
+    """This process's CPU (user + system, all threads): the fixture index and registry serving pages."""
+    t = os.times()
+    return t.user + t.system
+
+
 def _phase(
     label: str, *, index, registry, specs: list[RepoSpec], models, worker_pids: list[int] | None = None
 ) -> dict[str, Any]:
@@ -448,12 +472,15 @@ def _phase(
     registry.clear_requests()
     rows_before = Verdict.objects.count()
     cpu_before = _tree_cpu_seconds(worker_pids or [])
+    postgres = _postgres_pids()
+    pg_before, own_before = _tree_cpu_seconds(postgres), _own_cpu_seconds()
     t = time.perf_counter()
     started = organisation_scan(trigger="bench")
     ids = [s.pk for s in started]
     _wait_all_final(Scan, ids)
     wall = time.perf_counter() - t
     worker_cpu = _tree_cpu_seconds(worker_pids or []) - cpu_before
+    pg_cpu, own_cpu = _tree_cpu_seconds(postgres) - pg_before, _own_cpu_seconds() - own_before
     # The upstream-issue drafts are refreshed behind the scans, all at once: when they are ready too.
     _wait_refreshed()
     suggestions_ready = time.perf_counter() - t
@@ -480,6 +507,10 @@ def _phase(
         # The workers' CPU (git included, PostgreSQL not) per repo of the phase: unlike the wall
         # time, it does not depend on what else the shared cores run meanwhile.
         "worker_cpu_ms_per_repo": round(1000 * worker_cpu / max(len(scans), 1), 1),
+        # PostgreSQL (every backend) and this process (the fixture index and registry, the waiting
+        # loop): what else the 2 cores spent on the phase.
+        "postgres_cpu_ms_per_repo": round(1000 * pg_cpu / max(len(scans), 1), 1),
+        "bench_cpu_ms_per_repo": round(1000 * own_cpu / max(len(scans), 1), 1),
         "suggestions_ready_s": round(suggestions_ready, 2),
         "index_page_requests": len(page_names),
         "distinct_pages_requested": len(set(page_names)),
@@ -660,6 +691,8 @@ def _print_phases(phases: list[dict[str, Any]], first_wall: float) -> None:
         ("wall time", lambda p: f"{p['wall_s']:.1f} s"),
         ("repos/s", lambda p: f"{p['repos_per_s']:.1f}"),
         ("worker CPU per repo (git included)", lambda p: f"{p['worker_cpu_ms_per_repo']:.0f} ms"),
+        ("PostgreSQL CPU per repo", lambda p: f"{p['postgres_cpu_ms_per_repo']:.0f} ms"),
+        ("bench CPU per repo (fixture servers)", lambda p: f"{p['bench_cpu_ms_per_repo']:.0f} ms"),
         ("upstream drafts ready after", lambda p: f"{p['suggestions_ready_s']:.1f} s"),
         ("share of the first", lambda p: f"{p['wall_s'] / first_wall:.1%}"),
         ("repos scanned (not unchanged)", lambda p: f"{p['rescanned']}/{p['repos']}"),
@@ -740,11 +773,18 @@ def _judge(phases: dict[str, dict[str, Any]], change: dict[str, Any], distinct_i
 # --------------------------------------------------------------------------- main
 
 
-def _start_workers(count: int, env: dict[str, str], logs_dir: Path) -> list[subprocess.Popen]:
+def _start_workers(
+    count: int, env: dict[str, str], logs_dir: Path, profile_dir: Path | None = None
+) -> list[subprocess.Popen]:
     workers = []
     for i in range(count):
         log = open(logs_dir / f"worker-{i}.log", "wb")  # noqa: SIM115 - closed when the process ends
         cmd = worker_command(name=f"bench{i}@%h", concurrency=1, loglevel="WARNING")
+        if profile_dir is not None:
+            # cProfile the whole worker: its tasks run in the process itself (solo pool), and the
+            # stats are written when the warm shutdown at the end returns.
+            cmd = [cmd[0], "-m", "cProfile", "-o", str(profile_dir / f"worker-{i}.prof"), *cmd[1:]]
+            cmd = [a if a != "--pool=prefork" else "--pool=solo" for a in cmd]
         workers.append(
             subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         )
@@ -763,6 +803,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     parser.add_argument("--check-only", action="store_true", help="stop after the per-format check")
     parser.add_argument("--profile", type=Path, help="after the phases, cProfile one rescan per format into this file")
+    parser.add_argument(
+        "--profile-workers", type=Path, help="cProfile each worker (solo pool) into worker-N.prof in this directory"
+    )
     args = parser.parse_args()
 
     rng = random.Random(20241123)
@@ -815,7 +858,7 @@ def main() -> None:
         return
     Repo.objects.bulk_create(Repo(name=s.name, url=s.path.as_uri(), branch="main") for s in specs)
 
-    workers = _start_workers(args.workers, env, tmp)
+    workers = _start_workers(args.workers, env, tmp, args.profile_workers)
     phases: dict[str, dict[str, Any]] = {}
     try:
         time.sleep(4)  # workers connect to the broker

@@ -5,7 +5,8 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
 
@@ -26,6 +27,17 @@ GC_THRESHOLDS = (50_000, 20, 10)
 def tune_garbage_collection(**_kwargs) -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_database_connections(sender=None, **_kwargs) -> None:
+    """What Django does around each request, around each task: close connections past their
+    ``CONN_MAX_AGE`` or found broken, keep the rest (``CELERY_DB_REUSE_MAX`` stops Celery closing
+    them all). A task run in process (eager) is inside its caller's transaction: left alone."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    close_old_connections()
 
 
 def worker_command(*, name: str, concurrency: int = 2, loglevel: str = "INFO") -> list[str]:

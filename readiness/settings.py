@@ -106,7 +106,14 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{VAR_DIR / 'readiness.sqlite3'}"
 try:
-    DATABASES = {"default": dj_database_url.parse(envstr("DATABASE_URL") or _default_db, conn_max_age=60)}
+    # Connections live a minute and are checked before reuse: a Celery worker runs a task per
+    # scan, and a new PostgreSQL connection per task (a backend forked, its catalog caches cold)
+    # cost the server more CPU than the scan's own queries (readiness.celery keeps them).
+    DATABASES = {
+        "default": dj_database_url.parse(
+            envstr("DATABASE_URL") or _default_db, conn_max_age=60, conn_health_checks=True
+        )
+    }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
 SILENCED_SYSTEM_CHECKS: list[str] = []
@@ -139,6 +146,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
+# Celery's Django fixup closes every database connection before and after each task unless this
+# is set; readiness.celery then closes only those too old (CONN_MAX_AGE) or broken instead.
+CELERY_DB_REUSE_MAX = 1_000_000
 # One queue name per deployment (or per test run, so a killed test worker's unacked message can
 # never be redelivered to another run's worker with a scan id of the wrong database).
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_TASK_DEFAULT_QUEUE", "celery")
@@ -233,6 +243,9 @@ READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)
 # Upstream issue suggestions: a package's project URLs (from its core metadata) are
 # fetched once per this period. The deep check reads pure/universal2 wheels' zip directories
 # with Range requests to catch mislabelled wheels; off by default (a few requests per wheel).
+# Seconds a refresh of the upstream-issue drafts waits after a scan marks a package (with a
+# broker): the scans finishing meanwhile are refreshed together by it.
+READINESS_UPSTREAM_REFRESH_DELAY = envint("READINESS_UPSTREAM_REFRESH_DELAY", 10)
 READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
 READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
 CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_upstream", "schedule": 24 * 3600}

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, TextField
+from django.db.models import Count, Min, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from packaging.utils import canonicalize_name
@@ -38,7 +38,12 @@ from readiness import engine
 from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
 from readiness.queries.scope import result_scan_ids
 from readiness.services.advisory_locks import held, held_if_free
-from readiness.services.enqueue import NOTIFY_UPSTREAM_RESOLVED, REFRESH_UPSTREAM_PENDING, enqueue_on_commit
+from readiness.services.enqueue import (
+    NOTIFY_UPSTREAM_RESOLVED,
+    REFRESH_UPSTREAM_PENDING,
+    enqueue_on_commit,
+    tasks_run_in_process,
+)
 from scanners import project_metadata as engine_metadata
 from scanners.targets import Target
 from scanners.upstream_issue import draft_upstream_issue, missing_platform_tags
@@ -190,34 +195,53 @@ def upstream_refresh_later(*, packages: Iterable[str]) -> int:
 
     A package already pending is left alone: the refresh queued when it was marked has not
     taken it yet (a refresh takes its packages before it reads any row), so it will see this
-    scan's rows too. Only a newly marked package queues a refresh.
+    scan's rows too. With a broker the refresh waits ``READINESS_UPSTREAM_REFRESH_DELAY``
+    seconds, and none is queued while one is: any package still pending shows a queued refresh
+    that will take every pending package, ours included. An organisation scan's 500 scans then
+    cost a refresh every few seconds, not one per finished scan (each over the organisation's
+    rows: a quarter of a first organisation scan's CPU when every scan queued one).
     """
     names = sorted({canonicalize_name(p) for p in packages})
     if not names:
         return 0
+    delay = settings.READINESS_UPSTREAM_REFRESH_DELAY
+    in_process = tasks_run_in_process()
+    oldest = None if in_process else UpstreamRefreshPending.objects.aggregate(t=Min("requested_at"))["t"]
     waiting = set(UpstreamRefreshPending.objects.filter(package__in=names).values_list("package", flat=True))
     new = [n for n in names if n not in waiting]
     if not new:
         return 0
     UpstreamRefreshPending.objects.bulk_create([UpstreamRefreshPending(package=n) for n in new], ignore_conflicts=True)
-    enqueue_on_commit(REFRESH_UPSTREAM_PENDING)
+    # Pending longer than a queued refresh could take: its refresh was lost (a worker killed,
+    # a refresh that failed and put its packages back), so this scan queues one.
+    overdue = oldest is not None and oldest < timezone.now() - dt.timedelta(seconds=delay + REFRESH_OVERDUE_SECONDS)
+    if in_process:
+        enqueue_on_commit(REFRESH_UPSTREAM_PENDING)
+    elif oldest is None or overdue:
+        enqueue_on_commit(REFRESH_UPSTREAM_PENDING, countdown=delay)
     return len(new)
+
+
+REFRESH_OVERDUE_SECONDS = 300
 
 
 def upstream_refresh_pending(*, fetch_metadata: MetadataFetcher | None = None) -> RefreshResult:
     """Refresh every pending package at once; nothing to do when another refresh is running.
 
-    One refresher at a time, and it does not stop while packages are pending: the refreshes
-    queued behind it find the lock taken and return at once (rather than each fetching the same
-    metadata), and it takes what they would have. Packages are taken (their rows deleted) before
-    any verdict is read, so a scan that marks one afterwards marks it anew: none is missed. A
-    refresh that fails puts its packages back.
+    One refresher at a time: a refresh queued behind a running one finds the lock taken and
+    returns at once (rather than fetching the same metadata), leaving its packages to the holder.
+    Packages are taken (their rows deleted) before any verdict is read, so a scan that marks one
+    afterwards marks it anew: none is missed. What scans mark during a refresh is refreshed next:
+    in process by this same call, with a broker by a refresh queued
+    ``READINESS_UPSTREAM_REFRESH_DELAY`` seconds later, so that a worker does not spend an
+    organisation scan refreshing back to back. A refresh that fails puts its packages back.
     """
     created = updated = resolved = 0
+    in_process = tasks_run_in_process()
     while True:
         with held_if_free(_LOCK) as mine:
             if not mine:
-                break  # the holder goes on while anything is pending
+                break  # the holder looks at what is pending when it is done
             while waiting := list(UpstreamRefreshPending.objects.values_list("package", flat=True)):
                 project_metadata_for(waiting, fetch=fetch_metadata)  # a failure here leaves them pending
                 taken = _take_pending()
@@ -233,8 +257,13 @@ def upstream_refresh_pending(*, fetch_metadata: MetadataFetcher | None = None) -
                     updated + result.updated,
                     resolved + result.resolved,
                 )
-        # Marked between our last look and our unlock, by a scan whose refresh found us holding it.
+                if not in_process:
+                    break
+        # Marked while we refreshed, perhaps by a scan whose queued refresh found us holding the lock.
         if not UpstreamRefreshPending.objects.exists():
+            break
+        if not in_process:
+            enqueue_on_commit(REFRESH_UPSTREAM_PENDING, countdown=settings.READINESS_UPSTREAM_REFRESH_DELAY)
             break
     return RefreshResult(created, updated, resolved)
 

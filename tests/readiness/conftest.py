@@ -136,6 +136,7 @@ def celery_worker(transactional_db, tmp_path, settings, scan_index):
         "READINESS_INDEX_URL": scan_index.url,
         "READINESS_INDEX_RETRIES": str(settings.READINESS_INDEX_RETRIES),
         "READINESS_INDEX_CACHE_SECONDS": str(settings.READINESS_INDEX_CACHE_SECONDS),
+        "READINESS_UPSTREAM_REFRESH_DELAY": "1",  # the refresh behind the scans, without a long wait
         "CELERY_VISIBILITY_TIMEOUT": "30",
     }
     old_queue = celery_app.conf.task_default_queue

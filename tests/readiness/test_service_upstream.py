@@ -4,16 +4,24 @@ deduplicated across repos, metadata fetched once, filed/dismissed surviving resc
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import threading
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
+from readiness.celery import app as celery_app
 from readiness.models import ProjectMetadata, UpstreamRefreshPending, UpstreamSuggestion, Verdict
+from readiness.services import upstream as upstream_module
 from readiness.services.advisory_locks import held_if_free
+from readiness.services.enqueue import REFRESH_UPSTREAM_PENDING
 from readiness.services.scans import scan_request
 from readiness.services.upstream import (
+    REFRESH_OVERDUE_SECONDS,
     MarkError,
     upstream_mark,
     upstream_refresh,
@@ -279,3 +287,71 @@ def test_only_packages_nothing_else_fixes_are_drafted(tmp_path, index):
     assert "upstream" in kinds["srconly"]
     assert "replace" in kinds["psycopg2"] and "upstream" not in kinds["psycopg2"]
     assert kinds["c-lib"][0] == "upgrade-parent" and "upstream" not in kinds["c-lib"]
+
+
+@pytest.fixture
+def with_broker(eager_tasks):
+    """Tasks go to a broker (none listens in these tests): what a worker's scan sees."""
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = True
+
+
+@contextlib.contextmanager
+def _refreshes_sent():
+    """The countdown of each refresh sent to the broker meanwhile (the broker itself is not reached)."""
+    sent: list[float | None] = []
+    task = celery_app.tasks[REFRESH_UPSTREAM_PENDING]
+    with mock.patch.object(task, "apply_async", side_effect=lambda *a, countdown=None, **k: sent.append(countdown)):
+        yield sent
+
+
+def test_with_a_broker_one_delayed_refresh_serves_every_scan_that_finishes_before_it(db, settings, with_broker):
+    settings.READINESS_UPSTREAM_REFRESH_DELAY = 7
+    with _refreshes_sent() as first:
+        assert upstream_refresh_later(packages=["never-arm"]) == 1
+    assert first == [7]  # the first mark queues a refresh 7 s later
+
+    # Scans finishing before it runs mark other packages and queue nothing: it takes them all.
+    with _refreshes_sent() as later:
+        assert upstream_refresh_later(packages=["slow-arm"]) == 1
+        assert upstream_refresh_later(packages=["grpcio-ish", "never-arm"]) == 1
+    assert later == []
+    assert set(UpstreamRefreshPending.objects.values_list("package", flat=True)) == {
+        "never-arm",
+        "slow-arm",
+        "grpcio-ish",
+    }
+
+    # Pending for longer than any queued refresh waits: that refresh was lost, so a scan queues one.
+    overdue = timezone.now() - dt.timedelta(seconds=7 + REFRESH_OVERDUE_SECONDS + 1)
+    UpstreamRefreshPending.objects.filter(package="never-arm").update(requested_at=overdue)
+    with _refreshes_sent() as lost:
+        assert upstream_refresh_later(packages=["other-pkg"]) == 1
+    assert lost == [7]
+
+
+def test_with_a_broker_a_refresh_leaves_what_is_marked_meanwhile_to_a_delayed_one(tmp_path, index, settings):
+    settings.READINESS_UPSTREAM_REFRESH_DELAY = 7
+    for i in range(2):
+        _scan(_repo(tmp_path, f"svc-{i}", "never-arm==1.0\n")[1])
+    UpstreamSuggestion.objects.all().delete()
+    UpstreamRefreshPending.objects.create(package="never-arm")
+    original = upstream_module._refresh
+
+    def refresh_while_a_scan_finishes(taken, fetch_metadata):
+        result = original(taken, fetch_metadata)
+        if not UpstreamRefreshPending.objects.exists():  # a scan marks slow-arm during the refresh
+            UpstreamRefreshPending.objects.create(package="slow-arm")
+        return result
+
+    celery_app.conf.task_always_eager = False
+    try:
+        with mock.patch.object(upstream_module, "_refresh", refresh_while_a_scan_finishes), _refreshes_sent() as sent:
+            result = upstream_refresh_pending()
+    finally:
+        celery_app.conf.task_always_eager = True
+    # One pass (never-arm), not back to back: slow-arm waits for the refresh queued 7 s later.
+    assert (result.created, UpstreamSuggestion.objects.get().package) == (1, "never-arm")
+    assert list(UpstreamRefreshPending.objects.values_list("package", flat=True)) == ["slow-arm"]
+    assert sent == [7]
