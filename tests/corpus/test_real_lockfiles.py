@@ -24,7 +24,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomli
 
+from scanners.lockfiles._common import load_toml
 from tests.scanners.git_helpers import git
 from tests.support.index_server import FixtureIndexServer
 
@@ -182,3 +184,39 @@ def test_path_requirements_leave_the_answer_incomplete(checked):
     assert _result(doc, "socrate", "linux/arm64")[0] == "unknown"
     for summary in doc["summary"].values():
         assert (summary["complete"], summary["ready"]) == (False, False)
+
+
+def test_every_toml_lockfile_reads_the_same_with_the_fast_parser_as_with_tomli() -> None:
+    """``load_toml`` reads with rtoml and keeps tomli as the reference: on real lockfiles (and this
+    project's own fixtures) the two must give equal values, datetimes and their offsets included."""
+    paths = [
+        p
+        for root in (CORPUS, ROOT / "tests" / "fixtures" / "lockfiles")
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and (p.suffix in (".lock", ".toml")) and p.name != "Pipfile.lock"
+    ]
+    assert len([p for p in paths if p.is_relative_to(CORPUS)]) >= 4  # uv, poetry, pdm, pylock
+    read = 0
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        try:
+            expected = tomli.loads(text)
+        except tomli.TOMLDecodeError:
+            continue  # a broken fixture: its error is tomli's either way (tests/scanners/lockfiles)
+        got = load_toml(path.name, text)
+        assert got == expected, path
+        offsets = [(v.utcoffset(), v.isoformat()) for v in _datetimes(got)]
+        assert offsets == [(v.utcoffset(), v.isoformat()) for v in _datetimes(expected)], path
+        read += 1
+    assert read >= 10
+
+
+def _datetimes(value):
+    if isinstance(value, dt.datetime):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _datetimes(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _datetimes(v)
