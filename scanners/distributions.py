@@ -24,7 +24,16 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistributionFile", "FileKind", "FileRow", "ProjectFiles", "file_from_row", "file_row", "release_key"]
+__all__ = [
+    "DistributionFile",
+    "FileKind",
+    "FileRow",
+    "ProjectFiles",
+    "file_from_row",
+    "file_row",
+    "release_key",
+    "wheel_name_and_version",
+]
 
 FileKind = Literal["wheel", "sdist", "other"]
 
@@ -121,6 +130,13 @@ def _parse_wheel_filename(filename: str) -> tuple[NormalizedName, Version, froze
     if release is None or tag_set is None:
         return None
     return release[0], release[1], tag_set
+
+
+def wheel_name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """A wheel file name's project and version as ``packaging.utils.parse_wheel_filename`` reads
+    them (from this module's cached halves); ``None`` where packaging refuses the name."""
+    parsed = _parse_wheel_filename(filename)
+    return None if parsed is None else (parsed[0], parsed[1])
 
 
 @functools.lru_cache(maxsize=1 << 16)
