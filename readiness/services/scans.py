@@ -308,10 +308,12 @@ def _finish_with_report(scan: Scan, report: CheckReport, *, snapshot: RepoSnapsh
             log.warning("scan %s is no longer running (reaped?); its results are dropped", scan.pk)
             scan.refresh_from_db()
             return scan
-        # Rows of an earlier, interrupted attempt of this scan are replaced, never mixed in.
-        Verdict.objects.filter(scan_id=scan.pk).delete()
-        ScanFile.objects.filter(scan_id=scan.pk).delete()
-        ScanFinding.objects.filter(scan_id=scan.pk).delete()
+        if scan.attempts > 1:
+            # Rows of an earlier, interrupted attempt of this scan are replaced, never mixed in (a
+            # first attempt has none: three queries fewer for nearly every scan).
+            Verdict.objects.filter(scan_id=scan.pk).delete()
+            ScanFile.objects.filter(scan_id=scan.pk).delete()
+            ScanFinding.objects.filter(scan_id=scan.pk).delete()
         insert_rows(ScanFile, rows.files)
         insert_rows(ScanFinding, rows.findings)
         insert_rows(Verdict, rows.verdicts, batch_size=VERDICT_BATCH)

@@ -170,7 +170,7 @@ def _index_package(raw: Any) -> LockedPackage | None:
     recognise as valid (a key it does not know, a type, a name, a path or URL it would read
     differently) gets ``None``, and packaging then decides, with its own messages.
     """
-    if not isinstance(raw, dict) or not raw.keys() <= _INDEX_PACKAGE_KEYS:
+    if not isinstance(raw, dict) or not _INDEX_PACKAGE_KEYS.issuperset(raw):
         return None
     name, version_text = raw.get("name"), raw.get("version")
     if not isinstance(name, str) or not is_normalized_name(name):
@@ -218,7 +218,7 @@ def _index_file(
     entry: Any, kind: str, project: str, version: Version | None, requires_python: str | None
 ) -> DistributionFile | None:
     """One sdist or wheel of :func:`_index_package`, or ``None`` where packaging must decide."""
-    if not isinstance(entry, dict) or not entry.keys() <= _FILE_KEYS:
+    if not isinstance(entry, dict) or not _FILE_KEYS.issuperset(entry):
         return None
     name, url, path, size, hashes = (entry.get(k) for k in ("name", "url", "path", "size", "hashes"))
     if (

@@ -315,6 +315,22 @@ def test_a_reaped_scan_that_finishes_late_writes_nothing(tmp_path, scan_index) -
     assert repo.latest_scan_id is None
 
 
+def test_a_second_attempt_replaces_whatever_rows_the_scan_holds(tmp_path, scan_index) -> None:
+    # A first attempt writes its rows with its final state or not at all, so it deletes nothing
+    # first; a later attempt (a retried task) clears the scan's rows before writing its own.
+    repo = repo_row("svc", make_repo(tmp_path, ORG_LAYOUTS[0].files, name="svc"))
+    scan = Scan.objects.create(repo=repo, attempts=1)
+    Verdict.objects.create(scan=scan, package="left-over", version="1.0", target="linux/arm64", status="none")
+    claimed = scan_claim(scan_id=scan.pk)
+    assert claimed is not None and claimed.attempts == 2
+
+    result = scan_execute(scan=claimed)
+
+    assert result.state == Scan.State.DONE
+    packages = set(Verdict.objects.filter(scan=scan).values_list("package", flat=True))
+    assert "left-over" not in packages and packages
+
+
 def test_a_repo_without_a_lockfile_is_recorded_as_such_never_ready(tmp_path, scan_index) -> None:
     from readiness.models.rollups import repo_state
 
