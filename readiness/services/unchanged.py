@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from readiness.models import CoreMetadata, ImagePlatformsCache, IndexPage, Repo, Scan
+from readiness.services.bulk_insert import insert_instances
 from readiness.services.credentials import clone_url
 from readiness.services.index_cache import DatabaseIndexCache
 from readiness.services.metadata_cache import metadata_key
@@ -282,9 +283,12 @@ def scans_record_unchanged(*, previous: list[Scan], trigger: str) -> list[Scan]:
     now = timezone.now()
     scans = [Scan(repo_id=p.repo_id, trigger=trigger, started_at=now, **unchanged_fields(p)) for p in previous]
     with transaction.atomic():
-        Scan.objects.bulk_create(scans)
-        by_repo = {s.repo_id: s.pk for s in scans}
-        Repo.objects.bulk_update(
-            [Repo(id=repo_id, latest_scan_id=scan_id) for repo_id, scan_id in by_repo.items()], ["latest_scan"]
+        insert_instances(Scan, scans)
+        # Each repo points at its new scan: one UPDATE whatever the number (bulk_update would
+        # compile a CASE of 500 branches).
+        Repo.objects.filter(id__in=[s.repo_id for s in scans]).update(
+            latest_scan_id=Subquery(
+                Scan.objects.filter(repo_id=OuterRef("pk"), id__in=[s.pk for s in scans]).values("id")[:1]
+            )
         )
     return scans

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from readiness.models import Repo, Scan, ScanFinding, Verdict
-from readiness.services.bulk_insert import insert_rows, row_type
+from readiness.services.bulk_insert import insert_instances, insert_rows, row_type
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,25 @@ def test_row_tuples_come_back_as_instances_would():
     ]
     insert_rows(Verdict, given)
     assert list(Verdict.objects.values_list(*fields)) == [tuple(given[0])]
+
+
+def test_inserted_instances_get_their_keys_and_come_back_as_given():
+    # The unchanged scans an organisation scan records: JSON columns of a few kilobytes, keys
+    # needed afterwards (repos point at them), requested_at filled in as an INSERT would.
+    repos = [Repo.objects.create(name=f"svc-{i}", url=f"file:///tmp/svc-{i}") for i in range(3)]
+    earlier = Scan.objects.create(repo=repos[0], trigger="manual")
+    provenance = {"pages": {f"pkg-{i}": "2026-12-07T10:00:00+00:00" for i in range(200)}, "note": AWKWARD}
+    given = [
+        Scan(repo=r, trigger="schedule", state=Scan.State.DONE, unchanged=True, provenance=provenance, commit="a" * 40)
+        for r in repos
+    ]
+
+    insert_instances(Scan, given)
+
+    assert all(s.pk is not None and s.pk > earlier.pk for s in given) and len({s.pk for s in given}) == 3
+    for scan in given:
+        stored = Scan.objects.get(pk=scan.pk)
+        assert (stored.repo_id, stored.provenance, stored.unchanged) == (scan.repo_id, provenance, True)
+        assert stored.requested_at is not None
+    later = Scan.objects.create(repo=repos[1], trigger="manual")  # the sequence moved past the keys taken
+    assert later.pk > max(s.pk for s in given)
