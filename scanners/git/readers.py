@@ -160,7 +160,17 @@ class _TreeReader:
     sizes are then read locally, so an oversized file is fetched but never read or decoded.
     """
 
-    __slots__ = ("_commit", "_commit_object", "_dirs", "_entries", "_git_dir", "_links", "_partial", "_tree")
+    __slots__ = (
+        "_commit",
+        "_commit_object",
+        "_dirs",
+        "_entries",
+        "_git_dir",
+        "_links",
+        "_partial",
+        "_present",
+        "_tree",
+    )
 
     def __init__(self, git_dir: Path, commit: str, *, tree: str, partial: bool) -> None:
         self._git_dir = git_dir
@@ -171,6 +181,9 @@ class _TreeReader:
         self._dirs: set[str] = set()
         self._links: dict[str, str] = {}  # symlink blob id → target, read so far
         self._commit_object: bytes | None = None  # the commit itself, read with the selected blobs
+        # Objects known to be in the clone: the size check and the read that follows it ask for
+        # the same blobs, and the second need not list the tree's missing objects again.
+        self._present: set[str] = set()
 
     def select(self, runner: _Runner, wanted: Callable[[str], bool], max_file_bytes: int) -> _Selection:
         entries = self._listing(runner)
@@ -344,12 +357,13 @@ class _TreeReader:
     def _prefetch(self, runner: _Runner, oids: Sequence[str]) -> None:
         """Fetch the missing blobs in one request: left to itself, ``cat-file`` would fetch
         them lazily one by one, a round trip (and a process) per file."""
-        oids = [oid for oid in oids if oid != self._commit]  # the commit is always in the clone
+        oids = [oid for oid in oids if oid != self._commit and oid not in self._present]  # the commit is in the clone
         if not self._partial or len(oids) < 2:
             return  # a single blob costs one request either way
         listing = runner.run(["rev-list", "--objects", "--missing=print", "--no-walk", self._commit], cwd=self._git_dir)
         missing = {line[1:] for line in listing.stdout.decode().splitlines() if line.startswith("?")}
         needed = [oid for oid in oids if oid in missing]
+        self._present.update(oid for oid in oids if oid not in missing)
         if not needed:
             return
         log.debug("fetching %d blobs of %s", len(needed), runner.label)
@@ -370,6 +384,7 @@ class _TreeReader:
             # What a lazy fetch runs too: ask for exactly these objects, skip the negotiation.
             config=["fetch.negotiationAlgorithm=noop"],
         )
+        self._present.update(needed)
 
 
 def _committer_timestamp(commit: bytes) -> int | None:

@@ -325,6 +325,9 @@ def test_fetches_only_the_wanted_blobs_in_one_request(
     assert missing == {blob_id(repo, "HEAD", p) for p in ("README.md", "src/app.py", "big.dat")}
     blob_fetches = [line for line in trace.read_text().splitlines() if "built-in: git fetch" in line]
     assert len(blob_fetches) == 1, blob_fetches
+    # The size check and the read ask for the same blobs: the clone's missing objects are listed once.
+    listings = [line for line in trace.read_text().splitlines() if "built-in: git rev-list" in line]
+    assert len(listings) == 1, listings
 
 
 # --- file rules ------------------------------------------------------------------------------
