@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -93,6 +93,15 @@ class Worker:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, condition: Callable[[], object], what: str, *, timeout: float = 90) -> None:
+        """Poll ``condition`` until it holds; on timeout fail with the end of this worker's log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.output()[-4000:]}")
 
 
 @pytest.fixture

@@ -7,14 +7,16 @@ verdicts are real answers of the analyser, not placeholders.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from django.db import connection
 
-from readiness.models import Repo, Team
+from readiness.models import Repo, Scan, Team
 from tests.scanners.git_helpers import file_url, make_repo
 
 T = TypeVar("T")
@@ -113,3 +115,15 @@ def in_two_sessions(work: Callable[[Callable[[], None]], T]) -> list[T]:
     for t in threads:
         t.join()
     return results
+
+
+def wait_final(scans: list[Scan], timeout: float = 180) -> list[Scan]:
+    """``scans`` as they are once every one is final (by id), polled from the database; fail after ``timeout`` s."""
+    ids = [s.pk for s in scans]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = list(Scan.objects.filter(pk__in=ids).select_related("repo").order_by("pk"))
+        if all(s.state in Scan.FINAL_STATES for s in rows):
+            return rows
+        time.sleep(0.2)
+    pytest.fail(f"scans still running after {timeout}s: {[(s.repo.name, s.state, s.step) for s in rows]}")

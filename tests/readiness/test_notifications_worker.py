@@ -3,8 +3,6 @@ the delivery; a receiver that answers 500 then 200 gets the delivery twice, logg
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from readiness.models import NotificationDelivery, NotificationRule, Scan
@@ -16,18 +14,9 @@ from tests.support.chat_receivers import Receiver
 pytestmark = pytest.mark.slow
 
 
-def _wait(condition, worker, what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; worker log:\n{worker.output()[-4000:]}")
-
-
 def _scan(repo, worker) -> Scan:
     scan = scan_request(repo=repo, trigger="manual")
-    _wait(lambda: Scan.objects.get(pk=scan.pk).is_final, worker, f"scan {scan.pk}")
+    worker.wait_for(lambda: Scan.objects.get(pk=scan.pk).is_final, f"scan {scan.pk}")
     return Scan.objects.get(pk=scan.pk)
 
 
@@ -40,7 +29,9 @@ def test_a_500_then_200_receiver_gets_one_delivery_logged_as_retried(tmp_path, s
         assert _scan(repo, celery_worker).summary["linux/arm64"]["ready"] is False
         commit_files(path, {"requirements.txt": READY}, "upgrade never-arm")
         assert _scan(repo, celery_worker).summary["linux/arm64"]["ready"] is True
-        _wait(lambda: NotificationDelivery.objects.filter(state="sent").exists(), celery_worker, "the delivery is sent")
+        celery_worker.wait_for(
+            lambda: NotificationDelivery.objects.filter(state="sent").exists(), "the delivery is sent"
+        )
         (delivery,) = NotificationDelivery.objects.all()
         assert (delivery.state, delivery.attempts, delivery.retried, delivery.response_status) == ("sent", 2, True, 200)
         assert [r.status for r in hook.received] == [500, 200]

@@ -8,7 +8,6 @@ organisation, however many Dockerfiles name it and however many workers scan the
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from django.db import connection
 from readiness.models import ImagePlatformsCache, Scan
 from readiness.services.organisation import organisation_scan
 from readiness.services.registry_cache import DatabaseRegistryClient
-from tests.readiness.scan_support import in_two_sessions, repo_row, use_registry
+from tests.readiness.scan_support import in_two_sessions, repo_row, use_registry, wait_final
 from tests.scanners.git_helpers import commit_files, make_repo
 from tests.support.registry_server import FixtureRegistryServer
 
@@ -130,17 +129,6 @@ def worker_registry(settings, celery_worker, registry):
     return registry
 
 
-def _wait_final(scans: list[Scan], timeout: float = 180) -> list[Scan]:
-    ids = [s.pk for s in scans]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = list(Scan.objects.filter(pk__in=ids))
-        if all(s.state in Scan.FINAL_STATES for s in rows):
-            return rows
-        time.sleep(0.2)
-    pytest.fail(f"scans still running after {timeout}s")
-
-
 @pytest.mark.slow
 def test_a_failing_registry_is_asked_once_per_image_per_failure_period_across_two_workers(
     tmp_path: Path, scan_index, worker_registry
@@ -154,7 +142,7 @@ def test_a_failing_registry_is_asked_once_per_image_per_failure_period_across_tw
     for name, path in paths.items():
         repo_row(name, path)
 
-    first = _wait_final(organisation_scan(trigger="schedule"))
+    first = wait_final(organisation_scan(trigger="schedule"))
     assert {s.state for s in first} == {"done"}
     assert _manifest_gets(registry) == Counter({m.split(":")[1]: 1 for m in MISSING})
 
@@ -162,7 +150,7 @@ def test_a_failing_registry_is_asked_once_per_image_per_failure_period_across_tw
     for i, path in enumerate(paths.values()):
         commit_files(path, {"README.md": f"change {i}\n"})
     registry.clear_requests()
-    second = _wait_final(organisation_scan(trigger="push"))
+    second = wait_final(organisation_scan(trigger="push"))
     assert {s.state for s in second} == {"done"} and not any(s.unchanged for s in second)
     assert registry.paths() == []
 
@@ -170,6 +158,6 @@ def test_a_failing_registry_is_asked_once_per_image_per_failure_period_across_tw
     ImagePlatformsCache.objects.update(failed_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     for i, path in enumerate(paths.values()):
         commit_files(path, {"README.md": f"again {i}\n"})
-    third = _wait_final(organisation_scan(trigger="push"))
+    third = wait_final(organisation_scan(trigger="push"))
     assert {s.state for s in third} == {"done"}
     assert _manifest_gets(registry) == Counter({m.split(":")[1]: 1 for m in MISSING})

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
@@ -22,15 +20,6 @@ from tests.scanners.git_helpers import make_repo
 pytestmark = pytest.mark.slow
 
 
-def _wait_for(condition: Callable[[], bool], worker, *, timeout: float = 90, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; worker log:\n{worker.output()[-4000:]}")
-
-
 def _all_final(ids=None) -> bool:
     scans = Scan.objects.all() if ids is None else Scan.objects.filter(id__in=ids)
     return scans.exists() and not scans.exclude(state__in=Scan.FINAL_STATES).exists()
@@ -42,7 +31,7 @@ def test_worker_scans_twenty_repos_end_to_end(tmp_path, scan_index, celery_worke
 
     scan_organisation.delay(trigger="schedule")  # the fan-out task itself runs on the worker
 
-    _wait_for(lambda: Scan.objects.count() == 20 and _all_final(), celery_worker, what="20 finished scans")
+    celery_worker.wait_for(lambda: Scan.objects.count() == 20 and _all_final(), "20 finished scans")
     assert set(Scan.objects.values_list("state", flat=True)) == {Scan.State.DONE}
     for repo, layout in repos:
         repo.refresh_from_db()
@@ -89,10 +78,10 @@ def test_worker_refreshes_upstream_suggestions_behind_the_scans(tmp_path, scan_i
 
     scan_organisation.delay(trigger="schedule")
 
-    _wait_for(lambda: Scan.objects.count() == 6 and _all_final(), celery_worker, what="6 finished scans")
+    celery_worker.wait_for(lambda: Scan.objects.count() == 6 and _all_final(), "6 finished scans")
     # Each scan marked never-arm pending; the refreshes queued behind the scans draft it from all six.
-    _wait_for(lambda: not UpstreamRefreshPending.objects.exists(), celery_worker, what="the upstream refresh")
-    _wait_for(lambda: UpstreamSuggestion.objects.filter(repos_blocked=6).exists(), celery_worker, what="6 repos")
+    celery_worker.wait_for(lambda: not UpstreamRefreshPending.objects.exists(), "the upstream refresh")
+    celery_worker.wait_for(lambda: UpstreamSuggestion.objects.filter(repos_blocked=6).exists(), "6 repos")
     (suggestion,) = UpstreamSuggestion.objects.all()
     assert (suggestion.package, suggestion.versions, suggestion.status) == ("never-arm", ["1.0", "1.1"], "open")
     assert set(Scan.objects.values_list("state", flat=True)) == {Scan.State.DONE}
@@ -105,7 +94,7 @@ def test_worker_killed_mid_scan_leaves_no_half_scan_and_a_new_worker_completes_i
     scan_index.delay(2.0)  # three packages: the scan sits in its index step for seconds
 
     scan = scan_request(repo=repo, trigger="manual")
-    _wait_for(lambda: len(scan_index.page_requests()) > 0, celery_worker, what="the scan to ask the index")
+    celery_worker.wait_for(lambda: len(scan_index.page_requests()) > 0, "the scan to ask the index")
     celery_worker.kill()
 
     scan.refresh_from_db()
@@ -122,7 +111,7 @@ def test_worker_killed_mid_scan_leaves_no_half_scan_and_a_new_worker_completes_i
     scan_index.delay(0)
     celery_worker.start()
 
-    _wait_for(lambda: Scan.objects.get(pk=retry.pk).state in Scan.FINAL_STATES, celery_worker, what="the retry scan")
+    celery_worker.wait_for(lambda: Scan.objects.get(pk=retry.pk).state in Scan.FINAL_STATES, "the retry scan")
     retry.refresh_from_db()
     repo.refresh_from_db()
     assert retry.state == Scan.State.DONE
@@ -150,7 +139,7 @@ def test_two_requests_at_once_give_one_scan(tmp_path, scan_index, celery_worker)
         t.join()
 
     assert len(got) == 2 and got[0] == got[1]
-    _wait_for(lambda: _all_final(got), celery_worker, what="the scan")
+    celery_worker.wait_for(lambda: _all_final(got), "the scan")
     assert Scan.objects.filter(repo=repo).count() == 1
     scan = Scan.objects.get(repo=repo)
     assert scan.state == Scan.State.DONE

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from readiness.models import IndexPage, Repo, Scan
+from readiness.models import IndexPage, Repo
 from readiness.services.organisation import organisation_scan
-from tests.readiness.scan_support import repo_row, use_registry
+from tests.readiness.scan_support import repo_row, use_registry, wait_final
 from tests.scanners.git_helpers import make_repo
 from tests.support.registry_server import FixtureRegistryServer
 
@@ -100,17 +99,6 @@ def _mixed_org(tmp_path: Path, scan_index) -> dict[str, Repo]:
     return {kind: repo_row(kind, make_repo(tmp_path / "repos", files, name=kind)) for kind, files in layouts.items()}
 
 
-def _wait_final(scans: list[Scan], timeout: float = 240) -> list[Scan]:
-    ids = [s.pk for s in scans]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = list(Scan.objects.filter(pk__in=ids).order_by("pk"))
-        if all(s.state in Scan.FINAL_STATES for s in rows):
-            return rows
-        time.sleep(0.2)
-    pytest.fail(f"scans still running after {timeout}s: {[(s.repo.name, s.state, s.step) for s in rows]}")
-
-
 @pytest.fixture
 def registry(settings, celery_worker):
     """The loopback registry stands in for Docker Hub, for this process and the worker alike."""
@@ -121,7 +109,7 @@ def registry(settings, celery_worker):
 
 def test_a_mixed_organisation_rescanned_with_nothing_changed_asks_nothing(tmp_path, scan_index, registry):
     repos = _mixed_org(tmp_path, scan_index)
-    first = _wait_final(organisation_scan(trigger="schedule"))
+    first = wait_final(organisation_scan(trigger="schedule"), timeout=240)
     assert {s.repo.name: (s.state, s.error) for s in first} == dict.fromkeys(repos, ("done", ""))
     assert registry.paths(), "the Dockerfiles' base images were looked up"
     by_repo = {s.repo_id: s for s in first}
@@ -155,6 +143,6 @@ def test_a_mixed_organisation_rescanned_with_nothing_changed_asks_nothing(tmp_pa
     assert [r.path for r in scan_index.page_requests()] == ["/simple/psycopg2/"]
     rescanned = {s.repo.name for s in third if not s.unchanged}
     assert rescanned == readers
-    assert {s.repo.name: s.state for s in _wait_final([s for s in third if not s.unchanged])} == dict.fromkeys(
-        readers, "done"
-    )
+    assert {
+        s.repo.name: s.state for s in wait_final([s for s in third if not s.unchanged], timeout=240)
+    } == dict.fromkeys(readers, "done")
