@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from readiness.models import ApiToken, NotificationDelivery, NotificationRule
-from readiness.services.notification_channels import masked_url
+from readiness.services.notification_channels import shown_target, target_problem
 from readiness.services.notifications import rule_send_test
 
 __all__ = ["ApiTokenAdmin", "NotificationDeliveryAdmin", "NotificationRuleAdmin"]
@@ -54,13 +54,9 @@ class NotificationRuleForm(forms.ModelForm):
             if self.instance.pk and self.instance.target:
                 return self.instance.target
             raise forms.ValidationError("a webhook URL or email addresses are needed")
-        channel = self.data.get("channel")
-        if channel == "email":
-            for address in (a.strip() for a in value.replace(";", ",").split(",")):
-                if address:
-                    forms.EmailField().clean(address)
-        elif not value.startswith(("https://", "http://")):
-            raise forms.ValidationError("a webhook URL starts with https:// (or http:// inside your network)")
+        problem = target_problem(self.data.get("channel") or "", value)
+        if problem:
+            raise forms.ValidationError(problem)
         return value
 
     def clean_secret(self) -> str:
@@ -105,9 +101,7 @@ class NotificationRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="sends to")
     def destination(self, rule: NotificationRule) -> str:
-        if rule.channel == "email":
-            return rule.target
-        return masked_url(rule.target)
+        return shown_target(rule.channel, rule.target)
 
     @admin.display(description="scope")
     def scope(self, rule: NotificationRule) -> str:

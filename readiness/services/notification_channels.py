@@ -22,6 +22,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from readiness import emails
 from readiness.clients import http_client
 from readiness.services.signatures import webhook_signature
@@ -30,9 +33,13 @@ from scanners.http import HttpError, RetryPolicy, one_line, request
 __all__ = [
     "SIGNATURE_HEADER",
     "SendOutcome",
+    "email_addresses",
+    "item_line",
     "masked_url",
     "send",
+    "shown_target",
     "slack_message",
+    "target_problem",
     "teams_message",
 ]
 
@@ -62,6 +69,34 @@ def masked_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}/…" if parts.scheme and host else "…"
 
 
+def shown_target(channel: str, target: str) -> str:
+    """What lists, logs and messages show of a rule's target: addresses as they are, a URL masked."""
+    return target if channel == "email" else masked_url(target)
+
+
+def email_addresses(target: str) -> list[str]:
+    """An email rule's target as addresses: separated by commas or semicolons, blanks dropped."""
+    return [a.strip() for a in target.replace(";", ",").split(",") if a.strip()]
+
+
+def target_problem(channel: str, target: str) -> str | None:
+    """Why ``target`` cannot serve ``channel`` (``None``: it can): one rule for the admin's form
+    and ``manage.py notify add``."""
+    if channel != "email":
+        if not target.startswith(("https://", "http://")):
+            return "a webhook URL starts with https:// (or http:// inside your network)"
+        return None
+    addresses = email_addresses(target)
+    if not addresses:
+        return "the email channel needs addresses, comma-separated"
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            return f"not an email address: {address}"
+    return None
+
+
 def _slack_escape(text: str) -> str:
     # Slack's mrkdwn treats these three as control characters (its "escaping text" rules).
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -69,7 +104,7 @@ def _slack_escape(text: str) -> str:
 
 def _lines(payload: dict) -> list[str]:
     items = payload.get("items") or []
-    out = [_item_line(i) for i in items[:_MAX_ITEMS]]
+    out = [item_line(i) for i in items[:_MAX_ITEMS]]
     if len(items) > _MAX_ITEMS:
         out.append(f"and {len(items) - _MAX_ITEMS} more")
     if payload.get("detail"):
@@ -77,7 +112,8 @@ def _lines(payload: dict) -> list[str]:
     return out
 
 
-def _item_line(item: dict) -> str:
+def item_line(item: dict) -> str:
+    """One package of an event, as messages and ``notify listen`` say it: "grpcio 1.30.0 on linux/arm64: upgrade to 1.60.0"."""
     what = " ".join(p for p in (item.get("package"), item.get("version")) if p)
     where = f" on {item['target']}" if item.get("target") else ""
     return f"{what}{where}: {item['fix']}" if item.get("fix") else f"{what}{where}"
@@ -163,9 +199,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> SendOutcome:
 def send(*, channel: str, target: str, secret: str, payload: dict) -> SendOutcome:
     """Send ``payload`` (an event's JSON) through one channel."""
     if channel == "email":
-        to = [a.strip() for a in target.replace(";", ",").split(",") if a.strip()]
         try:
-            emails.notification(to=to, payload=payload)
+            emails.notification(to=email_addresses(target), payload=payload)
         except Exception as exc:  # noqa: BLE001 - any mail failure is recorded and retried
             return SendOutcome(False, 1, None, f"email: {one_line(exc)}", True)
         return SendOutcome(True, 1)

@@ -43,7 +43,7 @@ from readiness.services.enqueue import (
     NOTIFY_SCAN,
     enqueue_on_commit,
 )
-from readiness.services.notification_channels import send
+from readiness.services.notification_channels import send, target_problem
 
 __all__ = [
     "MAX_TASK_RETRIES",
@@ -322,10 +322,9 @@ def rule_add(
     if channel not in NotificationRule.Channel.values:
         raise RuleError(f"unknown channel {channel!r} (one of {', '.join(NotificationRule.Channel.values)})")
     target = target.strip()
-    if channel != "email" and not target.startswith(("https://", "http://")):
-        raise RuleError("a webhook URL starts with https:// (or http:// inside your network)")
-    if channel == "email" and "@" not in target:
-        raise RuleError("the email channel needs addresses, comma-separated")
+    problem = target_problem(channel, target)
+    if problem:
+        raise RuleError(problem)
     team_rows = list(Team.objects.filter(name__in=list(teams)))
     repo_rows = list(Repo.objects.filter(name__in=list(repos)))
     missing = sorted(set(teams) - {t.name for t in team_rows}) + sorted(set(repos) - {r.name for r in repo_rows})

@@ -9,8 +9,9 @@ import hmac
 
 import pytest
 
+from readiness.admin_integrations import NotificationRuleForm
 from readiness.models import NotificationDelivery, NotificationRule, Repo
-from readiness.services.notifications import deliveries_create, notify_scan
+from readiness.services.notifications import RuleError, deliveries_create, notify_scan, rule_add
 from tests.readiness.factories import make_user
 from tests.readiness.notify_support import BLOCKED, READY, rescan, switching_repo
 from tests.support.chat_receivers import Receiver, slack_problems, teams_problems
@@ -200,6 +201,23 @@ def test_admin_masks_urls_and_sends_a_test(client, receiver):
     )
     rule.refresh_from_db()
     assert (rule.name, rule.target, rule.secret) == ("renamed", slack.url, SECRET)
+
+
+def test_the_admin_form_and_notify_add_refuse_the_same_targets(db):
+    bad = {
+        ("email", "ops@example.test; not-an-address"): "not an email address: not-an-address",
+        ("email", " ; "): "the email channel needs addresses, comma-separated",
+        ("slack", "ftp://hooks.example.test/x"): "a webhook URL starts with https://",
+    }
+    for (channel, target), message in bad.items():
+        form = NotificationRuleForm({"name": "r", "event": "scan-failed", "channel": channel, "target": target})
+        assert not form.is_valid() and message in " ".join(form.errors["target"]), (channel, target)
+        with pytest.raises(RuleError, match=message):
+            rule_add(name="r", event="scan-failed", channel=channel, target=target)
+    assert not NotificationRule.objects.exists()
+    good = {"name": "r", "event": "scan-failed", "channel": "email", "target": "ops@example.test; lead@example.test"}
+    assert "target" not in NotificationRuleForm(good).errors
+    assert rule_add(**good).target == "ops@example.test; lead@example.test"
 
 
 def test_no_rule_no_work(tmp_path, scan_index, django_assert_num_queries):

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from django.core.management.base import BaseCommand, CommandError
 
 from readiness.models import NotificationRule
-from readiness.services.notification_channels import SIGNATURE_HEADER, masked_url
+from readiness.services.notification_channels import SIGNATURE_HEADER, item_line, shown_target
 from readiness.services.notifications import RuleError, rule_add, rule_send_test
 from readiness.services.signatures import webhook_signature_valid
 
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         if not target:
             raise CommandError("--to is needed for email, --url for the other channels", returncode=2)
         events = _EVENTS if "all" in event else list(dict.fromkeys(event))
-        shown = target if channel == "email" else masked_url(target)
+        shown = shown_target(channel, target)
         for ev in events:
             try:
                 rule = rule_add(
@@ -75,7 +75,7 @@ class Command(BaseCommand):
 
     def _list(self, **_opts) -> None:
         for rule in NotificationRule.objects.order_by("pk"):
-            shown = rule.target if rule.channel == "email" else masked_url(rule.target)
+            shown = shown_target(rule.channel, rule.target)
             state = "" if rule.enabled else " (disabled)"
             self.stdout.write(f"{rule.pk}\t{rule.event}\t{rule.channel}\t{shown}\t{rule.name}{state}")
 
@@ -134,8 +134,6 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{event.get('event')}: {event.get('title')} ({check})")
         for item in event.get("items") or []:
-            words = " ".join(p for p in (item.get("package"), item.get("version")) if p)
-            where = f" on {item['target']}" if item.get("target") else ""
-            self.stdout.write(f"  - {words}{where}: {item.get('fix', '')}")
+            self.stdout.write(f"  - {item_line(item)}")
         self.stdout.write(f"  {event.get('url')}  delivery {event.get('delivery_id')}")
         self.stdout.flush()
