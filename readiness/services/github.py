@@ -34,6 +34,7 @@ from scanners.http import (
 
 __all__ = [
     "GITHUB_API_VERSION",
+    "GITHUB_HEADERS",
     "github_message",
     "GitHubClient",
     "GitHubError",
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 GITHUB_API_VERSION = "2022-11-28"
+# The headers GitHub asks every REST request to send (its JSON media type and the API version).
+GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": GITHUB_API_VERSION}
 PER_PAGE = 100  # GitHub's maximum: 2,000 repos cost 20 requests
 # Transient failures (connection, timeout, 5xx) are retried this often, waiting 1 s, 2 s, …
 ATTEMPTS = 3
@@ -176,7 +179,7 @@ def github_client(
     one the client makes and owns one (over ``transport`` when given). Without a token the
     client still works for public repos (60 requests an hour).
     """
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": GITHUB_API_VERSION}
+    headers = dict(GITHUB_HEADERS)
     if token:
         headers["Authorization"] = f"Bearer {token}"
     owns = http is None

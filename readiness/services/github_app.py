@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import jwt
 
-from readiness.services.github import GITHUB_API_VERSION, github_message
+from readiness.services.github import GITHUB_HEADERS, github_message
 from scanners.http import SERVER_ERRORS, HttpError, RetryPolicy, one_line, request
 
 __all__ = ["GitHubAuth", "GitHubChecks", "GitHubChecksError", "app_jwt", "forget_tokens"]
@@ -131,11 +131,7 @@ class GitHubChecks:
     def _call(
         self, method: str, path: str, *, bearer: str, body: Mapping[str, Any] | None, expect: int
     ) -> dict[str, Any]:
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": GITHUB_API_VERSION,
-            "Authorization": f"Bearer {bearer}",
-        }
+        headers = {**GITHUB_HEADERS, "Authorization": f"Bearer {bearer}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
