@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce, Collate, Concat, Length, RowNum
 
 from readiness.models import ApiToken, Campaign, Repo, ScanFinding, UpstreamSuggestion, Verdict
 from readiness.queries.campaigns import campaign_page
+from readiness.queries.links import site_url
 from readiness.queries.matrix import matrix_documents
 from readiness.queries.scope import current_repos, result_scan_ids
 from scanners.http import redact
@@ -102,7 +103,7 @@ def _repo_json(repo: Repo, site_root: str) -> dict:
         "branch": repo.branch or None,
         "enabled": repo.enabled,
         "public": repo.public,
-        "page": f"{site_root}/repos/{repo.name}/",
+        "page": site_url(site_root, "repo", repo.name),
         "latest_scan": None
         if scan is None
         else {
@@ -247,7 +248,7 @@ def _finding_blockers(team: str | None) -> QuerySet:
 
 def _blocker_json(row: tuple, site_root: str) -> dict:
     name, kind, package, version, target, status, fix, lockfile, detail, path, line, rule = row
-    page = f"{site_root}/repos/{name}/"
+    page = site_url(site_root, "repo", name)
     if kind == 1:
         return {
             "repo": name,
@@ -295,7 +296,7 @@ def _campaign_json(c: Campaign, site_root: str) -> dict:
         "start": c.start.isoformat(),
         "due": c.due.isoformat(),
         "active": c.is_active,
-        "page": f"{site_root}/campaigns/{c.slug}/",
+        "page": site_url(site_root, "campaign", c.slug),
     }
 
 

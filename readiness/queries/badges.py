@@ -15,6 +15,7 @@ from django.utils.crypto import salted_hmac
 
 from readiness.models import Repo
 from readiness.models.rollups import repo_state
+from readiness.queries.links import site_url
 
 __all__ = ["BadgeState", "RepoBadge", "badge_state", "badge_token", "badge_token_valid", "repo_badges"]
 
@@ -86,7 +87,7 @@ def badge_state(*, name: str, platform: str) -> BadgeState | None:
 def repo_badges(*, name: str, public: bool, platforms: list[str], site_root: str) -> list[RepoBadge]:
     """The badge of each platform with the Markdown that links it to the repo's page (no query)."""
     query = "" if public else f"?token={badge_token(name)}"
-    page = f"{site_root}/repos/{quote(name)}/"
+    page = site_url(site_root, "repo", name)
     out = []
     for platform in platforms:
         path = f"/badge/{quote(name)}/{platform_slug(platform)}.svg{query}"

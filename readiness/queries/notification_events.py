@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from readiness.models import Scan, ScanFinding, Verdict
 from readiness.models.rollups import repo_state
+from readiness.queries.links import site_url
 from readiness.queries.scope import result_scan_ids
 from scanners.http import one_line, redact
 from scanners.rules import blocking
@@ -164,7 +164,7 @@ def scan_events(*, scan_id: int, previous_id: int | None, site_root: str, past: 
     common = {
         "repo": repo.name,
         "team": repo.team.name if repo.team else None,
-        "url": f"{site_root}/repos/{quote(repo.name)}/",
+        "url": site_url(site_root, "repo", repo.name),
         "repo_id": repo.pk,
         "team_id": repo.team_id,
     }

@@ -22,16 +22,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.urls import reverse
 
 from readiness.models import Rollup, Subscription, Team, UpstreamSuggestion, WeeklyReport
 from readiness.models.rollups import repo_state
 from readiness.queries.actions import next_actions
 from readiness.queries.campaigns import TeamProgress, campaign_statuses
+from readiness.queries.links import site_url
 from readiness.queries.overview import TargetReadiness, target_readiness
 from readiness.queries.scope import current_repos, team_names
 from readiness.queries.trends import TrendPoint, readiness_series
@@ -226,7 +225,7 @@ def _campaign_lines(*, teams: Sequence[str] | None, today: dt.date, site_root: s
             s.campaign.name,
             s.word,
             s.text,
-            _url(site_root, "campaign", s.campaign.slug),
+            site_url(site_root, "campaign", s.campaign.slug),
             teams=tuple(_team_words(t) for t in s.teams if teams and t.team in teams),
         )
         for s in campaign_statuses(teams=teams, today=today)
@@ -238,11 +237,6 @@ def _team_words(t: TeamProgress) -> str:
         return f"team {t.team}: done"
     projected = f"projected {t.projected.isoformat()}" if t.projected else "no progress in the last weeks"
     return f"team {t.team}: {'at risk' if t.at_risk else 'on track'}, {t.blocked} blocked, {projected}"
-
-
-def _url(site_root: str, name: str, *args: str, team: str | None = None) -> str:
-    query = "?" + urlencode({"team": team}) if team else ""
-    return f"{site_root}{reverse(f'readiness:{name}', args=args)}{query}"
 
 
 def _repo_changes(
@@ -265,7 +259,7 @@ def _repo_changes(
                 to_ready.append(target)
             elif now == "blocked" and was != "blocked":
                 to_blocked.append(target)
-        url = _url(site_root, "repo", name)
+        url = site_url(site_root, "repo", name)
         if to_ready:
             ready.append(RepoChange(name=name, targets=tuple(to_ready), url=url))
         if to_blocked:
@@ -281,7 +275,7 @@ def _upstream_lines(*, team: str | None, site_root: str) -> list[UpstreamLine]:
             version=", ".join(s.versions),
             targets=tuple(s.targets),
             repos=s.repos_blocked,
-            url=_url(site_root, "package", s.package, team=team),
+            url=site_url(site_root, "package", s.package, team=team),
         )
         for s in upstream_suggestions(team=team).suggestions
         if s.status == UpstreamSuggestion.Status.OPEN
@@ -339,9 +333,9 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
                 detail=a.detail,
                 repos=len(a.repos),
                 targets=tuple(a.target_names),
-                url=_url(site_root, "package", a.package, team=team)
+                url=site_url(site_root, "package", a.package, team=team)
                 if a.package
-                else _url(site_root, "blockers", team=team),
+                else site_url(site_root, "blockers", team=team),
                 pulled_in_by=tuple(a.pulled_in_by),
             )
             for a in actions[:TOP_ACTIONS]
@@ -350,7 +344,8 @@ def weekly_report_section(*, team: str | None, today: dt.date, site_root: str | 
         ask_upstream=tuple(upstream[:TOP_UPSTREAM]),
         ask_upstream_total=len(upstream),
         links={
-            name: _url(site_root, name, team=team) for name in ("overview", "blockers", "trends", "upstream", "repos")
+            name: site_url(site_root, name, team=team)
+            for name in ("overview", "blockers", "trends", "upstream", "repos")
         },
     )
 
@@ -383,7 +378,7 @@ def weekly_report(
     return WeeklyReportData(
         week=week,
         sections=tuple(sections),
-        settings_url=f"{site_root}{reverse('readiness:email-settings')}",
+        settings_url=site_url(site_root, "email-settings"),
         unsubscribe_url=unsubscribe_url,
         campaigns=campaigns_cache[key],
     )

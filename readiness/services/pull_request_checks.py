@@ -23,13 +23,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from readiness import engine
 from readiness.clients import http_client, http_deadline, metadata_reader, registry_client, shared_index_client
 from readiness.models import Campaign, PullRequestCheck, Scan
 from readiness.queries.campaigns import campaign_covers
+from readiness.queries.links import site_url
 from readiness.queries.matrix import matrix_documents
 from readiness.services.credentials import clone_url
 from readiness.services.github_app import GitHubAuth, GitHubChecks, GitHubChecksError
@@ -131,7 +131,7 @@ def pull_request_check_run(*, check_id: int) -> PullRequestCheck | None:
         fail_targets=targets,
         never_fail=settings.READINESS_PR_FAIL_ON == "never",
         base=f"`{check.base_ref or 'the base'}` @ `{(base_commit or '?')[:12]}`",
-        dashboard_url=settings.SITE_ROOT + reverse("readiness:repo", args=[check.repo.name]),
+        dashboard_url=site_url(settings.SITE_ROOT, "repo", check.repo.name),
     )
     if not _finish(
         check,
@@ -236,7 +236,7 @@ def _annotation_key(annotation: Mapping[str, Any]) -> str:
 def _run_fields(check: PullRequestCheck) -> dict[str, Any]:
     return {
         "name": CHECK_RUN_NAME,
-        "details_url": settings.SITE_ROOT + reverse("readiness:repo", args=[check.repo.name]),
+        "details_url": site_url(settings.SITE_ROOT, "repo", check.repo.name),
         "external_id": f"{check.repo_id}:{check.number}",
     }
 

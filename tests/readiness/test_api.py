@@ -8,9 +8,12 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from openapi_spec_validator import validate
 
-from readiness.models import ApiToken, Campaign, Team, UpstreamSuggestion
+from readiness.models import ApiToken, Campaign, Repo, Team, UpstreamSuggestion
+from readiness.queries.api import api_repo
+from readiness.queries.badges import repo_badges
 from readiness.services.api_tokens import token_create, token_revoke
 from tests.readiness.api_support import api_headers, assert_matches_schema
 from tests.readiness.factories import make_user, seed_org
@@ -249,3 +252,17 @@ def test_settings_page_makes_shows_once_and_revokes(client):
     response = client.post(f"/settings/api-tokens/{token.pk}/revoke/", follow=True)
     assert "Token revoked" in response.content.decode()
     assert client.get("/api/v1/repos/", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_links_to_a_repo_page_are_the_dashboards_own_whatever_the_name(db):
+    # Names may hold "/", spaces or "#": the API, the badges' Markdown and chat messages link to
+    # the page as Django routes it (one rule, readiness.queries.links), never a raw name.
+    name = "payments/svc #2 (eu)"
+    Repo.objects.create(name=name, url="https://git.example.test/payments/svc-2.git")
+    page = "https://readiness.example.test" + reverse("readiness:repo", args=[name])
+    assert page.endswith("/repos/payments/svc%20%232%20(eu)/")
+    assert api_repo(name=name, site_root="https://readiness.example.test")["page"] == page
+    (badge,) = repo_badges(
+        name=name, public=True, platforms=["linux/arm64"], site_root="https://readiness.example.test"
+    )
+    assert badge.markdown.endswith(f"]({page})")
