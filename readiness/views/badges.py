@@ -12,6 +12,7 @@ import hashlib
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_safe
 
 from readiness.queries.badges import BadgeState, badge_state, badge_token_valid
@@ -62,11 +63,10 @@ def badge(request: HttpRequest, name: str, platform: str) -> HttpResponse:
     body = badge_svg(state).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     scope = "public" if state.public else "private"
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+    response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
     response["ETag"] = etag
     response["Cache-Control"] = f"{scope}, max-age={MAX_AGE}"
     response["Vary"] = "Cookie"
-    return response
+    # Django's conditional GET: If-None-Match as RFC 9110 reads it (lists, W/ tags, "*"), a 304
+    # carrying the same ETag, Cache-Control and Vary.
+    return get_conditional_response(request, etag=etag, response=response)

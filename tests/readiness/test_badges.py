@@ -72,6 +72,10 @@ def test_cache_headers_and_revalidation(client):
     etag = response["ETag"]
     again = client.get("/badge/svc-0000/linux-arm64.svg", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    assert again["Cache-Control"] == "public, max-age=300" and again["Vary"] == "Cookie"
+    for listed in (f'"other", W/{etag}', "*"):  # a list with a weak tag, and "any": RFC 9110
+        assert client.get("/badge/svc-0000/linux-arm64.svg", headers={"If-None-Match": listed}).status_code == 304
+    assert client.get("/badge/svc-0000/linux-arm64.svg", headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.post("/badge/svc-0000/linux-arm64.svg").status_code == 405
 
 
