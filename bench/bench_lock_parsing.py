@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=150)
     parser.add_argument("--pool", type=int, default=3000)
     parser.add_argument("--profile", type=Path, help="cProfile the timed half into this file")
+    parser.add_argument("--formats", nargs="+", choices=sorted(FORMATS), help="only these formats (default: all)")
     args = parser.parse_args()
     rng = random.Random(16)
     pool = _pool(rng, args.pool)
@@ -71,6 +72,8 @@ def main() -> None:
     names = sorted(pool)
     texts: dict[str, list[str]] = {}
     for fmt, writer in FORMATS.items():
+        if args.formats and fmt not in args.formats:
+            continue
         texts[fmt] = []
         for n in range(args.repos):
             picked = sorted(rng.sample(names, args.packages))

@@ -781,6 +781,7 @@ def _start_workers(
         log = open(logs_dir / f"worker-{i}.log", "wb")  # noqa: SIM115 - closed when the process ends
         cmd = worker_command(name=f"bench{i}@%h", concurrency=1, loglevel="WARNING")
         if profile_dir is not None:
+            profile_dir.mkdir(parents=True, exist_ok=True)
             # cProfile the whole worker: its tasks run in the process itself (solo pool), and the
             # stats are written when the warm shutdown at the end returns.
             cmd = [cmd[0], "-m", "cProfile", "-o", str(profile_dir / f"worker-{i}.prof"), *cmd[1:]]

@@ -25,6 +25,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -85,59 +86,94 @@ _DRAFT_FIELDS = (
 )
 
 
-def _default_fetcher() -> MetadataFetcher:
-    """Reads the project page from the shared index cache when it is there (it usually is: the
-    scan just used it), so only the small ``.metadata`` file is fetched."""
+_METADATA_THREADS = 8
+"""``.metadata`` files fetched at once: each is one small request, so a refresh that meets a few
+hundred new packages (an organisation's first scan) waits for the slowest of eight, not for all
+in a row; as :func:`scanners.project_metadata.metadata_reader` prefetches."""
+
+_METADATA_CHUNK = 64
+"""Packages whose cached index pages are loaded together: one query per chunk, and a bounded
+number of pages (a popular project's page is megabytes) in memory at once."""
+
+
+def _fetch_from_cache_or_index(names: list[str]) -> dict[str, engine_metadata.ProjectMetadata]:
+    """Metadata for ``names``, read from the project pages in the shared index cache when they are
+    there (they usually are: the scan just used them), so only the small ``.metadata`` files are
+    fetched, several at a time. The threads only do HTTP: the database is read here, beforehand."""
     from readiness.clients import http_client, http_deadline
     from readiness.models import IndexPage
 
     url, http, deadline = engine.index_url(), http_client(), http_deadline()
     base = url if url.endswith("/") else url + "/"
-
-    def fetch(name: str) -> engine_metadata.ProjectMetadata:
-        page = IndexPage.objects.filter(index_url=base, name=name).only("body", "content_type", "page_url").first()
-        if page is None:
-            return engine_metadata.fetch_project_metadata(
-                name, index_url=url, http=http, timeout=15.0, deadline=deadline
+    fetched: dict[str, engine_metadata.ProjectMetadata] = {}
+    for start in range(0, len(names), _METADATA_CHUNK):
+        chunk = names[start : start + _METADATA_CHUNK]
+        pages = {
+            page.name: page
+            for page in IndexPage.objects.filter(index_url=base, name__in=chunk).only(
+                "name", "body", "content_type", "page_url"
             )
-        return engine_metadata.metadata_from_page(
-            name,
-            body=bytes(page.body),
-            content_type=page.content_type,
-            page_url=page.page_url or f"{base}{name}/",
-            http=http,
-            timeout=15.0,
-            deadline=deadline,
-        )
+        }
 
-    return fetch
+        def fetch(name: str, pages: dict[str, IndexPage] = pages) -> engine_metadata.ProjectMetadata:
+            page = pages.get(name)
+            if page is None:
+                return engine_metadata.fetch_project_metadata(
+                    name, index_url=url, http=http, timeout=15.0, deadline=deadline
+                )
+            return engine_metadata.metadata_from_page(
+                name,
+                body=bytes(page.body),
+                content_type=page.content_type,
+                page_url=page.page_url or f"{base}{name}/",
+                http=http,
+                timeout=15.0,
+                deadline=deadline,
+            )
+
+        with ThreadPoolExecutor(max_workers=min(_METADATA_THREADS, len(chunk)), thread_name_prefix="metadata") as pool:
+            fetched.update(zip(chunk, pool.map(fetch, chunk)))
+    return fetched
 
 
 def project_metadata_for(
     names: Iterable[str], *, fetch: MetadataFetcher | None = None, now: dt.datetime | None = None
 ) -> dict[str, ProjectMetadata]:
-    """Cached project metadata for ``names``: one query, plus one fetch per package missing or older
-    than ``READINESS_UPSTREAM_METADATA_SECONDS`` (failures are cached too, for the same period)."""
+    """Cached project metadata for ``names``: one query, plus a fetch per package missing or older
+    than ``READINESS_UPSTREAM_METADATA_SECONDS`` (failures are cached too, for the same period),
+    all written back in one upsert.
+
+    ``fetch`` (tests pass their own index's) is called once per package; without it the default
+    reads the cached pages and fetches the ``.metadata`` files concurrently.
+    """
     now = now or timezone.now()
     names = sorted({canonicalize_name(n) for n in names})
     rows = {m.package: m for m in ProjectMetadata.objects.filter(package__in=names)}
     cutoff = now - dt.timedelta(seconds=settings.READINESS_UPSTREAM_METADATA_SECONDS)
     stale = [n for n in names if n not in rows or rows[n].fetched_at < cutoff]
-    if stale:
-        fetch = fetch or _default_fetcher()
-        for name in stale:
-            meta = fetch(name)
-            row, _ = ProjectMetadata.objects.update_or_create(
-                package=name,
-                defaults=dict(
-                    version=meta.version,
-                    project_urls=[list(p) for p in meta.project_urls],
-                    home_page=meta.home_page[:1000],
-                    error=meta.error,
-                    fetched_at=now,
-                ),
-            )
-            rows[name] = row
+    if not stale:
+        return rows
+    fetched = {n: fetch(n) for n in stale} if fetch is not None else _fetch_from_cache_or_index(stale)
+    fresh = [
+        ProjectMetadata(
+            package=name,
+            version=meta.version,
+            project_urls=[list(p) for p in meta.project_urls],
+            home_page=meta.home_page[:1000],
+            error=meta.error,
+            fetched_at=now,
+        )
+        for name, meta in fetched.items()
+    ]
+    # One statement for every package: update_or_create per package was three queries each, and
+    # a first scan meets hundreds of packages. Two refreshes upserting the same one both succeed.
+    ProjectMetadata.objects.bulk_create(
+        fresh,
+        update_conflicts=True,
+        unique_fields=["package"],
+        update_fields=["version", "project_urls", "home_page", "error", "fetched_at"],
+    )
+    rows.update((row.package, row) for row in fresh)
     return rows
 
 

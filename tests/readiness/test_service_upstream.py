@@ -355,3 +355,46 @@ def test_with_a_broker_a_refresh_leaves_what_is_marked_meanwhile_to_a_delayed_on
     assert (result.created, UpstreamSuggestion.objects.get().package) == (1, "never-arm")
     assert list(UpstreamRefreshPending.objects.values_list("package", flat=True)) == ["slow-arm"]
     assert sent == [7]
+
+
+def test_metadata_for_many_packages_is_fetched_concurrently_once_each_and_kept_per_package(
+    tmp_path, index, monkeypatch
+):
+    # Chunks of 3: the cached pages are loaded a chunk at a time, and every chunk's answers must
+    # land on their own packages whatever order the threads finish in.
+    monkeypatch.setattr(upstream_module, "_METADATA_CHUNK", 3)
+    names = [f"proj-{i}" for i in range(8)]
+    for name in names:
+        index.add_project(
+            name,
+            [
+                {
+                    "filename": f"{name.replace('-', '_')}-1.0-py3-none-any.whl",
+                    "x-metadata": [f"Project-URL: Source, https://git.example.test/{name}"],
+                }
+            ],
+        )
+    # Half the pages are in the shared index cache (a scan read them), half are not.
+    path, repo = _repo(tmp_path, "svc", "".join(f"{n}==1.0\n" for n in names[:4]))
+    _scan(repo)
+    ProjectMetadata.objects.all().delete()
+    before = len(index.requests)
+
+    rows = upstream_module.project_metadata_for([*names, "not-on-the-index"])
+
+    asked = [r.path for r in index.requests[before:]]
+    assert sorted(p for p in asked if p.endswith(".metadata")) == sorted(
+        f"/files/{n.replace('-', '_')}-1.0-py3-none-any.whl.metadata" for n in names
+    )
+    # Pages only for the packages the cache did not hold (and the unknown one, answered 404).
+    assert sorted(p for p in asked if not p.endswith(".metadata")) == sorted(
+        f"/simple/{n}/" for n in [*names[4:], "not-on-the-index"]
+    )
+    for name in names:
+        assert rows[name].project_urls == [["Source", f"https://git.example.test/{name}"]]
+        assert ProjectMetadata.objects.get(package=name).project_urls == rows[name].project_urls
+    assert "HTTP 404" in ProjectMetadata.objects.get(package="not-on-the-index").error
+    # Within the cache period nothing is asked again, failures included.
+    again = len(index.requests)
+    upstream_module.project_metadata_for([*names, "not-on-the-index"])
+    assert len(index.requests) == again
