@@ -31,6 +31,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -413,6 +414,52 @@ def _registry_numbers(registry: FixtureRegistryServer) -> dict[str, Any]:
     }
 
 
+class _GitDaemon:
+    """The repos served over ``git://`` by ``git daemon`` on loopback, as a Git host serves them.
+
+    With ``file://`` URLs the serving side of every clone (``upload-pack`` and ``pack-objects``
+    compressing the lockfile) runs as a child of the worker's own ``git clone`` and is counted as
+    the worker's CPU; on GitHub it runs on GitHub's machines. Behind a daemon it is the daemon's
+    (its reaped children), reported on a line of its own. It still runs on the same 2 cores.
+    """
+
+    def __init__(self, root: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = subprocess.Popen(
+            [
+                "git",
+                "daemon",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                f"--port={self.port}",
+                f"--base-path={root}",
+                "--export-all",
+                "--informative-errors",
+                str(root),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise SystemExit("git daemon did not start") from None
+                time.sleep(0.05)
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -460,7 +507,14 @@ def _own_cpu_seconds() -> float:
 
 
 def _phase(
-    label: str, *, index, registry, specs: list[RepoSpec], models, worker_pids: list[int] | None = None
+    label: str,
+    *,
+    index,
+    registry,
+    specs: list[RepoSpec],
+    models,
+    worker_pids: list[int] | None = None,
+    git_server_pids: list[int] | None = None,
 ) -> dict[str, Any]:
     """Run ``organisation_scan`` once, wait for every scan to be final, and count what it cost."""
     from django.db.models import Count
@@ -472,6 +526,7 @@ def _phase(
     registry.clear_requests()
     rows_before = Verdict.objects.count()
     cpu_before = _tree_cpu_seconds(worker_pids or [])
+    git_server_before = _tree_cpu_seconds(git_server_pids or [])
     postgres = _postgres_pids()
     pg_before, own_before = _tree_cpu_seconds(postgres), _own_cpu_seconds()
     t = time.perf_counter()
@@ -480,6 +535,7 @@ def _phase(
     _wait_all_final(Scan, ids)
     wall = time.perf_counter() - t
     worker_cpu = _tree_cpu_seconds(worker_pids or []) - cpu_before
+    git_server_cpu = _tree_cpu_seconds(git_server_pids or []) - git_server_before
     pg_cpu, own_cpu = _tree_cpu_seconds(postgres) - pg_before, _own_cpu_seconds() - own_before
     # The upstream-issue drafts are refreshed behind the scans, all at once: when they are ready too.
     _wait_refreshed()
@@ -511,6 +567,8 @@ def _phase(
         # loop): what else the 2 cores spent on the phase.
         "postgres_cpu_ms_per_repo": round(1000 * pg_cpu / max(len(scans), 1), 1),
         "bench_cpu_ms_per_repo": round(1000 * own_cpu / max(len(scans), 1), 1),
+        # The serving side of the clones and fetches (git daemon's upload-pack and pack-objects).
+        "git_server_cpu_ms_per_repo": round(1000 * git_server_cpu / max(len(scans), 1), 1),
         "suggestions_ready_s": round(suggestions_ready, 2),
         "index_page_requests": len(page_names),
         "distinct_pages_requested": len(set(page_names)),
@@ -693,6 +751,7 @@ def _print_phases(phases: list[dict[str, Any]], first_wall: float) -> None:
         ("worker CPU per repo (git included)", lambda p: f"{p['worker_cpu_ms_per_repo']:.0f} ms"),
         ("PostgreSQL CPU per repo", lambda p: f"{p['postgres_cpu_ms_per_repo']:.0f} ms"),
         ("bench CPU per repo (fixture servers)", lambda p: f"{p['bench_cpu_ms_per_repo']:.0f} ms"),
+        ("git server CPU per repo (git daemon)", lambda p: f"{p.get('git_server_cpu_ms_per_repo', 0):.0f} ms"),
         ("upstream drafts ready after", lambda p: f"{p['suggestions_ready_s']:.1f} s"),
         ("share of the first", lambda p: f"{p['wall_s'] / first_wall:.1%}"),
         ("repos scanned (not unchanged)", lambda p: f"{p['rescanned']}/{p['repos']}"),
@@ -802,6 +861,12 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--database", default="readiness_bench", help="dropped and created anew: two runs need two")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    parser.add_argument(
+        "--git-remote",
+        choices=("daemon", "file"),
+        default="daemon",
+        help="serve the repos with git daemon (git://, the serving side off the workers' books) or as file:// URLs",
+    )
     parser.add_argument("--check-only", action="store_true", help="stop after the per-format check")
     parser.add_argument("--profile", type=Path, help="after the phases, cProfile one rescan per format into this file")
     parser.add_argument(
@@ -857,7 +922,11 @@ def main() -> None:
         index.stop()
         registry.stop()
         return
-    Repo.objects.bulk_create(Repo(name=s.name, url=s.path.as_uri(), branch="main") for s in specs)
+    daemon = _GitDaemon(tmp / "repos") if args.git_remote == "daemon" else None
+    Repo.objects.bulk_create(
+        Repo(name=s.name, url=daemon.url(s.name) if daemon else s.path.as_uri(), branch="main") for s in specs
+    )
+    servers = [daemon.process.pid] if daemon else []
 
     workers = _start_workers(args.workers, env, tmp, args.profile_workers)
     phases: dict[str, dict[str, Any]] = {}
@@ -865,10 +934,24 @@ def main() -> None:
         time.sleep(4)  # workers connect to the broker
         models = (Scan, Verdict)
         pids = [w.pid for w in workers]
-        phases["first"] = _phase("first", index=index, registry=registry, specs=specs, models=models, worker_pids=pids)
+        phases["first"] = _phase(
+            "first",
+            index=index,
+            registry=registry,
+            specs=specs,
+            models=models,
+            worker_pids=pids,
+            git_server_pids=servers,
+        )
         per_format = _answers_per_format(phases["first"]["_scans"], specs, Verdict)
         phases["unchanged"] = _phase(
-            "unchanged", index=index, registry=registry, specs=specs, models=models, worker_pids=pids
+            "unchanged",
+            index=index,
+            registry=registry,
+            specs=specs,
+            models=models,
+            worker_pids=pids,
+            git_server_pids=servers,
         )
 
         # (c) The repos whose latest answers read the page are the ones that should be scanned again.
@@ -876,7 +959,13 @@ def main() -> None:
         package, change = _change_one_page(index, pool, specs, IndexPage)
         readers = {s.repo.name for s in latest if package in s.provenance.get("pages", {})}
         phases["one page changed"] = _phase(
-            "one page changed", index=index, registry=registry, specs=specs, models=models, worker_pids=pids
+            "one page changed",
+            index=index,
+            registry=registry,
+            specs=specs,
+            models=models,
+            worker_pids=pids,
+            git_server_pids=servers,
         )
         rescanned = {s.repo.name for s in phases["one page changed"]["_scans"] if not s.unchanged}
         by_name = {s.name: s for s in specs}
@@ -900,6 +989,8 @@ def main() -> None:
             w.terminate()
         for w in workers:
             w.wait(30)
+        if daemon is not None:
+            daemon.stop()
         index.stop()
         registry.stop()
 
