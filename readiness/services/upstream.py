@@ -157,7 +157,8 @@ def project_metadata_for(
     fresh = [
         ProjectMetadata(
             package=name,
-            version=meta.version,
+            # Cut to their columns: one odd project must not fail the statement for all the others.
+            version=meta.version[:100],
             project_urls=[list(p) for p in meta.project_urls],
             home_page=meta.home_page[:1000],
             error=meta.error,

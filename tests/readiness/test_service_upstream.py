@@ -374,27 +374,45 @@ def test_metadata_for_many_packages_is_fetched_concurrently_once_each_and_kept_p
                 }
             ],
         )
+    # A version longer than its column is cut, not a failed statement for every package.
+    long_version = "1.0+" + "x" * 120
+    index.add_project(
+        "long-version",
+        [
+            {
+                "filename": f"long_version-{long_version}-py3-none-any.whl",
+                "x-metadata": ["Project-URL: Source, https://git.example.test/long-version"],
+            }
+        ],
+    )
     # Half the pages are in the shared index cache (a scan read them), half are not.
     path, repo = _repo(tmp_path, "svc", "".join(f"{n}==1.0\n" for n in names[:4]))
     _scan(repo)
     ProjectMetadata.objects.all().delete()
     before = len(index.requests)
 
-    rows = upstream_module.project_metadata_for([*names, "not-on-the-index"])
+    rows = upstream_module.project_metadata_for([*names, "not-on-the-index", "long-version"])
 
     asked = [r.path for r in index.requests[before:]]
     assert sorted(p for p in asked if p.endswith(".metadata")) == sorted(
-        f"/files/{n.replace('-', '_')}-1.0-py3-none-any.whl.metadata" for n in names
+        [
+            *(f"/files/{n.replace('-', '_')}-1.0-py3-none-any.whl.metadata" for n in names),
+            f"/files/long_version-{long_version}-py3-none-any.whl.metadata",
+        ]
     )
     # Pages only for the packages the cache did not hold (and the unknown one, answered 404).
     assert sorted(p for p in asked if not p.endswith(".metadata")) == sorted(
-        f"/simple/{n}/" for n in [*names[4:], "not-on-the-index"]
+        f"/simple/{n}/" for n in [*names[4:], "not-on-the-index", "long-version"]
     )
     for name in names:
         assert rows[name].project_urls == [["Source", f"https://git.example.test/{name}"]]
         assert ProjectMetadata.objects.get(package=name).project_urls == rows[name].project_urls
     assert "HTTP 404" in ProjectMetadata.objects.get(package="not-on-the-index").error
+    cut = ProjectMetadata.objects.get(package="long-version")
+    assert cut.version == long_version[:100] and cut.project_urls == [
+        ["Source", "https://git.example.test/long-version"]
+    ]
     # Within the cache period nothing is asked again, failures included.
     again = len(index.requests)
-    upstream_module.project_metadata_for([*names, "not-on-the-index"])
+    upstream_module.project_metadata_for([*names, "not-on-the-index", "long-version"])
     assert len(index.requests) == again
