@@ -60,17 +60,18 @@ def parse_core_metadata(data: bytes) -> tuple[tuple[tuple[str, str], ...], str]:
     """``(Project-URL pairs, Home-page)`` from a METADATA file (RFC 822 headers; pure).
 
     A ``Project-URL`` without a comma is kept with an empty label; bad bytes are replaced
-    rather than raising, because one odd file must not stop advice for the others.
+    rather than raising, because one odd file must not stop advice for the others. NUL
+    characters are dropped: no URL holds one, and PostgreSQL refuses them in text.
     """
     message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
     urls = []
     for value in message.get_all("Project-URL") or ():
-        label, sep, url = str(value).partition(",")
+        label, sep, url = str(value).replace("\x00", "").partition(",")
         if not sep:
             label, url = "", label
         if url.strip():
             urls.append((label.strip(), url.strip()))
-    home = str(message.get("Home-page") or "").strip()
+    home = str(message.get("Home-page") or "").replace("\x00", "").strip()
     if home.upper() == "UNKNOWN":
         home = ""
     return tuple(urls), home

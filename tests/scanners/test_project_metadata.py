@@ -76,3 +76,8 @@ def test_dead_index(make_fixture_index):
 )
 def test_parse_core_metadata(text, urls, home):
     assert parse_core_metadata(text) == (urls, home)
+
+
+def test_nul_characters_are_dropped_from_urls_and_home_page() -> None:
+    data = b"Metadata-Version: 2.1\nName: odd\nProject-URL: Iss\x00ues, https://example.test/is\x00sues\nHome-page: https://example.test/\x00home\n\n"
+    assert parse_core_metadata(data) == ((("Issues", "https://example.test/issues"),), "https://example.test/home")
