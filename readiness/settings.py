@@ -243,11 +243,11 @@ READINESS_WEBHOOK_MAX_BYTES = envint("READINESS_WEBHOOK_MAX_BYTES", 5_000_000)
 # Upstream issue suggestions: a package's project URLs (from its core metadata) are
 # fetched once per this period. The deep check reads pure/universal2 wheels' zip directories
 # with Range requests to catch mislabelled wheels; off by default (a few requests per wheel).
+READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
+READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
 # Seconds a refresh of the upstream-issue drafts waits after a scan marks a package (with a
 # broker): the scans finishing meanwhile are refreshed together by it.
 READINESS_UPSTREAM_REFRESH_DELAY = envint("READINESS_UPSTREAM_REFRESH_DELAY", 10)
-READINESS_UPSTREAM_METADATA_SECONDS = envint("READINESS_UPSTREAM_METADATA_SECONDS", 7 * 24 * 3600)
-READINESS_DEEP_CHECK = envbool("READINESS_DEEP_CHECK", False)
 CELERY_BEAT_SCHEDULE["refresh-upstream"] = {"task": "readiness.tasks.refresh_upstream", "schedule": 24 * 3600}
 # Snoozed blockers open again on their date by themselves; hourly, the history says so too.
 CELERY_BEAT_SCHEDULE["wake-snoozed"] = {"task": "readiness.tasks.wake_snoozed_blockers", "schedule": 3600}

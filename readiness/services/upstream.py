@@ -241,13 +241,14 @@ def upstream_refresh_later(*, packages: Iterable[str]) -> int:
     names = sorted({canonicalize_name(p) for p in packages})
     if not names:
         return 0
-    delay = settings.READINESS_UPSTREAM_REFRESH_DELAY
-    in_process = tasks_run_in_process()
-    oldest = None if in_process else UpstreamRefreshPending.objects.aggregate(t=Min("requested_at"))["t"]
     waiting = set(UpstreamRefreshPending.objects.filter(package__in=names).values_list("package", flat=True))
     new = [n for n in names if n not in waiting]
     if not new:
         return 0
+    delay = settings.READINESS_UPSTREAM_REFRESH_DELAY
+    in_process = tasks_run_in_process()
+    # Read before ours are added: no pending row at all means no refresh is queued.
+    oldest = None if in_process else UpstreamRefreshPending.objects.aggregate(t=Min("requested_at"))["t"]
     UpstreamRefreshPending.objects.bulk_create([UpstreamRefreshPending(package=n) for n in new], ignore_conflicts=True)
     # Pending longer than a queued refresh could take: its refresh was lost (a worker killed,
     # a refresh that failed and put its packages back), so this scan queues one.
